@@ -1,0 +1,172 @@
+import { z } from 'zod';
+
+/**
+ * The shape of `ebship.yml`: one file of targets. Every field a platform engineer writes is
+ * described here once; the Lambdas, the CLI, the stand-in and serverless.yml all read it
+ * through `loadConfig`, so a mistake is reported the same way everywhere.
+ */
+
+// EB environment and application names: 4-40 characters for environments, letters, digits and hyphens.
+// https://docs.aws.amazon.com/elasticbeanstalk/latest/api/API_CreateEnvironment.html
+const environmentName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9-]{2,38}[A-Za-z0-9]$/,
+    'must be 4-40 letters, digits or hyphens, not starting or ending with a hyphen',
+  );
+const applicationName = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[^/]+$/, 'must not contain "/"');
+// ECR repository names: lowercase, may have namespaces separated by "/".
+const repositoryName = z
+  .string()
+  .regex(
+    /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
+    'must be an ECR repository name such as "antenna-backend"',
+  );
+const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
+const secretId = z
+  .string()
+  .min(1)
+  .max(2048)
+  .regex(/^[A-Za-z0-9/_+=.@:-]+$/, 'must be a Secrets Manager secret name or ARN');
+
+/** What a secret value (or one key of a JSON secret) must look like. */
+export const valueFormat = z.enum(['database-url', 'redis-url', 'url', 'non-empty']);
+export type ValueFormat = z.infer<typeof valueFormat>;
+
+const secretKey = z
+  .object({
+    optional: z.boolean().default(false),
+    format: valueFormat.default('non-empty'),
+  })
+  .strict();
+
+const secret = z
+  .object({
+    /** Secrets Manager name or full ARN. The bundle references it by ARN, never by value. */
+    secretId,
+    /** Format of the whole value, for plain-string secrets. */
+    format: valueFormat.default('non-empty'),
+    /** For JSON secrets: the keys the app needs. */
+    keys: z.record(z.string().min(1), secretKey).default({}),
+  })
+  .strict();
+
+const portMapping = z
+  .object({
+    hostPort: z.number().int().min(1).max(65535),
+    containerPort: z.number().int().min(1).max(65535),
+  })
+  .strict();
+
+/** The placeholder a container's image uses to mean "the image that was just pushed, by digest". */
+export const PUSHED_IMAGE = '{{image}}';
+
+const container = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/, 'must be letters, digits, hyphens or underscores'),
+    /** `{{image}}` for the pushed image, or a pinned image (`repo@sha256:...` recommended). */
+    image: z.string().min(1),
+    essential: z.boolean().default(true),
+    /** MiB; Dockerrun v2 requires memory or memoryReservation on each container. */
+    memory: z.number().int().min(4).optional(),
+    memoryReservation: z.number().int().min(4).optional(),
+    command: z.array(z.string()).optional(),
+    entryPoint: z.array(z.string()).optional(),
+    portMappings: z.array(portMapping).default([]),
+    links: z.array(z.string()).default([]),
+    dependsOn: z.array(z.string()).default([]),
+    environment: z.record(envVarName, z.string()).default({}),
+  })
+  .strict();
+
+const healthPolicy = z
+  .object({
+    /** Path EB's load balancer or health agent checks. */
+    path: z.string().startsWith('/', 'must start with "/"').default('/'),
+    /** Colours that count as healthy. Green always; Yellow only when listed. */
+    allowedColors: z
+      .array(z.enum(['Green', 'Yellow']))
+      .min(1)
+      .default(['Green']),
+    /** Seconds an allowed colour must hold, once every instance runs the new version. */
+    bakeSeconds: z.number().int().min(0).max(3600).default(60),
+    /** Seconds Grey / Unknown / NoData is tolerated after the environment is Ready again. */
+    graceSeconds: z.number().int().min(0).max(3600).default(120),
+    /** Seconds from UpdateEnvironment to a verdict; past it the update is aborted and rolled back. */
+    timeoutSeconds: z.number().int().min(60).max(7200).default(1200),
+    /** Base seconds between health polls (jittered by +-20% so parallel deploys do not throttle). */
+    pollSeconds: z.number().int().min(5).max(300).default(15),
+  })
+  .strict();
+
+const migrationCheck = z
+  .object({
+    /** The container (Dockerrun name or compose service) to run the check in. From config, never from events. */
+    container: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/),
+    /** argv of the check; exit 0 means "no unapplied migrations". */
+    command: z.array(z.string().min(1)).min(1).default(['python', 'manage.py', 'migrate', '--check']),
+    timeoutSeconds: z.number().int().min(30).max(3600).default(300),
+  })
+  .strict();
+
+const tagPattern = z.union([
+  z.string().min(1).describe('glob, e.g. "v*"'),
+  z.object({ regex: z.string().min(1) }).strict(),
+]);
+
+const target = z
+  .object({
+    application: applicationName,
+    environment: environmentName,
+    /** `ecs` → Dockerrun.aws.json v2 (ECS platform); `docker` → docker-compose.yml (Docker platform). */
+    platform: z.enum(['ecs', 'docker']),
+    source: z
+      .object({
+        repository: repositoryName,
+        tags: tagPattern.default('*'),
+        /** Pushes with these tags are ignored. Untagged pushes are always ignored by push events. */
+        ignoreTags: z.array(z.string()).default(['latest']),
+      })
+      .strict(),
+    containers: z.array(container).min(1),
+    /** Plain, non-secret environment variables (EB `aws:elasticbeanstalk:application:environment`). */
+    environmentVariables: z.record(envVarName, z.string()).default({}),
+    /** Env var name → Secrets Manager secret. Injected by EB from the ARN at instance start. */
+    secrets: z.record(envVarName, secret).default({}),
+    /** The URL scheme the app's database driver needs, e.g. `postgresql+psycopg` for psycopg 3. */
+    database: z
+      .object({ schemes: z.array(z.string().regex(/^[a-z][a-z0-9+.-]*$/)).min(1) })
+      .strict()
+      .optional(),
+    /** Set when ElastiCache encrypts in transit: broker / cache URLs must be `rediss://` with a cert option. */
+    cache: z.object({ encryptedInTransit: z.boolean() }).strict().optional(),
+    health: healthPolicy.default(healthPolicy.parse({})),
+    migrationCheck: migrationCheck.optional(),
+    /** SNS topic ARN for this target's alerts; defaults to the topic ebship deploys. */
+    alertTopicArn: z.string().startsWith('arn:').optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    version: z.literal(1),
+    targets: z.record(
+      z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'target names are lowercase letters, digits and hyphens'),
+      target,
+    ),
+  })
+  .strict();
+
+export type EbshipConfig = z.infer<typeof configSchema>;
+export type Target = z.infer<typeof target>;
+export type Container = z.infer<typeof container>;
+export type HealthPolicy = z.infer<typeof healthPolicy>;
+export type SecretSpec = z.infer<typeof secret>;
+export type MigrationCheck = z.infer<typeof migrationCheck>;
+export type TagPattern = z.infer<typeof tagPattern>;

@@ -1,0 +1,78 @@
+import type { ConfigProblem } from './config/load.js';
+
+/**
+ * Errors named for what went wrong. Their `name` is what the state machine's Retry and Catch match
+ * (Lambda reports it as the error type), so renaming one is a change to state-machines/deploy.asl.yml.
+ * Messages are read by on-call in the alert: say what is wrong and what to do.
+ */
+export abstract class EbshipError extends Error {
+  abstract override readonly name: string;
+}
+
+export class ConfigInvalid extends EbshipError {
+  override readonly name = 'ConfigInvalid';
+  constructor(
+    readonly source: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    super(
+      `${source} is invalid:\n${problems
+        .map((p) => `  - ${p.path || '(file)'}${p.line ? ` (line ${p.line})` : ''}: ${p.message}`)
+        .join('\n')}`,
+    );
+  }
+}
+
+/** The execution input is not an ECR push event nor a manual request ebship understands. */
+export class InputInvalid extends EbshipError {
+  override readonly name = 'InputInvalid';
+}
+
+/** The tag or digest does not exist in the target's ECR repository. */
+export class ImageNotFound extends EbshipError {
+  override readonly name = 'ImageNotFound';
+}
+
+/** Another ebship execution holds this environment's lock. Retried by the state machine. */
+export class EnvironmentBusy extends EbshipError {
+  override readonly name = 'EnvironmentBusy';
+}
+
+/** EB refused the update because the environment is not Ready. Retried by the state machine. */
+export class EnvironmentNotReady extends EbshipError {
+  override readonly name = 'EnvironmentNotReady';
+}
+
+export class EnvironmentNotFound extends EbshipError {
+  override readonly name = 'EnvironmentNotFound';
+}
+
+/** A secret is missing, unreadable, empty, or lacks a required key. Never carries a value. */
+export class SecretInvalid extends EbshipError {
+  override readonly name = 'SecretInvalid';
+}
+
+/** A preflight check of error severity failed; the deploy stops before CreateApplicationVersion. */
+export class PreflightFailed extends EbshipError {
+  override readonly name = 'PreflightFailed';
+}
+
+/** EB could not process the application version (bad bundle or .ebextensions). */
+export class VersionProcessingFailed extends EbshipError {
+  override readonly name = 'VersionProcessingFailed';
+}
+
+/** The migration check exited non-zero: the new version's schema is not applied. */
+export class MigrationsPending extends EbshipError {
+  override readonly name = 'MigrationsPending';
+}
+
+/** The migration check could not run or did not finish (no instance, agent down, timed out). */
+export class MigrationCheckFailed extends EbshipError {
+  override readonly name = 'MigrationCheckFailed';
+}
+
+/** A rollback was needed but there is no version known to be good (first deploy). */
+export class NoGoodVersion extends EbshipError {
+  override readonly name = 'NoGoodVersion';
+}

@@ -1,0 +1,151 @@
+/**
+ * The JSON that flows through the deploy state machine (state-machines/deploy.asl.yml).
+ * Each Task writes one key with ResultPath; nothing here may ever hold a secret value:
+ * execution history keeps state inputs and outputs for 90 days.
+ */
+
+export type Trigger = 'push' | 'manual' | 'rollback';
+
+/** What is being deployed, resolved once from the event or the manual request. */
+export interface Release {
+  target: string;
+  application: string;
+  environment: string;
+  platform: 'ecs' | 'docker';
+  repository: string;
+  imageTag?: string;
+  /** `sha256:<64 hex>`: the immutable identity of the image. */
+  imageDigest: string;
+  /** `<registry>/<repository>@sha256:...`: what the bundle pins. */
+  imageUri: string;
+  /** ISO time ECR recorded for the push; orders digests so an older one never downgrades. */
+  imagePushedAt?: string;
+  /** EB version label: <= 100 chars, no "/", derived from tag + short digest. */
+  versionLabel: string;
+  trigger: Trigger;
+  /** True when `versionLabel` already exists in EB (rollback by hand): skip secrets and bundle. */
+  existingVersion: boolean;
+  hasMigrationCheck: boolean;
+  executionId: string;
+  /** ISO start of the execution. */
+  startedAt: string;
+}
+
+/** Manual execution input (console, AWS CLI, `ebship deploy` / `ebship rollback`). */
+export interface ManualRequest {
+  target: string;
+  imageTag?: string;
+  imageDigest?: string;
+  /** `ebship rollback`: redeploy this existing version label (default: the last good one). */
+  rollbackTo?: string;
+  trigger?: 'manual' | 'rollback';
+}
+
+export interface LockResult {
+  /** Set when this execution must not deploy: a duplicate push, or a digest older than the one deployed. */
+  skipped?: { reason: string };
+  owner?: string;
+  expiresAt?: string;
+}
+
+export interface SecretsResult {
+  /** Number of secrets checked; the names (never values) of what was checked. */
+  checked: string[];
+  /** Env var name → secret ARN, as the bundle references them. */
+  arns: Record<string, string>;
+  warnings: string[];
+}
+
+export interface BundleResult {
+  bucket: string;
+  key: string;
+  sha256: string;
+  bytes: number;
+  files: string[];
+  /** Preflight warnings on the bundle (errors stop the deploy). */
+  warnings: string[];
+}
+
+export interface VersionResult {
+  label: string;
+  reused: boolean;
+  /** EB's status, lower-cased: processing | building | processed | unprocessed | failed. */
+  status: string;
+  polls: number;
+  nextPollSeconds: number;
+}
+
+export interface DeployResult {
+  /** The version the environment ran before this deploy. */
+  fromVersion?: string;
+  toVersion: string;
+  /** ISO time of UpdateEnvironment: EB events before it are not ours. */
+  startedAt: string;
+  firstPollSeconds: number;
+}
+
+export type HealthVerdictName = 'wait' | 'healthy' | 'rollback' | 'timeout';
+
+/** The health watch, carried from one CheckHealth to the next. */
+export interface HealthProgress {
+  verdict: HealthVerdictName;
+  polls: number;
+  nextPollSeconds: number;
+  /** ISO time the environment was first Ready with every instance on the expected version. */
+  convergedAt?: string;
+  /** ISO time the current run of allowed colour began. */
+  healthySince?: string;
+  status?: string;
+  color?: string;
+  healthStatus?: string;
+  /** Why the verdict is what it is, for people: EB causes, failing instances, error events. */
+  causes: string[];
+  /** The last EB error/warn events since the deploy started. */
+  events: string[];
+}
+
+export interface MigrationResult {
+  status: 'pending' | 'passed';
+  commandId: string;
+  instanceId: string;
+  polls: number;
+  nextPollSeconds: number;
+  /** Last lines of the check's output (never secrets: output of `migrate --check`). */
+  output?: string;
+}
+
+export interface RollbackResult {
+  fromVersion: string;
+  toVersion: string;
+  startedAt: string;
+  firstPollSeconds: number;
+}
+
+export type OutcomeStatus = 'SUCCEEDED' | 'ROLLED_BACK' | 'FAILED_BEFORE_DEPLOY' | 'ROLLBACK_FAILED';
+
+/** Error output of a caught state: Lambda's Cause is JSON with errorMessage; local runs give the message. */
+export interface CaughtError {
+  Error: string;
+  Cause?: string;
+}
+
+export interface DeployState {
+  /** The raw execution input, kept for diagnosis when resolution fails. */
+  input?: unknown;
+  release?: Release;
+  ignored?: { reason: string };
+  lock?: LockResult;
+  secrets?: SecretsResult;
+  bundle?: BundleResult;
+  version?: VersionResult;
+  deploy?: DeployResult;
+  health?: HealthProgress;
+  migration?: MigrationResult;
+  /** Why a rollback was started. */
+  failure?: CaughtError;
+  rollback?: RollbackResult;
+  rollbackHealth?: HealthProgress;
+  /** Error that ended the deploy before EB was changed, or that made the rollback fail. */
+  error?: CaughtError;
+  outcome?: { status: OutcomeStatus; recorded?: boolean };
+}
