@@ -148,6 +148,11 @@ const target = z
     cache: z.object({ encryptedInTransit: z.boolean() }).strict().optional(),
     health: healthPolicy.default(healthPolicy.parse({})),
     migrationCheck: migrationCheck.optional(),
+    /**
+     * A directory (relative to ebship.yml) of your own `.ebextensions/`, `.platform/` and `Procfile`
+     * files, added to every bundle and checked by preflight. Packaged with the Lambdas.
+     */
+    include: z.string().min(1).optional(),
     /** SNS topic ARN for this target's alerts; defaults to the topic ebship deploys. */
     alertTopicArn: z.string().startsWith('arn:').optional(),
   })
