@@ -1,0 +1,230 @@
+import {
+  AbortEnvironmentUpdateCommand,
+  CreateApplicationVersionCommand,
+  DescribeApplicationVersionsCommand,
+  DescribeEnvironmentHealthCommand,
+  DescribeEnvironmentsCommand,
+  DescribeEventsCommand,
+  DescribeInstancesHealthCommand,
+  type ElasticBeanstalkClient,
+  type EnvironmentDescription,
+  type SingleInstanceHealth,
+  UpdateEnvironmentCommand,
+} from '@aws-sdk/client-elastic-beanstalk';
+import { EnvironmentNotFound, EnvironmentNotReady } from '../errors.js';
+import type { HealthSnapshot, InstanceSnapshot } from '../health/verdict.js';
+
+export interface EnvRef {
+  application: string;
+  environment: string;
+}
+
+/** The live (not terminated) environment, or EnvironmentNotFound saying how to fix the target. */
+export async function getEnvironment(
+  client: ElasticBeanstalkClient,
+  ref: EnvRef,
+): Promise<EnvironmentDescription> {
+  const out = await client.send(
+    new DescribeEnvironmentsCommand({
+      ApplicationName: ref.application,
+      EnvironmentNames: [ref.environment],
+      IncludeDeleted: false,
+    }),
+  );
+  const env = out.Environments?.find((e) => e.Status !== 'Terminated');
+  if (!env) {
+    throw new EnvironmentNotFound(
+      `EB environment ${ref.environment} of application ${ref.application} does not exist or is terminated; fix application/environment in ebship.yml`,
+    );
+  }
+  return env;
+}
+
+export interface VersionInfo {
+  label: string;
+  /** Lower-cased: EB documents Processed/PROCESSED inconsistently (eb-facts.md). */
+  status: string;
+  description?: string;
+}
+
+export async function findVersion(
+  client: ElasticBeanstalkClient,
+  application: string,
+  label: string,
+): Promise<VersionInfo | undefined> {
+  const out = await client.send(
+    new DescribeApplicationVersionsCommand({ ApplicationName: application, VersionLabels: [label] }),
+  );
+  const v = out.ApplicationVersions?.[0];
+  if (!v?.VersionLabel) return undefined;
+  return {
+    label: v.VersionLabel,
+    status: (v.Status ?? 'unprocessed').toLowerCase(),
+    description: v.Description,
+  };
+}
+
+/**
+ * Creates the version with Process=true, so EB validates the bundle's .ebextensions before any
+ * environment sees it. A version that already exists with this label is reused, not an error:
+ * labels are derived from the digest, so the same label is the same image.
+ */
+export async function createVersion(
+  client: ElasticBeanstalkClient,
+  v: { application: string; label: string; description: string; bucket: string; key: string },
+): Promise<{ info: VersionInfo; reused: boolean }> {
+  const existing = await findVersion(client, v.application, v.label);
+  if (existing) return { info: existing, reused: true };
+  try {
+    const out = await client.send(
+      new CreateApplicationVersionCommand({
+        ApplicationName: v.application,
+        VersionLabel: v.label,
+        Description: v.description,
+        SourceBundle: { S3Bucket: v.bucket, S3Key: v.key },
+        Process: true,
+        AutoCreateApplication: false,
+      }),
+    );
+    const d = out.ApplicationVersion;
+    return {
+      info: {
+        label: v.label,
+        status: (d?.Status ?? 'processing').toLowerCase(),
+        description: d?.Description,
+      },
+      reused: false,
+    };
+  } catch (err) {
+    // Two executions racing on the same digest: the loser reuses the winner's version.
+    if ((err as Error).name === 'InvalidParameterValue' && /already exists/i.test((err as Error).message)) {
+      const raced = await findVersion(client, v.application, v.label);
+      if (raced) return { info: raced, reused: true };
+    }
+    throw err;
+  }
+}
+
+/**
+ * Points the environment at a version. EB refuses unless the environment is Ready
+ * ("... is in an invalid state for this operation. Must be Ready."): that becomes
+ * EnvironmentNotReady, which the state machine retries with backoff.
+ */
+export async function deployVersion(
+  client: ElasticBeanstalkClient,
+  ref: EnvRef,
+  label: string,
+): Promise<{ startedAt: string }> {
+  try {
+    const out = await client.send(
+      new UpdateEnvironmentCommand({
+        ApplicationName: ref.application,
+        EnvironmentName: ref.environment,
+        VersionLabel: label,
+      }),
+    );
+    return { startedAt: (out.DateUpdated ?? new Date()).toISOString() };
+  } catch (err) {
+    const e = err as Error;
+    if (e.name === 'InvalidParameterValue' && /Must be Ready/i.test(e.message)) {
+      throw new EnvironmentNotReady(
+        `${ref.environment} is busy (${e.message}); another update is in progress`,
+      );
+    }
+    throw err;
+  }
+}
+
+export async function abortUpdate(client: ElasticBeanstalkClient, ref: EnvRef): Promise<boolean> {
+  const env = await getEnvironment(client, ref);
+  if (env.Status !== 'Updating') return false;
+  await client.send(new AbortEnvironmentUpdateCommand({ EnvironmentName: ref.environment }));
+  return true;
+}
+
+/** One health look: environment, enhanced health, every instance (paged), events since `since`. */
+export async function healthSnapshot(
+  client: ElasticBeanstalkClient,
+  ref: EnvRef,
+  since: string,
+): Promise<HealthSnapshot> {
+  const env = await getEnvironment(client, ref);
+  const [health, instances, events] = await Promise.all([
+    enhancedHealth(client, ref.environment),
+    instancesHealth(client, ref.environment),
+    client.send(
+      new DescribeEventsCommand({
+        ApplicationName: ref.application,
+        EnvironmentName: ref.environment,
+        StartTime: new Date(since),
+        MaxRecords: 100,
+      }),
+    ),
+  ]);
+  return {
+    now: (health?.refreshedAt ?? new Date()).toISOString(),
+    status: env.Status ?? 'Unknown',
+    color: health?.color ?? env.Health,
+    healthStatus: health?.healthStatus ?? env.HealthStatus,
+    versionLabel: env.VersionLabel,
+    causes: health?.causes ?? [],
+    instances,
+    events: (events.Events ?? [])
+      .map((e) => ({
+        date: (e.EventDate ?? new Date(0)).toISOString(),
+        severity: e.Severity ?? 'INFO',
+        message: e.Message ?? '',
+      }))
+      .sort((a, b) => a.date.localeCompare(b.date)),
+  };
+}
+
+async function enhancedHealth(client: ElasticBeanstalkClient, environment: string) {
+  try {
+    const h = await client.send(
+      new DescribeEnvironmentHealthCommand({ EnvironmentName: environment, AttributeNames: ['All'] }),
+    );
+    return {
+      color: h.Color,
+      healthStatus: h.HealthStatus,
+      causes: h.Causes ?? [],
+      refreshedAt: h.RefreshedAt,
+    };
+  } catch (err) {
+    // Basic health only: preflight warns about it; fall back to the environment's colour.
+    if ((err as Error).name === 'InvalidRequestException') return undefined;
+    throw err;
+  }
+}
+
+async function instancesHealth(
+  client: ElasticBeanstalkClient,
+  environment: string,
+): Promise<InstanceSnapshot[]> {
+  const all: SingleInstanceHealth[] = [];
+  let token: string | undefined;
+  do {
+    try {
+      const out = await client.send(
+        new DescribeInstancesHealthCommand({
+          EnvironmentName: environment,
+          AttributeNames: ['All'],
+          NextToken: token,
+        }),
+      );
+      all.push(...(out.InstanceHealthList ?? []));
+      token = out.NextToken;
+    } catch (err) {
+      if ((err as Error).name === 'InvalidRequestException') return [];
+      throw err;
+    }
+  } while (token);
+  return all.map((i) => ({
+    id: i.InstanceId ?? 'unknown',
+    healthStatus: i.HealthStatus,
+    color: i.Color,
+    versionLabel: i.Deployment?.VersionLabel,
+    deploymentStatus: i.Deployment?.Status,
+    causes: (i.Causes ?? []).map((c) => `${i.InstanceId}: ${c}`),
+  }));
+}

@@ -1,0 +1,150 @@
+import picomatch from 'picomatch';
+import { z } from 'zod';
+import type { EbshipConfig, TagPattern, Target } from '../config/schema.js';
+import { InputInvalid } from '../errors.js';
+
+/**
+ * What an execution was asked to do, before any AWS call: parsed from the ECR push event that
+ * EventBridge delivers, or from a manual request. Pure: tested with plain data.
+ */
+export type ReleaseRequest =
+  | { kind: 'push'; target: string; repository: string; imageTag?: string; imageDigest: string }
+  | { kind: 'manual'; target: string; imageTag?: string; imageDigest?: string }
+  | { kind: 'rollback'; target: string; rollbackTo?: string };
+
+export type RequestResolution = { request: ReleaseRequest } | { ignored: string };
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+// ECR image tags: up to 128 characters of [A-Za-z0-9_.-], not starting with . or -.
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+const ecrPushEvent = z.object({
+  source: z.literal('aws.ecr'),
+  'detail-type': z.literal('ECR Image Action'),
+  detail: z.object({
+    'action-type': z.string(),
+    result: z.string(),
+    'repository-name': z.string(),
+    'image-digest': z.string().optional(),
+    'image-tag': z.string().optional(),
+  }),
+});
+
+const manualRequest = z
+  .object({
+    target: z.string().min(1),
+    imageTag: z.string().optional(),
+    imageDigest: z.string().optional(),
+    rollbackTo: z.string().optional(),
+    /** `push` marks a fan-out child: one push that matched several targets (see resolve-release). */
+    trigger: z.enum(['manual', 'rollback', 'push']).optional(),
+  })
+  .strict();
+
+/**
+ * Turns an execution input into a request. A push to a repository no target uses, an untagged push,
+ * an ignored tag or a failed push is ignored (not an error: EventBridge delivers what it delivers).
+ * A malformed manual request is an error that says how to write it.
+ */
+export function parseRequest(input: unknown, config: EbshipConfig): RequestResolution[] {
+  const push = ecrPushEvent.safeParse(input);
+  if (push.success) return parsePush(push.data.detail, config);
+
+  if (isRecord(input) && input.source !== undefined) {
+    throw new InputInvalid(
+      `not an ECR push event (source "${String(input.source)}", detail-type "${String(input['detail-type'])}"); ` +
+        'start the execution from the ECR rule or with {"target": "...", "imageTag": "..."}',
+    );
+  }
+  const manual = manualRequest.safeParse(input);
+  if (!manual.success) {
+    const fields = manual.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
+    throw new InputInvalid(
+      `manual execution input is invalid (${fields}); expected {"target": "<name>", "imageTag": "<tag>"} or {"target": "<name>", "imageDigest": "sha256:<64 hex>"}`,
+    );
+  }
+  const m = manual.data;
+  if (!config.targets[m.target]) {
+    throw new InputInvalid(
+      `unknown target "${m.target}"; known targets: ${Object.keys(config.targets).sort().join(', ')}`,
+    );
+  }
+  if (m.trigger === 'rollback' || m.rollbackTo !== undefined) {
+    if (m.imageTag || m.imageDigest)
+      throw new InputInvalid('a rollback takes "rollbackTo" (a version label), not an image tag or digest');
+    return [{ request: { kind: 'rollback', target: m.target, rollbackTo: m.rollbackTo } }];
+  }
+  if (!m.imageTag && !m.imageDigest)
+    throw new InputInvalid(`give "imageTag" or "imageDigest" for target "${m.target}"`);
+  if (m.imageDigest && !DIGEST.test(m.imageDigest)) {
+    throw new InputInvalid(
+      `imageDigest "${m.imageDigest}" is malformed; it must be "sha256:" followed by 64 lowercase hex digits`,
+    );
+  }
+  if (m.imageTag && !TAG.test(m.imageTag)) {
+    throw new InputInvalid(
+      `imageTag "${m.imageTag}" is not a valid ECR tag (up to 128 of A-Z a-z 0-9 _ . -)`,
+    );
+  }
+  if (m.trigger === 'push' && m.imageDigest) {
+    const repository = config.targets[m.target]?.source.repository ?? '';
+    return [
+      {
+        request: {
+          kind: 'push',
+          target: m.target,
+          repository,
+          imageTag: m.imageTag,
+          imageDigest: m.imageDigest,
+        },
+      },
+    ];
+  }
+  return [
+    { request: { kind: 'manual', target: m.target, imageTag: m.imageTag, imageDigest: m.imageDigest } },
+  ];
+}
+
+function parsePush(
+  detail: z.infer<typeof ecrPushEvent>['detail'],
+  config: EbshipConfig,
+): RequestResolution[] {
+  const repo = detail['repository-name'];
+  if (detail['action-type'] !== 'PUSH' || detail.result !== 'SUCCESS') {
+    return [{ ignored: `ECR ${detail['action-type']} ${detail.result} on ${repo} is not a successful push` }];
+  }
+  const digest = detail['image-digest'];
+  if (!digest || !DIGEST.test(digest)) return [{ ignored: `push to ${repo} carries no valid image digest` }];
+  const tag = detail['image-tag'];
+  if (!tag) return [{ ignored: `untagged push to ${repo} (${digest}) is ignored` }];
+  const targets = Object.entries(config.targets).filter(([, t]) => t.source.repository === repo);
+  if (targets.length === 0) return [{ ignored: `no target deploys repository ${repo}` }];
+  return targets.map(([name, t]) => {
+    const why = tagRejection(tag, t);
+    return why
+      ? { ignored: `${repo}:${tag} ${why} for target ${name}` }
+      : { request: { kind: 'push', target: name, repository: repo, imageTag: tag, imageDigest: digest } };
+  });
+}
+
+/** Why a tag does not deploy to a target, or undefined when it does. */
+export function tagRejection(tag: string, target: Target): string | undefined {
+  if (target.source.ignoreTags.includes(tag)) return 'is an ignored tag';
+  return tagMatches(tag, target.source.tags)
+    ? undefined
+    : `does not match ${describePattern(target.source.tags)}`;
+}
+
+export function tagMatches(tag: string, pattern: TagPattern): boolean {
+  return typeof pattern === 'string'
+    ? picomatch.isMatch(tag, pattern, { dot: true })
+    : new RegExp(pattern.regex).test(tag);
+}
+
+function describePattern(pattern: TagPattern): string {
+  return typeof pattern === 'string' ? `the tag pattern "${pattern}"` : `the tag regex /${pattern.regex}/`;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

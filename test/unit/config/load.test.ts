@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { getTarget, loadConfig, parseConfig } from '../../../lib/config/load.js';
+import { ConfigInvalid } from '../../../lib/errors.js';
+
+const example = readFileSync('ebship.yml', 'utf8');
+
+function problemsOf(text: string) {
+  try {
+    parseConfig(text);
+  } catch (err) {
+    if (err instanceof ConfigInvalid) return err;
+    throw err;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('the shipped example config', () => {
+  it('describes both seeds: Antenna on ECS and the Django app on Docker', () => {
+    const config = loadConfig('ebship.yml');
+    expect(getTarget(config, 'antenna-prod')).toMatchObject({ platform: 'ecs', application: 'antenna' });
+    expect(getTarget(config, 'antenna-prod').containers.map((c) => c.name)).toEqual([
+      'django',
+      'celeryworker',
+      'celerybeat',
+      'flower',
+      'awscli',
+    ]);
+    expect(getTarget(config, 'treasury-plane-dev')).toMatchObject({
+      platform: 'docker',
+      database: { schemes: ['postgresql+psycopg'] },
+    });
+  });
+});
+
+describe('parseConfig errors', () => {
+  it('names the field, its line and what is allowed', () => {
+    const line = example.split('\n').indexOf('    platform: ecs') + 1;
+    const err = problemsOf(example.replace('platform: ecs', 'platform: kubernetes'));
+    expect(err.problems).toEqual([
+      expect.objectContaining({
+        path: 'targets.antenna-prod.platform',
+        line,
+        message: expect.stringContaining('"ecs"'),
+      }),
+    ]);
+    expect(err.message).toContain(`targets.antenna-prod.platform (line ${line})`);
+  });
+
+  it('reports every problem at once', () => {
+    const err = problemsOf(
+      example
+        .replace('environment: antenna-prod', 'environment: a')
+        .replace('bakeSeconds: 60', 'bakeSeconds: -1'),
+    );
+    expect(err.problems.map((p) => p.path)).toEqual([
+      'targets.antenna-prod.environment',
+      'targets.antenna-prod.health.bakeSeconds',
+    ]);
+  });
+
+  it('catches typos in field names instead of ignoring them', () => {
+    const err = problemsOf(example.replace('allowedColors: [Green]', 'allowedColours: [Green]'));
+    expect(err.problems[0]?.message).toContain('unknown field(s) "allowedColours"');
+  });
+
+  it('rejects a target where no container runs the pushed image', () => {
+    const err = problemsOf(example.replaceAll('image: "{{image}}"', 'image: "nginx:1.27"'));
+    expect(err.problems.some((p) => p.message.includes('no container uses the pushed image'))).toBe(true);
+  });
+
+  it('rejects a migration check in a container that does not exist', () => {
+    const err = problemsOf(example.replace('container: django', 'container: djang0'));
+    expect(err.problems[0]).toMatchObject({
+      path: 'targets.antenna-prod.migrationCheck.container',
+      message: expect.stringContaining('use one of django, celeryworker'),
+    });
+  });
+
+  it('rejects a timeout that leaves no room for the bake time and grace period', () => {
+    const err = problemsOf(example.replace('timeoutSeconds: 1200', 'timeoutSeconds: 120'));
+    expect(err.problems[0]?.message).toContain('longer than bakeSeconds + graceSeconds');
+  });
+
+  it('points at the line of a YAML syntax error', () => {
+    const err = problemsOf('version: 1\ntargets:\n  a: [unclosed\n');
+    expect(err.problems[0]?.line).toBeGreaterThan(0);
+  });
+
+  it('lists the known targets for an unknown one', () => {
+    expect(() => getTarget(loadConfig('ebship.yml'), 'antena-prod')).toThrow(
+      'unknown target "antena-prod"; known targets: antenna-prod, treasury-plane-dev',
+    );
+  });
+
+  it('says how to fix a missing config file', () => {
+    expect(() => loadConfig('/nonexistent/ebship.yml')).toThrow(
+      'cannot read the config file (ENOENT); create it or set EBSHIP_CONFIG',
+    );
+  });
+});
