@@ -1,5 +1,6 @@
 import {
   AbortEnvironmentUpdateCommand,
+  type ApplicationVersionStatus,
   CreateApplicationVersionCommand,
   DescribeApplicationVersionsCommand,
   DescribeEnvironmentHealthCommand,
@@ -22,6 +23,8 @@ import { EnvironmentNotFound, EnvironmentNotReady } from '../../../lib/errors.js
 
 const client = new ElasticBeanstalkClient({ region: 'us-east-1' });
 const ebMock = mockClient(ElasticBeanstalkClient);
+// EB answers some statuses upper-cased although the model lists them capitalised (eb-facts.md).
+const UPPER_PROCESSING = 'PROCESSING' as ApplicationVersionStatus;
 const ref = { application: 'antenna', environment: 'antenna-prod' };
 
 // The SDK raises service errors with the error code as `name`; that is all the code under test reads.
@@ -46,7 +49,7 @@ describe('createVersion', () => {
     ebMock.on(DescribeApplicationVersionsCommand).resolves({ ApplicationVersions: [] });
     ebMock
       .on(CreateApplicationVersionCommand)
-      .resolves({ ApplicationVersion: { VersionLabel: 'v10-abc', Status: 'PROCESSING' } });
+      .resolves({ ApplicationVersion: { VersionLabel: 'v10-abc', Status: UPPER_PROCESSING } });
     const out = await createVersion(client, {
       application: 'antenna',
       label: 'v10-abc',
@@ -86,7 +89,7 @@ describe('createVersion', () => {
     ebMock
       .on(DescribeApplicationVersionsCommand)
       .resolvesOnce({ ApplicationVersions: [] })
-      .resolves({ ApplicationVersions: [{ VersionLabel: 'v10-abc', Status: 'PROCESSING' }] });
+      .resolves({ ApplicationVersions: [{ VersionLabel: 'v10-abc', Status: UPPER_PROCESSING }] });
     ebMock
       .on(CreateApplicationVersionCommand)
       .rejects(ebError('InvalidParameterValue', 'Application Version v10-abc already exists.'));

@@ -1,4 +1,9 @@
-import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  type CommandInvocationStatus,
+  GetCommandInvocationCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -91,7 +96,7 @@ describe('pollMigrationCheck', () => {
     await expect(pollMigrationCheck(client, pending, check)).rejects.toThrow(MigrationsPending);
   });
 
-  it.each([
+  it.each<[CommandInvocationStatus, number]>([
     ['TimedOut', -1],
     ['Cancelled', -1],
     ['Failed', -1],
