@@ -1,0 +1,397 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { EnvironmentBusy } from '../errors.js';
+
+/**
+ * ebship's one DynamoDB table (docs/architecture.md, "DynamoDB table"): per environment a lock, the
+ * last good version and the deployment history; per pushed digest a dedupe marker. Every write that
+ * decides something (who deploys, whether a push is new) is a conditional write, so two executions
+ * racing on the same environment or the same push cannot both win.
+ */
+
+export interface EnvKey {
+  application: string;
+  environment: string;
+}
+
+export interface LockItem {
+  /** The execution that holds the environment. */
+  owner: string;
+  versionLabel: string;
+  imageDigest: string;
+  acquiredAt: string;
+  leaseUntil: string;
+}
+
+export interface LastGood {
+  versionLabel: string;
+  imageDigest: string;
+  imagePushedAt?: string;
+  deployedAt: string;
+  executionId: string;
+}
+
+export type HistoryOutcome =
+  | 'SUCCEEDED'
+  | 'ROLLED_BACK'
+  | 'FAILED_BEFORE_DEPLOY'
+  | 'ROLLBACK_FAILED'
+  | 'RUNNING';
+
+export interface HistoryEntry {
+  target: string;
+  application: string;
+  environment: string;
+  executionId: string;
+  trigger: 'push' | 'manual' | 'rollback';
+  fromVersion?: string;
+  toVersion: string;
+  imageUri?: string;
+  outcome: HistoryOutcome;
+  reason?: string;
+  startedAt: string;
+  endedAt?: string;
+  durationSeconds?: number;
+}
+
+const LOCK_SK = 'LOCK';
+const LAST_GOOD_SK = 'LAST_GOOD';
+const DEPLOY_PREFIX = 'DEPLOY#';
+const DEFAULT_HISTORY_LIMIT = 20;
+/** A lock seen free after a failed conditional put was released in between: try again a few times. */
+const LOCK_ATTEMPTS = 3;
+
+export function envPk(key: EnvKey): string {
+  return `ENV#${key.application}/${key.environment}`;
+}
+
+function pushPk(repository: string, imageDigest: string): string {
+  return `PUSH#${repository}@${imageDigest}`;
+}
+
+function deploySk(startedAt: string, executionId: string): string {
+  return `${DEPLOY_PREFIX}${startedAt}#${executionId}`;
+}
+
+/**
+ * Takes the environment for one execution. Succeeds when nobody holds it, when the holder's lease
+ * has run out (an execution that died without releasing), or when `owner` already holds it: Lambda
+ * may run the step twice, and the second run must not lock its own execution out.
+ * Leases are ISO strings from `toISOString()` (fixed width, UTC), so they compare as strings.
+ */
+export async function acquireLock(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  lock: { owner: string; versionLabel: string; imageDigest: string; leaseSeconds: number; now: Date },
+): Promise<LockItem> {
+  const item: LockItem = {
+    owner: lock.owner,
+    versionLabel: lock.versionLabel,
+    imageDigest: lock.imageDigest,
+    acquiredAt: lock.now.toISOString(),
+    leaseUntil: new Date(lock.now.getTime() + lock.leaseSeconds * 1000).toISOString(),
+  };
+  const now = lock.now.toISOString();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.send(
+        new PutCommand({
+          TableName: table,
+          Item: { pk: envPk(key), sk: LOCK_SK, ...item },
+          ConditionExpression: 'attribute_not_exists(pk) OR #leaseUntil < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#leaseUntil': 'leaseUntil', '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': now, ':owner': lock.owner },
+        }),
+      );
+      return item;
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
+    // Read the holder for the message (and to tell a real holder from one that just released).
+    const holder = await getLock(db, table, key);
+    if (holder && holder.owner !== lock.owner && holder.leaseUntil >= now) {
+      throw new EnvironmentBusy(
+        `${key.application}/${key.environment} is being deployed by execution ${holder.owner} ` +
+          `(version ${holder.versionLabel}, since ${holder.acquiredAt}, lease until ${holder.leaseUntil}); ` +
+          'ebship will retry until it is released',
+      );
+    }
+    if (attempt >= LOCK_ATTEMPTS) {
+      throw new EnvironmentBusy(
+        `${key.application}/${key.environment} changed hands while ebship tried to lock it; ebship will retry`,
+      );
+    }
+  }
+}
+
+/** Releases the lock if `owner` holds it. False when there is no lock or another execution holds it. */
+export async function releaseLock(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  owner: string,
+): Promise<boolean> {
+  try {
+    await db.send(
+      new DeleteCommand({
+        TableName: table,
+        Key: { pk: envPk(key), sk: LOCK_SK },
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': owner },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionFailed(err)) return false;
+    throw err;
+  }
+}
+
+export async function getLock(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+): Promise<LockItem | undefined> {
+  const { Item } = await db.send(
+    new GetCommand({ TableName: table, Key: { pk: envPk(key), sk: LOCK_SK }, ConsistentRead: true }),
+  );
+  if (!Item) return undefined;
+  return {
+    owner: str(Item.owner),
+    versionLabel: str(Item.versionLabel),
+    imageDigest: str(Item.imageDigest),
+    acquiredAt: str(Item.acquiredAt),
+    leaseUntil: str(Item.leaseUntil),
+  };
+}
+
+/**
+ * Remembers that this execution handles `repository@digest` for `target`. EventBridge delivers at
+ * least once and re-tagging an image emits another PUSH event, so the first execution wins and
+ * later ones are 'duplicate'. The same execution re-running the step is still 'new'. DynamoDB's TTL
+ * deletes expired items only eventually (up to days later), so an expired marker counts as absent.
+ */
+export async function recordPush(
+  db: DynamoDBDocumentClient,
+  table: string,
+  p: {
+    repository: string;
+    imageDigest: string;
+    target: string;
+    executionId: string;
+    now: Date;
+    ttlSeconds: number;
+  },
+): Promise<'new' | 'duplicate'> {
+  const nowEpoch = Math.floor(p.now.getTime() / 1000);
+  try {
+    await db.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          pk: pushPk(p.repository, p.imageDigest),
+          sk: `TARGET#${p.target}`,
+          executionId: p.executionId,
+          seenAt: p.now.toISOString(),
+          expiresAt: nowEpoch + p.ttlSeconds,
+        },
+        ConditionExpression: 'attribute_not_exists(pk) OR #executionId = :executionId OR #expiresAt < :now',
+        ExpressionAttributeNames: { '#executionId': 'executionId', '#expiresAt': 'expiresAt' },
+        ExpressionAttributeValues: { ':executionId': p.executionId, ':now': nowEpoch },
+      }),
+    );
+    return 'new';
+  } catch (err) {
+    if (isConditionFailed(err)) return 'duplicate';
+    throw err;
+  }
+}
+
+export async function getLastGood(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+): Promise<LastGood | undefined> {
+  const { Item } = await db.send(
+    new GetCommand({ TableName: table, Key: { pk: envPk(key), sk: LAST_GOOD_SK }, ConsistentRead: true }),
+  );
+  if (!Item) return undefined;
+  return withoutUndefined({
+    versionLabel: str(Item.versionLabel),
+    imageDigest: str(Item.imageDigest),
+    imagePushedAt: optStr(Item.imagePushedAt),
+    deployedAt: str(Item.deployedAt),
+    executionId: str(Item.executionId),
+  });
+}
+
+export async function putLastGood(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  good: LastGood,
+): Promise<void> {
+  await db.send(
+    new PutCommand({
+      TableName: table,
+      Item: withoutUndefined({
+        pk: envPk(key),
+        sk: LAST_GOOD_SK,
+        versionLabel: good.versionLabel,
+        imageDigest: good.imageDigest,
+        imagePushedAt: good.imagePushedAt,
+        deployedAt: good.deployedAt,
+        executionId: good.executionId,
+      }),
+    }),
+  );
+}
+
+/**
+ * Writes one deployment's history item, keyed by start time and execution so a re-run overwrites
+ * rather than duplicates. A RUNNING write never replaces a final outcome: a retried early write
+ * must not hide how the deployment ended.
+ */
+export async function recordDeployment(
+  db: DynamoDBDocumentClient,
+  table: string,
+  entry: HistoryEntry,
+): Promise<void> {
+  const item = withoutUndefined({
+    pk: envPk(entry),
+    sk: deploySk(entry.startedAt, entry.executionId),
+    target: entry.target,
+    trigger: entry.trigger,
+    fromVersion: entry.fromVersion,
+    toVersion: entry.toVersion,
+    imageUri: entry.imageUri || undefined,
+    outcome: entry.outcome,
+    reason: entry.reason,
+    startedAt: entry.startedAt,
+    endedAt: entry.endedAt,
+    durationSeconds: entry.durationSeconds,
+  });
+  try {
+    await db.send(
+      new PutCommand({
+        TableName: table,
+        Item: item,
+        ...(entry.outcome === 'RUNNING'
+          ? {
+              ConditionExpression: 'attribute_not_exists(pk) OR #outcome = :running',
+              ExpressionAttributeNames: { '#outcome': 'outcome' },
+              ExpressionAttributeValues: { ':running': 'RUNNING' },
+            }
+          : {}),
+      }),
+    );
+  } catch (err) {
+    if (!(entry.outcome === 'RUNNING' && isConditionFailed(err))) throw err;
+  }
+}
+
+/** The environment's deployments, newest first (sort keys start with the ISO start time). */
+export async function listHistory(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  limit = DEFAULT_HISTORY_LIMIT,
+): Promise<HistoryEntry[]> {
+  const entries: HistoryEntry[] = [];
+  if (limit < 1) return entries;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': envPk(key), ':prefix': DEPLOY_PREFIX },
+        ScanIndexForward: false,
+        Limit: limit - entries.length,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) entries.push(toHistoryEntry(key, item));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey && entries.length < limit);
+  return entries;
+}
+
+function toHistoryEntry(key: EnvKey, item: Record<string, unknown>): HistoryEntry {
+  const startedAt = str(item.startedAt);
+  // The execution id lives only in the sort key: DEPLOY#<startedAt>#<executionId>.
+  const executionId = str(item.sk).slice(deploySk(startedAt, '').length);
+  return withoutUndefined({
+    target: str(item.target),
+    application: key.application,
+    environment: key.environment,
+    executionId,
+    trigger: trigger(item.trigger),
+    fromVersion: optStr(item.fromVersion),
+    toVersion: str(item.toVersion),
+    imageUri: optStr(item.imageUri),
+    outcome: outcome(item.outcome),
+    reason: optStr(item.reason),
+    startedAt,
+    endedAt: optStr(item.endedAt),
+    durationSeconds: typeof item.durationSeconds === 'number' ? item.durationSeconds : undefined,
+  });
+}
+
+/**
+ * True when `candidate` was pushed before the image deployed (or deploying) now: a late or
+ * redelivered push event must never take an environment back in time. The same digest is not a
+ * downgrade (callers treat it as already deployed); unknown or unreadable push times are not
+ * evidence of a downgrade.
+ */
+export function isDowngrade(
+  candidate: { imagePushedAt?: string; imageDigest: string },
+  current: { imagePushedAt?: string; imageDigest: string } | undefined,
+): boolean {
+  if (!current || candidate.imageDigest === current.imageDigest) return false;
+  if (!candidate.imagePushedAt || !current.imagePushedAt) return false;
+  const candidateTime = Date.parse(candidate.imagePushedAt);
+  const currentTime = Date.parse(current.imagePushedAt);
+  if (Number.isNaN(candidateTime) || Number.isNaN(currentTime)) return false;
+  return candidateTime < currentTime;
+}
+
+function isConditionFailed(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ConditionalCheckFailedException';
+}
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function optStr(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function trigger(value: unknown): HistoryEntry['trigger'] {
+  return value === 'manual' || value === 'rollback' ? value : 'push';
+}
+
+const OUTCOMES: readonly HistoryOutcome[] = [
+  'SUCCEEDED',
+  'ROLLED_BACK',
+  'FAILED_BEFORE_DEPLOY',
+  'ROLLBACK_FAILED',
+  'RUNNING',
+];
+
+function outcome(value: unknown): HistoryOutcome {
+  return OUTCOMES.find((o) => o === value) ?? 'RUNNING';
+}
+
+/** The injected client may not drop undefined attributes (marshallOptions), so items never carry them. */
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,73 @@
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Alert } from '../../../lib/alerts/compose.js';
+import { AlertNotDelivered, publishAlert } from '../../../lib/alerts/publish.js';
+
+const sns = mockClient(SNSClient);
+const client = new SNSClient({ region: 'eu-west-1' });
+
+const EBSHIP_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ebship-alerts';
+const TEAM_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:antenna-oncall';
+
+const alert: Alert = {
+  subject: '[ebship] ROLLED BACK: antenna-prod v1.4.2-3f2a9c1b7d4e, back on v1.4.1-9a8b7c6d5e4f',
+  message: 'antenna-prod: v1.4.2-3f2a9c1b7d4e failed on antenna-prod-web, so ebship rolled back.',
+  attributes: { outcome: 'ROLLED_BACK', target: 'antenna-prod', environment: '' },
+};
+
+describe('publishAlert', () => {
+  beforeEach(() => {
+    sns.reset();
+  });
+
+  it('publishes once to each topic with outcome and target attributes for subscription filters', async () => {
+    // Arrange
+    sns.on(PublishCommand, { TopicArn: EBSHIP_TOPIC }).resolves({ MessageId: 'm-1' });
+    sns.on(PublishCommand, { TopicArn: TEAM_TOPIC }).resolves({ MessageId: 'm-2' });
+
+    // Act
+    const ids = await publishAlert(client, [EBSHIP_TOPIC, TEAM_TOPIC, EBSHIP_TOPIC], alert);
+
+    // Assert
+    expect(ids).toEqual(['m-1', 'm-2']);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 2);
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, {
+      TopicArn: TEAM_TOPIC,
+      Subject: alert.subject,
+      Message: alert.message,
+      // SNS rejects attributes with empty values: the empty `environment` is left out.
+      MessageAttributes: {
+        outcome: { DataType: 'String', StringValue: 'ROLLED_BACK' },
+        target: { DataType: 'String', StringValue: 'antenna-prod' },
+      },
+    });
+  });
+
+  it('still reaches the other topics when one fails, then says which one did not get it', async () => {
+    // Arrange
+    sns.on(PublishCommand, { TopicArn: EBSHIP_TOPIC }).resolves({ MessageId: 'm-1' });
+    sns
+      .on(PublishCommand, { TopicArn: TEAM_TOPIC })
+      .rejects(Object.assign(new Error('Topic does not exist'), { name: 'NotFoundException' }));
+
+    // Act
+    const result = publishAlert(client, [EBSHIP_TOPIC, TEAM_TOPIC], alert);
+
+    // Assert
+    await expect(result).rejects.toThrow(AlertNotDelivered);
+    await expect(result).rejects.toThrow(
+      `was not published to ${TEAM_TOPIC} (NotFoundException: Topic does not exist); it was published to the other 1 topic(s)`,
+    );
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: EBSHIP_TOPIC });
+  });
+
+  it('refuses to pretend an alert was sent when there is no topic', async () => {
+    // Act
+    const result = publishAlert(client, [''], alert);
+
+    // Assert
+    await expect(result).rejects.toThrow('no SNS topic to publish');
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+});
