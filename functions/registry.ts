@@ -1,0 +1,78 @@
+import type { Context } from 'aws-lambda';
+import { handler as abortUpdate } from './abort-update.js';
+import { handler as acquireLock } from './acquire-lock.js';
+import { handler as buildBundle } from './build-bundle.js';
+import { handler as checkHealth } from './check-health.js';
+import { handler as checkMigration } from './check-migration.js';
+import { handler as createAppVersion } from './create-app-version.js';
+import { handler as deployVersion } from './deploy-version.js';
+import { handler as notify } from './notify.js';
+import { handler as recordOutcome } from './record-outcome.js';
+import { handler as resolveRelease } from './resolve-release.js';
+import { handler as rollBack } from './roll-back.js';
+import { handler as startMigrationCheck } from './start-migration-check.js';
+import { handler as validateSecrets } from './validate-secrets.js';
+
+type Handler = (event: unknown, context?: Context) => Promise<unknown>;
+
+/**
+ * Each ASL placeholder and the handler behind it. For local runs only (workflow tests, the stand-in):
+ * in AWS, serverless.yml maps the same names to the deployed functions.
+ */
+export const handlersBySubstitution: Record<string, Handler> = {
+  ResolveReleaseArn: resolveRelease,
+  AcquireLockArn: acquireLock,
+  ValidateSecretsArn: validateSecrets,
+  BuildBundleArn: buildBundle,
+  CreateAppVersionArn: createAppVersion,
+  DeployVersionArn: deployVersion,
+  CheckHealthArn: checkHealth,
+  AbortUpdateArn: abortUpdate,
+  StartMigrationCheckArn: startMigrationCheck,
+  CheckMigrationArn: checkMigration,
+  RollBackArn: rollBack,
+  RecordOutcomeArn: recordOutcome,
+  NotifyArn: notify,
+};
+
+/**
+ * Task state name → local handler, for aws-local-stepfunctions' taskResourceLocalHandlers.
+ * Resources are the fake ARNs of lib/workflow/definition.ts (`...:function:ebship-local-<Name>`).
+ * Each call gets a fresh Lambda-like context so log lines carry a request id.
+ */
+export function localTaskHandlers(definition: {
+  States: Record<string, Record<string, unknown>>;
+}): Record<string, (input: unknown) => Promise<unknown>> {
+  const out: Record<string, (input: unknown) => Promise<unknown>> = {};
+  for (const [stateName, state] of Object.entries(definition.States)) {
+    if (state.Type !== 'Task' || typeof state.Resource !== 'string') continue;
+    const name = `${state.Resource.split(':function:ebship-local-')[1] ?? ''}Arn`;
+    const handler = handlersBySubstitution[name];
+    if (!handler)
+      throw new Error(
+        `state ${stateName} uses ${state.Resource}, which no handler in functions/registry.ts serves`,
+      );
+    out[stateName] = (input) => handler(input, localContext(name));
+  }
+  return out;
+}
+
+let invocations = 0;
+function localContext(name: string): Context {
+  invocations += 1;
+  const functionName = `ebship-local-${name.replace(/Arn$/, '')}`;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: `local-${invocations}`,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 60_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}

@@ -1,0 +1,171 @@
+import {
+  DescribeAccountAttributesCommand,
+  DescribeApplicationsCommand,
+  DescribeApplicationVersionsCommand,
+  DescribeConfigurationSettingsCommand,
+  DescribeEnvironmentsCommand,
+  type ElasticBeanstalkClient,
+  type EnvironmentDescription,
+} from '@aws-sdk/client-elastic-beanstalk';
+import type { Target } from '../config/schema.js';
+import { at, type Finding } from './finding.js';
+
+/**
+ * Read-only look at the target's EB environment before a version is created: it exists and is
+ * live, it runs the platform the bundle is for, enhanced health is on (ebship's verdict reads
+ * per-instance versions), and the region has room for one more application version.
+ */
+export async function inspectEnvironment(client: ElasticBeanstalkClient, target: Target): Promise<Finding[]> {
+  const { Environments = [] } = await client.send(
+    new DescribeEnvironmentsCommand({
+      ApplicationName: target.application,
+      EnvironmentNames: [target.environment],
+    }),
+  );
+  // A terminated environment stays listed for a while, possibly next to a live one of the same name.
+  const live = Environments.find((e) => e.Status !== 'Terminated' && e.Status !== 'Terminating');
+  const env = live ?? Environments[0];
+  const where = `${target.application}/${target.environment}`;
+  if (!env) {
+    return [
+      at({
+        ruleId: 'environment-not-found',
+        severity: 'error',
+        message: `environment ${where} does not exist in this account and region`,
+        fix: 'Create the environment (ebship deploys to existing environments only), or correct application/environment in ebship.yml.',
+      }),
+    ];
+  }
+  if (!live) {
+    return [
+      at({
+        ruleId: 'environment-terminated',
+        severity: 'error',
+        message: `environment ${where} is ${env.Status === 'Terminating' ? 'being terminated' : 'terminated'}`,
+        fix: 'Recreate the environment (or restore it with RebuildEnvironment within 6 weeks of termination), then deploy again.',
+      }),
+    ];
+  }
+  const findings: Finding[] = [...platformFindings(env, target, where)];
+  findings.push(...(await healthReportingFindings(client, target, where)));
+  findings.push(...(await versionQuotaFindings(client, target)));
+  return findings;
+}
+
+function platformKind(env: EnvironmentDescription): 'ecs' | 'docker' | undefined {
+  const text = `${env.PlatformArn ?? ''} ${env.SolutionStackName ?? ''}`;
+  // Platform ARNs name the branch ("platform/ECS running on 64bit Amazon Linux 2023/4.4.0"); solution stack
+  // names put it last ("64bit Amazon Linux 2023 v4.4.0 running ECS"). The retired "Multi-container
+  // Docker" is the ECS platform too; "Docker running on ..." / "... running Docker" is the compose one.
+  if (/ECS running on|running ECS\b|Multi-container Docker/i.test(text)) return 'ecs';
+  if (/Docker running on|running Docker\b/i.test(text)) return 'docker';
+  return undefined;
+}
+
+function platformFindings(env: EnvironmentDescription, target: Target, where: string): Finding[] {
+  const kind = platformKind(env);
+  if (kind === target.platform) return [];
+  if (kind === undefined && !(env.SolutionStackName || env.PlatformArn)) {
+    return [
+      at({
+        ruleId: 'environment-platform-unknown',
+        severity: 'warning',
+        message: `environment ${where} reports no platform, so ebship cannot tell whether it runs ECS or Docker`,
+        fix: `Check that it runs ${target.platform === 'ecs' ? 'ECS' : 'Docker'}: the bundle holds ${target.platform === 'ecs' ? 'Dockerrun.aws.json v2' : 'docker-compose.yml'}.`,
+      }),
+    ];
+  }
+  const actual = env.SolutionStackName ?? env.PlatformArn ?? 'an unknown platform';
+  const wanted =
+    target.platform === 'ecs' ? 'an "ECS running on ..." platform' : 'a "Docker running on ..." platform';
+  const bundle = target.platform === 'ecs' ? 'Dockerrun.aws.json v2' : 'docker-compose.yml';
+  return [
+    at({
+      ruleId: 'environment-platform-mismatch',
+      severity: 'error',
+      message: `environment ${where} runs "${actual}", but ebship.yml says platform: ${target.platform}, so the bundle holds ${bundle}, which that platform cannot run`,
+      fix: `Set platform: ${kind ?? 'ecs or docker'} in ebship.yml to match the environment, or move the environment to ${wanted}.`,
+    }),
+  ];
+}
+
+async function healthReportingFindings(
+  client: ElasticBeanstalkClient,
+  target: Target,
+  where: string,
+): Promise<Finding[]> {
+  const { ConfigurationSettings = [] } = await client.send(
+    new DescribeConfigurationSettingsCommand({
+      ApplicationName: target.application,
+      EnvironmentName: target.environment,
+    }),
+  );
+  const systemType = ConfigurationSettings.flatMap((s) => s.OptionSettings ?? []).find(
+    (o) => o.Namespace === 'aws:elasticbeanstalk:healthreporting:system' && o.OptionName === 'SystemType',
+  )?.Value;
+  if (systemType?.toLowerCase() === 'enhanced') return [];
+  return [
+    at({
+      ruleId: 'environment-basic-health',
+      severity: 'error',
+      message: `environment ${where} uses ${systemType ?? 'basic'} health reporting: ebship cannot see which version each instance runs, so it cannot tell a finished deploy from one that left old instances behind`,
+      fix: 'Turn on enhanced health: option aws:elasticbeanstalk:healthreporting:system SystemType = enhanced (needs the service role with AWSElasticBeanstalkEnhancedHealth).',
+    }),
+  ];
+}
+
+// Headroom below which a warning is raised: enough for a burst of pushes before the quota bites.
+const QUOTA_WARNING_HEADROOM = 20;
+const DEFAULT_VERSION_QUOTA = 1000;
+
+async function versionQuotaFindings(client: ElasticBeanstalkClient, target: Target): Promise<Finding[]> {
+  const attributes = await client.send(new DescribeAccountAttributesCommand({}));
+  const quota = attributes.ResourceQuotas?.ApplicationVersionQuota?.Maximum ?? DEFAULT_VERSION_QUOTA;
+  // The quota is per region across all applications, so count every application's versions.
+  let count = 0;
+  let nextToken: string | undefined;
+  do {
+    const page = await client.send(
+      new DescribeApplicationVersionsCommand({ MaxRecords: 1000, NextToken: nextToken }),
+    );
+    count += page.ApplicationVersions?.length ?? 0;
+    nextToken = page.NextToken;
+  } while (nextToken);
+
+  const headroom = quota - count;
+  if (headroom > QUOTA_WARNING_HEADROOM) return [];
+  const lifecycle = await lifecycleState(client, target.application);
+  const setting = 'ResourceLifecycleConfig.VersionLifecycleConfig.MaxCountRule (or MaxAgeRule)';
+  const fix =
+    lifecycle === 'on'
+      ? `The lifecycle policy of "${target.application}" is on, so the other applications in this region hold the versions: enable ${setting} on them too, or delete unused versions (aws elasticbeanstalk delete-application-version --delete-source-bundle).`
+      : `Enable the version lifecycle policy of "${target.application}": ${setting} with Enabled: true, a MaxCount, DeleteSourceFromS3 and a ServiceRole (aws elasticbeanstalk update-application-resource-lifecycle)${lifecycle === 'unknown' ? ' if it is not already on' : ''}; or delete unused versions now.`;
+  return [
+    at({
+      ruleId: headroom <= 0 ? 'version-quota-reached' : 'version-quota-near',
+      severity: headroom <= 0 ? 'error' : 'warning',
+      message:
+        headroom <= 0
+          ? `this region holds ${count} application versions, the account's quota of ${quota}: CreateApplicationVersion will fail with TooManyApplicationVersionsException`
+          : `this region holds ${count} of ${quota} application versions: ${headroom} deploys left before CreateApplicationVersion fails`,
+      fix,
+    }),
+  ];
+}
+
+/** Whether the application deletes old versions itself; 'unknown' when not allowed to look. */
+async function lifecycleState(
+  client: ElasticBeanstalkClient,
+  application: string,
+): Promise<'on' | 'off' | 'unknown'> {
+  try {
+    const { Applications = [] } = await client.send(
+      new DescribeApplicationsCommand({ ApplicationNames: [application] }),
+    );
+    const rules = Applications[0]?.ResourceLifecycleConfig?.VersionLifecycleConfig;
+    return rules?.MaxCountRule?.Enabled || rules?.MaxAgeRule?.Enabled ? 'on' : 'off';
+  } catch {
+    // Only consulted to word the fix; elasticbeanstalk:DescribeApplications may not be granted.
+    return 'unknown';
+  }
+}

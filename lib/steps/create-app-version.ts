@@ -1,0 +1,68 @@
+import { DescribeEventsCommand } from '@aws-sdk/client-elastic-beanstalk';
+import { eb } from '../aws/clients.js';
+import { createVersion, findVersion } from '../aws/eb.js';
+import { VersionProcessingFailed } from '../errors.js';
+import { versionDescription } from '../release/version-label.js';
+import type { BundleResult, Release, VersionResult } from '../workflow-state.js';
+
+const POLL_SECONDS = 5;
+/** EB processes a version in seconds to a couple of minutes; past 10 minutes something is wrong. */
+const MAX_POLLS = 120;
+const USABLE = ['processed', 'unprocessed'];
+
+/** Creates the version (or reuses it) on the first call; on later calls, reads its processing status. */
+export async function createOrCheckVersion(
+  release: Release,
+  bundle: BundleResult,
+  previous?: VersionResult,
+): Promise<VersionResult> {
+  const polls = (previous?.polls ?? -1) + 1;
+  let status: string;
+  let reused = previous?.reused ?? false;
+  if (previous) {
+    status = (await findVersion(eb, release.application, release.versionLabel))?.status ?? 'missing';
+  } else {
+    const created = await createVersion(eb, {
+      application: release.application,
+      label: release.versionLabel,
+      description: versionDescription(release.repository, release.imageTag, release.imageDigest),
+      bucket: bundle.bucket,
+      key: bundle.key,
+    });
+    status = created.info.status;
+    reused = created.reused;
+  }
+  if (status === 'failed' || status === 'missing') {
+    throw new VersionProcessingFailed(
+      `EB could not process version ${release.versionLabel} (${status}); nothing was deployed. ${await versionErrors(release)}`,
+    );
+  }
+  if (!USABLE.includes(status) && polls >= MAX_POLLS) {
+    throw new VersionProcessingFailed(
+      `version ${release.versionLabel} still ${status} after ${polls * POLL_SECONDS}s; nothing was deployed`,
+    );
+  }
+  return {
+    label: release.versionLabel,
+    reused,
+    status: USABLE.includes(status) ? 'processed' : status,
+    polls,
+    nextPollSeconds: POLL_SECONDS,
+  };
+}
+
+/** EB explains a failed version in its events (e.g. an .ebextensions YAML error). */
+async function versionErrors(release: Release): Promise<string> {
+  const out = await eb.send(
+    new DescribeEventsCommand({
+      ApplicationName: release.application,
+      VersionLabel: release.versionLabel,
+      Severity: 'WARN',
+      MaxRecords: 10,
+    }),
+  );
+  const messages = (out.Events ?? []).map((e) => e.Message).filter(Boolean);
+  return messages.length > 0
+    ? `EB said: ${messages.join(' | ')}`
+    : 'EB gave no reason; check the bundle with `ebship plan`.';
+}

@@ -1,0 +1,31 @@
+import { dynamo, eb } from '../aws/clients.js';
+import { deployVersion, getEnvironment } from '../aws/eb.js';
+import { getTarget } from '../config/load.js';
+import { config, runtimeEnv } from '../runtime.js';
+import { recordDeployment } from '../store/deployments.js';
+import type { DeployResult, Release } from '../workflow-state.js';
+
+/** Points the environment at the new version and records the deployment as running. */
+export async function deployRelease(release: Release): Promise<DeployResult> {
+  const target = getTarget(config(), release.target);
+  const before = await getEnvironment(eb, release);
+  const { startedAt } = await deployVersion(eb, release, release.versionLabel);
+  await recordDeployment(dynamo, runtimeEnv().tableName, {
+    target: release.target,
+    application: release.application,
+    environment: release.environment,
+    executionId: release.executionId,
+    trigger: release.trigger,
+    fromVersion: before.VersionLabel,
+    toVersion: release.versionLabel,
+    imageUri: release.imageUri,
+    outcome: 'RUNNING',
+    startedAt: release.startedAt,
+  });
+  return {
+    fromVersion: before.VersionLabel,
+    toVersion: release.versionLabel,
+    startedAt,
+    firstPollSeconds: target.health.pollSeconds,
+  };
+}

@@ -1,0 +1,116 @@
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { dynamo, eb, ecr, sfn } from '../aws/clients.js';
+import { findVersion } from '../aws/eb.js';
+import { describeImage, imageUri } from '../aws/ecr-images.js';
+import { getTarget } from '../config/load.js';
+import { InputInvalid } from '../errors.js';
+import { logger } from '../logger.js';
+import { parseRequest, type ReleaseRequest } from '../release/request.js';
+import { digestFromDescription, shortDigest, versionLabel } from '../release/version-label.js';
+import { config, runtimeEnv } from '../runtime.js';
+import { getLastGood } from '../store/deployments.js';
+import type { Release } from '../workflow-state.js';
+
+export interface ExecutionInfo {
+  executionId: string;
+  startedAt: string;
+  stateMachineArn: string;
+}
+
+export type Resolution = { release: Release } | { ignored: { reason: string } };
+
+/**
+ * Resolves the execution input to one release. A push that matches several targets (say staging
+ * takes every tag and prod takes v*) deploys the first here and starts one execution per other
+ * target, named from target + digest so a redelivered event cannot start them twice.
+ */
+export async function resolveRelease(input: unknown, exec: ExecutionInfo): Promise<Resolution> {
+  const cfg = config();
+  const resolutions = parseRequest(input, cfg);
+  const requests: ReleaseRequest[] = [];
+  for (const r of resolutions) {
+    if ('ignored' in r) logger.info('push ignored', { reason: r.ignored });
+    else requests.push(r.request);
+  }
+  const [first, ...others] = requests;
+  if (!first)
+    return { ignored: { reason: resolutions.map((r) => ('ignored' in r ? r.ignored : '')).join('; ') } };
+  for (const other of others) await fanOut(other, exec.stateMachineArn);
+  return { release: await toRelease(first, exec) };
+}
+
+async function toRelease(request: ReleaseRequest, exec: ExecutionInfo): Promise<Release> {
+  const target = getTarget(config(), request.target);
+  const env = runtimeEnv();
+  const common = {
+    target: request.target,
+    application: target.application,
+    environment: target.environment,
+    platform: target.platform,
+    repository: target.source.repository,
+    hasMigrationCheck: target.migrationCheck !== undefined,
+    executionId: exec.executionId,
+    startedAt: exec.startedAt,
+  };
+  if (request.kind === 'rollback') {
+    const label = request.rollbackTo ?? (await getLastGood(dynamo, env.tableName, target))?.versionLabel;
+    if (!label)
+      throw new InputInvalid(
+        `no known good version of ${request.target} to roll back to; pass "rollbackTo" with a version label`,
+      );
+    const version = await findVersion(eb, target.application, label);
+    if (!version)
+      throw new InputInvalid(`version "${label}" does not exist in EB application ${target.application}`);
+    const digest = digestFromDescription(version.description) ?? '';
+    return {
+      ...common,
+      imageDigest: digest,
+      imageUri: digest ? imageUri('unknown', env.region, target.source.repository, digest) : '',
+      versionLabel: label,
+      trigger: 'rollback',
+      existingVersion: true,
+    };
+  }
+  const image = await describeImage(ecr, target.source.repository, {
+    imageTag: request.imageTag,
+    imageDigest: request.imageDigest,
+  });
+  if (request.imageTag && request.imageDigest && !image.tags.includes(request.imageTag)) {
+    throw new InputInvalid(
+      `${request.imageDigest} is not tagged "${request.imageTag}" in ${target.source.repository}; give one or the other`,
+    );
+  }
+  const tag = request.imageTag ?? image.tags[0];
+  return {
+    ...common,
+    imageTag: tag,
+    imageDigest: image.digest,
+    imageUri: imageUri(image.registryId, env.region, target.source.repository, image.digest),
+    imagePushedAt: image.pushedAt,
+    versionLabel: versionLabel(tag, image.digest),
+    trigger: request.kind,
+    existingVersion: false,
+  };
+}
+
+async function fanOut(request: ReleaseRequest, stateMachineArn: string): Promise<void> {
+  if (request.kind !== 'push') return;
+  const name = `${request.target.slice(0, 50)}-${shortDigest(request.imageDigest)}-push`;
+  try {
+    await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn,
+        name,
+        input: JSON.stringify({
+          target: request.target,
+          imageTag: request.imageTag,
+          imageDigest: request.imageDigest,
+          trigger: 'push',
+        }),
+      }),
+    );
+    logger.info('push fanned out to another target', { fanOutTarget: request.target, executionName: name });
+  } catch (err) {
+    if ((err as Error).name !== 'ExecutionAlreadyExists') throw err;
+  }
+}

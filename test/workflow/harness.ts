@@ -1,0 +1,499 @@
+/**
+ * Runs the real deploy state machine (state-machines/deploy.asl.yml) with aws-local-stepfunctions and
+ * the real handlers. DynamoDB is a real in-process dynalite (lock and dedupe semantics matter);
+ * EB, ECR, Secrets Manager, SSM, SNS, S3 and Step Functions are aws-sdk-client-mock mocks driven by
+ * a small scripted model of an environment, so each test names what EB does after an update.
+ *
+ * Import this module before anything that creates AWS clients: it points DynamoDB at dynalite.
+ */
+import '../../lib/polyfills.js';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import {
+  AbortEnvironmentUpdateCommand,
+  CreateApplicationVersionCommand,
+  DescribeAccountAttributesCommand,
+  DescribeApplicationsCommand,
+  DescribeApplicationVersionsCommand,
+  DescribeConfigurationSettingsCommand,
+  DescribeEnvironmentHealthCommand,
+  DescribeEnvironmentsCommand,
+  DescribeEventsCommand,
+  DescribeInstancesHealthCommand,
+  ElasticBeanstalkClient,
+  UpdateEnvironmentCommand,
+} from '@aws-sdk/client-elastic-beanstalk';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { mockClient } from 'aws-sdk-client-mock';
+
+type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
+export const REGION = 'us-east-1';
+export const TABLE = 'ebship-test';
+export const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ebship-test-alerts';
+const DYNAMO_PORT = 20_000 + (process.pid % 20_000);
+
+process.env.AWS_REGION = REGION;
+process.env.AWS_ACCESS_KEY_ID = 'test';
+process.env.AWS_SECRET_ACCESS_KEY = 'test';
+process.env.AWS_ENDPOINT_URL_DYNAMODB = `http://127.0.0.1:${DYNAMO_PORT}`;
+process.env.TABLE_NAME = TABLE;
+process.env.BUNDLE_BUCKET = 'ebship-test-bundles';
+process.env.ALERT_TOPIC_ARN = TOPIC;
+process.env.MIGRATION_DOCUMENT_NAME = 'ebship-test-migration-check';
+process.env.EBSHIP_CONFIG = 'ebship.yml';
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+
+// dynalite ships no type declarations; this is the one call made.
+const dynalite: (options: { createTableMs: number }) => Server = createRequire(import.meta.url)('dynalite');
+
+/** Starts dynalite on this process's port and creates the table; returns a stop function. */
+export async function startDynamo(): Promise<() => Promise<void>> {
+  const server = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(DYNAMO_PORT, '127.0.0.1', resolve));
+  const client = new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
+  await client.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+export const mocks = {
+  eb: mockClient(ElasticBeanstalkClient),
+  ecr: mockClient(ECRClient),
+  secrets: mockClient(SecretsManagerClient),
+  ssm: mockClient(SSMClient),
+  sns: mockClient(SNSClient),
+  s3: mockClient(S3Client),
+  sfn: mockClient(SFNClient),
+};
+
+/** What the environment looks like at one poll after an update to `label` (step 0 = first poll). */
+export interface EnvLook {
+  status: string;
+  color: string;
+  healthStatus: string;
+  /** Version the environment reports; default: the label being deployed once Ready, else the old one. */
+  versionLabel?: string;
+  /** Deployment status the instances report (default Deployed once Ready, else In Progress). */
+  instanceStatus?: string;
+  causes?: string[];
+  /** Events EB emits at this step. */
+  events?: { severity: string; message: string }[];
+}
+export type Behaviour = (step: number) => EnvLook;
+
+export const behaviours = {
+  /** Updating for two polls, then Ready and Green on the new version. */
+  healthy: (step: number): EnvLook =>
+    step < 2
+      ? { status: 'Updating', color: 'Grey', healthStatus: 'Pending' }
+      : {
+          status: 'Ready',
+          color: 'Green',
+          healthStatus: 'Ok',
+          events:
+            step === 2 ? [{ severity: 'INFO', message: 'Environment update completed successfully.' }] : [],
+        },
+  /** A long Grey update (normal), then Green. */
+  greyDuringUpdateOnly: (step: number): EnvLook =>
+    step < 8
+      ? { status: 'Updating', color: 'Grey', healthStatus: 'Unknown' }
+      : { status: 'Ready', color: 'Green', healthStatus: 'Ok' },
+  /** Ready on the new version, then Red. */
+  redAfterReady: (step: number): EnvLook =>
+    step < 2
+      ? { status: 'Updating', color: 'Grey', healthStatus: 'Pending' }
+      : {
+          status: 'Ready',
+          color: 'Red',
+          healthStatus: 'Severe',
+          causes: ['100.0 % of the requests are failing with HTTP 5xx.'],
+          events:
+            step === 2
+              ? [{ severity: 'WARN', message: 'Environment health has transitioned from Ok to Severe.' }]
+              : [],
+        },
+  /** Ready on the new version, but health never leaves NoData. */
+  greyPersisting: (step: number): EnvLook =>
+    step < 2
+      ? { status: 'Updating', color: 'Grey', healthStatus: 'Pending' }
+      : { status: 'Ready', color: 'Grey', healthStatus: 'NoData' },
+  /** Never leaves Updating. */
+  neverConverges: (): EnvLook => ({ status: 'Updating', color: 'Grey', healthStatus: 'Pending' }),
+} satisfies Record<string, Behaviour>;
+
+export interface Image {
+  repository: string;
+  tag: string;
+  digest: string;
+  pushedAt: string;
+}
+
+export const digest = (n: number) => `sha256:${n.toString(16).padStart(2, '0').repeat(32)}`;
+
+/**
+ * A scripted AWS: one EB environment per (application, environment), images in ECR, secrets,
+ * an SSM migration check result. Calls are recorded by the mocks for assertions.
+ */
+export class FakeAws {
+  /** Simulated clock, advanced by 15 s on every health poll. */
+  clock = Date.parse('2026-11-23T10:00:00Z');
+  env = {
+    status: 'Ready',
+    color: 'Green',
+    healthStatus: 'Ok',
+    versionLabel: 'v9-0909090909',
+    causes: [] as string[],
+    instanceVersion: 'v9-0909090909',
+    instanceStatus: 'Deployed',
+  };
+  events: { date: Date; severity: string; message: string; versionLabel?: string }[] = [];
+  versions = new Map<string, string>([['v9-0909090909', 'Processed']]);
+  /** Behaviour of the environment when updated to a label; default healthy. */
+  behaviourFor: Record<string, Behaviour> = {};
+  /** Labels whose UpdateEnvironment EB refuses outright (e.g. a rollback that cannot even start). */
+  refuseUpdateTo = new Set<string>();
+  /** Versions EB fails to process (Process=true). */
+  failProcessing = new Set<string>();
+  images: Image[] = [];
+  secrets: Record<string, string | undefined> = {};
+  migration: { status: 'Success' | 'Failed'; code: number; stdout: string } = {
+    status: 'Success',
+    code: 0,
+    stdout: 'No changes detected',
+  };
+  published: { subject?: string; message: string; topic?: string }[] = [];
+  updates: string[] = [];
+  private deploying?: { label: string; from: string; step: number; behaviour: Behaviour };
+  private notYet = 0;
+
+  constructor() {
+    for (const m of Object.values(mocks)) m.reset();
+    this.wire();
+  }
+
+  now(): Date {
+    return new Date(this.clock);
+  }
+
+  private event(severity: string, message: string): void {
+    this.events.push({ date: this.now(), severity, message });
+  }
+
+  /** Advances one poll: the clock and the environment's script. */
+  private tick(): void {
+    this.clock += 15_000;
+    const d = this.deploying;
+    if (!d) return;
+    const look = d.behaviour(d.step);
+    d.step += 1;
+    const ready = look.status === 'Ready';
+    this.env.status = look.status;
+    this.env.color = look.color;
+    this.env.healthStatus = look.healthStatus;
+    this.env.causes = look.causes ?? [];
+    this.env.versionLabel = look.versionLabel ?? (ready ? d.label : d.from);
+    this.env.instanceVersion = look.versionLabel ?? (ready ? d.label : d.from);
+    this.env.instanceStatus = look.instanceStatus ?? (ready ? 'Deployed' : 'In Progress');
+    for (const e of look.events ?? []) this.event(e.severity, e.message);
+  }
+
+  private wire(): void {
+    const eb = mocks.eb;
+    const envDescription = () => ({
+      ApplicationName: 'antenna',
+      EnvironmentName: 'antenna-prod',
+      Status: this.env.status,
+      Health: this.env.color,
+      HealthStatus: this.env.healthStatus,
+      VersionLabel: this.env.versionLabel,
+      SolutionStackName: '64bit Amazon Linux 2023 v4.4.0 running ECS',
+      DateUpdated: this.now(),
+    });
+    eb.on(DescribeEnvironmentsCommand).callsFake(() => ({ Environments: [envDescription()] }));
+    eb.on(DescribeEnvironmentHealthCommand).callsFake(() => {
+      this.tick();
+      return {
+        Status: this.env.status,
+        Color: this.env.color,
+        HealthStatus: this.env.healthStatus,
+        Causes: this.env.causes,
+        RefreshedAt: this.now(),
+      };
+    });
+    eb.on(DescribeInstancesHealthCommand).callsFake(() => ({
+      InstanceHealthList: [
+        {
+          InstanceId: 'i-0abc',
+          Color: this.env.color,
+          HealthStatus: this.env.healthStatus,
+          Deployment: { VersionLabel: this.env.instanceVersion, Status: this.env.instanceStatus },
+        },
+      ],
+    }));
+    eb.on(DescribeEventsCommand).callsFake((input: { StartTime?: Date; VersionLabel?: string }) => ({
+      Events: this.events
+        .filter((e) => !input.StartTime || e.date >= input.StartTime)
+        .filter((e) => !input.VersionLabel || e.versionLabel === input.VersionLabel)
+        .map((e) => ({ EventDate: e.date, Severity: e.severity, Message: e.message }))
+        .reverse(),
+    }));
+    eb.on(DescribeApplicationVersionsCommand).callsFake((input: { VersionLabels?: string[] }) => {
+      const labels = input.VersionLabels ?? [...this.versions.keys()];
+      return {
+        ApplicationVersions: labels
+          .filter((l) => this.versions.has(l))
+          .map((l) => ({
+            ApplicationName: 'antenna',
+            VersionLabel: l,
+            Status: this.versions.get(l),
+            Description: `ebship antenna-backend:${l} ${this.digestOf(l)}`,
+          })),
+      };
+    });
+    eb.on(CreateApplicationVersionCommand).callsFake((input: { VersionLabel: string }) => {
+      const failed = this.failProcessing.has(input.VersionLabel);
+      this.versions.set(input.VersionLabel, failed ? 'Failed' : 'Processed');
+      if (failed)
+        this.events.push({
+          date: this.now(),
+          severity: 'ERROR',
+          message: 'The configuration file .ebextensions/00-ebship.config contains invalid YAML.',
+          versionLabel: input.VersionLabel,
+        });
+      return { ApplicationVersion: { VersionLabel: input.VersionLabel, Status: 'Processing' } };
+    });
+    eb.on(UpdateEnvironmentCommand).callsFake((input: { VersionLabel: string }) => {
+      if (this.env.status !== 'Ready' || this.refuseUpdateTo.has(input.VersionLabel)) {
+        throw Object.assign(
+          new Error(
+            'Environment named antenna-prod is in an invalid state for this operation. Must be Ready.',
+          ),
+          {
+            name: 'InvalidParameterValue',
+          },
+        );
+      }
+      this.updates.push(input.VersionLabel);
+      this.deploying = {
+        label: input.VersionLabel,
+        from: this.env.versionLabel,
+        step: 0,
+        behaviour: this.behaviourFor[input.VersionLabel] ?? behaviours.healthy,
+      };
+      this.env.status = 'Updating';
+      this.env.color = 'Grey';
+      this.event('INFO', 'Environment update is starting.');
+      return { ...envDescription(), Status: 'Updating' };
+    });
+    eb.on(AbortEnvironmentUpdateCommand).callsFake(() => {
+      const from = this.deploying?.from ?? this.env.versionLabel;
+      this.deploying = undefined;
+      Object.assign(this.env, {
+        status: 'Ready',
+        color: 'Green',
+        healthStatus: 'Ok',
+        versionLabel: from,
+        instanceVersion: from,
+        instanceStatus: 'Deployed',
+      });
+      this.event('INFO', 'Environment update was aborted.');
+      return {};
+    });
+    eb.on(DescribeConfigurationSettingsCommand).resolves({
+      ConfigurationSettings: [
+        {
+          OptionSettings: [
+            {
+              Namespace: 'aws:elasticbeanstalk:healthreporting:system',
+              OptionName: 'SystemType',
+              Value: 'enhanced',
+            },
+          ],
+        },
+      ],
+    });
+    eb.on(DescribeAccountAttributesCommand).resolves({
+      ResourceQuotas: { ApplicationVersionQuota: { Maximum: 1000 } },
+    });
+    eb.on(DescribeApplicationsCommand).resolves({ Applications: [{ ApplicationName: 'antenna' }] });
+
+    mocks.ecr
+      .on(DescribeImagesCommand)
+      .callsFake(
+        (input: { repositoryName: string; imageIds: { imageTag?: string; imageDigest?: string }[] }) => {
+          const id = input.imageIds[0] ?? {};
+          const image = this.images.find(
+            (i) =>
+              i.repository === input.repositoryName &&
+              (id.imageDigest ? i.digest === id.imageDigest : i.tag === id.imageTag),
+          );
+          if (!image) throw Object.assign(new Error('image not found'), { name: 'ImageNotFoundException' });
+          return {
+            imageDetails: [
+              {
+                registryId: '123456789012',
+                repositoryName: image.repository,
+                imageDigest: image.digest,
+                imageTags: [image.tag],
+                imagePushedAt: new Date(image.pushedAt),
+              },
+            ],
+          };
+        },
+      );
+
+    mocks.secrets.on(DescribeSecretCommand).callsFake((input: { SecretId: string }) => {
+      if (!(input.SecretId in this.secrets))
+        throw Object.assign(new Error("Secrets Manager can't find the specified secret."), {
+          name: 'ResourceNotFoundException',
+        });
+      return {
+        ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${input.SecretId}-AbCdEf`,
+        Name: input.SecretId,
+      };
+    });
+    mocks.secrets.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => {
+      const name = Object.keys(this.secrets).find(
+        (n) => input.SecretId === n || input.SecretId.includes(`:secret:${n}-`),
+      );
+      if (name === undefined)
+        throw Object.assign(new Error("Secrets Manager can't find the specified secret."), {
+          name: 'ResourceNotFoundException',
+        });
+      return {
+        ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`,
+        Name: name,
+        SecretString: this.secrets[name],
+      };
+    });
+
+    mocks.ssm.on(SendCommandCommand).callsFake(() => {
+      this.notYet = 1;
+      return { Command: { CommandId: 'cmd-0001' } };
+    });
+    mocks.ssm.on(GetCommandInvocationCommand).callsFake(() => {
+      if (this.notYet > 0) {
+        this.notYet -= 1;
+        throw Object.assign(new Error(''), { name: 'InvocationDoesNotExist' });
+      }
+      return {
+        Status: this.migration.status,
+        ResponseCode: this.migration.code,
+        StandardOutputContent: this.migration.stdout,
+      };
+    });
+    mocks.sns
+      .on(PublishCommand)
+      .callsFake((input: { Subject?: string; Message: string; TopicArn?: string }) => {
+        this.published.push({ subject: input.Subject, message: input.Message, topic: input.TopicArn });
+        return { MessageId: `msg-${this.published.length}` };
+      });
+    mocks.s3.on(PutObjectCommand).resolves({});
+    mocks.sfn.on(StartExecutionCommand).resolves({
+      executionArn: 'arn:aws:states:us-east-1:123456789012:execution:ebship:child',
+      startDate: new Date(),
+    });
+  }
+
+  private digestOf(label: string): string {
+    const short = label.split('-').at(-1) ?? '';
+    return this.images.find((i) => i.digest.slice(7).startsWith(short))?.digest ?? digest(9);
+  }
+
+  /** The Antenna secrets, valid. */
+  withGoodSecrets(): this {
+    this.secrets = {
+      'antenna/prod/django-secret-key': 'django-insecure-but-long-enough-for-tests-0123456789',
+      'antenna/prod/database-url': 'postgres://antenna:pw@db.internal:5432/antenna',
+      'antenna/prod/redis-url': 'rediss://cache.internal:6379/0?ssl_cert_reqs=none',
+      'antenna/prod/sendgrid-api-key': 'SG.test-key',
+      'antenna/prod/sentry-dsn': 'https://abc@o1.ingest.sentry.io/1',
+    };
+    return this;
+  }
+}
+
+export interface RunResult {
+  status: 'SUCCEEDED' | 'FAILED';
+  error?: string;
+  output?: unknown;
+  /** State names entered, in order. */
+  path: string[];
+  events: EventLog[];
+}
+
+let executions = 0;
+
+/** Runs the real state machine to completion with Wait states and retry intervals at zero. */
+export async function runDeploy(input: unknown): Promise<RunResult> {
+  const { loadDeployDefinition } = await import('../../lib/workflow/definition.js');
+  const { localTaskHandlers } = await import('../../functions/registry.js');
+  const definition = loadDeployDefinition();
+  const stateMachine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+  const zero = (type: string) =>
+    Object.fromEntries(
+      Object.entries(definition.States)
+        .filter(([, s]) => (type === 'Retry' ? 'Retry' in s : s.Type === type))
+        .map(([name]) => [name, 0]),
+    );
+  executions += 1;
+  const name = `test-${executions}`;
+  const execution = stateMachine.run(input as never, {
+    overrides: {
+      taskResourceLocalHandlers: localTaskHandlers(definition) as never,
+      waitTimeOverrides: zero('Wait'),
+      retryIntervalOverrides: zero('Retry'),
+    },
+    context: {
+      Execution: {
+        Id: `arn:aws:states:us-east-1:123456789012:execution:ebship-test-deploy:${name}`,
+        Name: name,
+        StartTime: new Date().toISOString(),
+      },
+      StateMachine: {
+        Id: 'arn:aws:states:us-east-1:123456789012:stateMachine:ebship-test-deploy',
+        Name: 'ebship-test-deploy',
+      },
+    },
+  });
+  const events: EventLog[] = [];
+  const collecting = (async () => {
+    for await (const e of execution.eventLogs) events.push(e);
+  })();
+  let result: RunResult;
+  try {
+    const output = await execution.result;
+    result = { status: 'SUCCEEDED', output, path: [], events };
+  } catch (err) {
+    if (!(err instanceof ExecutionError)) throw err;
+    const cause = (err as ExecutionError & { cause?: { name?: string } }).cause;
+    result = { status: 'FAILED', error: cause?.name ?? err.name, path: [], events };
+  }
+  await collecting;
+  result.path = events.flatMap((e) => (e.type === 'StateEntered' ? [e.state.name] : []));
+  return result;
+}

@@ -1,0 +1,95 @@
+// The harness must load first: it points the DynamoDB client at the in-process dynalite.
+
+import { readFileSync } from 'node:fs';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { logger } from '../../lib/logger.js';
+import { behaviours, digest, FakeAws, mocks, runDeploy, startDynamo } from './harness.js';
+
+/**
+ * A canary planted in every secret value must never appear in what people and AWS keep:
+ * log lines, the execution's state (inputs and outputs of every step, kept 90 days in history),
+ * the alert, or the bundle uploaded to S3.
+ */
+const CANARY = 'CANARY-7f3e9a-do-not-leak';
+const pushEvent = JSON.parse(readFileSync('test/fixtures/events/ecr-push.json', 'utf8'));
+const push = (tag: string, n: number) => ({
+  ...pushEvent,
+  detail: { ...pushEvent.detail, 'image-tag': tag, 'image-digest': digest(n) },
+});
+
+let stopDynamo: () => Promise<void>;
+let logged: string[];
+
+beforeEach(async () => {
+  stopDynamo = await startDynamo();
+  logged = [];
+  logger.setLogLevel('DEBUG');
+  // Powertools writes to process.stdout through its own Console; anything else would use the global console.
+  for (const stream of [process.stdout, process.stderr]) {
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      logged.push(String(chunk));
+      return true;
+    });
+  }
+  for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
+    vi.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+      logged.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+    });
+  }
+});
+afterEach(async () => {
+  vi.restoreAllMocks();
+  logger.setLogLevel('SILENT');
+  await stopDynamo();
+});
+
+function plantCanary(aws: FakeAws, broken: boolean): void {
+  aws.withGoodSecrets();
+  aws.images = [
+    { repository: 'antenna-backend', tag: 'v10', digest: digest(10), pushedAt: '2026-11-23T09:00:00Z' },
+    { repository: 'antenna-backend', tag: 'v11', digest: digest(11), pushedAt: '2026-11-23T09:30:00Z' },
+  ];
+  aws.secrets['antenna/prod/django-secret-key'] = `${CANARY}-django-key-0123456789`;
+  aws.secrets['antenna/prod/sendgrid-api-key'] = `SG.${CANARY}`;
+  // A wrong scheme and a missing TLS flag: findings must name the problem, not quote the value.
+  aws.secrets['antenna/prod/database-url'] = broken
+    ? `mysql://user:${CANARY}@db:3306/x`
+    : `postgres://user:${CANARY}@db:5432/antenna`;
+  aws.secrets['antenna/prod/redis-url'] = broken
+    ? `redis://:${CANARY}@cache:6379/0`
+    : `rediss://:${CANARY}@cache:6379/0?ssl_cert_reqs=none`;
+}
+
+function everythingKept(aws: FakeAws, run: Awaited<ReturnType<typeof runDeploy>>): string {
+  const bundles = mocks.s3
+    .commandCalls(PutObjectCommand)
+    .map((c) => Buffer.from(c.args[0].input.Body as Uint8Array).toString('latin1'));
+  return [JSON.stringify(run.events), JSON.stringify(aws.published), logged.join(''), ...bundles].join('\n');
+}
+
+describe('secret values', () => {
+  it('never leave Secrets Manager on a successful deploy and a rollback', async () => {
+    const aws = new FakeAws();
+    plantCanary(aws, false);
+    const first = await runDeploy(push('v10', 10));
+    aws.behaviourFor['v11-0b0b0b0b0b0b'] = behaviours.redAfterReady;
+    const second = await runDeploy(push('v11', 11));
+
+    expect(first.status).toBe('SUCCEEDED');
+    expect(second.error).toBe('DeploymentRolledBack');
+    expect(logged.length).toBeGreaterThan(0);
+    expect(mocks.s3.commandCalls(PutObjectCommand).length).toBe(2);
+    expect(everythingKept(aws, first) + everythingKept(aws, second)).not.toContain(CANARY);
+  });
+
+  it('never leave Secrets Manager when the secrets are invalid and the deploy stops', async () => {
+    const aws = new FakeAws();
+    plantCanary(aws, true);
+    const run = await runDeploy(push('v10', 10));
+
+    expect(run.error).toBe('DeploymentFailed');
+    expect(aws.published.at(-1)?.message).toContain('DATABASE_URL');
+    expect(everythingKept(aws, run)).not.toContain(CANARY);
+  });
+});
