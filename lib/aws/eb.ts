@@ -142,16 +142,26 @@ export async function abortUpdate(client: ElasticBeanstalkClient, ref: EnvRef): 
   return true;
 }
 
-/** One health look: environment, enhanced health, every instance (paged), events since `since`. */
+/**
+ * Operational statuses during which no verdict is taken. DescribeEnvironmentHealth documents Status as
+ * the operational status (Ready, Updating, ...) but the API model types it as a colour: anything not
+ * listed here, a colour included, gets the full look, so a model change cannot stall the watch.
+ */
+const IN_PROGRESS = new Set(['Launching', 'Updating', 'Aborting', 'LinkingFrom', 'LinkingTo']);
+
+/**
+ * One health look. EB throttles Describe* at about 2 calls/s per account (eb-facts.md), and every
+ * environment ebship watches polls at once, so a look costs as few calls as the verdict needs: while
+ * the environment is Updating, enhanced health (which carries Status) and the events; once it is
+ * Ready (or on basic health), also the environment's version label and every instance (paged).
+ */
 export async function healthSnapshot(
   client: ElasticBeanstalkClient,
   ref: EnvRef,
   since: string,
 ): Promise<HealthSnapshot> {
-  const env = await getEnvironment(client, ref);
-  const [health, instances, events] = await Promise.all([
+  const [health, events] = await Promise.all([
     enhancedHealth(client, ref.environment),
-    instancesHealth(client, ref.environment),
     client.send(
       new DescribeEventsCommand({
         ApplicationName: ref.application,
@@ -161,14 +171,8 @@ export async function healthSnapshot(
       }),
     ),
   ]);
-  return {
-    now: (health?.refreshedAt ?? new Date()).toISOString(),
-    status: env.Status ?? 'Unknown',
-    color: health?.color ?? env.Health,
-    healthStatus: health?.healthStatus ?? env.HealthStatus,
-    versionLabel: env.VersionLabel,
+  const base = {
     causes: health?.causes ?? [],
-    instances,
     events: (events.Events ?? [])
       .map((e) => ({
         date: (e.EventDate ?? new Date(0)).toISOString(),
@@ -176,6 +180,29 @@ export async function healthSnapshot(
         message: e.Message ?? '',
       }))
       .sort((a, b) => a.date.localeCompare(b.date)),
+  };
+  if (health?.status && IN_PROGRESS.has(health.status)) {
+    return {
+      ...base,
+      now: (health.refreshedAt ?? new Date()).toISOString(),
+      status: health.status,
+      color: health.color,
+      healthStatus: health.healthStatus,
+      instances: [],
+    };
+  }
+  const [env, instances] = await Promise.all([
+    getEnvironment(client, ref),
+    health ? instancesHealth(client, ref.environment) : [],
+  ]);
+  return {
+    ...base,
+    now: (health?.refreshedAt ?? new Date()).toISOString(),
+    status: env.Status ?? health?.status ?? 'Unknown',
+    color: health?.color ?? env.Health,
+    healthStatus: health?.healthStatus ?? env.HealthStatus,
+    versionLabel: env.VersionLabel,
+    instances,
   };
 }
 
@@ -185,6 +212,7 @@ async function enhancedHealth(client: ElasticBeanstalkClient, environment: strin
       new DescribeEnvironmentHealthCommand({ EnvironmentName: environment, AttributeNames: ['All'] }),
     );
     return {
+      status: h.Status as string | undefined,
       color: h.Color,
       healthStatus: h.HealthStatus,
       causes: h.Causes ?? [],

@@ -201,6 +201,34 @@ describe('healthSnapshot', () => {
     });
   });
 
+  it('costs two Describe calls while Updating, so many watched environments stay under EB throttling', async () => {
+    ebMock.on(DescribeEnvironmentHealthCommand).resolves({
+      Status: 'Updating' as never,
+      Color: 'Grey',
+      HealthStatus: 'Pending',
+      RefreshedAt: new Date(),
+    });
+    ebMock.on(DescribeEventsCommand).resolves({ Events: [] });
+    const s = await healthSnapshot(client, ref, '2026-11-23T10:00:00.000Z');
+    expect(s.status).toBe('Updating');
+    expect(ebMock.calls()).toHaveLength(2);
+    expect(ebMock).not.toHaveReceivedCommand(DescribeEnvironmentsCommand);
+    expect(ebMock).not.toHaveReceivedCommand(DescribeInstancesHealthCommand);
+  });
+
+  it('takes the full look when health reports a status it does not know, such as a colour', async () => {
+    ebMock
+      .on(DescribeEnvironmentHealthCommand)
+      .resolves({ Status: 'Green', Color: 'Green', HealthStatus: 'Ok', RefreshedAt: new Date() });
+    ebMock.on(DescribeEventsCommand).resolves({ Events: [] });
+    ebMock.on(DescribeEnvironmentsCommand).resolves({
+      Environments: [{ EnvironmentName: 'antenna-prod', Status: 'Ready', VersionLabel: 'v10' }],
+    });
+    ebMock.on(DescribeInstancesHealthCommand).resolves({ InstanceHealthList: [] });
+    const s = await healthSnapshot(client, ref, '2026-11-23T10:00:00.000Z');
+    expect(s).toMatchObject({ status: 'Ready', versionLabel: 'v10' });
+  });
+
   it('falls back to the basic colour when enhanced health is off', async () => {
     ebMock
       .on(DescribeEnvironmentsCommand)
