@@ -1,0 +1,682 @@
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { unzipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+/**
+ * Packages the service exactly as a deploy would (`serverless package`, offline) and checks the
+ * CloudFormation it would send: the workflow is wired to the 13 functions, the ECR rule fires on the
+ * configured repositories only, and no role can do more than its function needs.
+ */
+
+const run = promisify(execFile);
+const REPO = resolve(import.meta.dirname, '../..');
+// The service to package; the repository itself unless pointed at a copy.
+const SERVICE_DIR = process.env.EBSHIP_SERVICE_DIR ?? REPO;
+const STAGE = 'test';
+const DOCUMENT_ARN =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub text.
+  'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:document/${MigrationCheckDocument}';
+
+type Json = Record<string, unknown>;
+interface Resource {
+  Type: string;
+  Properties: Json;
+}
+interface Statement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Json;
+}
+
+/** The 13 Task functions (docs/architecture.md) and the calls each must be allowed to make. */
+const FUNCTIONS: Record<string, string[]> = {
+  ResolveRelease: ['ecr:DescribeImages'],
+  AcquireLock: [
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'elasticbeanstalk:DescribeEnvironments',
+  ],
+  ValidateSecrets: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+  BuildBundle: [
+    's3:PutObject',
+    'elasticbeanstalk:DescribeEnvironments',
+    'elasticbeanstalk:DescribeConfigurationSettings',
+    'elasticbeanstalk:DescribeAccountAttributes',
+    'elasticbeanstalk:DescribeApplicationVersions',
+  ],
+  CreateAppVersion: [
+    'elasticbeanstalk:CreateApplicationVersion',
+    'elasticbeanstalk:DescribeApplicationVersions',
+    's3:GetObject',
+  ],
+  DeployVersion: [
+    'elasticbeanstalk:UpdateEnvironment',
+    'elasticbeanstalk:DescribeEnvironments',
+    'cloudformation:UpdateStack',
+  ],
+  CheckHealth: [
+    'elasticbeanstalk:DescribeEnvironments',
+    'elasticbeanstalk:DescribeEnvironmentHealth',
+    'elasticbeanstalk:DescribeInstancesHealth',
+    'elasticbeanstalk:DescribeEvents',
+  ],
+  AbortUpdate: [
+    'elasticbeanstalk:AbortEnvironmentUpdate',
+    'elasticbeanstalk:DescribeEnvironments',
+    'cloudformation:CancelUpdateStack',
+  ],
+  StartMigrationCheck: ['elasticbeanstalk:DescribeInstancesHealth', 'ssm:SendCommand'],
+  CheckMigration: ['ssm:GetCommandInvocation'],
+  RollBack: [
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    'elasticbeanstalk:UpdateEnvironment',
+    'elasticbeanstalk:DescribeEnvironments',
+    'elasticbeanstalk:DescribeApplicationVersions',
+    'cloudformation:UpdateStack',
+  ],
+  RecordOutcome: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  Notify: ['sns:Publish'],
+};
+
+/**
+ * Actions the Service Authorization Reference lists with no resource type: IAM accepts only "*"
+ * for them. Anything else on "*" fails the test. Keep in step with the comments in infra/iam.yml.
+ */
+const STAR_ONLY_ACTIONS = new Set([
+  'elasticbeanstalk:DescribeAccountAttributes',
+  'ssm:GetCommandInvocation',
+  'autoscaling:DescribeAutoScalingGroups',
+  'autoscaling:DescribeAutoScalingInstances',
+  'autoscaling:DescribeLaunchConfigurations',
+  'autoscaling:DescribeLifecycleHooks',
+  'autoscaling:DescribePolicies',
+  'autoscaling:DescribeScalingActivities',
+  'autoscaling:DescribeScheduledActions',
+  'ec2:DescribeAccountAttributes',
+  'ec2:DescribeAvailabilityZones',
+  'ec2:DescribeImages',
+  'ec2:DescribeInstanceStatus',
+  'ec2:DescribeInstances',
+  'ec2:DescribeLaunchTemplateVersions',
+  'ec2:DescribeLaunchTemplates',
+  'ec2:DescribeSecurityGroups',
+  'ec2:DescribeSubnets',
+  'ec2:DescribeVpcs',
+  'elasticloadbalancing:DescribeInstanceHealth',
+  'elasticloadbalancing:DescribeLoadBalancers',
+  'elasticloadbalancing:DescribeTargetGroups',
+  'elasticloadbalancing:DescribeTargetHealth',
+  'ecs:DeregisterTaskDefinition',
+  'ecs:DescribeTaskDefinition',
+  'ecs:RegisterTaskDefinition',
+  // Step Functions log delivery (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).
+  'logs:CreateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:DescribeLogGroups',
+  'logs:DescribeResourcePolicies',
+  'logs:GetLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:UpdateLogDelivery',
+]);
+
+const kebab = (name: string) =>
+  name.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? '' : '-') + c.toLowerCase());
+const lowerFirst = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
+const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+const first = <T>(items: T[], what: string): T => {
+  const [item] = items;
+  if (item === undefined) throw new Error(`the template has no ${what}`);
+  return item;
+};
+const getAtt = (logicalId: string, attr = 'Arn') => ({ 'Fn::GetAtt': [logicalId, attr] });
+
+let outDir: string;
+let template: { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown }> };
+let config: { targets: Record<string, Json> };
+
+const resource = (logicalId: string): Resource => {
+  const r = template.Resources[logicalId];
+  if (!r) throw new Error(`the template has no resource ${logicalId}`);
+  return r;
+};
+const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+
+/** Every statement of every identity policy (inline on roles, and managed), with where it came from. */
+function identityStatements(): { where: string; statement: Statement }[] {
+  const out: { where: string; statement: Statement }[] = [];
+  for (const [id, r] of Object.entries(template.Resources)) {
+    const docs: Json[] = [];
+    if (r.Type === 'AWS::IAM::Role') {
+      for (const p of (r.Properties.Policies as { PolicyDocument: Json }[] | undefined) ?? [])
+        docs.push(p.PolicyDocument);
+    }
+    if (r.Type === 'AWS::IAM::ManagedPolicy' || r.Type === 'AWS::IAM::Policy') {
+      docs.push(r.Properties.PolicyDocument as Json);
+    }
+    for (const doc of docs) {
+      for (const statement of asArray(doc.Statement as Statement | Statement[]))
+        out.push({ where: id, statement });
+    }
+  }
+  return out;
+}
+
+/** The actions a role may perform: its inline policies plus the managed policies in this template. */
+function roleActions(roleId: string): Set<string> {
+  const role = resource(roleId);
+  const managed = ((role.Properties.ManagedPolicyArns as { Ref: string }[] | undefined) ?? []).map(
+    (m) => m.Ref,
+  );
+  const statements = identityStatements().filter((s) => s.where === roleId || managed.includes(s.where));
+  return new Set(
+    statements.filter((s) => s.statement.Effect === 'Allow').flatMap((s) => asArray(s.statement.Action)),
+  );
+}
+
+function roleStatements(roleId: string): Statement[] {
+  return identityStatements()
+    .filter((s) => s.where === roleId)
+    .map((s) => s.statement);
+}
+
+beforeAll(async () => {
+  outDir = mkdtempSync(join(tmpdir(), 'ebship-package-'));
+  await run(
+    'npx',
+    ['--no-install', 'serverless', 'package', '--stage', STAGE, '--region', 'us-east-1', '--package', outDir],
+    {
+      cwd: SERVICE_DIR,
+      // Packaging is offline; the framework only wants some credentials to exist.
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: 'AKIDPACKAGEONLY',
+        AWS_SECRET_ACCESS_KEY: 'package-only',
+        AWS_REGION: 'us-east-1',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+      },
+      timeout: 240_000,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  config = parse(readFileSync(join(SERVICE_DIR, 'ebship.yml'), 'utf8'));
+}, 300_000);
+
+afterAll(() => {
+  if (outDir) rmSync(outDir, { recursive: true, force: true });
+});
+
+describe('deploy state machine', () => {
+  it('is named for the stage, logs errors without execution data, and is an output', () => {
+    const sm = resource('DeployStateMachine');
+
+    expect(sm.Type).toBe('AWS::StepFunctions::StateMachine');
+    expect(sm.Properties.StateMachineName).toBe(`ebship-${STAGE}-deploy`);
+    expect(sm.Properties.StateMachineType).toBe('STANDARD');
+    expect(sm.Properties.LoggingConfiguration).toMatchObject({ Level: 'ERROR', IncludeExecutionData: false });
+    expect(Object.values(template.Outputs).map((o) => o.Value)).toContainEqual({ Ref: 'DeployStateMachine' });
+  });
+
+  it('runs the ASL file unchanged, each <Name>Arn placeholder substituted by that function', () => {
+    const asl = parse(readFileSync(join(SERVICE_DIR, 'state-machines/deploy.asl.yml'), 'utf8')) as {
+      States: Record<string, unknown>;
+    };
+    const sm = resource('DeployStateMachine');
+    const definitionString = sm.Properties.DefinitionString;
+    const substitutions = sm.Properties.DefinitionSubstitutions as Record<string, unknown>;
+
+    expect(typeof definitionString).toBe('string');
+    const definition = JSON.parse(definitionString as string) as { States: Record<string, unknown> };
+    expect(definition).toEqual(asl);
+    const placeholders = [
+      ...new Set([...(definitionString as string).matchAll(/\$\{(\w+)\}/g)].map((m) => m[1])),
+    ];
+    expect(placeholders.sort()).toEqual(
+      Object.keys(FUNCTIONS)
+        .map((n) => `${n}Arn`)
+        .sort(),
+    );
+    expect(Object.keys(substitutions).sort()).toEqual(placeholders);
+    for (const name of Object.keys(FUNCTIONS)) {
+      const logicalId = `${name}LambdaFunction`;
+      expect(substitutions[`${name}Arn`]).toEqual(getAtt(logicalId));
+      expect(resource(logicalId).Type).toBe('AWS::Lambda::Function');
+      expect(resource(logicalId).Properties.Handler).toBe(`functions/${kebab(name)}.handler`);
+    }
+  });
+
+  it('may invoke exactly the 13 functions', () => {
+    const role = resource('DeployStateMachine').Properties.RoleArn;
+    const invoke = roleStatements('DeployStateMachineRole').find((s) => s.Action === 'lambda:InvokeFunction');
+
+    expect(role).toEqual(getAtt('DeployStateMachineRole'));
+    expect(invoke?.Resource).toEqual(Object.keys(FUNCTIONS).map((n) => getAtt(`${n}LambdaFunction`)));
+  });
+});
+
+describe('functions', () => {
+  it('run Node.js 22 on arm64 with the documented environment', () => {
+    const functions = ofType('AWS::Lambda::Function');
+
+    expect(functions).toHaveLength(13);
+    for (const [, fn] of functions) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+      const env = (fn.Properties.Environment as { Variables: Json }).Variables;
+      expect(env).toMatchObject({
+        EBSHIP_CONFIG: 'ebship.yml',
+        TABLE_NAME: { Ref: 'DeployTable' },
+        BUNDLE_BUCKET: { Ref: 'BundleBucket' },
+        ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
+        MIGRATION_DOCUMENT_NAME: { Ref: 'MigrationCheckDocument' },
+        POWERTOOLS_SERVICE_NAME: 'ebship',
+      });
+      expect(env.POWERTOOLS_LOG_LEVEL).toEqual(expect.any(String));
+    }
+  });
+
+  it('each have a role of their own, and no shared role exists', () => {
+    const roles = Object.keys(FUNCTIONS).map(
+      (n) =>
+        (resource(`${n}LambdaFunction`).Properties.Role as { 'Fn::GetAtt': [string, string] })[
+          'Fn::GetAtt'
+        ][0],
+    );
+
+    expect(new Set(roles).size).toBe(13);
+    for (const role of roles) expect(resource(role).Type).toBe('AWS::IAM::Role');
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+  });
+
+  it.each(Object.entries(FUNCTIONS))(
+    '%s may make the calls docs/architecture.md lists for it',
+    (name, calls) => {
+      const actions = roleActions(`${name}Role`);
+
+      for (const call of [...calls, 'logs:CreateLogStream', 'logs:PutLogEvents'])
+        expect(actions).toContain(call);
+    },
+  );
+
+  it('each write logs only to their own log group', () => {
+    for (const name of Object.keys(FUNCTIONS)) {
+      const logs = roleStatements(`${name}Role`).find((s) => asArray(s.Action).includes('logs:PutLogEvents'));
+      expect(logs?.Resource).toEqual(getAtt(`${name}LogGroup`));
+    }
+  });
+
+  it('each ship ebship.yml beside the bundled handler', () => {
+    for (const name of Object.keys(FUNCTIONS)) {
+      const zip = unzipSync(readFileSync(join(outDir, `${lowerFirst(name)}.zip`)));
+      const files = Object.keys(zip);
+
+      expect(files).toContain('ebship.yml');
+      expect(files).toContain(`functions/${kebab(name)}.mjs`);
+      expect(new TextDecoder().decode(zip['ebship.yml'])).toBe(
+        readFileSync(join(SERVICE_DIR, 'ebship.yml'), 'utf8'),
+      );
+    }
+  });
+  it('each load as ES modules on Node.js with only their zip, exporting handler', async () => {
+    for (const name of Object.keys(FUNCTIONS)) {
+      const taskRoot = mkdtempSync(join(tmpdir(), `ebship-${lowerFirst(name)}-`));
+      try {
+        for (const [file, bytes] of Object.entries(
+          unzipSync(readFileSync(join(outDir, `${lowerFirst(name)}.zip`))),
+        )) {
+          mkdirSync(dirname(join(taskRoot, file)), { recursive: true });
+          writeFileSync(join(taskRoot, file), bytes);
+        }
+        const entry = pathToFileURL(join(taskRoot, `functions/${kebab(name)}.mjs`)).href;
+
+        const { stdout } = await run(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `const m = await import(${JSON.stringify(entry)}); console.log(typeof m.handler);`,
+          ],
+          {
+            cwd: taskRoot,
+            env: {
+              PATH: process.env.PATH,
+              NODE_NO_WARNINGS: '1',
+              LAMBDA_TASK_ROOT: taskRoot,
+              AWS_REGION: 'us-east-1',
+              EBSHIP_CONFIG: 'ebship.yml',
+              TABLE_NAME: 'ebship-test',
+              BUNDLE_BUCKET: 'ebship-test-bundles',
+              ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:ebship-test-alerts',
+              MIGRATION_DOCUMENT_NAME: 'ebship-test-migration-check',
+              POWERTOOLS_SERVICE_NAME: 'ebship',
+              POWERTOOLS_LOG_LEVEL: 'SILENT',
+            },
+          },
+        );
+
+        expect(stdout.trim(), name).toBe('function');
+      } finally {
+        rmSync(taskRoot, { recursive: true, force: true });
+      }
+    }
+  }, 120_000);
+});
+
+describe('least privilege', () => {
+  it('no identity policy allows every action, or any resource for an action that has a resource type', () => {
+    const offenders: string[] = [];
+    for (const { where, statement } of identityStatements()) {
+      if (statement.Effect !== 'Allow') continue;
+      const actions = asArray(statement.Action);
+      if (actions.some((a) => a === '*' || a.endsWith(':*')))
+        offenders.push(`${where}: ${actions.join(', ')}`);
+      if (asArray(statement.Resource).includes('*')) {
+        const notStarOnly = actions.filter((a) => !STAR_ONLY_ACTIONS.has(a));
+        if (notStarOnly.length > 0) offenders.push(`${where}: ${notStarOnly.join(', ')} on "*"`);
+      }
+    }
+
+    expect(offenders).toEqual([]);
+  });
+
+  it('reads only the secrets ebship.yml names', () => {
+    const secretIds = new Set(
+      Object.values(config.targets).flatMap((t) =>
+        Object.values((t.secrets as Record<string, { secretId: string }>) ?? {}).map((s) => s.secretId),
+      ),
+    );
+    const statement = roleStatements('ValidateSecretsRole').find((s) =>
+      asArray(s.Action).includes('secretsmanager:GetSecretValue'),
+    );
+    const arns = asArray(statement?.Resource as { 'Fn::Sub': string }[]).map((r) => r['Fn::Sub']);
+
+    expect(arns).toHaveLength(secretIds.size);
+    for (const id of secretIds) {
+      expect(arns).toContain(
+        `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${id}-??????`,
+      );
+    }
+  });
+
+  it('sends commands only with the ebship document, to instances of configured environments', () => {
+    const environments = Object.values(config.targets).map((t) => t.environment);
+    const sends = roleStatements('StartMigrationCheckRole').filter((s) => s.Action === 'ssm:SendCommand');
+
+    expect(sends).toHaveLength(2);
+    expect(sends[0]?.Resource).toEqual({ 'Fn::Sub': DOCUMENT_ARN });
+    expect(sends[1]?.Condition).toEqual({
+      StringEquals: {
+        'ssm:resourceTag/elasticbeanstalk:environment-name': [...new Set(environments)].sort(),
+      },
+    });
+  });
+
+  it('lets EventBridge only start the deploy state machine', () => {
+    const target = first(resource('EcrPushRule').Properties.Targets as Json[], 'ECR rule target');
+    const roleId = (target.RoleArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+
+    expect(roleStatements(roleId)).toEqual([
+      { Effect: 'Allow', Action: 'states:StartExecution', Resource: { Ref: 'DeployStateMachine' } },
+    ]);
+  });
+});
+
+describe('events', () => {
+  it('starts a deploy only for successful pushes to the configured repositories', () => {
+    const repositories = [
+      ...new Set(Object.values(config.targets).map((t) => (t.source as Json).repository)),
+    ].sort();
+    const rule = resource('EcrPushRule');
+
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.ecr'],
+      'detail-type': ['ECR Image Action'],
+      detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': repositories },
+    });
+    expect(rule.Properties.Targets).toEqual([
+      expect.objectContaining({
+        Arn: { Ref: 'DeployStateMachine' },
+        RetryPolicy: expect.objectContaining({ MaximumRetryAttempts: expect.any(Number) }),
+        DeadLetterConfig: { Arn: getAtt('EventsDeadLetterQueue') },
+      }),
+    ]);
+  });
+
+  it('keeps the pattern in infra/events.yml in the shape the local stand-in reads', () => {
+    const file = parse(readFileSync(join(SERVICE_DIR, 'infra/events.yml'), 'utf8'), {
+      logLevel: 'silent',
+    }) as {
+      Resources: { EcrPushRule: { Properties: { EventPattern: { detail: Json } } } };
+    };
+
+    expect(file.Resources.EcrPushRule.Properties.EventPattern.detail['repository-name']).toBe(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the Serverless variable, literally.
+      '${self:custom.ebship.repositories}',
+    );
+  });
+
+  it('parks undeliverable events in an encrypted queue only our rules may write to, and alarms on it', () => {
+    const queue = resource('EventsDeadLetterQueue');
+    const [, policy] = first(ofType('AWS::SQS::QueuePolicy'), 'queue policy');
+    const [, alarm] = first(ofType('AWS::CloudWatch::Alarm'), 'alarm');
+    const allow = asArray((policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement).find(
+      (s) => s.Effect === 'Allow',
+    );
+
+    expect(queue.Properties.SqsManagedSseEnabled ?? queue.Properties.KmsMasterKeyId).toBeTruthy();
+    expect(allow).toMatchObject({
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: 'sqs:SendMessage',
+      Condition: { ArnEquals: { 'aws:SourceArn': expect.arrayContaining([getAtt('EcrPushRule')]) } },
+    });
+    expect(alarm.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: getAtt('EventsDeadLetterQueue', 'QueueName') }],
+      AlarmActions: [{ Ref: 'AlertTopic' }],
+    });
+  });
+
+  it('alerts on-call when an execution times out or is aborted from outside', () => {
+    const rule = resource('ExecutionEndedRule');
+    const target = (rule.Properties.Targets as Json[])[0];
+
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['TIMED_OUT', 'ABORTED'], stateMachineArn: [{ Ref: 'DeployStateMachine' }] },
+    });
+    expect(target?.Arn).toEqual({ Ref: 'AlertTopic' });
+    const transformer = target?.InputTransformer as { InputPathsMap: Json; InputTemplate: string };
+    expect(transformer.InputPathsMap).toMatchObject({
+      executionArn: '$.detail.executionArn',
+      status: '$.detail.status',
+    });
+    expect(JSON.parse(transformer.InputTemplate)).toContain('<executionArn>');
+  });
+});
+
+describe('storage and alerting', () => {
+  it('encrypts the alert topic with a rotating key that EventBridge and CloudWatch may use', () => {
+    const key = resource('AlertTopicKey');
+    const services = asArray((key.Properties.KeyPolicy as { Statement: Statement[] }).Statement).flatMap(
+      (s) =>
+        asArray(
+          ((s as Statement & { Principal?: { Service?: string | string[] } }).Principal?.Service ??
+            []) as string[],
+        ),
+    );
+
+    expect(resource('AlertTopic').Properties.KmsMasterKeyId).toEqual({ Ref: 'AlertTopicKey' });
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(services).toEqual(expect.arrayContaining(['events.amazonaws.com', 'cloudwatch.amazonaws.com']));
+    expect(Object.values(template.Outputs).map((o) => o.Value)).toContainEqual({ Ref: 'AlertTopic' });
+  });
+
+  it('keeps bundles private, encrypted, TLS-only, versioned and expiring', () => {
+    const bucket = resource('BundleBucket').Properties;
+    const [, policy] = first(
+      ofType('AWS::S3::BucketPolicy').filter(([, p]) => JSON.stringify(p).includes('BundleBucket')),
+      'bundle bucket policy',
+    );
+    const statements = asArray((policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+    const rules = (bucket.LifecycleConfiguration as { Rules: Json[] }).Rules;
+
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(JSON.stringify(bucket.BucketEncryption)).toMatch(/"SSEAlgorithm":"(AES256|aws:kms)"/);
+    expect(bucket.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    expect(rules).toContainEqual(
+      expect.objectContaining({
+        Status: 'Enabled',
+        ExpirationInDays: expect.any(Number),
+        NoncurrentVersionExpiration: { NoncurrentDays: expect.any(Number) },
+      }),
+    );
+  });
+
+  it('keeps the table on demand, keyed pk/sk, with TTL, point-in-time recovery and encryption', () => {
+    const table = resource('DeployTable').Properties;
+
+    expect(table).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+});
+
+describe('migration check document', () => {
+  interface DocumentContent {
+    schemaVersion: string;
+    parameters: Record<string, { type: string; allowedPattern: string; interpolationType: string }>;
+    mainSteps: { action: string; inputs: { runCommand: string[] } }[];
+  }
+  const content = () => resource('MigrationCheckDocument').Properties.Content as DocumentContent;
+  const encodeArgv = (argv: string[]) => Buffer.from(argv.join('\0')).toString('base64');
+
+  it('takes its two parameters as environment variables, each with a pattern', () => {
+    const { schemaVersion, parameters, mainSteps } = content();
+
+    expect(schemaVersion).toBe('2.2');
+    expect(mainSteps[0]?.action).toBe('aws:runShellScript');
+    for (const name of ['ContainerName', 'CheckCommand']) {
+      expect(parameters[name]).toMatchObject({ type: 'String', interpolationType: 'ENV_VAR' });
+      expect(parameters[name]?.allowedPattern).toMatch(/^\^.*\$$/);
+    }
+    expect(mainSteps[0]?.inputs.runCommand.join('\n')).not.toMatch(/\{\{/);
+  });
+
+  it('rejects shell syntax in the container name and accepts only base64 for the command', () => {
+    const { parameters } = content();
+    const container = new RegExp(parameters.ContainerName?.allowedPattern ?? '');
+    const command = new RegExp(parameters.CheckCommand?.allowedPattern ?? '');
+
+    expect(container.test('django')).toBe(true);
+    expect(container.test('web_1-a')).toBe(true);
+    for (const bad of ['web; reboot', '$(id)', '-v', 'a b', '`id`']) expect(container.test(bad)).toBe(false);
+    expect(command.test(encodeArgv(['python', 'manage.py', 'migrate', '--check']))).toBe(true);
+    expect(command.test('python manage.py')).toBe(false);
+  });
+
+  describe('script, run by sh with a stand-in docker', () => {
+    let bin: string;
+    const runScript = async (containerName: string, argv: string[]) => {
+      const script = content().mainSteps[0]?.inputs.runCommand.join('\n') ?? '';
+      try {
+        const { stdout } = await run('sh', ['-c', script], {
+          env: {
+            PATH: `${bin}:${process.env.PATH}`,
+            SSM_ContainerName: containerName,
+            SSM_CheckCommand: encodeArgv(argv),
+          },
+        });
+        return { code: 0, stdout, stderr: '' };
+      } catch (err) {
+        const e = err as { code: number; stdout: string; stderr: string };
+        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+      }
+    };
+
+    beforeAll(() => {
+      bin = mkdtempSync(join(tmpdir(), 'ebship-docker-'));
+      // `docker ps` knows one ECS container (django) and one compose service (web); `docker exec`
+      // prints each argument on its own line and exits with the number in $FAKE_EXIT (default 0).
+      writeFileSync(
+        join(bin, 'docker'),
+        [
+          '#!/bin/bash',
+          'if [ "$1" = ps ]; then',
+          '  case "$*" in',
+          '    *com.amazonaws.ecs.container-name=django*) echo ecs0001 ;;',
+          '    *com.docker.compose.service=web*) echo cmp0001 ;;',
+          '  esac',
+          '  exit 0',
+          'fi',
+          'if [ "$1" = exec ]; then',
+          '  shift; echo "container=$1"; shift',
+          '  for a in "$@"; do printf "arg=%s\\n" "$a"; done',
+          '  if [ "$1" = fail ]; then exit 1; fi',
+          '  exit 0',
+          'fi',
+          'exit 99',
+        ].join('\n'),
+      );
+      chmodSync(join(bin, 'docker'), 0o755);
+    });
+    afterAll(() => rmSync(bin, { recursive: true, force: true }));
+
+    it('runs the argv in the ECS container, every argument intact and nothing evaluated', async () => {
+      const argv = ['python', 'manage.py', 'migrate', '--check', 'two words', '$(touch /tmp/pwned)', ''];
+
+      const result = await runScript('django', argv);
+
+      expect(result.code).toBe(0);
+      expect(result.stdout.split('\n').filter(Boolean)).toEqual([
+        'container=ecs0001',
+        ...argv.map((a) => `arg=${a}`),
+      ]);
+    });
+
+    it('finds a docker compose service and passes on the check exit code', async () => {
+      const result = await runScript('web', ['fail', 'migrations pending']);
+
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('container=cmp0001');
+    });
+
+    it('exits 2 with an explanation when no container has that name', async () => {
+      const result = await runScript('celeryworker', ['true']);
+
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("no running container named 'celeryworker'");
+    });
+  });
+});
