@@ -1,0 +1,64 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import type { EbshipConfig } from '../lib/config/schema.js';
+import type { EventPattern } from './event-pattern.js';
+
+/**
+ * The EventBridge rule that starts a deploy on an ECR push. Read as data from infra/events.yml
+ * (resource `EcrPushRule`), with `${self:custom.ebship.repositories}` replaced by the repositories
+ * ebship.yml names, so the stand-in matches exactly what serverless deploys.
+ */
+export const EVENTS_FILE = fileURLToPath(new URL('../infra/events.yml', import.meta.url));
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless variable, read literally from the file.
+const REPOSITORIES_VAR = '${self:custom.ebship.repositories}';
+
+export function repositoriesOf(config: EbshipConfig): string[] {
+  return [...new Set(Object.values(config.targets).map((t) => t.source.repository))].sort();
+}
+
+/** The same pattern, built in code, for when infra/events.yml is absent. */
+export function fallbackEcrPattern(repositories: string[]): EventPattern {
+  return {
+    source: ['aws.ecr'],
+    'detail-type': ['ECR Image Action'],
+    detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': repositories },
+  };
+}
+
+export function loadEcrRulePattern(
+  config: EbshipConfig,
+  file = EVENTS_FILE,
+): { pattern: EventPattern; source: 'infra/events.yml' | 'built-in' } {
+  const repositories = repositoriesOf(config);
+  if (!existsSync(file)) return { pattern: fallbackEcrPattern(repositories), source: 'built-in' };
+  // CloudFormation tags (!GetAtt, !Ref...) are kept as plain values: only EventPattern is read.
+  const doc: unknown = parse(readFileSync(file, 'utf8'), { logLevel: 'silent' });
+  const rule = findKey(doc, 'EcrPushRule');
+  const pattern = (rule as { Properties?: { EventPattern?: unknown } } | undefined)?.Properties?.EventPattern;
+  if (typeof pattern !== 'object' || pattern === null) {
+    throw new Error(`${file} has no EcrPushRule with Properties.EventPattern`);
+  }
+  return { pattern: substitute(pattern, repositories) as EventPattern, source: 'infra/events.yml' };
+}
+
+function findKey(node: unknown, key: string): unknown {
+  if (typeof node !== 'object' || node === null) return undefined;
+  const obj = node as Record<string, unknown>;
+  if (key in obj) return obj[key];
+  for (const v of Object.values(obj)) {
+    const found = findKey(v, key);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+function substitute(node: unknown, repositories: string[]): unknown {
+  if (node === REPOSITORIES_VAR) return repositories;
+  if (Array.isArray(node))
+    return node.flatMap((v) => (v === REPOSITORIES_VAR ? repositories : [substitute(v, repositories)]));
+  if (typeof node === 'object' && node !== null) {
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, substitute(v, repositories)]));
+  }
+  return node;
+}

@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/**
+ * Wire-protocol plumbing shared by the stand-in's services: the AWS JSON protocols (1.0 / 1.1),
+ * the query protocol (form POST in, XML out) and S3's REST XML errors. Each error goes out in its
+ * protocol's own shape so the unchanged SDK v3 clients raise the same exception classes as on AWS.
+ */
+
+/** An error a service answers with: `code` becomes the SDK exception's `name`. */
+export class ServiceError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+    /** Query protocol's Error.Type: Sender (caller's fault) or Receiver. */
+    readonly type: 'Sender' | 'Receiver' = 'Sender',
+    /** Extra members of the error structure (JSON protocols), e.g. ECR's registryId. */
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+export type JsonObject = Record<string, unknown>;
+
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export function requestId(): string {
+  return randomUUID();
+}
+
+// ---------- JSON protocols ----------
+
+export function sendJson(res: ServerResponse, version: '1.0' | '1.1', body: unknown, status = 200): void {
+  // AWS JSON protocols carry timestamps as epoch seconds. Date.toJSON runs before a replacer
+  // sees the value, so the replacer looks at the holder's original member.
+  const text = JSON.stringify(
+    body ?? {},
+    function (this: Record<string, unknown>, key: string, value: unknown) {
+      const raw = this[key];
+      return raw instanceof Date ? raw.getTime() / 1000 : value;
+    },
+  );
+  res.writeHead(status, {
+    'content-type': `application/x-amz-json-${version}`,
+    'x-amzn-requestid': requestId(),
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+export function sendJsonError(res: ServerResponse, version: '1.0' | '1.1', err: ServiceError): void {
+  sendJson(res, version, { __type: err.code, message: err.message, ...err.extra }, err.status);
+}
+
+// ---------- query protocol ----------
+
+/**
+ * Turns query-protocol form fields into nested data:
+ * `EnvironmentNames.member.1=a` → `{ EnvironmentNames: ['a'] }`,
+ * `SourceBundle.S3Bucket=b` → `{ SourceBundle: { S3Bucket: 'b' } }`.
+ */
+export function parseQueryForm(body: string): JsonObject {
+  const root: JsonObject = {};
+  for (const [key, value] of new URLSearchParams(body)) {
+    const parts = key.split('.');
+    let node: JsonObject = root;
+    parts.forEach((part, i) => {
+      if (i === parts.length - 1) node[part] = value;
+      else {
+        const next = node[part];
+        if (typeof next === 'object' && next !== null) node = next as JsonObject;
+        else {
+          const created: JsonObject = {};
+          node[part] = created;
+          node = created;
+        }
+      }
+    });
+  }
+  return listify(root) as JsonObject;
+}
+
+function listify(node: unknown): unknown {
+  if (typeof node !== 'object' || node === null) return node;
+  const obj = node as JsonObject;
+  const keys = Object.keys(obj);
+  for (const wrapper of ['member', 'entry']) {
+    if (keys.length === 1 && keys[0] === wrapper) {
+      const items = obj[wrapper] as JsonObject;
+      return Object.keys(items)
+        .sort((a, b) => Number(a) - Number(b))
+        .map((k) => listify(items[k]));
+    }
+  }
+  return Object.fromEntries(keys.map((k) => [k, listify(obj[k])]));
+}
+
+export function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) =>
+    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : '&apos;',
+  );
+}
+
+/** Serialises a value the way the query protocol does: lists as `<member>` items, dates as ISO 8601. */
+export function toXml(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map((v) => `<member>${toXml(v)}</member>`).join('');
+  if (typeof value === 'object') {
+    return Object.entries(value as JsonObject)
+      .filter(([, v]) => v !== undefined && v !== null)
+      .map(([k, v]) => `<${k}>${toXml(v)}</${k}>`)
+      .join('');
+  }
+  return escapeXml(String(value));
+}
+
+export function sendQueryResult(
+  res: ServerResponse,
+  namespace: string,
+  action: string,
+  result: unknown,
+): void {
+  const xml =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${namespace}">` +
+    `<${action}Result>${toXml(result)}</${action}Result>` +
+    `<ResponseMetadata><RequestId>${requestId()}</RequestId></ResponseMetadata></${action}Response>`;
+  res.writeHead(200, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml) });
+  res.end(xml);
+}
+
+export function sendQueryError(res: ServerResponse, namespace: string, err: ServiceError): void {
+  const xml =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="${namespace}">` +
+    `<Error><Type>${err.type}</Type><Code>${escapeXml(err.code)}</Code><Message>${escapeXml(err.message)}</Message></Error>` +
+    `<RequestId>${requestId()}</RequestId></ErrorResponse>`;
+  res.writeHead(err.status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml) });
+  res.end(xml);
+}
+
+// ---------- shared input helpers ----------
+
+export function str(input: JsonObject, key: string): string | undefined {
+  const v = input[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function required(input: JsonObject, key: string): string {
+  const v = str(input, key);
+  if (v === undefined || v === '') {
+    throw new ServiceError(
+      'ValidationException',
+      `1 validation error detected: Value null at '${key}' failed to satisfy constraint: Member must not be null`,
+    );
+  }
+  return v;
+}
+
+export function strList(input: JsonObject, key: string): string[] {
+  const v = input[key];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+export function int(input: JsonObject, key: string): number | undefined {
+  const v = input[key];
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v !== '') return Number.parseInt(v, 10);
+  return undefined;
+}
+
+/** Opaque pagination token over a list offset. */
+export function pageOf<T>(items: T[], token: string | undefined, max: number): { page: T[]; next?: string } {
+  const start = token ? Number.parseInt(Buffer.from(token, 'base64url').toString(), 10) || 0 : 0;
+  const page = items.slice(start, start + max);
+  const end = start + page.length;
+  return { page, next: end < items.length ? Buffer.from(String(end)).toString('base64url') : undefined };
+}

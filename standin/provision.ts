@@ -1,0 +1,186 @@
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { EbshipConfig, SecretSpec, Target, ValueFormat } from '../lib/config/schema.js';
+import { versionDescription, versionLabel } from '../lib/release/version-label.js';
+import type { Scenario } from './scenarios.js';
+import type { World } from './world.js';
+
+/**
+ * Provisions the stand-in for one target of ebship.yml, as if ebship had deployed a known-good
+ * version before: the EB application and environment running it, its image in ECR, the target's
+ * secrets (valid unless the scenario says otherwise), the bundle bucket, the alert topic, the
+ * migration document, the DynamoDB table with the last-good pointer.
+ */
+
+export interface ProvisionNames {
+  tableName: string;
+  bundleBucket: string;
+  alertTopic: string;
+  migrationDocumentName: string;
+}
+
+export const DEFAULT_NAMES: ProvisionNames = {
+  tableName: 'ebship-local',
+  bundleBucket: 'ebship-local-bundles',
+  alertTopic: 'ebship-local-alerts',
+  migrationDocumentName: 'ebship-local-migration-check',
+};
+
+export const KNOWN_GOOD_TAG = 'v1.2.0';
+
+export interface Provisioned {
+  alertTopicArn: string;
+  knownGood: { versionLabel: string; imageDigest: string };
+}
+
+export async function provision(
+  world: World,
+  endpoint: string,
+  config: EbshipConfig,
+  scenario: Scenario,
+  names: ProvisionNames = DEFAULT_NAMES,
+): Promise<Provisioned> {
+  const target = config.targets[scenario.target];
+  if (!target) {
+    throw new Error(
+      `scenario ${scenario.name} deploys target "${scenario.target}", which ebship.yml does not define`,
+    );
+  }
+  const now = world.clock.now();
+  const good = world.ecr.push(
+    target.source.repository,
+    KNOWN_GOOD_TAG,
+    undefined,
+    new Date(now - 86_400_000),
+  );
+  const label = versionLabel(KNOWN_GOOD_TAG, good.digest);
+  world.eb.addVersion(
+    target.application,
+    label,
+    names.bundleBucket,
+    `${target.application}/${label}.zip`,
+    versionDescription(target.source.repository, KNOWN_GOOD_TAG, good.digest),
+  );
+  world.eb.addEnvironment({
+    application: target.application,
+    environment: target.environment,
+    versionLabel: label,
+    instances: scenario.environment.instances,
+    platformArn:
+      target.platform === 'ecs'
+        ? 'arn:aws:elasticbeanstalk:us-east-1::platform/ECS running on 64bit Amazon Linux 2023/4.5.0'
+        : 'arn:aws:elasticbeanstalk:us-east-1::platform/Docker running on 64bit Amazon Linux 2023/4.5.0',
+    solutionStackName:
+      target.platform === 'ecs'
+        ? '64bit Amazon Linux 2023 v4.5.0 running ECS'
+        : '64bit Amazon Linux 2023 v4.5.0 running Docker',
+    optionSettings: [
+      {
+        Namespace: 'aws:elasticbeanstalk:environment',
+        OptionName: 'EnvironmentType',
+        Value: 'SingleInstance',
+      },
+      {
+        Namespace: 'aws:elasticbeanstalk:healthreporting:system',
+        OptionName: 'SystemType',
+        Value: 'enhanced',
+      },
+      { Namespace: 'aws:elasticbeanstalk:command', OptionName: 'DeploymentPolicy', Value: 'AllAtOnce' },
+      {
+        Namespace: 'aws:elasticbeanstalk:application',
+        OptionName: 'Application Healthcheck URL',
+        Value: target.health.path,
+      },
+      {
+        Namespace: 'aws:autoscaling:launchconfiguration',
+        OptionName: 'IamInstanceProfile',
+        Value: 'aws-elasticbeanstalk-ec2-role',
+      },
+      { Namespace: 'aws:autoscaling:launchconfiguration', OptionName: 'InstanceType', Value: 't3.large' },
+    ],
+    onUpdate: scenario.environment.onUpdate,
+  });
+
+  for (const spec of uniqueSecrets(target)) {
+    const override = scenario.secrets[spec.secretId] ?? {};
+    if (override.missing) continue;
+    world.secrets.put({
+      name: spec.secretId,
+      value: override.value ?? validSecretValue(spec, target),
+      deletedAt: override.deleted ? new Date(now) : undefined,
+      accessDenied: override.accessDenied,
+    });
+  }
+
+  world.ssm.documents.add(names.migrationDocumentName);
+  world.ssm.outcome = scenario.migrationCheck;
+  world.s3.createBucket(names.bundleBucket);
+  const alertTopicArn = world.sns.createTopic(names.alertTopic);
+  if (target.alertTopicArn) world.sns.topics.add(target.alertTopicArn);
+
+  const dynamo = new DynamoDBClient({
+    endpoint,
+    region: world.region,
+    credentials: { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'standin' },
+  });
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: names.tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  await dynamo.send(
+    new PutItemCommand({
+      TableName: names.tableName,
+      Item: {
+        pk: { S: `ENV#${target.application}/${target.environment}` },
+        sk: { S: 'LAST_GOOD' },
+        versionLabel: { S: label },
+        imageDigest: { S: good.digest },
+        imagePushedAt: { S: good.pushedAt.toISOString() },
+        deployedAt: { S: new Date(now - 82_800_000).toISOString() },
+        executionId: { S: 'provisioned-by-standin' },
+      },
+    }),
+  );
+  dynamo.destroy();
+  return { alertTopicArn, knownGood: { versionLabel: label, imageDigest: good.digest } };
+}
+
+function uniqueSecrets(target: Target): SecretSpec[] {
+  const byId = new Map<string, SecretSpec>();
+  for (const spec of Object.values(target.secrets)) byId.set(spec.secretId, spec);
+  return [...byId.values()];
+}
+
+/** A value that passes the format the config asks for. */
+function validSecretValue(spec: SecretSpec, target: Target): string {
+  if (Object.keys(spec.keys).length > 0) {
+    return JSON.stringify(
+      Object.fromEntries(Object.entries(spec.keys).map(([k, v]) => [k, sample(v.format, target)])),
+    );
+  }
+  return sample(spec.format, target);
+}
+
+function sample(format: ValueFormat, target: Target): string {
+  switch (format) {
+    case 'database-url':
+      return `${target.database?.schemes[0] ?? 'postgres'}://app:rehearsal@db.internal:5432/app`;
+    case 'redis-url':
+      return target.cache?.encryptedInTransit
+        ? 'rediss://cache.internal:6379/0?ssl_cert_reqs=required'
+        : 'redis://cache.internal:6379/0';
+    case 'url':
+      return 'https://public@sentry.example.org/1';
+    default:
+      return 'rehearsal-value-not-a-real-secret';
+  }
+}

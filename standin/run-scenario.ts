@@ -1,0 +1,215 @@
+import type { EbshipConfig } from '../lib/config/schema.js';
+import { type Clock, installClock } from './clock.js';
+import { loadEcrRulePattern } from './ecr-rule.js';
+import { DEFAULT_NAMES, provision } from './provision.js';
+import type { Scenario } from './scenarios.js';
+import { startStandin } from './server.js';
+import type { PublishedMessage } from './services/sns.js';
+import type { TaskHandler, TaskHandlerResolver } from './services/step-functions.js';
+
+/**
+ * Runs one scenario end to end in this process: starts the stand-in on a scaled clock, points the
+ * SDK at it through the environment, provisions it from ebship.yml, and delivers each push through
+ * the EventBridge rule to the real state machine and the real handlers.
+ */
+
+export interface PushOutcome {
+  tag: string;
+  expected: 'SUCCEEDED' | 'FAILED';
+  status: string;
+  error?: string;
+  cause?: string;
+  simulatedSeconds: number;
+  finalVersion?: string;
+  finalColor?: string;
+  alerts: PublishedMessage[];
+  /** EB operations the environment received during this push, in order (throttled ones included). */
+  ebOperations: string[];
+}
+
+export interface ScenarioOutcome {
+  scenario: string;
+  pushes: PushOutcome[];
+  ruleSource: string;
+  /** EB calls answered, and how many of them were throttled. */
+  ebCalls: number;
+  throttled: number;
+  passed: boolean;
+}
+
+export interface RunOptions {
+  config: EbshipConfig;
+  /** Path of ebship.yml, for EBSHIP_CONFIG (the handlers read it themselves). */
+  configPath: string;
+  clock: Clock;
+  /** Progress lines (default: none). */
+  print?: (line: string) => void;
+  /** Resolves the Task handlers; default: functions/registry.ts, loaded after the environment is set. */
+  taskHandlers?: TaskHandlerResolver;
+  /** Deploy definition; default: lib/workflow/definition.ts. */
+  definition?: () => Promise<unknown>;
+  /**
+   * Stand-in port (default: any free one). Handlers create their SDK clients once per process, like
+   * a warm Lambda, so several scenarios in one process must reuse one endpoint.
+   */
+  port?: number;
+}
+
+export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioOutcome> {
+  const print = options.print ?? (() => undefined);
+  const uninstall = installClock(options.clock);
+  let resolver: TaskHandlerResolver | undefined = options.taskHandlers;
+  const standin = await startStandin({
+    port: options.port,
+    clock: options.clock,
+    eb: scenario.eb,
+    taskHandlers: (definition) => {
+      if (!resolver) throw new Error('task handlers are not loaded yet');
+      return resolver(definition);
+    },
+  });
+  const { world } = standin;
+  try {
+    const provisioned = await provision(world, standin.endpoint, options.config, scenario);
+    // The handlers build their SDK clients when first imported: the endpoint must be set before.
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: standin.endpoint,
+      AWS_ACCESS_KEY_ID: 'AKIDSTANDIN',
+      AWS_SECRET_ACCESS_KEY: 'standin-not-a-secret',
+      AWS_REGION: world.region,
+      EBSHIP_S3_PATH_STYLE: 'true',
+      EBSHIP_CONFIG: options.configPath,
+      TABLE_NAME: DEFAULT_NAMES.tableName,
+      BUNDLE_BUCKET: DEFAULT_NAMES.bundleBucket,
+      ALERT_TOPIC_ARN: provisioned.alertTopicArn,
+      MIGRATION_DOCUMENT_NAME: DEFAULT_NAMES.migrationDocumentName,
+    });
+    process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+    delete process.env.AWS_PROFILE;
+    resolver ??= await loadRegistry();
+    const definition = options.definition ? await options.definition() : await loadDefinition();
+    const machineArn = world.sfn.createStateMachine('ebship-deploy', JSON.stringify(definition));
+    const rule = loadEcrRulePattern(options.config);
+    world.rules.push({ name: 'EcrPushRule', pattern: rule.pattern, targetArn: machineArn });
+
+    const target = options.config.targets[scenario.target];
+    if (!target) throw new Error(`unknown target ${scenario.target}`);
+    print(
+      `provisioned ${target.application}/${target.environment} running ${provisioned.knownGood.versionLabel} (Green); ECR rule from ${rule.source}`,
+    );
+
+    const pushes: PushOutcome[] = [];
+    for (const push of scenario.pushes) {
+      const alerts: PublishedMessage[] = [];
+      world.sns.onPublish = (m) => alerts.push(m);
+      const startedAt = options.clock.now();
+      const firstCall = world.eb.calls.length;
+      const elapsed = () => Math.round((options.clock.now() - startedAt) / 1000);
+      print('');
+      print(`push ${target.source.repository}:${push.tag}`);
+      const { executionArns } = world.pushImage({ repository: target.source.repository, tag: push.tag });
+      const arn = executionArns[0];
+      if (!arn) throw new Error(`the ECR rule did not match a push to ${target.source.repository}`);
+      const execution = world.sfn.executions.get(arn);
+      if (!execution) throw new Error(`execution ${arn} was not recorded`);
+      await follow(execution, () => world.eb.snapshot(target.environment), elapsed, print);
+      const snap = world.eb.snapshot(target.environment);
+      for (const a of alerts) {
+        print(`  alert  ${a.subject ?? '(no subject)'}`);
+        for (const line of a.message.split('\n')) print(`         ${line}`);
+      }
+      pushes.push({
+        tag: push.tag,
+        expected: push.expect,
+        status: execution.status,
+        error: execution.error,
+        cause: execution.cause,
+        simulatedSeconds: elapsed(),
+        finalVersion: snap?.versionLabel,
+        finalColor: snap?.color,
+        alerts,
+        ebOperations: world.eb.calls.slice(firstCall).map((c) => c.action),
+      });
+    }
+    return {
+      scenario: scenario.name,
+      pushes,
+      ruleSource: rule.source,
+      ebCalls: world.eb.calls.length,
+      throttled: world.eb.calls.filter((c) => c.error === 'Throttling').length,
+      passed: pushes.every((p) => p.status === p.expected),
+    };
+  } finally {
+    world.sns.onPublish = undefined;
+    await standin.close();
+    uninstall();
+  }
+}
+
+type FollowedExecution = {
+  status: string;
+  history: { type: string; stateEnteredEventDetails?: unknown }[];
+  done: Promise<void>;
+};
+
+/** Prints each state the execution enters and each change of the environment, until it ends. */
+async function follow(
+  execution: FollowedExecution,
+  snapshot: () =>
+    | { status: string; color: string; versionLabel: string; instanceVersions: string[] }
+    | undefined,
+  elapsed: () => number,
+  print: (line: string) => void,
+): Promise<void> {
+  let seen = 0;
+  let lastEnv = '';
+  let ended = false;
+  void execution.done.then(() => {
+    ended = true;
+  });
+  const stamp = () => `  +${String(elapsed()).padStart(5)}s`;
+  for (;;) {
+    const snap = snapshot();
+    const envLine = snap
+      ? `${snap.status} ${snap.color} ${snap.versionLabel}${new Set(snap.instanceVersions).size > 1 ? ' (instances on mixed versions)' : ''}`
+      : '';
+    if (envLine !== lastEnv) {
+      print(`${stamp()}  EB     ${envLine}`);
+      lastEnv = envLine;
+    }
+    for (; seen < execution.history.length; seen++) {
+      const e = execution.history[seen];
+      if (!e) continue;
+      const name = (e.stateEnteredEventDetails as { name?: string } | undefined)?.name;
+      if (e.type === 'TaskStateEntered' && name) print(`${stamp()}  step   ${name}`);
+      else if (e.type === 'FailStateEntered' && name) print(`${stamp()}  end    ${name}`);
+      else if (e.type === 'SucceedStateEntered' && name) print(`${stamp()}  end    ${name}`);
+      else if (e.type === 'LambdaFunctionFailed') {
+        const d = (e as { lambdaFunctionFailedEventDetails?: { error?: string; cause?: string } })
+          .lambdaFunctionFailedEventDetails;
+        print(`${stamp()}  error  ${d?.error ?? ''}: ${(d?.cause ?? '').split('\n')[0]}`);
+      }
+    }
+    if (ended && seen >= execution.history.length) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+// Loaded by path at run time: the handlers' SDK clients read AWS_ENDPOINT_URL when first imported.
+const REGISTRY = '../functions/registry.js';
+const DEFINITION = '../lib/workflow/definition.js';
+
+async function loadRegistry(): Promise<TaskHandlerResolver> {
+  const mod: unknown = await import(REGISTRY);
+  const fn = (mod as { localTaskHandlers?: unknown }).localTaskHandlers;
+  if (typeof fn !== 'function') throw new Error('functions/registry.ts does not export localTaskHandlers');
+  return (definition) => (fn as (d: unknown) => Record<string, TaskHandler>)(definition);
+}
+
+async function loadDefinition(): Promise<unknown> {
+  const mod: unknown = await import(DEFINITION);
+  const fn = (mod as { loadDeployDefinition?: unknown }).loadDeployDefinition;
+  if (typeof fn !== 'function')
+    throw new Error('lib/workflow/definition.ts does not export loadDeployDefinition');
+  return (fn as () => unknown)();
+}

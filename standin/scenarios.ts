@@ -1,0 +1,109 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+/**
+ * Scenarios are data: what the world looks like and what the environment does after each update.
+ * No handler knows which scenario runs; only the stand-in's answers differ.
+ */
+export const SCENARIO_DIR = fileURLToPath(new URL('./scenarios/', import.meta.url));
+
+const color = z.enum(['Green', 'Yellow', 'Red', 'Grey']);
+const healthStep = z
+  .object({
+    afterSeconds: z.number().min(0),
+    color,
+    healthStatus: z.string().optional(),
+    causes: z.array(z.string()).optional(),
+  })
+  .strict();
+const updateBehaviour = z
+  .object({
+    durationSeconds: z.number().min(0),
+    result: z.enum(['deployed', 'reverted', 'stuck', 'partial']),
+    health: z.array(healthStep).default([]),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    description: z.string(),
+    /** The ebship.yml target to provision and deploy. */
+    target: z.string().default('antenna-prod'),
+    /** Pushes to simulate in order, each with the execution status ebship must end in. */
+    pushes: z.array(z.object({ tag: z.string(), expect: z.enum(['SUCCEEDED', 'FAILED']) }).strict()).min(1),
+    environment: z
+      .object({
+        instances: z.number().int().min(1).max(20).default(1),
+        /** One entry per UpdateEnvironment (deploys and rollbacks); the last repeats. */
+        onUpdate: z.array(updateBehaviour).min(1),
+      })
+      .strict(),
+    /** Per secret id: how it differs from a valid secret. */
+    secrets: z
+      .record(
+        z.string(),
+        z
+          .object({
+            missing: z.boolean().optional(),
+            value: z.string().optional(),
+            deleted: z.boolean().optional(),
+            accessDenied: z.boolean().optional(),
+          })
+          .strict(),
+      )
+      .default({}),
+    migrationCheck: z
+      .object({
+        exitCode: z.number().int().default(0),
+        stdout: z.string().default('No changes detected\n'),
+        stderr: z.string().default(''),
+        durationSeconds: z.number().min(0).default(20),
+        notFoundCalls: z.number().int().min(0).default(1),
+      })
+      .strict()
+      .default({
+        exitCode: 0,
+        stdout: 'No changes detected\n',
+        stderr: '',
+        durationSeconds: 20,
+        notFoundCalls: 1,
+      }),
+    /**
+     * Simulated-time scale for this scenario. The SDK backs off throttled calls in real time, so a
+     * scenario about throttling runs slower for those waits to stay realistic in simulated time.
+     */
+    scale: z.number().positive().optional(),
+    eb: z
+      .object({
+        throttleRate: z.number().positive().optional(),
+        throttleBurst: z.number().int().positive().optional(),
+        versionQuota: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type Scenario = z.infer<typeof scenarioSchema> & { name: string };
+
+export function scenarioNames(dir = SCENARIO_DIR): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yml'))
+    .map((f) => basename(f, '.yml'))
+    .sort();
+}
+
+export function loadScenario(name: string, dir = SCENARIO_DIR): Scenario {
+  if (!scenarioNames(dir).includes(name)) {
+    throw new Error(`unknown scenario "${name}"; known scenarios: ${scenarioNames(dir).join(', ')}`);
+  }
+  const parsed = scenarioSchema.safeParse(parse(readFileSync(join(dir, `${name}.yml`), 'utf8')));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`scenario ${name} is invalid: ${problems}`);
+  }
+  return { ...parsed.data, name };
+}

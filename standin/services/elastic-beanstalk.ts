@@ -1,0 +1,938 @@
+import { unzipSync } from 'fflate';
+import { parse as parseYaml } from 'yaml';
+import type { Clock } from '../clock.js';
+import { int, type JsonObject, pageOf, requestId, ServiceError, str, strList } from '../protocol.js';
+import type { S3Store } from './s3.js';
+
+/**
+ * Elastic Beanstalk (query protocol, 2010-12-01) as ebship sees it: applications, versions processed
+ * from an S3 bundle, one environment per target whose behaviour after UpdateEnvironment comes from
+ * the scenario (data), enhanced health, events with EB's own texts, and Describe* throttling.
+ * State advances lazily from the simulated clock: whatever a Describe call observes is what EB
+ * would show at that simulated instant.
+ */
+
+export const EB_NAMESPACE = 'http://elasticbeanstalk.amazonaws.com/docs/2010-12-01/';
+
+export type Color = 'Green' | 'Yellow' | 'Red' | 'Grey';
+export type Severity = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
+const SEVERITIES: Severity[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+
+/** One point of the health timeline after an update ends, in simulated seconds after the end. */
+export interface HealthStep {
+  afterSeconds: number;
+  color: Color;
+  healthStatus?: string;
+  causes?: string[];
+}
+
+/** What the environment does with one UpdateEnvironment (scenario data; the last one repeats). */
+export interface UpdateBehaviour {
+  /** Simulated seconds the environment stays Updating. */
+  durationSeconds: number;
+  /**
+   * deployed: every instance runs the new version. reverted: the deploy failed and EB put the
+   * previous version back. stuck: never leaves Updating (until AbortEnvironmentUpdate).
+   * partial: Ready, but some instances kept the old version (a rolling deploy that failed midway).
+   */
+  result: 'deployed' | 'reverted' | 'stuck' | 'partial';
+  /** Health after the update ends; default: Green / Ok at once. */
+  health: HealthStep[];
+}
+
+export interface EbEnvironmentSpec {
+  application: string;
+  environment: string;
+  versionLabel: string;
+  instances: number;
+  platformArn: string;
+  solutionStackName: string;
+  optionSettings: { Namespace: string; OptionName: string; Value: string }[];
+  onUpdate: UpdateBehaviour[];
+}
+
+export interface EbOptions {
+  /** Application versions allowed per region (DescribeAccountAttributes), default 1000. */
+  versionQuota: number;
+  /** Describe* token bucket, in calls per simulated second. */
+  throttleRate: number;
+  throttleBurst: number;
+  /** Page size of DescribeInstancesHealth. */
+  instancesPageSize: number;
+  /** Simulated seconds CreateApplicationVersion Process=true takes. */
+  processSeconds: number;
+}
+
+export const DEFAULT_EB_OPTIONS: EbOptions = {
+  versionQuota: 1000,
+  throttleRate: 2,
+  throttleBurst: 15,
+  instancesPageSize: 10,
+  processSeconds: 10,
+};
+
+interface AppVersion {
+  application: string;
+  label: string;
+  description?: string;
+  bucket?: string;
+  key?: string;
+  status: 'Processing' | 'Processed' | 'Unprocessed' | 'Failed';
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface Instance {
+  id: string;
+  launchedAt: Date;
+  versionLabel: string;
+  deploymentId: number;
+  deploymentStatus: 'In Progress' | 'Deployed' | 'Failed';
+  deploymentTime: Date;
+}
+
+interface EbEvent {
+  seq: number;
+  date: Date;
+  message: string;
+  severity: Severity;
+  application: string;
+  environment?: string;
+  versionLabel?: string;
+  requestId: string;
+}
+
+interface Environment {
+  spec: EbEnvironmentSpec;
+  id: string;
+  status: 'Launching' | 'Updating' | 'Ready' | 'Aborting' | 'Terminating' | 'Terminated';
+  versionLabel: string;
+  color: Color;
+  healthStatus: string;
+  causes: string[];
+  instances: Instance[];
+  createdAt: Date;
+  updatedAt: Date;
+  updates: number;
+  deployments: number;
+  /** The version running before the update in progress (what an abort or a revert restores). */
+  previousVersion?: string;
+  requestId?: string;
+}
+
+const DEFAULT_HEALTH_STATUS: Record<Color, string> = {
+  Green: 'Ok',
+  Yellow: 'Warning',
+  Red: 'Severe',
+  Grey: 'Unknown',
+};
+
+export class ElasticBeanstalk {
+  readonly applications = new Map<string, { createdAt: Date; versions: Map<string, AppVersion> }>();
+  readonly environments = new Map<string, Environment>();
+  readonly events: EbEvent[] = [];
+  /** Every call the stand-in answered, in order (for tests and the rehearsal's summary). */
+  readonly calls: { action: string; input: JsonObject; at: number; error?: string }[] = [];
+  private tokens: number;
+  private tokensAt: number;
+  private instanceSeq = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly s3: S3Store,
+    readonly options: EbOptions = DEFAULT_EB_OPTIONS,
+    private readonly region = 'us-east-1',
+    private readonly account = '123456789012',
+  ) {
+    this.tokens = options.throttleBurst;
+    this.tokensAt = clock.now();
+  }
+
+  // ---------- provisioning (scenario data) ----------
+
+  addApplication(name: string): void {
+    if (!this.applications.has(name)) {
+      this.applications.set(name, { createdAt: new Date(this.clock.now()), versions: new Map() });
+    }
+  }
+
+  /** Registers an already-processed version (the known-good one the environment runs). */
+  addVersion(application: string, label: string, bucket?: string, key?: string, description?: string): void {
+    this.addApplication(application);
+    const now = new Date(this.clock.now());
+    this.app(application).versions.set(label, {
+      application,
+      label,
+      description,
+      bucket,
+      key,
+      status: 'Processed',
+      createdAt: now,
+      updatedAt: now,
+    });
+  }
+
+  addEnvironment(spec: EbEnvironmentSpec): void {
+    if (!this.applications.get(spec.application)?.versions.has(spec.versionLabel)) {
+      this.addVersion(spec.application, spec.versionLabel);
+    }
+    const now = new Date(this.clock.now());
+    const env: Environment = {
+      spec,
+      id: `e-${randomId(10)}`,
+      status: 'Ready',
+      versionLabel: spec.versionLabel,
+      color: 'Green',
+      healthStatus: 'Ok',
+      causes: [],
+      instances: [],
+      createdAt: now,
+      updatedAt: now,
+      updates: 0,
+      deployments: 1,
+    };
+    for (let i = 0; i < spec.instances; i++) {
+      env.instances.push({
+        id: `i-${(++this.instanceSeq).toString(16).padStart(17, '0')}`,
+        launchedAt: now,
+        versionLabel: spec.versionLabel,
+        deploymentId: 1,
+        deploymentStatus: 'Deployed',
+        deploymentTime: now,
+      });
+    }
+    this.environments.set(spec.environment, env);
+  }
+
+  /** The instance ids of an environment (SSM targets them by the EB environment tag). */
+  instanceIds(environment: string): string[] {
+    const env = this.environments.get(environment);
+    if (!env) return [];
+    this.settle();
+    return env.instances.map((i) => i.id);
+  }
+
+  /** What the environment looks like now, for progress lines and tests. */
+  snapshot(
+    environment: string,
+  ):
+    | { status: string; color: Color; healthStatus: string; versionLabel: string; instanceVersions: string[] }
+    | undefined {
+    const env = this.environments.get(environment);
+    if (!env) return undefined;
+    this.settle();
+    return {
+      status: env.status,
+      color: env.color,
+      healthStatus: env.healthStatus,
+      versionLabel: env.versionLabel,
+      instanceVersions: env.instances.map((i) => i.versionLabel),
+    };
+  }
+
+  // ---------- the query API ----------
+
+  handle(action: string, input: JsonObject): unknown {
+    const entry: (typeof this.calls)[number] = { action, input, at: this.clock.now() };
+    this.calls.push(entry);
+    try {
+      if (action.startsWith('Describe')) this.takeToken();
+      this.settle();
+      return this.dispatch(action, input);
+    } catch (err) {
+      if (err instanceof ServiceError) entry.error = err.code;
+      throw err;
+    }
+  }
+
+  private dispatch(action: string, input: JsonObject): unknown {
+    switch (action) {
+      case 'CreateApplication':
+        return this.createApplication(input);
+      case 'DescribeApplications':
+        return {
+          Applications: [...this.applications.entries()].map(([name, a]) => ({
+            ApplicationName: name,
+            ApplicationArn: this.arn('application', name),
+            DateCreated: a.createdAt,
+            Versions: [...a.versions.keys()],
+          })),
+        };
+      case 'CreateApplicationVersion':
+        return this.createApplicationVersion(input);
+      case 'DescribeApplicationVersions':
+        return this.describeApplicationVersions(input);
+      case 'DescribeEnvironments':
+        return this.describeEnvironments(input);
+      case 'UpdateEnvironment':
+        return this.updateEnvironment(input);
+      case 'AbortEnvironmentUpdate':
+        return this.abortEnvironmentUpdate(input);
+      case 'DescribeEnvironmentHealth':
+        return this.describeEnvironmentHealth(input);
+      case 'DescribeInstancesHealth':
+        return this.describeInstancesHealth(input);
+      case 'DescribeEvents':
+        return this.describeEvents(input);
+      case 'DescribeEnvironmentResources':
+        return this.describeEnvironmentResources(input);
+      case 'DescribeConfigurationSettings':
+        return this.describeConfigurationSettings(input);
+      case 'DescribeAccountAttributes':
+        return {
+          ResourceQuotas: {
+            ApplicationQuota: { Maximum: 75 },
+            ApplicationVersionQuota: { Maximum: this.options.versionQuota },
+            EnvironmentQuota: { Maximum: 200 },
+            ConfigurationTemplateQuota: { Maximum: 2000 },
+            CustomPlatformQuota: { Maximum: 50 },
+          },
+        };
+      default:
+        throw new ServiceError('InvalidAction', `The action ${action} is not valid for this web service.`);
+    }
+  }
+
+  /** EB answers Describe* bursts with HTTP 400 Throttling "Rate exceeded" (about 2/s, burst 15). */
+  private takeToken(): void {
+    const now = this.clock.now();
+    const { throttleRate, throttleBurst } = this.options;
+    this.tokens = Math.min(throttleBurst, this.tokens + ((now - this.tokensAt) / 1000) * throttleRate);
+    this.tokensAt = now;
+    if (this.tokens < 1) throw new ServiceError('Throttling', 'Rate exceeded');
+    this.tokens -= 1;
+  }
+
+  private createApplication(input: JsonObject): unknown {
+    const name = requiredParam(input, 'ApplicationName');
+    if (this.applications.has(name)) {
+      throw new ServiceError('InvalidParameterValue', `Application ${name} already exists.`);
+    }
+    this.addApplication(name);
+    return { Application: this.describeApplication(name) };
+  }
+
+  private describeApplication(name: string): JsonObject {
+    const a = this.app(name);
+    return {
+      ApplicationName: name,
+      ApplicationArn: this.arn('application', name),
+      DateCreated: a.createdAt,
+      DateUpdated: a.createdAt,
+      Versions: [...a.versions.keys()],
+    };
+  }
+
+  private createApplicationVersion(input: JsonObject): unknown {
+    const application = requiredParam(input, 'ApplicationName');
+    const label = requiredParam(input, 'VersionLabel');
+    if (!this.applications.has(application)) {
+      if (str(input, 'AutoCreateApplication') === 'true') this.addApplication(application);
+      else throw new ServiceError('InvalidParameterValue', `No Application named '${application}' found.`);
+    }
+    if (label.length > 100 || label.includes('/')) {
+      throw new ServiceError(
+        'InvalidParameterValue',
+        `Value '${label}' at 'versionLabel' failed to satisfy constraint: Member must have length less than or equal to 100 and must not contain '/'`,
+      );
+    }
+    const app = this.app(application);
+    if (app.versions.has(label)) {
+      throw new ServiceError('InvalidParameterValue', `Application Version ${label} already exists.`);
+    }
+    const total = [...this.applications.values()].reduce((n, a) => n + a.versions.size, 0);
+    if (total >= this.options.versionQuota) {
+      throw new ServiceError(
+        'TooManyApplicationVersionsException',
+        `You cannot have more than ${this.options.versionQuota} Application Versions. Either remove some Application Versions or request a limit increase.`,
+      );
+    }
+    const bundle = (input.SourceBundle ?? {}) as JsonObject;
+    const bucket = str(bundle, 'S3Bucket');
+    const key = str(bundle, 'S3Key');
+    const object = bucket && key ? this.s3.get(bucket, key) : undefined;
+    if (bucket && key && !object) {
+      throw new ServiceError(
+        'InvalidParameterCombination',
+        `Unable to download from S3 location (Bucket: ${bucket}  Key: ${key}). Reason: Not Found`,
+      );
+    }
+    const now = new Date(this.clock.now());
+    const version: AppVersion = {
+      application,
+      label,
+      description: str(input, 'Description'),
+      bucket,
+      key,
+      status: str(input, 'Process') === 'true' ? 'Processing' : 'Unprocessed',
+      createdAt: now,
+      updatedAt: now,
+    };
+    app.versions.set(label, version);
+    if (version.status === 'Processing') {
+      // Processing validates the bundle after the call returns: pollers see Processing first.
+      const problem = object ? bundleProblem(object.body) : undefined;
+      const at = this.clock.now() + this.options.processSeconds * 1000;
+      this.schedule(at, () => {
+        version.status = problem ? 'Failed' : 'Processed';
+        version.updatedAt = new Date(at);
+        if (problem) {
+          this.event(
+            application,
+            undefined,
+            label,
+            'ERROR',
+            `Failed to process application version ${label}: ${problem}`,
+            at,
+          );
+        }
+      });
+    }
+    return { ApplicationVersion: this.describeVersion(version) };
+  }
+
+  private describeVersion(v: AppVersion): JsonObject {
+    return {
+      ApplicationVersionArn: this.arn('applicationversion', `${v.application}/${v.label}`),
+      ApplicationName: v.application,
+      Description: v.description,
+      VersionLabel: v.label,
+      SourceBundle: v.bucket ? { S3Bucket: v.bucket, S3Key: v.key } : undefined,
+      DateCreated: v.createdAt,
+      DateUpdated: v.updatedAt,
+      Status: v.status,
+    };
+  }
+
+  private describeApplicationVersions(input: JsonObject): unknown {
+    this.settle();
+    const application = str(input, 'ApplicationName');
+    const labels = strList(input, 'VersionLabels');
+    const versions = [...this.applications.entries()]
+      .filter(([name]) => !application || name === application)
+      .flatMap(([, a]) => [...a.versions.values()])
+      .filter((v) => labels.length === 0 || labels.includes(v.label))
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+    const { page, next } = pageOf(versions, str(input, 'NextToken'), int(input, 'MaxRecords') ?? 1000);
+    return { ApplicationVersions: page.map((v) => this.describeVersion(v)), NextToken: next };
+  }
+
+  private describeEnvironments(input: JsonObject): unknown {
+    const application = str(input, 'ApplicationName');
+    const names = strList(input, 'EnvironmentNames');
+    const ids = strList(input, 'EnvironmentIds');
+    const envs = [...this.environments.values()].filter(
+      (e) =>
+        (!application || e.spec.application === application) &&
+        (names.length === 0 || names.includes(e.spec.environment)) &&
+        (ids.length === 0 || ids.includes(e.id)),
+    );
+    return { Environments: envs.map((e) => this.describeEnvironment(e)) };
+  }
+
+  private describeEnvironment(e: Environment): JsonObject {
+    return {
+      EnvironmentName: e.spec.environment,
+      EnvironmentId: e.id,
+      ApplicationName: e.spec.application,
+      VersionLabel: e.versionLabel,
+      SolutionStackName: e.spec.solutionStackName,
+      PlatformArn: e.spec.platformArn,
+      EndpointURL: `${e.spec.environment}.${this.region}.elasticbeanstalk.com`,
+      CNAME: `${e.spec.environment}.${this.region}.elasticbeanstalk.com`,
+      DateCreated: e.createdAt,
+      DateUpdated: e.updatedAt,
+      Status: e.status,
+      AbortableOperationInProgress: e.status === 'Updating',
+      Health: e.color,
+      HealthStatus: e.healthStatus,
+      Tier: { Name: 'WebServer', Type: 'Standard', Version: '1.0' },
+      EnvironmentArn: this.arn('environment', `${e.spec.application}/${e.spec.environment}`),
+    };
+  }
+
+  private updateEnvironment(input: JsonObject): unknown {
+    const env = this.env(input);
+    const label = str(input, 'VersionLabel');
+    const options = input.OptionSettings;
+    if (label && Array.isArray(options) && options.length > 0) {
+      throw new ServiceError(
+        'InvalidParameterCombination',
+        'You cannot update the application version and the configuration of an environment at the same time.',
+      );
+    }
+    if (env.status !== 'Ready') {
+      throw new ServiceError(
+        'InvalidParameterValue',
+        `Environment named ${env.spec.environment} is in an invalid state for this operation. Must be Ready.`,
+      );
+    }
+    if (label) {
+      const version = this.app(env.spec.application).versions.get(label);
+      if (!version)
+        throw new ServiceError('InvalidParameterValue', `No Application Version named '${label}' found.`);
+      if (version.status === 'Failed' || version.status === 'Processing') {
+        throw new ServiceError(
+          'InvalidParameterValue',
+          `Application version ${label} is in ${version.status} state and cannot be deployed.`,
+        );
+      }
+      this.startUpdate(env, label);
+    }
+    return this.describeEnvironment(env);
+  }
+
+  private startUpdate(env: Environment, label: string): void {
+    const start = this.clock.now();
+    const behaviour = env.spec.onUpdate[Math.min(env.updates, env.spec.onUpdate.length - 1)] ?? {
+      durationSeconds: 60,
+      result: 'deployed',
+      health: [],
+    };
+    env.updates += 1;
+    env.deployments += 1;
+    env.previousVersion = env.versionLabel;
+    env.requestId = requestId();
+    env.status = 'Updating';
+    env.updatedAt = new Date(start);
+    this.setHealth(
+      env,
+      { afterSeconds: 0, color: 'Grey', healthStatus: 'Pending', causes: [] },
+      start,
+      false,
+    );
+    const deploymentId = env.deployments;
+    for (const i of env.instances) {
+      i.deploymentId = deploymentId;
+      i.deploymentStatus = 'In Progress';
+      i.deploymentTime = new Date(start);
+    }
+    const app = env.spec.application;
+    const name = env.spec.environment;
+    this.event(app, name, label, 'INFO', 'Environment update is starting.', start, env.requestId);
+    if (behaviour.result === 'stuck') return;
+    const end = start + behaviour.durationSeconds * 1000;
+    this.schedule(
+      end,
+      () => {
+        const previous = env.previousVersion ?? env.versionLabel;
+        env.status = 'Ready';
+        env.updatedAt = new Date(end);
+        if (behaviour.result === 'reverted') {
+          for (const i of env.instances) this.deployInstance(i, previous, 'Deployed', end);
+          this.event(app, name, label, 'ERROR', 'Failed to deploy application.', end, env.requestId);
+          this.event(
+            app,
+            name,
+            label,
+            'INFO',
+            'The environment was reverted to the previous configuration setting.',
+            end,
+            env.requestId,
+          );
+          this.event(
+            app,
+            name,
+            label,
+            'ERROR',
+            'Update environment operation is complete, but with errors. For more information, see troubleshooting documentation.',
+            end,
+            env.requestId,
+          );
+        } else if (behaviour.result === 'partial') {
+          env.versionLabel = label;
+          env.instances.forEach((i, n) => {
+            if (n === 0) this.deployInstance(i, label, 'Deployed', end);
+            else this.deployInstance(i, previous, 'Failed', end);
+          });
+          this.event(
+            app,
+            name,
+            label,
+            'ERROR',
+            'Update environment operation is complete, but with errors. For more information, see troubleshooting documentation.',
+            end,
+            env.requestId,
+          );
+        } else {
+          env.versionLabel = label;
+          for (const i of env.instances) this.deployInstance(i, label, 'Deployed', end);
+          this.event(
+            app,
+            name,
+            label,
+            'INFO',
+            'New application version was deployed to running EC2 instances.',
+            end,
+            env.requestId,
+          );
+          this.event(
+            app,
+            name,
+            label,
+            'INFO',
+            'Environment update completed successfully.',
+            end,
+            env.requestId,
+          );
+        }
+        const steps =
+          behaviour.health.length > 0 ? behaviour.health : [{ afterSeconds: 0, color: 'Green' as const }];
+        for (const step of steps) {
+          const at = end + step.afterSeconds * 1000;
+          this.schedule(at, () => this.setHealth(env, step, at, true), env);
+        }
+      },
+      env,
+    );
+  }
+
+  private deployInstance(i: Instance, label: string, status: Instance['deploymentStatus'], at: number): void {
+    i.versionLabel = label;
+    i.deploymentStatus = status;
+    i.deploymentTime = new Date(at);
+  }
+
+  private setHealth(env: Environment, step: HealthStep, at: number, announce: boolean): void {
+    const healthStatus = step.healthStatus ?? DEFAULT_HEALTH_STATUS[step.color];
+    const before = env.healthStatus;
+    env.color = step.color;
+    env.healthStatus = healthStatus;
+    env.causes = step.causes ?? [];
+    if (announce && before !== healthStatus && before !== 'Pending' && healthStatus !== 'Pending') {
+      const worse = rank(healthStatus) > rank(before);
+      const detail = env.causes.length > 0 ? ` ${env.causes.join(' ')}` : '';
+      this.event(
+        env.spec.application,
+        env.spec.environment,
+        undefined,
+        worse && rank(healthStatus) >= rank('Warning') ? 'WARN' : 'INFO',
+        `Environment health has transitioned from ${before} to ${healthStatus}.${detail}`,
+        at,
+      );
+    }
+  }
+
+  private abortEnvironmentUpdate(input: JsonObject): unknown {
+    const env = this.env(input);
+    if (env.status !== 'Updating') {
+      throw new ServiceError(
+        'InvalidParameterValue',
+        `Environment named ${env.spec.environment} is in an invalid state for this operation. Must be Updating.`,
+      );
+    }
+    const now = this.clock.now();
+    this.timeline = this.timeline.filter((t) => t.env !== env.spec.environment);
+    env.status = 'Aborting';
+    const previous = env.previousVersion ?? env.versionLabel;
+    const app = env.spec.application;
+    const name = env.spec.environment;
+    this.event(app, name, undefined, 'INFO', 'Environment update is being aborted.', now, env.requestId);
+    const end = now + 30_000;
+    this.schedule(
+      end,
+      () => {
+        env.status = 'Ready';
+        env.versionLabel = previous;
+        for (const i of env.instances) this.deployInstance(i, previous, 'Deployed', end);
+        this.setHealth(env, { afterSeconds: 0, color: 'Green' }, end, true);
+        this.event(
+          app,
+          name,
+          undefined,
+          'INFO',
+          'The environment was reverted to the previous configuration setting.',
+          end,
+          env.requestId,
+        );
+      },
+      env,
+    );
+    return {};
+  }
+
+  private describeEnvironmentHealth(input: JsonObject): unknown {
+    const env = this.env(input);
+    const wanted = strList(input, 'AttributeNames');
+    const all = wanted.length === 0 || wanted.includes('All');
+    const pick = (name: string, value: unknown) => (all || wanted.includes(name) ? value : undefined);
+    const counts: Record<string, number> = {
+      NoData: 0,
+      Unknown: 0,
+      Pending: 0,
+      Ok: 0,
+      Info: 0,
+      Warning: 0,
+      Degraded: 0,
+      Severe: 0,
+    };
+    for (const i of env.instances) {
+      const s = this.instanceHealth(env, i).healthStatus;
+      counts[s] = (counts[s] ?? 0) + 1;
+    }
+    return {
+      EnvironmentName: env.spec.environment,
+      HealthStatus: pick('HealthStatus', env.healthStatus),
+      Status: pick('Status', env.status),
+      Color: pick('Color', env.color),
+      Causes: pick('Causes', env.causes),
+      ApplicationMetrics: pick('ApplicationMetrics', this.metrics(env)),
+      InstancesHealth: pick('InstancesHealth', counts),
+      RefreshedAt: pick('RefreshedAt', new Date(this.clock.now())),
+    };
+  }
+
+  private instanceHealth(
+    env: Environment,
+    i: Instance,
+  ): { color: Color; healthStatus: string; causes: string[] } {
+    if (i.deploymentStatus === 'Failed') {
+      return {
+        color: 'Red',
+        healthStatus: 'Degraded',
+        causes: ['Application deployment failed on this instance.'],
+      };
+    }
+    return { color: env.color, healthStatus: env.healthStatus, causes: env.causes };
+  }
+
+  private metrics(env: Environment): JsonObject {
+    const failing = env.color === 'Red' ? 60 : 0;
+    return {
+      Duration: 10,
+      RequestCount: 120,
+      StatusCodes: { Status2xx: 120 - failing, Status3xx: 0, Status4xx: 0, Status5xx: failing },
+    };
+  }
+
+  private describeInstancesHealth(input: JsonObject): unknown {
+    const env = this.env(input);
+    const { page, next } = pageOf(env.instances, str(input, 'NextToken'), this.options.instancesPageSize);
+    return {
+      InstanceHealthList: page.map((i) => {
+        const h = this.instanceHealth(env, i);
+        return {
+          InstanceId: i.id,
+          HealthStatus: h.healthStatus,
+          Color: h.color,
+          Causes: h.causes,
+          LaunchedAt: i.launchedAt,
+          Deployment: {
+            VersionLabel: i.versionLabel,
+            DeploymentId: i.deploymentId,
+            Status: i.deploymentStatus,
+            DeploymentTime: i.deploymentTime,
+          },
+          AvailabilityZone: `${this.region}a`,
+          InstanceType: 't3.large',
+        };
+      }),
+      RefreshedAt: new Date(this.clock.now()),
+      NextToken: next,
+    };
+  }
+
+  private describeEvents(input: JsonObject): unknown {
+    this.settle();
+    const application = str(input, 'ApplicationName');
+    const environment = str(input, 'EnvironmentName');
+    const label = str(input, 'VersionLabel');
+    const request = str(input, 'RequestId');
+    const severity = str(input, 'Severity') as Severity | undefined;
+    const minSeverity = severity ? SEVERITIES.indexOf(severity) : 0;
+    const start = input.StartTime ? Date.parse(String(input.StartTime)) : undefined;
+    const end = input.EndTime ? Date.parse(String(input.EndTime)) : undefined;
+    const matching = this.events
+      .filter(
+        (e) =>
+          (!application || e.application === application) &&
+          (!environment || e.environment === environment) &&
+          (!label || e.versionLabel === label) &&
+          (!request || e.requestId === request) &&
+          SEVERITIES.indexOf(e.severity) >= minSeverity &&
+          (start === undefined || e.date.getTime() >= start) &&
+          (end === undefined || e.date.getTime() < end),
+      )
+      // EB lists the newest event first.
+      .sort((a, b) => b.date.getTime() - a.date.getTime() || b.seq - a.seq);
+    const { page, next } = pageOf(
+      matching,
+      str(input, 'NextToken'),
+      Math.min(int(input, 'MaxRecords') ?? 1000, 1000),
+    );
+    return {
+      Events: page.map((e) => ({
+        EventDate: e.date,
+        Message: e.message,
+        ApplicationName: e.application,
+        VersionLabel: e.versionLabel,
+        EnvironmentName: e.environment,
+        RequestId: e.requestId,
+        Severity: e.severity,
+      })),
+      NextToken: next,
+    };
+  }
+
+  private describeEnvironmentResources(input: JsonObject): unknown {
+    const env = this.env(input);
+    const name = env.spec.environment;
+    return {
+      EnvironmentResources: {
+        EnvironmentName: name,
+        AutoScalingGroups: [{ Name: `awseb-${env.id}-stack-AWSEBAutoScalingGroup-${randomId(12)}` }],
+        Instances: env.instances.map((i) => ({ Id: i.id })),
+        LaunchConfigurations: [],
+        LaunchTemplates: [{ Id: `lt-${randomId(17)}` }],
+        LoadBalancers: [],
+        Triggers: [],
+        Queues: [],
+      },
+    };
+  }
+
+  private describeConfigurationSettings(input: JsonObject): unknown {
+    const application = requiredParam(input, 'ApplicationName');
+    const environment = str(input, 'EnvironmentName');
+    const env = environment ? this.environments.get(environment) : undefined;
+    if (!env || env.spec.application !== application) {
+      throw new ServiceError(
+        'InvalidParameterValue',
+        `No Environment found for EnvironmentName = '${environment}'.`,
+      );
+    }
+    return {
+      ConfigurationSettings: [
+        {
+          SolutionStackName: env.spec.solutionStackName,
+          PlatformArn: env.spec.platformArn,
+          ApplicationName: application,
+          EnvironmentName: env.spec.environment,
+          DeploymentStatus: 'deployed',
+          DateCreated: env.createdAt,
+          DateUpdated: env.updatedAt,
+          OptionSettings: env.spec.optionSettings.map((o) => ({ ...o })),
+        },
+      ],
+    };
+  }
+
+  // ---------- internals ----------
+
+  private env(input: JsonObject): Environment {
+    const name = str(input, 'EnvironmentName');
+    const id = str(input, 'EnvironmentId');
+    const env = name ? this.environments.get(name) : [...this.environments.values()].find((e) => e.id === id);
+    if (!env) {
+      throw new ServiceError(
+        'InvalidParameterValue',
+        `No Environment found for EnvironmentName = '${name ?? id ?? ''}'.`,
+      );
+    }
+    this.settle();
+    return env;
+  }
+
+  private app(name: string): { createdAt: Date; versions: Map<string, AppVersion> } {
+    const app = this.applications.get(name);
+    if (!app) throw new ServiceError('InvalidParameterValue', `No Application named '${name}' found.`);
+    return app;
+  }
+
+  /** Pending changes, applied when the simulated clock reaches `at`; `env` tags what an abort cancels. */
+  private timeline: { at: number; env?: string; apply: () => void }[] = [];
+
+  private schedule(at: number, apply: () => void, env?: Environment): void {
+    this.timeline.push({ at, env: env?.spec.environment, apply });
+  }
+
+  /** Applies every due change in time order, including changes scheduled by the ones applied. */
+  private settle(): void {
+    const now = this.clock.now();
+    for (;;) {
+      this.timeline.sort((a, b) => a.at - b.at);
+      const first = this.timeline[0];
+      if (!first || first.at > now) return;
+      this.timeline.shift();
+      first.apply();
+    }
+  }
+
+  private event(
+    application: string,
+    environment: string | undefined,
+    versionLabel: string | undefined,
+    severity: Severity,
+    message: string,
+    at: number,
+    request = requestId(),
+  ): void {
+    this.events.push({
+      seq: this.events.length,
+      date: new Date(at),
+      message,
+      severity,
+      application,
+      environment,
+      versionLabel,
+      requestId: request,
+    });
+  }
+
+  private arn(kind: string, name: string): string {
+    return `arn:aws:elasticbeanstalk:${this.region}:${this.account}:${kind}/${name}`;
+  }
+}
+
+function rank(healthStatus: string): number {
+  return ['Ok', 'Info', 'Pending', 'Unknown', 'NoData', 'Suspended', 'Warning', 'Degraded', 'Severe'].indexOf(
+    healthStatus,
+  );
+}
+
+function requiredParam(input: JsonObject, key: string): string {
+  const v = str(input, key);
+  if (!v) throw new ServiceError('MissingParameter', `The request must contain the parameter ${key}.`);
+  return v;
+}
+
+function randomId(length: number): string {
+  let out = '';
+  while (out.length < length) out += Math.random().toString(36).slice(2);
+  return out.slice(0, length);
+}
+
+/**
+ * What EB's processing of a bundle would refuse: a zip it cannot open, a Dockerrun.aws.json that is
+ * not JSON, or an `.ebextensions/*.config` that is not a YAML/JSON mapping.
+ */
+export function bundleProblem(zip: Buffer): string | undefined {
+  let files: Record<string, Uint8Array>;
+  try {
+    files = unzipSync(new Uint8Array(zip));
+  } catch (err) {
+    return `the source bundle is not a valid zip file (${(err as Error).message})`;
+  }
+  const decoder = new TextDecoder();
+  for (const [name, bytes] of Object.entries(files)) {
+    const text = decoder.decode(bytes);
+    if (name === 'Dockerrun.aws.json') {
+      try {
+        JSON.parse(text);
+      } catch (err) {
+        return `Dockerrun.aws.json is not valid JSON: ${(err as Error).message}`;
+      }
+    }
+    if (/^\.ebextensions\/[^/]+\.config$/.test(name)) {
+      try {
+        const doc: unknown = parseYaml(text);
+        if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+          return `The configuration file ${name} in application version does not contain a valid YAML or JSON mapping.`;
+        }
+      } catch (err) {
+        return `The configuration file ${name} in application version contains invalid YAML or JSON. YAML exception: ${(err as Error).message.split('\n')[0]}`;
+      }
+    }
+  }
+  return undefined;
+}

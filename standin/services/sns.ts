@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import { type JsonObject, pageOf, ServiceError, str } from '../protocol.js';
+
+/** SNS (query protocol, 2010-03-31): topics and the messages published to them. */
+
+export const SNS_NAMESPACE = 'http://sns.amazonaws.com/doc/2010-03-31/';
+
+export interface PublishedMessage {
+  topicArn: string;
+  messageId: string;
+  subject?: string;
+  message: string;
+  attributes: Record<string, string>;
+  publishedAt: Date;
+}
+
+export class Sns {
+  readonly topics = new Set<string>();
+  readonly published: PublishedMessage[] = [];
+  /** Called for each message published (the rehearsal prints alerts as they arrive). */
+  onPublish?: (m: PublishedMessage) => void;
+
+  constructor(
+    private readonly region = 'us-east-1',
+    private readonly account = '123456789012',
+  ) {}
+
+  createTopic(name: string): string {
+    const arn = `arn:aws:sns:${this.region}:${this.account}:${name}`;
+    this.topics.add(arn);
+    return arn;
+  }
+
+  handle(action: string, input: JsonObject): unknown {
+    switch (action) {
+      case 'CreateTopic': {
+        const name = str(input, 'Name') ?? '';
+        if (!/^[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(name)) {
+          throw new ServiceError('InvalidParameter', 'Invalid parameter: Topic Name');
+        }
+        return { TopicArn: this.createTopic(name) };
+      }
+      case 'ListTopics': {
+        const { page, next } = pageOf([...this.topics], str(input, 'NextToken'), 100);
+        return { Topics: page.map((TopicArn) => ({ TopicArn })), NextToken: next };
+      }
+      case 'Publish':
+        return this.publish(input);
+      default:
+        throw new ServiceError('InvalidAction', `The action ${action} is not valid for this web service.`);
+    }
+  }
+
+  private publish(input: JsonObject): unknown {
+    const topicArn = str(input, 'TopicArn') ?? str(input, 'TargetArn') ?? '';
+    if (!this.topics.has(topicArn)) throw new ServiceError('NotFound', 'Topic does not exist', 404);
+    const message = str(input, 'Message');
+    if (!message) throw new ServiceError('InvalidParameter', 'Invalid parameter: Empty message');
+    const subject = str(input, 'Subject');
+    if (subject !== undefined && subject.length > 100) {
+      throw new ServiceError('InvalidParameter', 'Invalid parameter: Subject');
+    }
+    const attributes: Record<string, string> = {};
+    const entries = Array.isArray(input.MessageAttributes) ? (input.MessageAttributes as JsonObject[]) : [];
+    for (const e of entries) {
+      const value = (e.Value ?? {}) as JsonObject;
+      const name = str(e, 'Name');
+      if (name) attributes[name] = str(value, 'StringValue') ?? '';
+    }
+    const published: PublishedMessage = {
+      topicArn,
+      messageId: randomUUID(),
+      subject,
+      message,
+      attributes,
+      publishedAt: new Date(),
+    };
+    this.published.push(published);
+    this.onPublish?.(published);
+    return { MessageId: published.messageId };
+  }
+}

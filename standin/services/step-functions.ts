@@ -1,0 +1,613 @@
+import '../../lib/polyfills.js';
+import { randomUUID } from 'node:crypto';
+import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import type { Clock } from '../clock.js';
+import { type JsonObject, pageOf, ServiceError, str } from '../protocol.js';
+
+/**
+ * Step Functions (JSON 1.0, `AWSStepFunctions.*`) running the real ASL with aws-local-stepfunctions.
+ * Each Task state calls a local handler (the real Lambda handler, in process); Wait states and
+ * Retry intervals run on the scaled clock. GetExecutionHistory answers with Step Functions' own
+ * HistoryEvent shapes, built from the library's event log.
+ */
+
+export type TaskHandler = (input: unknown) => Promise<unknown>;
+/** Maps each Task state's name to the handler that runs it (functions/registry.ts for ebship). */
+export type TaskHandlerResolver = (definition: StateMachineDefinition) => Record<string, TaskHandler>;
+type JSONValue = Parameters<StateMachine['run']>[0];
+
+interface Machine {
+  arn: string;
+  name: string;
+  definition: string;
+  roleArn: string;
+  type: 'STANDARD' | 'EXPRESS';
+  createdAt: Date;
+  /** Compiled once: the library validates the definition on construction, which is slow. */
+  compiled?: { sm: StateMachine; prepared: ReturnType<typeof scaleWaits> };
+}
+
+export interface HistoryEvent {
+  id: number;
+  previousEventId: number;
+  timestamp: Date;
+  type: string;
+  [details: string]: unknown;
+}
+
+export interface Execution {
+  arn: string;
+  name: string;
+  stateMachineArn: string;
+  input: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  startDate: Date;
+  stopDate?: Date;
+  output?: string;
+  error?: string;
+  cause?: string;
+  history: HistoryEvent[];
+  /** Settles when the execution ends (tests and the rehearsal wait on it). */
+  done: Promise<void>;
+  abort: () => void;
+}
+
+// Step Functions execution names: 1-80 characters, none of whitespace, brackets, wildcards or these.
+const INVALID_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/;
+const hasControlCharacter = (name: string) =>
+  [...name].some((c) => c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f));
+
+export class StepFunctions {
+  readonly machines = new Map<string, Machine>();
+  readonly executions = new Map<string, Execution>();
+  /** Called when an execution starts (the rehearsal follows its progress). */
+  onExecutionStarted?: (e: Execution) => void;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly resolveHandlers: TaskHandlerResolver,
+    private readonly region = 'us-east-1',
+    private readonly account = '123456789012',
+  ) {}
+
+  createStateMachine(
+    name: string,
+    definition: string,
+    roleArn = `arn:aws:iam::${this.account}:role/ebship-states`,
+  ): string {
+    const arn = `arn:aws:states:${this.region}:${this.account}:stateMachine:${name}`;
+    const existing = this.machines.get(arn);
+    if (existing && existing.definition !== definition) {
+      throw new ServiceError('StateMachineAlreadyExists', `State Machine Already Exists: '${arn}'`);
+    }
+    const machine: Machine = {
+      arn,
+      name,
+      definition,
+      roleArn,
+      type: 'STANDARD',
+      createdAt: new Date(this.clock.now()),
+    };
+    try {
+      // Validating takes long enough to show on the scaled clock: do it once, here, like AWS does.
+      this.compile(machine);
+    } catch (err) {
+      throw new ServiceError(
+        'InvalidDefinition',
+        `Invalid State Machine Definition: '${(err as Error).message}'`,
+      );
+    }
+    this.machines.set(arn, machine);
+    return arn;
+  }
+
+  handle(operation: string, input: JsonObject): unknown {
+    switch (operation) {
+      case 'CreateStateMachine': {
+        const name = str(input, 'name') ?? '';
+        const definition = str(input, 'definition') ?? '';
+        try {
+          JSON.parse(definition);
+        } catch (err) {
+          throw new ServiceError(
+            'InvalidDefinition',
+            `Invalid State Machine Definition: '${(err as Error).message}'`,
+          );
+        }
+        const arn = this.createStateMachine(name, definition, str(input, 'roleArn'));
+        return { stateMachineArn: arn, creationDate: this.machine(arn).createdAt };
+      }
+      case 'DescribeStateMachine': {
+        const m = this.machine(str(input, 'stateMachineArn') ?? '');
+        return {
+          stateMachineArn: m.arn,
+          name: m.name,
+          status: 'ACTIVE',
+          definition: m.definition,
+          roleArn: m.roleArn,
+          type: m.type,
+          creationDate: m.createdAt,
+        };
+      }
+      case 'ListStateMachines': {
+        const { page, next } = pageOf(
+          [...this.machines.values()],
+          str(input, 'nextToken'),
+          Number(input.maxResults ?? 100) || 100,
+        );
+        return {
+          stateMachines: page.map((m) => ({
+            stateMachineArn: m.arn,
+            name: m.name,
+            type: m.type,
+            creationDate: m.createdAt,
+          })),
+          nextToken: next,
+        };
+      }
+      case 'StartExecution':
+        return this.startExecution(
+          str(input, 'stateMachineArn') ?? '',
+          str(input, 'input') ?? '{}',
+          str(input, 'name'),
+        );
+      case 'DescribeExecution':
+        return this.describeExecution(this.execution(input));
+      case 'GetExecutionHistory':
+        return this.getExecutionHistory(input);
+      case 'ListExecutions': {
+        const arn = str(input, 'stateMachineArn') ?? '';
+        this.machine(arn);
+        const filter = str(input, 'statusFilter');
+        const all = [...this.executions.values()]
+          .filter((e) => e.stateMachineArn === arn && (!filter || e.status === filter))
+          .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
+        const { page, next } = pageOf(all, str(input, 'nextToken'), Number(input.maxResults ?? 100) || 100);
+        return {
+          executions: page.map((e) => ({
+            executionArn: e.arn,
+            stateMachineArn: e.stateMachineArn,
+            name: e.name,
+            status: e.status,
+            startDate: e.startDate,
+            stopDate: e.stopDate,
+          })),
+          nextToken: next,
+        };
+      }
+      case 'StopExecution': {
+        const e = this.execution(input);
+        if (e.status === 'RUNNING') {
+          e.abort();
+          this.finish(e, 'ABORTED', { error: str(input, 'error'), cause: str(input, 'cause') });
+        }
+        return { stopDate: e.stopDate };
+      }
+      default:
+        throw new ServiceError('UnknownOperationException', `Unknown operation ${operation}`);
+    }
+  }
+
+  /** Starts an execution, with StartExecution's idempotency and name rules. */
+  startExecution(
+    stateMachineArn: string,
+    input: string,
+    name: string = randomUUID(),
+  ): { executionArn: string; startDate: Date } {
+    const machine = this.machine(stateMachineArn);
+    if (name.length < 1 || name.length > 80 || INVALID_NAME.test(name) || hasControlCharacter(name)) {
+      throw new ServiceError('InvalidName', `Invalid Name: '${name}'`);
+    }
+    let parsed: JSONValue;
+    try {
+      parsed = JSON.parse(input) as JSONValue;
+    } catch {
+      throw new ServiceError('InvalidExecutionInput', `Invalid execution input: '${input}'`);
+    }
+    const arn = `arn:aws:states:${this.region}:${this.account}:execution:${machine.name}:${name}`;
+    const existing = this.executions.get(arn);
+    if (existing) {
+      // Standard workflows: same name and input while running returns the original execution.
+      if (existing.status === 'RUNNING' && existing.input === input) {
+        return { executionArn: existing.arn, startDate: existing.startDate };
+      }
+      throw new ServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
+    }
+    const execution = this.run(machine, arn, name, input, parsed);
+    return { executionArn: execution.arn, startDate: execution.startDate };
+  }
+
+  private run(machine: Machine, arn: string, name: string, input: string, parsed: JSONValue): Execution {
+    const definition = JSON.parse(machine.definition) as StateMachineDefinition;
+    const { sm, prepared } = this.compile(machine);
+    const { originalTypes, waitHandlers } = prepared;
+    const handlers = { ...wrapHandlers(this.resolveHandlers(definition)), ...waitHandlers };
+    const startDate = new Date(this.clock.now());
+    const context = {
+      Execution: {
+        Id: arn,
+        Name: name,
+        StartTime: startDate.toISOString(),
+        Input: parsed,
+        RoleArn: machine.roleArn,
+      },
+      StateMachine: { Id: machine.arn, Name: machine.name },
+    };
+    const options: RunOptions = {
+      overrides: {
+        taskResourceLocalHandlers: handlers,
+        retryIntervalOverrides: retryOverrides(definition, this.clock),
+      },
+      context,
+      noThrowOnAbort: true,
+    };
+    const { result, eventLogs, abort } = sm.run(parsed, options);
+    const { promise: done, resolve } = Promise.withResolvers<void>();
+    const execution: Execution = {
+      arn,
+      name,
+      stateMachineArn: machine.arn,
+      input,
+      status: 'RUNNING',
+      startDate,
+      history: [],
+      done,
+      abort,
+    };
+    this.executions.set(arn, execution);
+    const recorder = new HistoryRecorder(execution, definition, originalTypes, this.clock, machine.roleArn);
+    void (async () => {
+      try {
+        for await (const event of eventLogs) {
+          recorder.record(event);
+          if (event.type === 'ExecutionSucceeded') {
+            this.finish(execution, 'SUCCEEDED', { output: JSON.stringify(event.output) });
+          } else if (event.type === 'ExecutionFailed') {
+            this.finish(execution, 'FAILED', { error: event.Error, cause: causeText(event.Cause) });
+          } else if (event.type === 'ExecutionTimeout') {
+            this.finish(execution, 'TIMED_OUT', {});
+          }
+        }
+        await result.catch(() => undefined);
+      } finally {
+        if (execution.status === 'RUNNING') this.finish(execution, 'ABORTED', {});
+        resolve();
+      }
+    })();
+    this.onExecutionStarted?.(execution);
+    return execution;
+  }
+
+  private compile(machine: Machine): NonNullable<Machine['compiled']> {
+    machine.compiled ??= (() => {
+      const prepared = scaleWaits(JSON.parse(machine.definition) as StateMachineDefinition, this.clock);
+      return {
+        prepared,
+        sm: new StateMachine(prepared.runnable, { validationOptions: { checkArn: false } }),
+      };
+    })();
+    return machine.compiled;
+  }
+
+  private finish(
+    e: Execution,
+    status: Execution['status'],
+    detail: { output?: string; error?: string; cause?: string },
+  ): void {
+    if (e.status !== 'RUNNING') return;
+    e.status = status;
+    e.stopDate = new Date(this.clock.now());
+    Object.assign(e, detail);
+    if (status === 'ABORTED') {
+      e.history.push({
+        id: e.history.length + 1,
+        previousEventId: e.history.length,
+        timestamp: e.stopDate,
+        type: 'ExecutionAborted',
+        executionAbortedEventDetails: { error: detail.error, cause: detail.cause },
+      });
+    }
+  }
+
+  private machine(arn: string): Machine {
+    const m = this.machines.get(arn);
+    if (!m) throw new ServiceError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+    return m;
+  }
+
+  private execution(input: JsonObject): Execution {
+    const arn = str(input, 'executionArn') ?? '';
+    const e = this.executions.get(arn);
+    if (!e) throw new ServiceError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    return e;
+  }
+
+  private describeExecution(e: Execution): JsonObject {
+    return {
+      executionArn: e.arn,
+      stateMachineArn: e.stateMachineArn,
+      name: e.name,
+      status: e.status,
+      startDate: e.startDate,
+      stopDate: e.stopDate,
+      input: e.input,
+      inputDetails: { included: true },
+      output: e.output,
+      outputDetails: e.output === undefined ? undefined : { included: true },
+      error: e.error,
+      cause: e.cause,
+    };
+  }
+
+  private getExecutionHistory(input: JsonObject): unknown {
+    const e = this.execution(input);
+    const events = input.reverseOrder === true ? [...e.history].reverse() : e.history;
+    const max = Number(input.maxResults ?? 1000) || 1000;
+    const { page, next } = pageOf(events, str(input, 'nextToken'), Math.min(max, 1000));
+    const withData = input.includeExecutionData !== false;
+    return { events: withData ? page : page.map(stripData), nextToken: next };
+  }
+}
+
+function stripData(event: HistoryEvent): HistoryEvent {
+  const copy: HistoryEvent = { ...event };
+  for (const [k, v] of Object.entries(copy)) {
+    if (k.endsWith('EventDetails') && typeof v === 'object' && v !== null) {
+      const { input: _i, output: _o, ...rest } = v as JsonObject;
+      copy[k] = rest;
+    }
+  }
+  return copy;
+}
+
+/** A Lambda's error reaches Step Functions as `Cause` text; keep whatever the handler said. */
+function causeText(cause: unknown): string | undefined {
+  if (cause === undefined || cause === null) return undefined;
+  return typeof cause === 'string' ? cause : JSON.stringify(cause);
+}
+
+function wrapHandlers(
+  handlers: Record<string, TaskHandler>,
+): Record<string, (input: JSONValue) => Promise<JSONValue>> {
+  return Object.fromEntries(
+    Object.entries(handlers).map(([name, fn]) => [
+      name,
+      async (input: JSONValue) => {
+        const out = await fn(input);
+        // Lambda returns JSON: undefined becomes null, dates become strings.
+        return JSON.parse(JSON.stringify(out ?? null)) as JSONValue;
+      },
+    ]),
+  );
+}
+
+type StateDef = JsonObject & { Type: string };
+
+/**
+ * The library sleeps Wait states in real time. Each Wait state becomes a Task of the same name
+ * whose local handler waits the same simulated time on the scaled clock (Seconds, SecondsPath,
+ * Timestamp, TimestampPath); the history still reports Wait events.
+ */
+function scaleWaits(
+  definition: StateMachineDefinition,
+  clock: Clock,
+): {
+  runnable: StateMachineDefinition;
+  originalTypes: Map<string, string>;
+  waitHandlers: Record<string, (input: JSONValue) => Promise<JSONValue>>;
+} {
+  const states = (definition as unknown as { States: Record<string, StateDef> }).States;
+  const originalTypes = new Map<string, string>();
+  const waitHandlers: Record<string, (input: JSONValue) => Promise<JSONValue>> = {};
+  const rewritten: Record<string, StateDef> = {};
+  for (const [name, state] of Object.entries(states)) {
+    originalTypes.set(name, state.Type);
+    if (state.Type !== 'Wait') {
+      rewritten[name] = state;
+      continue;
+    }
+    const { Seconds, SecondsPath, Timestamp, TimestampPath, Type: _t, ...rest } = state;
+    rewritten[name] = {
+      ...rest,
+      Type: 'Task',
+      Resource: `arn:aws:lambda:us-east-1:000000000000:function:wait-${name}`,
+    };
+    waitHandlers[name] = async (input: JSONValue) => {
+      let ms = 0;
+      if (typeof Seconds === 'number') ms = Seconds * 1000;
+      else if (typeof SecondsPath === 'string') ms = Number(pathValue(input, SecondsPath)) * 1000;
+      else {
+        const ts =
+          typeof Timestamp === 'string' ? Timestamp : String(pathValue(input, String(TimestampPath)));
+        ms = Date.parse(ts) - clock.now();
+      }
+      if (!Number.isFinite(ms) || ms < 0) ms = 0;
+      await clock.sleep(ms);
+      return input;
+    };
+  }
+  return {
+    runnable: { ...definition, States: rewritten } as unknown as StateMachineDefinition,
+    originalTypes,
+    waitHandlers,
+  };
+}
+
+/** Reads a simple reference path (`$.a.b`) from the (already InputPath-filtered) input. */
+function pathValue(input: JSONValue, path: string): unknown {
+  let node: unknown = input;
+  for (const part of path
+    .replace(/^\$\.?/, '')
+    .split('.')
+    .filter(Boolean)) {
+    node = typeof node === 'object' && node !== null ? (node as JsonObject)[part] : undefined;
+  }
+  return node;
+}
+
+/** Retry intervals at 1/scale real time (each retrier's first interval; backoff is not scaled). */
+function retryOverrides(definition: StateMachineDefinition, clock: Clock): Record<string, number[]> {
+  const states = (definition as unknown as { States: Record<string, StateDef> }).States;
+  const out: Record<string, number[]> = {};
+  for (const [name, state] of Object.entries(states)) {
+    if (!Array.isArray(state.Retry)) continue;
+    out[name] = (state.Retry as JsonObject[]).map((r) =>
+      clock.toRealMs(Number(r.IntervalSeconds ?? 1) * 1000),
+    );
+  }
+  return out;
+}
+
+type LogEvent = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'];
+
+/** Turns the library's event log into Step Functions HistoryEvents. */
+class HistoryRecorder {
+  private readonly resources = new Map<string, string>();
+
+  constructor(
+    private readonly execution: Execution,
+    definition: StateMachineDefinition,
+    private readonly originalTypes: Map<string, string>,
+    private readonly clock: Clock,
+    private readonly roleArn: string,
+  ) {
+    const states = (definition as unknown as { States: Record<string, StateDef> }).States;
+    for (const [name, s] of Object.entries(states))
+      if (typeof s.Resource === 'string') this.resources.set(name, s.Resource);
+  }
+
+  private push(type: string, details: JsonObject = {}): void {
+    const h = this.execution.history;
+    h.push({
+      id: h.length + 1,
+      previousEventId: h.length,
+      timestamp: new Date(this.clock.now()),
+      type,
+      ...details,
+    });
+  }
+
+  private isLambda(state: string): boolean {
+    return (this.resources.get(state) ?? '').startsWith('arn:aws:lambda:');
+  }
+
+  record(event: LogEvent): void {
+    if (!event || typeof event !== 'object') return;
+    const json = (v: unknown) => JSON.stringify(v ?? null);
+    switch (event.type) {
+      case 'ExecutionStarted':
+        this.push('ExecutionStarted', {
+          executionStartedEventDetails: {
+            input: json(event.input),
+            inputDetails: { truncated: false },
+            roleArn: this.roleArn,
+          },
+        });
+        return;
+      case 'ExecutionSucceeded':
+        this.push('ExecutionSucceeded', {
+          executionSucceededEventDetails: { output: json(event.output), outputDetails: { truncated: false } },
+        });
+        return;
+      case 'ExecutionFailed':
+        this.push('ExecutionFailed', {
+          executionFailedEventDetails: { error: event.Error, cause: causeText(event.Cause) },
+        });
+        return;
+      case 'ExecutionTimeout':
+        this.push('ExecutionTimedOut', { executionTimedOutEventDetails: {} });
+        return;
+      case 'StateEntered': {
+        const type = this.originalTypes.get(event.state.name) ?? event.state.type;
+        this.push(`${type}StateEntered`, {
+          stateEnteredEventDetails: {
+            name: event.state.name,
+            input: json(event.state.input),
+            inputDetails: { truncated: false },
+          },
+        });
+        if (type === 'Task') this.scheduled(event.state.name, event.state.input);
+        return;
+      }
+      case 'StateExited': {
+        const type = this.originalTypes.get(event.state.name) ?? event.state.type;
+        if (type === 'Task') this.succeeded(event.state.name, event.state.output);
+        // Fail and Succeed states end the execution without an exit event of their own... except Succeed.
+        if (type === 'Fail') return;
+        this.push(`${type}StateExited`, {
+          stateExitedEventDetails: {
+            name: event.state.name,
+            output: json(event.state.output),
+            outputDetails: { truncated: false },
+          },
+        });
+        return;
+      }
+      case 'StateFailed': {
+        const type = this.originalTypes.get(event.state.name) ?? event.state.type;
+        if (type !== 'Task') return;
+        const details = { error: event.Error, cause: causeText(event.Cause) };
+        if (this.isLambda(event.state.name))
+          this.push('LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: details });
+        else
+          this.push('TaskFailed', {
+            taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', ...details },
+          });
+        return;
+      }
+      case 'StateRetried':
+        // A retry schedules the function again; the state is not re-entered.
+        this.scheduled(event.state.name, event.state.input);
+        return;
+      case 'StateCaught': {
+        const type = this.originalTypes.get(event.state.name) ?? event.state.type;
+        this.push(`${type}StateExited`, { stateExitedEventDetails: { name: event.state.name } });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private scheduled(state: string, input: unknown): void {
+    const resource = this.resources.get(state) ?? '';
+    if (this.isLambda(state)) {
+      this.push('LambdaFunctionScheduled', {
+        lambdaFunctionScheduledEventDetails: {
+          resource,
+          input: JSON.stringify(input ?? null),
+          inputDetails: { truncated: false },
+        },
+      });
+      this.push('LambdaFunctionStarted');
+    } else {
+      this.push('TaskScheduled', {
+        taskScheduledEventDetails: {
+          resourceType: 'lambda',
+          resource: 'invoke',
+          region: 'us-east-1',
+          parameters: JSON.stringify(input ?? null),
+        },
+      });
+      this.push('TaskStarted', { taskStartedEventDetails: { resourceType: 'lambda', resource: 'invoke' } });
+    }
+  }
+
+  private succeeded(state: string, output: unknown): void {
+    const text = JSON.stringify(output ?? null);
+    if (this.isLambda(state)) {
+      this.push('LambdaFunctionSucceeded', {
+        lambdaFunctionSucceededEventDetails: { output: text, outputDetails: { truncated: false } },
+      });
+    } else {
+      this.push('TaskSucceeded', {
+        taskSucceededEventDetails: {
+          resourceType: 'lambda',
+          resource: 'invoke',
+          output: text,
+          outputDetails: { truncated: false },
+        },
+      });
+    }
+  }
+}

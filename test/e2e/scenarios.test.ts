@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config/load.js';
+import { createClock } from '../../standin/clock.js';
+import { type PushOutcome, runScenario } from '../../standin/run-scenario.js';
+import { loadScenario, scenarioNames } from '../../standin/scenarios.js';
+
+/**
+ * Every stand-in scenario, end to end: an ECR push through the project's own EventBridge rule, the
+ * real state machine and handlers, the unchanged SDK clients on the stand-in's wire protocols.
+ * Asserted is what a user sees: how the execution ended, what the environment runs, its colour,
+ * the alert, and what EB was asked to do.
+ */
+const config = loadConfig('ebship.yml');
+// One endpoint for the whole file: the handlers' SDK clients are created once per process.
+const port = 30_000 + (process.pid % 20_000);
+const run = (name: string, scale?: number) => {
+  const scenario = loadScenario(name);
+  return runScenario(scenario, {
+    config,
+    configPath: 'ebship.yml',
+    clock: createClock(scale ?? scenario.scale ?? 240),
+    port,
+  });
+};
+
+interface Expectation {
+  error?: string;
+  finalVersion: 'new' | 'previous';
+  finalColor?: string;
+  subject: RegExp;
+  message?: RegExp;
+  /** UpdateEnvironment calls EB received: the deploy and, when rolled back, the rollback. */
+  updates: number;
+  aborted?: boolean;
+}
+
+const expectations: Record<string, Expectation> = {
+  healthy: { finalVersion: 'new', finalColor: 'Green', subject: /Deployed: antenna-prod/, updates: 1 },
+  'red-after-deploy': {
+    error: 'DeploymentRolledBack',
+    finalVersion: 'previous',
+    finalColor: 'Green',
+    subject: /ROLLED BACK/,
+    message: /Red/,
+    updates: 2,
+  },
+  'grey-stuck': {
+    error: 'DeploymentRolledBack',
+    finalVersion: 'previous',
+    subject: /ROLLED BACK/,
+    message: /health stayed NoData for \d+s after the update finished/,
+    updates: 2,
+  },
+  'partial-deploy': {
+    error: 'DeploymentRolledBack',
+    finalVersion: 'previous',
+    subject: /ROLLED BACK/,
+    message: /complete, but with errors/,
+    updates: 2,
+  },
+  'never-converges': {
+    error: 'DeploymentRolledBack',
+    finalVersion: 'previous',
+    subject: /ROLLED BACK/,
+    message: /no healthy verdict/,
+    updates: 2,
+    aborted: true,
+  },
+  'deploy-fails-and-reverts': {
+    error: 'DeploymentRolledBack',
+    finalVersion: 'previous',
+    subject: /ROLLED BACK/,
+    message: /Failed to deploy application\./,
+    updates: 2,
+  },
+  'migrations-pending': {
+    error: 'DeploymentRolledBack',
+    finalVersion: 'previous',
+    subject: /ROLLED BACK/,
+    message: /\[ \]/,
+    updates: 2,
+  },
+  'secret-missing': {
+    error: 'DeploymentFailed',
+    finalVersion: 'previous',
+    finalColor: 'Green',
+    subject: /environment unchanged/,
+    message: /antenna\/prod\/sendgrid-api-key/,
+    updates: 0,
+  },
+  'rollback-also-fails': {
+    error: 'RollbackFailed',
+    finalVersion: 'previous',
+    subject: /ROLLBACK FAILED/,
+    message: /manual/i,
+    updates: 2,
+  },
+};
+
+describe('stand-in scenarios end to end', () => {
+  it('has an expectation for every scenario file', () => {
+    expect(
+      scenarioNames()
+        .filter((n) => n !== 'rehearsal')
+        .sort(),
+    ).toEqual([...Object.keys(expectations), 'throttling-storm'].sort());
+  });
+
+  it.each(Object.entries(expectations))('%s', { timeout: 60_000 }, async (name, want) => {
+    const outcome = await run(name);
+    const push = outcome.pushes.at(-1) as PushOutcome;
+    const previous = outcome.pushes.length > 1 ? outcome.pushes.at(-2)?.finalVersion : undefined;
+
+    expect(push.status).toBe(want.error ? 'FAILED' : 'SUCCEEDED');
+    expect(push.error).toBe(want.error);
+    if (want.finalVersion === 'new')
+      expect(push.finalVersion).toMatch(new RegExp(`^${push.tag.replaceAll('.', '\\.')}-`));
+    else expect(push.finalVersion).not.toMatch(new RegExp(`^${push.tag.replaceAll('.', '\\.')}-`));
+    if (previous) expect(push.finalVersion).toBe(previous);
+    if (want.finalColor) expect(push.finalColor).toBe(want.finalColor);
+    expect(push.alerts).toHaveLength(1);
+    expect(push.alerts[0]?.subject).toMatch(want.subject);
+    if (want.message) expect(push.alerts[0]?.message).toMatch(want.message);
+    expect(push.ebOperations.filter((op) => op === 'UpdateEnvironment')).toHaveLength(want.updates);
+    if (want.updates === 0) expect(push.ebOperations).not.toContain('CreateApplicationVersion');
+    expect(push.ebOperations.includes('AbortEnvironmentUpdate')).toBe(want.aborted ?? false);
+  });
+
+  // The SDK backs off throttled calls in real time, which a scaled clock multiplies (and so does CPU
+  // load from other test files): this one runs at a low scale to keep simulated time honest.
+  it('survives a throttling storm: EB throttles, the SDK and Step Functions retry, and it deploys', {
+    timeout: 120_000,
+  }, async () => {
+    const outcome = await run('throttling-storm', 15);
+    const push = outcome.pushes.at(-1) as PushOutcome;
+
+    expect(outcome.throttled).toBeGreaterThan(0);
+    expect(push.status).toBe('SUCCEEDED');
+    expect(push.finalVersion).toMatch(/^v1\.3\.0-/);
+    expect(push.alerts[0]?.subject).toMatch(/Deployed: antenna-prod/);
+    expect(push.ebOperations.filter((op) => op === 'UpdateEnvironment')).toHaveLength(1);
+  });
+});
