@@ -1,0 +1,42 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * The CLI's AWS clients, created in this one place. Region and profile follow the AWS CLI's
+ * conventions (flag, then environment, then the profile); endpoints only come from the SDK's own
+ * settings (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>), which is how the local stand-in is reached.
+ */
+export interface AwsClients {
+  sfn: SFNClient;
+  eb: ElasticBeanstalkClient;
+  ecr: ECRClient;
+  db: DynamoDBDocumentClient;
+  /** The region the clients use, resolved like the SDK does (throws when there is none). */
+  region(): Promise<string>;
+}
+
+export interface ClientOptions {
+  region?: string;
+  profile?: string;
+}
+
+export function createClients(options: ClientOptions): AwsClients {
+  const common = {
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.profile ? { profile: options.profile } : {}),
+  };
+  const sfn = new SFNClient(common);
+  return {
+    sfn,
+    // EB Describe* calls are throttled at about 2/s: retry adaptively, like the Lambdas do.
+    eb: new ElasticBeanstalkClient({ ...common, retryMode: 'adaptive', maxAttempts: 6 }),
+    ecr: new ECRClient(common),
+    db: DynamoDBDocumentClient.from(new DynamoDBClient(common), {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+    region: () => sfn.config.region(),
+  };
+}

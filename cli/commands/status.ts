@@ -1,0 +1,129 @@
+import type { Command } from 'commander';
+import { getEnvironment } from '../../lib/aws/eb.js';
+import type { Target } from '../../lib/config/schema.js';
+import type { LastGood } from '../../lib/store/deployments.js';
+import { describeExecution, executionName } from '../aws/executions.js';
+import { lastGood, lock } from '../aws/store.js';
+import { type Act, examples } from '../command.js';
+import type { Context } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
+import { formatTime, table } from '../output.js';
+
+interface TargetStatus {
+  target: string;
+  application: string;
+  environment: string;
+  deployed?: { versionLabel?: string; status?: string; health?: string; healthStatus?: string };
+  /** Why the environment could not be read (not found, access denied). */
+  deployedError?: string;
+  lastGood?: LastGood;
+  running?: {
+    executionArn: string;
+    executionName: string;
+    status: string;
+    versionLabel: string;
+    since: string;
+    leaseUntil: string;
+  };
+}
+
+export function registerStatus(program: Command, act: Act): void {
+  program
+    .command('status')
+    .description(
+      'Show what each target runs now (EB), its last good version and any running ebship execution.',
+    )
+    .argument('[target]', 'one target (default: every target in ebship.yml)')
+    .addHelpText(
+      'after',
+      `${examples('ebship status', 'ebship status antenna-prod --stage prod', "ebship status --json | jq '.targets[].deployed.versionLabel'")}\nExit 1 when an environment could not be read.\n`,
+    )
+    .action(act<[string | undefined]>((ctx, target) => status(ctx, target)));
+}
+
+export async function status(ctx: Context, only: string | undefined): Promise<number> {
+  const names = only === undefined ? Object.keys(ctx.config().targets).sort() : [only];
+  const targets = names.map((name) => ({ name, target: ctx.target(name) }));
+  const results: TargetStatus[] = [];
+  for (const { name, target } of targets) results.push(await statusOf(ctx, name, target));
+  const failed = results.some((r) => r.deployedError);
+  if (ctx.json) {
+    ctx.out.json({ stage: ctx.names.stage, targets: results });
+  } else {
+    results.forEach((r, i) => {
+      if (i > 0) ctx.out.line();
+      printStatus(ctx, r);
+    });
+  }
+  return failed ? ExitCode.Findings : ExitCode.Ok;
+}
+
+async function statusOf(ctx: Context, name: string, target: Target): Promise<TargetStatus> {
+  const aws = ctx.aws();
+  const result: TargetStatus = {
+    target: name,
+    application: target.application,
+    environment: target.environment,
+  };
+  try {
+    const env = await getEnvironment(aws.eb, target);
+    result.deployed = {
+      versionLabel: env.VersionLabel,
+      status: env.Status,
+      health: env.Health,
+      healthStatus: env.HealthStatus,
+    };
+  } catch (err) {
+    const error = err as Error;
+    if (error.name !== 'EnvironmentNotFound' && error.name !== 'AccessDeniedException') throw err;
+    result.deployedError = error.message;
+  }
+  result.lastGood = await lastGood(ctx, target);
+  const held = await lock(ctx, target);
+  if (held) {
+    const exec = await describeExecution(aws.sfn, held.owner);
+    result.running = {
+      executionArn: held.owner,
+      executionName: exec?.name ?? executionName(held.owner),
+      status: exec?.status ?? 'UNKNOWN',
+      versionLabel: held.versionLabel,
+      since: held.acquiredAt,
+      leaseUntil: held.leaseUntil,
+    };
+  }
+  return result;
+}
+
+function printStatus(ctx: Context, r: TargetStatus): void {
+  const { out } = ctx;
+  out.line(`${out.paint('bold', r.target)}  (${r.application}/${r.environment})`);
+  const rows: string[][] = [];
+  if (r.deployed) {
+    const d = r.deployed;
+    const colour =
+      d.health === 'Red' ? 'red' : d.health === 'Yellow' ? 'yellow' : d.health === 'Green' ? 'green' : 'dim';
+    const health = `${out.paint(colour, d.health ?? '?')}${d.healthStatus ? ` (${d.healthStatus})` : ''}`;
+    rows.push(['  deployed', d.versionLabel ?? '(none)', `${d.status ?? '?'}, ${health}`]);
+  } else {
+    rows.push(['  deployed', out.paint('red', 'unknown'), r.deployedError ?? '']);
+  }
+  rows.push(
+    r.lastGood
+      ? ['  last good', r.lastGood.versionLabel, `deployed ${formatTime(r.lastGood.deployedAt)}`]
+      : ['  last good', '(none recorded)', ''],
+  );
+  if (r.running) {
+    const stale =
+      r.running.status !== 'RUNNING' ? ` (stale lock until ${formatTime(r.running.leaseUntil)})` : '';
+    rows.push([
+      '  running',
+      r.running.executionName,
+      `${r.running.status}${stale}, ${r.running.versionLabel} since ${formatTime(r.running.since)}`,
+    ]);
+  } else {
+    rows.push(['  running', '(none)', '']);
+  }
+  for (const line of table(rows)) out.line(line);
+  if (r.running?.status === 'RUNNING')
+    out.line(out.paint('dim', `  follow it: ebship follow ${r.running.executionName}${ctx.stageFlag}`));
+}
