@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { XMLBuilder } from 'fast-xml-parser';
 
 /**
  * Wire-protocol plumbing shared by the stand-in's services: the AWS JSON protocols (1.0 / 1.1),
@@ -102,24 +103,43 @@ function listify(node: unknown): unknown {
   return Object.fromEntries(keys.map((k) => [k, listify(obj[k])]));
 }
 
-export function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) =>
-    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : '&apos;',
-  );
+const xml = new XMLBuilder({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  processEntities: true,
+  suppressEmptyNode: false,
+});
+
+/**
+ * Shapes a value for XML: dates as ISO 8601; lists as `<member>` items (query protocol) or as the
+ * element repeated (S3's REST XML, `flat`).
+ */
+function xmlShape(value: unknown, flat: boolean): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) {
+    const items = value.map((v) => xmlShape(v, flat));
+    return flat ? items : { member: items };
+  }
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as JsonObject)
+        .filter(([, v]) => v !== undefined && v !== null)
+        .map(([k, v]) => [k, xmlShape(v, flat)]),
+    );
+  }
+  return value;
 }
 
-/** Serialises a value the way the query protocol does: lists as `<member>` items, dates as ISO 8601. */
-export function toXml(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  if (value instanceof Date) return value.toISOString();
-  if (Array.isArray(value)) return value.map((v) => `<member>${toXml(v)}</member>`).join('');
-  if (typeof value === 'object') {
-    return Object.entries(value as JsonObject)
-      .filter(([, v]) => v !== undefined && v !== null)
-      .map(([k, v]) => `<${k}>${toXml(v)}</${k}>`)
-      .join('');
-  }
-  return escapeXml(String(value));
+/** Serialises a document to XML (fast-xml-parser escapes the text), with the XML declaration. */
+export function toXmlDocument(
+  root: string,
+  body: unknown,
+  namespace?: string,
+  options: { flatLists?: boolean } = {},
+): string {
+  const shaped = xmlShape(body, options.flatLists ?? false);
+  const element = namespace ? { '@_xmlns': namespace, ...(shaped as object) } : shaped;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${xml.build({ [root]: element })}`;
 }
 
 export function sendQueryResult(
@@ -128,21 +148,23 @@ export function sendQueryResult(
   action: string,
   result: unknown,
 ): void {
-  const xml =
-    `<?xml version="1.0" encoding="UTF-8"?>\n<${action}Response xmlns="${namespace}">` +
-    `<${action}Result>${toXml(result)}</${action}Result>` +
-    `<ResponseMetadata><RequestId>${requestId()}</RequestId></ResponseMetadata></${action}Response>`;
-  res.writeHead(200, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml) });
-  res.end(xml);
+  const body = toXmlDocument(
+    `${action}Response`,
+    { [`${action}Result`]: result ?? {}, ResponseMetadata: { RequestId: requestId() } },
+    namespace,
+  );
+  res.writeHead(200, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 export function sendQueryError(res: ServerResponse, namespace: string, err: ServiceError): void {
-  const xml =
-    `<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="${namespace}">` +
-    `<Error><Type>${err.type}</Type><Code>${escapeXml(err.code)}</Code><Message>${escapeXml(err.message)}</Message></Error>` +
-    `<RequestId>${requestId()}</RequestId></ErrorResponse>`;
-  res.writeHead(err.status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(xml) });
-  res.end(xml);
+  const body = toXmlDocument(
+    'ErrorResponse',
+    { Error: { Type: err.type, Code: err.code, Message: err.message }, RequestId: requestId() },
+    namespace,
+  );
+  res.writeHead(err.status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 // ---------- shared input helpers ----------

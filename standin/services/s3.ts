@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { escapeXml, readBody, requestId, ServiceError } from '../protocol.js';
+import { readBody, requestId, ServiceError, toXmlDocument } from '../protocol.js';
 
 /**
  * A small S3 (REST, path-style: `/<bucket>/<key>`) with the operations ebship and EB use:
@@ -93,14 +93,16 @@ export class S3Store {
       throw s3Error('MethodNotAllowed', `${method} on an object is not supported`, 405);
     } catch (err) {
       if (!(err instanceof ServiceError)) throw err;
-      const extra = Object.entries(err.extra)
-        .map(([k, v]) => `<${k}>${escapeXml(String(v))}</${k}>`)
-        .join('');
       // HEAD responses carry no body: the SDK maps the bare status (404 → NotFound).
       const xml =
         method === 'HEAD'
           ? ''
-          : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${err.code}</Code><Message>${escapeXml(err.message)}</Message>${extra}<RequestId>${requestId()}</RequestId></Error>`;
+          : toXmlDocument('Error', {
+              Code: err.code,
+              Message: err.message,
+              ...err.extra,
+              RequestId: requestId(),
+            });
       res.writeHead(err.status, { 'content-type': 'application/xml' }).end(xml);
     }
   }
@@ -114,20 +116,34 @@ export class S3Store {
       .sort();
     const page = keys.slice(0, max);
     const truncated = keys.length > page.length;
-    const contents = page
-      .map((k) => {
-        const o = this.get(bucket, k);
-        return o
-          ? `<Contents><Key>${escapeXml(k)}</Key><LastModified>${o.lastModified.toISOString()}</LastModified><ETag>${escapeXml(o.etag)}</ETag><Size>${o.body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`
-          : '';
-      })
-      .join('');
-    const xml =
-      `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">` +
-      `<Name>${escapeXml(bucket)}</Name><Prefix>${escapeXml(prefix)}</Prefix><KeyCount>${page.length}</KeyCount>` +
-      `<MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${contents}` +
-      (truncated ? `<NextContinuationToken>${escapeXml(page.at(-1) ?? '')}</NextContinuationToken>` : '') +
-      '</ListBucketResult>';
+    const contents = page.flatMap((k) => {
+      const o = this.get(bucket, k);
+      return o
+        ? [
+            {
+              Key: k,
+              LastModified: o.lastModified,
+              ETag: o.etag,
+              Size: o.body.length,
+              StorageClass: 'STANDARD',
+            },
+          ]
+        : [];
+    });
+    const xml = toXmlDocument(
+      'ListBucketResult',
+      {
+        Name: bucket,
+        Prefix: prefix,
+        KeyCount: page.length,
+        MaxKeys: max,
+        IsTruncated: truncated,
+        Contents: contents,
+        NextContinuationToken: truncated ? page.at(-1) : undefined,
+      },
+      'http://s3.amazonaws.com/doc/2006-03-01/',
+      { flatLists: true },
+    );
     res.writeHead(200, { 'content-type': 'application/xml' }).end(xml);
   }
 }
