@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
+import { run as ebship } from '../cli/main.js';
 import { loadConfig } from '../lib/config/load.js';
 import { createClock, DEFAULT_SCALE } from './clock.js';
 import { runScenario } from './run-scenario.js';
@@ -38,11 +39,23 @@ async function main(): Promise<number> {
   const config = loadConfig(configPath);
   console.log(`ebship rehearsal: ${scenario.name} - ${scenario.description}`);
   console.log(`target ${scenario.target}, simulated time x${scale} (times below are simulated seconds)`);
+  const clock = createClock(scale);
   const outcome = await runScenario(scenario, {
     config,
     configPath,
-    clock: createClock(scale),
+    clock,
     print: (line) => console.log(line),
+    // Progress is what an operator sees with `ebship follow <execution> --stage local`.
+    follow: async (executionArn) => {
+      await ebship(['follow', executionArn, '--stage', 'local', '--config', configPath], {
+        stdout: process.stdout,
+        stderr: process.stderr,
+        env: process.env,
+        cwd: process.cwd(),
+        // The CLI's poll interval is real time for it; here it is simulated, like everything else.
+        sleep: (ms, signal) => clock.sleep(ms, signal),
+      });
+    },
   });
   console.log('\nsummary');
   for (const p of outcome.pushes) {

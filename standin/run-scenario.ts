@@ -49,6 +49,11 @@ export interface RunOptions {
   /** Deploy definition; default: lib/workflow/definition.ts. */
   definition?: () => Promise<unknown>;
   /**
+   * Follows each execution instead of the built-in progress lines, e.g. with `ebship follow`.
+   * Called with the execution ARN once the push has started it; resolves when it has ended.
+   */
+  follow?: (executionArn: string) => Promise<void>;
+  /**
    * Stand-in port (default: any free one). Handlers create their SDK clients once per process, like
    * a warm Lambda, so several scenarios in one process must reuse one endpoint.
    */
@@ -88,7 +93,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     delete process.env.AWS_PROFILE;
     resolver ??= await loadRegistry();
     const definition = options.definition ? await options.definition() : await loadDefinition();
-    const machineArn = world.sfn.createStateMachine('ebship-deploy', JSON.stringify(definition));
+    // Named like a deployed stage (`ebship-<stage>-deploy`, stage "local"), so the CLI finds it.
+    const machineArn = world.sfn.createStateMachine('ebship-local-deploy', JSON.stringify(definition));
     const rule = loadEcrRulePattern(options.config);
     world.rules.push({ name: 'EcrPushRule', pattern: rule.pattern, targetArn: machineArn });
 
@@ -112,11 +118,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       if (!arn) throw new Error(`the ECR rule did not match a push to ${target.source.repository}`);
       const execution = world.sfn.executions.get(arn);
       if (!execution) throw new Error(`execution ${arn} was not recorded`);
-      await follow(execution, () => world.eb.snapshot(target.environment), elapsed, print);
+      if (options.follow) await Promise.all([options.follow(arn), execution.done]);
+      else await follow(execution, () => world.eb.snapshot(target.environment), elapsed, print);
       const snap = world.eb.snapshot(target.environment);
       for (const a of alerts) {
-        print(`  alert  ${a.subject ?? '(no subject)'}`);
-        for (const line of a.message.split('\n')) print(`         ${line}`);
+        // A follower (ebship follow) already printed the alert text; confirm it really went out on SNS.
+        print(
+          `${options.follow ? '\nSNS alert published to on-call' : '  alert '}  ${a.subject ?? '(no subject)'}`,
+        );
+        if (!options.follow) for (const line of a.message.split('\n')) print(`         ${line}`);
       }
       pushes.push({
         tag: push.tag,

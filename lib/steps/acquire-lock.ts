@@ -1,7 +1,16 @@
-import { dynamo } from '../aws/clients.js';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { dynamo, sfn } from '../aws/clients.js';
+import { EnvironmentBusy } from '../errors.js';
 import { logger } from '../logger.js';
 import { runtimeEnv } from '../runtime.js';
-import { acquireLock, getLastGood, isDowngrade, recordPush } from '../store/deployments.js';
+import {
+  acquireLock,
+  getLastGood,
+  getLock,
+  isDowngrade,
+  recordPush,
+  takeOverLock,
+} from '../store/deployments.js';
 import type { LockResult, Release } from '../workflow-state.js';
 
 /** Longest an execution can hold an environment: the state machine's own timeout (serverless.yml). */
@@ -36,14 +45,38 @@ export async function acquireDeployLock(release: Release): Promise<LockResult> {
       );
     }
   }
-  const lock = await acquireLock(dynamo, env.tableName, release, {
+  const request = {
     owner: release.executionId,
     versionLabel: release.versionLabel,
     imageDigest: release.imageDigest,
     leaseSeconds: LEASE_SECONDS,
     now: new Date(),
-  });
-  return { owner: lock.owner, expiresAt: lock.leaseUntil };
+  };
+  try {
+    const lock = await acquireLock(dynamo, env.tableName, release, request);
+    return { owner: lock.owner, expiresAt: lock.leaseUntil };
+  } catch (err) {
+    if (!(err instanceof EnvironmentBusy)) throw err;
+    // An execution stopped from the console or timed out never reaches RecordOutcome: its lock
+    // would block every deploy until the lease ends. Take it over once Step Functions says so.
+    const holder = await getLock(dynamo, env.tableName, release);
+    if (!holder || !(await executionEnded(holder.owner))) throw err;
+    logger.warn('took over the lock of an execution that is no longer running', { deadOwner: holder.owner });
+    const lock = await takeOverLock(dynamo, env.tableName, release, holder.owner, request);
+    return { owner: lock.owner, expiresAt: lock.leaseUntil };
+  }
+}
+
+/** True when the lock owner is an execution that has ended (any status but RUNNING). */
+async function executionEnded(owner: string): Promise<boolean> {
+  if (!owner.startsWith('arn:')) return false;
+  try {
+    const { status } = await sfn.send(new DescribeExecutionCommand({ executionArn: owner }));
+    return status !== undefined && status !== 'RUNNING';
+  } catch (err) {
+    // Executions are kept 90 days; one that no longer exists certainly holds nothing.
+    return (err as Error).name === 'ExecutionDoesNotExist';
+  }
 }
 
 function skipped(reason: string): LockResult {

@@ -130,6 +130,44 @@ export async function acquireLock(
   }
 }
 
+/**
+ * Takes the lock from a holder known to be dead (its execution was stopped or timed out, so it
+ * never reached RecordOutcome). Conditional on that holder still owning it: if the lock changed
+ * hands meanwhile, this throws EnvironmentBusy like any other contention.
+ */
+export async function takeOverLock(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  deadOwner: string,
+  lock: { owner: string; versionLabel: string; imageDigest: string; leaseSeconds: number; now: Date },
+): Promise<LockItem> {
+  const item: LockItem = {
+    owner: lock.owner,
+    versionLabel: lock.versionLabel,
+    imageDigest: lock.imageDigest,
+    acquiredAt: lock.now.toISOString(),
+    leaseUntil: new Date(lock.now.getTime() + lock.leaseSeconds * 1000).toISOString(),
+  };
+  try {
+    await db.send(
+      new PutCommand({
+        TableName: table,
+        Item: { pk: envPk(key), sk: LOCK_SK, ...item },
+        ConditionExpression: '#owner = :dead',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':dead': deadOwner },
+      }),
+    );
+    return item;
+  } catch (err) {
+    if (!isConditionFailed(err)) throw err;
+    throw new EnvironmentBusy(
+      `${key.application}/${key.environment} changed hands while ebship took over a dead lock; ebship will retry`,
+    );
+  }
+}
+
 /** Releases the lock if `owner` holds it. False when there is no lock or another execution holds it. */
 export async function releaseLock(
   db: DynamoDBDocumentClient,

@@ -38,12 +38,18 @@ interface Statement {
 
 /** The 13 Task functions (docs/architecture.md) and the calls each must be allowed to make. */
 const FUNCTIONS: Record<string, string[]> = {
-  ResolveRelease: ['ecr:DescribeImages'],
+  ResolveRelease: [
+    'ecr:DescribeImages',
+    'dynamodb:GetItem',
+    'elasticbeanstalk:DescribeApplicationVersions',
+    'states:StartExecution',
+  ],
   AcquireLock: [
     'dynamodb:GetItem',
     'dynamodb:PutItem',
     'dynamodb:UpdateItem',
     'elasticbeanstalk:DescribeEnvironments',
+    'states:DescribeExecution',
   ],
   ValidateSecrets: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
   BuildBundle: [
@@ -52,15 +58,18 @@ const FUNCTIONS: Record<string, string[]> = {
     'elasticbeanstalk:DescribeConfigurationSettings',
     'elasticbeanstalk:DescribeAccountAttributes',
     'elasticbeanstalk:DescribeApplicationVersions',
+    'elasticbeanstalk:DescribeApplications',
   ],
   CreateAppVersion: [
     'elasticbeanstalk:CreateApplicationVersion',
     'elasticbeanstalk:DescribeApplicationVersions',
+    'elasticbeanstalk:DescribeEvents',
     's3:GetObject',
   ],
   DeployVersion: [
     'elasticbeanstalk:UpdateEnvironment',
     'elasticbeanstalk:DescribeEnvironments',
+    'dynamodb:PutItem',
     'cloudformation:UpdateStack',
   ],
   CheckHealth: [
@@ -74,7 +83,13 @@ const FUNCTIONS: Record<string, string[]> = {
     'elasticbeanstalk:DescribeEnvironments',
     'cloudformation:CancelUpdateStack',
   ],
-  StartMigrationCheck: ['elasticbeanstalk:DescribeInstancesHealth', 'ssm:SendCommand'],
+  StartMigrationCheck: [
+    'elasticbeanstalk:DescribeEnvironments',
+    'elasticbeanstalk:DescribeEnvironmentHealth',
+    'elasticbeanstalk:DescribeInstancesHealth',
+    'elasticbeanstalk:DescribeEvents',
+    'ssm:SendCommand',
+  ],
   CheckMigration: ['ssm:GetCommandInvocation'],
   RollBack: [
     'dynamodb:GetItem',

@@ -205,14 +205,14 @@ describe('the deploy workflow', () => {
     expect(aws.updates).toEqual([label('v11', 11)]);
   });
 
-  it('waits for a busy environment and, if it stays busy, fails before deploying with an alert naming the holder', async () => {
+  async function lockHeldBy(owner: string): Promise<void> {
     await db.send(
       new PutCommand({
         TableName: TABLE,
         Item: {
           pk: 'ENV#antenna/antenna-prod',
           sk: 'LOCK',
-          owner: 'arn:aws:states:us-east-1:123456789012:execution:ebship-test-deploy:other',
+          owner,
           versionLabel: 'v12-aaaaaaaaaaaa',
           imageDigest: digest(12),
           acquiredAt: new Date().toISOString(),
@@ -220,6 +220,11 @@ describe('the deploy workflow', () => {
         },
       }),
     );
+  }
+  const OTHER = 'arn:aws:states:us-east-1:123456789012:execution:ebship-test-deploy:other';
+
+  it('waits for a busy environment and, if it stays busy, fails before deploying with an alert naming the holder', async () => {
+    await lockHeldBy(OTHER);
 
     const run = await runDeploy(push('v10', 10));
 
@@ -229,7 +234,18 @@ describe('the deploy workflow', () => {
     ).toBeGreaterThanOrEqual(10);
     expect(mocks.eb).not.toHaveReceivedCommand(UpdateEnvironmentCommand);
     expect(lastAlert().message).toContain(':other');
-    expect((await getLock(db, TABLE, ENV))?.owner).toContain(':other');
+    expect((await getLock(db, TABLE, ENV))?.owner).toBe(OTHER);
+  });
+
+  it('takes over the lock of an execution that was stopped or timed out, instead of waiting out its lease', async () => {
+    await lockHeldBy(OTHER);
+    aws.otherExecutionStatus = 'ABORTED';
+
+    const run = await runDeploy(push('v10', 10));
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(aws.updates).toEqual([label('v10', 10)]);
+    expect(await getLock(db, TABLE, ENV)).toBeUndefined();
   });
 
   it('deploys by hand from a manual execution with a tag', async () => {

@@ -31,7 +31,7 @@ import {
   GetSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
@@ -186,6 +186,8 @@ export class FakeAws {
     stdout: 'No changes detected',
   };
   published: { subject?: string; message: string; topic?: string }[] = [];
+  /** Status Step Functions reports for other executions (a lock holder): RUNNING unless a test says otherwise. */
+  otherExecutionStatus = 'RUNNING';
   updates: string[] = [];
   private deploying?: { label: string; from: string; step: number; behaviour: Behaviour };
   private notYet = 0;
@@ -413,6 +415,7 @@ export class FakeAws {
         return { MessageId: `msg-${this.published.length}` };
       });
     mocks.s3.on(PutObjectCommand).resolves({});
+    mocks.sfn.on(DescribeExecutionCommand).callsFake(() => ({ status: this.otherExecutionStatus }));
     mocks.sfn.on(StartExecutionCommand).resolves({
       executionArn: 'arn:aws:states:us-east-1:123456789012:execution:ebship:child',
       startDate: new Date(),

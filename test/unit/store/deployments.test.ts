@@ -14,6 +14,7 @@ import {
   recordDeployment,
   recordPush,
   releaseLock,
+  takeOverLock,
 } from '../../../lib/store/deployments.js';
 import { type LocalTable, startLocalTable } from './dynalite-table.js';
 
@@ -503,5 +504,39 @@ describe('isDowngrade', () => {
         expect(isDowngrade(a, b) && isDowngrade(b, a)).toBe(false);
       }),
     );
+  });
+});
+
+describe('takeOverLock', () => {
+  const lock = (owner: string, now: Date) => ({
+    owner,
+    versionLabel: 'v2',
+    imageDigest: DIGEST_B,
+    leaseSeconds: LEASE,
+    now,
+  });
+
+  it('takes the lock from a holder that is known to be dead', async () => {
+    const env = freshEnv();
+    await acquireLock(local.db, local.table, env, {
+      ...lock(EXEC_A, T0),
+      versionLabel: 'v1',
+      imageDigest: DIGEST_A,
+    });
+
+    await takeOverLock(local.db, local.table, env, EXEC_A, lock(EXEC_B, at(T0, 60)));
+
+    expect((await getLock(local.db, local.table, env))?.owner).toBe(EXEC_B);
+    expect(await releaseLock(local.db, local.table, env, EXEC_A)).toBe(false);
+  });
+
+  it('refuses when the lock changed hands since the holder was found dead', async () => {
+    const env = freshEnv();
+    await acquireLock(local.db, local.table, env, lock(EXEC_B, T0));
+
+    await expect(
+      takeOverLock(local.db, local.table, env, EXEC_A, lock('arn:third', at(T0, 60))),
+    ).rejects.toThrow(EnvironmentBusy);
+    expect((await getLock(local.db, local.table, env))?.owner).toBe(EXEC_B);
   });
 });
