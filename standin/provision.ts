@@ -1,6 +1,7 @@
-import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { EbshipConfig, SecretSpec, Target, ValueFormat } from '../lib/config/schema.js';
 import { versionDescription, versionLabel } from '../lib/release/version-label.js';
+import { createDeployTableCommand } from '../lib/store/table.js';
 import type { Scenario } from './scenarios.js';
 import type { World } from './world.js';
 
@@ -122,20 +123,7 @@ export async function provision(
     region: world.region,
     credentials: { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'standin' },
   });
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: names.tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  await dynamo.send(createDeployTableCommand(names.tableName));
   await dynamo.send(
     new PutItemCommand({
       TableName: names.tableName,

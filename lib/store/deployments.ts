@@ -78,6 +78,24 @@ function deploySk(startedAt: string, executionId: string): string {
   return `${DEPLOY_PREFIX}${startedAt}#${executionId}`;
 }
 
+export interface LockRequest {
+  owner: string;
+  versionLabel: string;
+  imageDigest: string;
+  leaseSeconds: number;
+  now: Date;
+}
+
+function lockItem(lock: LockRequest): LockItem {
+  return {
+    owner: lock.owner,
+    versionLabel: lock.versionLabel,
+    imageDigest: lock.imageDigest,
+    acquiredAt: lock.now.toISOString(),
+    leaseUntil: new Date(lock.now.getTime() + lock.leaseSeconds * 1000).toISOString(),
+  };
+}
+
 /**
  * Takes the environment for one execution. Succeeds when nobody holds it, when the holder's lease
  * has run out (an execution that died without releasing), or when `owner` already holds it: Lambda
@@ -88,15 +106,9 @@ export async function acquireLock(
   db: DynamoDBDocumentClient,
   table: string,
   key: EnvKey,
-  lock: { owner: string; versionLabel: string; imageDigest: string; leaseSeconds: number; now: Date },
+  lock: LockRequest,
 ): Promise<LockItem> {
-  const item: LockItem = {
-    owner: lock.owner,
-    versionLabel: lock.versionLabel,
-    imageDigest: lock.imageDigest,
-    acquiredAt: lock.now.toISOString(),
-    leaseUntil: new Date(lock.now.getTime() + lock.leaseSeconds * 1000).toISOString(),
-  };
+  const item = lockItem(lock);
   const now = lock.now.toISOString();
   for (let attempt = 1; ; attempt++) {
     try {
@@ -140,15 +152,9 @@ export async function takeOverLock(
   table: string,
   key: EnvKey,
   deadOwner: string,
-  lock: { owner: string; versionLabel: string; imageDigest: string; leaseSeconds: number; now: Date },
+  lock: LockRequest,
 ): Promise<LockItem> {
-  const item: LockItem = {
-    owner: lock.owner,
-    versionLabel: lock.versionLabel,
-    imageDigest: lock.imageDigest,
-    acquiredAt: lock.now.toISOString(),
-    leaseUntil: new Date(lock.now.getTime() + lock.leaseSeconds * 1000).toISOString(),
-  };
+  const item = lockItem(lock);
   try {
     await db.send(
       new PutCommand({

@@ -5,10 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { vi } from 'vitest';
 import { run } from '../../cli/main.js';
+import { createDeployTableCommand } from '../../lib/store/table.js';
 
 export const SEED_CONFIG = fileURLToPath(new URL('../fixtures/seeds/ebship.yml', import.meta.url));
 export const DIGEST = `sha256:${'3f2a9c1b7d4e'.padEnd(64, 'a')}`;
@@ -91,20 +92,7 @@ export async function startTable(table = 'ebship-dev'): Promise<LocalTable> {
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await client.send(createDeployTableCommand(table));
   return {
     db: DynamoDBDocumentClient.from(client),
     endpoint,

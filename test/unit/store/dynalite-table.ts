@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDeployTableCommand } from '../../../lib/store/table.js';
 
 // dynalite ships no type declarations; this is the one call the tests make.
 const dynalite: (options: { createTableMs: number }) => Server = createRequire(import.meta.url)('dynalite');
@@ -23,20 +24,7 @@ export async function startLocalTable(table = 'ebship-test'): Promise<LocalTable
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
-  await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await client.send(createDeployTableCommand(table));
   return {
     db: DynamoDBDocumentClient.from(client),
     table,
