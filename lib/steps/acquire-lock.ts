@@ -1,5 +1,6 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { dynamo, sfn } from '../aws/clients.js';
+import { dynamo } from '../aws/clients/dynamo.js';
+import { sfn } from '../aws/clients/sfn.js';
 import { EnvironmentBusy } from '../errors.js';
 import { logger } from '../logger.js';
 import { runtimeEnv } from '../runtime.js';

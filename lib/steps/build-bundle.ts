@@ -1,5 +1,6 @@
 import { dirname, resolve } from 'node:path';
-import { eb, s3 } from '../aws/clients.js';
+import { eb } from '../aws/clients/eb.js';
+import { s3 } from '../aws/clients/s3.js';
 import { readIncludeDir } from '../bundle/include.js';
 import { renderBundle } from '../bundle/render.js';
 import { bundleKey, uploadBundle } from '../bundle/upload.js';

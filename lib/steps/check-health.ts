@@ -1,4 +1,4 @@
-import { eb } from '../aws/clients.js';
+import { eb } from '../aws/clients/eb.js';
 import { abortUpdate, healthSnapshot } from '../aws/eb.js';
 import { getTarget } from '../config/load.js';
 import { healthVerdict } from '../health/verdict.js';

@@ -1,5 +1,5 @@
 import { DescribeEventsCommand } from '@aws-sdk/client-elastic-beanstalk';
-import { eb } from '../aws/clients.js';
+import { eb } from '../aws/clients/eb.js';
 import { createVersion, findVersion } from '../aws/eb.js';
 import { VersionProcessingFailed } from '../errors.js';
 import { versionDescription } from '../release/version-label.js';

@@ -1,4 +1,5 @@
-import { dynamo, eb } from '../aws/clients.js';
+import { dynamo } from '../aws/clients/dynamo.js';
+import { eb } from '../aws/clients/eb.js';
 import { deployVersion, getEnvironment } from '../aws/eb.js';
 import { getTarget } from '../config/load.js';
 import { config, runtimeEnv } from '../runtime.js';

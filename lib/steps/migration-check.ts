@@ -1,4 +1,5 @@
-import { eb, ssm } from '../aws/clients.js';
+import { eb } from '../aws/clients/eb.js';
+import { ssm } from '../aws/clients/ssm.js';
 import { healthSnapshot } from '../aws/eb.js';
 import { pickInstance, pollMigrationCheck, startMigrationCheck } from '../aws/migration-check.js';
 import { getTarget } from '../config/load.js';

@@ -1,6 +1,6 @@
 import { composeAlert } from '../alerts/compose.js';
 import { publishAlert } from '../alerts/publish.js';
-import { sns } from '../aws/clients.js';
+import { sns } from '../aws/clients/sns.js';
 import { config, runtimeEnv } from '../runtime.js';
 import type { DeployState } from '../workflow-state.js';
 

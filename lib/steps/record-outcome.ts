@@ -1,4 +1,4 @@
-import { dynamo } from '../aws/clients.js';
+import { dynamo } from '../aws/clients/dynamo.js';
 import { runtimeEnv } from '../runtime.js';
 import { putLastGood, recordDeployment, releaseLock } from '../store/deployments.js';
 import type { CaughtError, DeployState, OutcomeStatus } from '../workflow-state.js';

@@ -1,5 +1,8 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { dynamo, eb, ecr, sfn } from '../aws/clients.js';
+import { dynamo } from '../aws/clients/dynamo.js';
+import { eb } from '../aws/clients/eb.js';
+import { ecr } from '../aws/clients/ecr.js';
+import { sfn } from '../aws/clients/sfn.js';
 import { findVersion } from '../aws/eb.js';
 import { describeImage, imageUri } from '../aws/ecr-images.js';
 import { getTarget } from '../config/load.js';

@@ -1,4 +1,4 @@
-import { secretsManager } from '../aws/clients.js';
+import { secretsManager } from '../aws/clients/secrets-manager.js';
 import { getTarget } from '../config/load.js';
 import { SecretInvalid } from '../errors.js';
 import { formatFindings, hasErrors } from '../preflight/format.js';

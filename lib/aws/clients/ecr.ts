@@ -1,0 +1,3 @@
+import { ECRClient } from '@aws-sdk/client-ecr';
+
+export const ecr = new ECRClient({});
