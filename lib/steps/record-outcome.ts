@@ -15,8 +15,6 @@ export async function recordOutcome(
   const { release } = state;
   if (!release) return { recorded: false };
   const table = runtimeEnv().tableName;
-  const toVersion =
-    status === 'ROLLED_BACK' ? (state.rollback?.toVersion ?? release.versionLabel) : release.versionLabel;
   await recordDeployment(dynamo, table, {
     target: release.target,
     application: release.application,
@@ -34,7 +32,7 @@ export async function recordOutcome(
   });
   if (status === 'SUCCEEDED') {
     await putLastGood(dynamo, table, release, {
-      versionLabel: toVersion,
+      versionLabel: release.versionLabel,
       imageDigest: release.imageDigest,
       imagePushedAt: release.imagePushedAt,
       deployedAt: now.toISOString(),

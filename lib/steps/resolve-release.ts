@@ -68,7 +68,8 @@ async function toRelease(request: ReleaseRequest, exec: ExecutionInfo): Promise<
     return {
       ...common,
       imageDigest: digest,
-      imageUri: digest ? imageUri('unknown', env.region, target.source.repository, digest) : '',
+      // The version's description keeps the digest but not the registry: name the image by repository.
+      imageUri: digest ? `${target.source.repository}@${digest}` : '',
       versionLabel: label,
       trigger: 'rollback',
       existingVersion: true,

@@ -255,4 +255,28 @@ describe('the deploy workflow', () => {
     expect(aws.updates).toEqual([label('v11', 11)]);
     expect((await listHistory(db, TABLE, ENV))[0]).toMatchObject({ trigger: 'manual' });
   });
+
+  it('rolls back by hand to the last good version, skipping secrets and bundle, with the same health watch', async () => {
+    await deployV10();
+    const second = await runDeploy({ target: 'antenna-prod', imageTag: 'v11' });
+    expect(second.status).toBe('SUCCEEDED');
+
+    const run = await runDeploy({
+      target: 'antenna-prod',
+      trigger: 'rollback',
+      rollbackTo: label('v10', 10),
+    });
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.path).not.toContain('ValidateSecrets');
+    expect(run.path).not.toContain('BuildBundle');
+    expect(run.path).toContain('CheckHealth');
+    expect(aws.updates.at(-1)).toBe(label('v10', 10));
+    expect((await listHistory(db, TABLE, ENV))[0]).toMatchObject({
+      trigger: 'rollback',
+      toVersion: label('v10', 10),
+      outcome: 'SUCCEEDED',
+    });
+    expect((await getLastGood(db, TABLE, ENV))?.versionLabel).toBe(label('v10', 10));
+  });
 });
