@@ -2,7 +2,7 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { logger } from '../lib/logger.js';
 import { notifyOnCall } from '../lib/steps/notify.js';
-import { startLogging } from '../lib/workflow/input.js';
+import { parseEvent, startLogging } from '../lib/workflow/input.js';
 import type { DeployState } from '../lib/workflow-state.js';
 
 const outcome = z.object({ outcome: z.object({ status: z.string() }) });
@@ -11,7 +11,7 @@ export const handler = async (
   event: unknown,
   context?: Context,
 ): Promise<{ subject: string; messageIds: string[] }> => {
-  outcome.parse(event);
+  parseEvent(outcome, event, 'the deployment outcome');
   const state = event as DeployState;
   startLogging(context, state.release);
   const sent = await notifyOnCall(state);

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { recordOutcome } from '../lib/steps/record-outcome.js';
-import { startLogging } from '../lib/workflow/input.js';
+import { parseEvent, startLogging } from '../lib/workflow/input.js';
 import type { DeployState } from '../lib/workflow-state.js';
 
 const outcome = z.object({
@@ -11,7 +11,8 @@ const outcome = z.object({
 });
 
 export const handler = async (event: unknown, context?: Context): Promise<{ recorded: boolean }> => {
+  const { status } = parseEvent(outcome, event, 'the deployment outcome').outcome;
   const state = event as DeployState;
   startLogging(context, state.release);
-  return recordOutcome(state, outcome.parse(event).outcome.status);
+  return recordOutcome(state, status);
 };

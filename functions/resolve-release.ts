@@ -2,7 +2,7 @@ import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { logger } from '../lib/logger.js';
 import { type Resolution, resolveRelease } from '../lib/steps/resolve-release.js';
-import { startLogging } from '../lib/workflow/input.js';
+import { parseEvent, startLogging } from '../lib/workflow/input.js';
 
 // The state machine passes the raw input (never logged: a manual request is free text) with the execution's identity.
 const event = z.object({
@@ -13,7 +13,7 @@ const event = z.object({
 });
 
 export const handler = async (raw: unknown, context?: Context): Promise<Resolution> => {
-  const { input, ...exec } = event.parse(raw);
+  const { input, ...exec } = parseEvent(event, raw, 'the execution identity');
   startLogging(context);
   logger.appendKeys({ executionId: exec.executionId });
   const resolution = await resolveRelease(input, exec);

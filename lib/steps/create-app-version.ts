@@ -33,8 +33,13 @@ export async function createOrCheckVersion(
     reused = created.reused;
   }
   if (status === 'failed' || status === 'missing') {
+    // The label is fixed per tag and digest, so a failed version would be reused by every retry.
+    const recover =
+      status === 'failed'
+        ? ` Fix the cause, then delete the failed version so the next deploy of this image recreates it: aws elasticbeanstalk delete-application-version --application-name ${release.application} --version-label ${release.versionLabel}`
+        : '';
     throw new VersionProcessingFailed(
-      `EB could not process version ${release.versionLabel} (${status}); nothing was deployed. ${await versionErrors(release)}`,
+      `EB could not process version ${release.versionLabel} (${status}); nothing was deployed. ${await versionErrors(release)}${recover}`,
     );
   }
   if (!USABLE.includes(status) && polls >= MAX_POLLS) {

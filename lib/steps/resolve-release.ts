@@ -65,11 +65,19 @@ async function toRelease(request: ReleaseRequest, exec: ExecutionInfo): Promise<
     if (!version)
       throw new InputInvalid(`version "${label}" does not exist in EB application ${target.application}`);
     const digest = digestFromDescription(version.description) ?? '';
+    // The push time keeps downgrade protection after the rollback; the image may be gone from ECR.
+    const image = digest
+      ? await describeImage(ecr, target.source.repository, { imageDigest: digest }).catch(() => undefined)
+      : undefined;
     return {
       ...common,
       imageDigest: digest,
-      // The version's description keeps the digest but not the registry: name the image by repository.
-      imageUri: digest ? `${target.source.repository}@${digest}` : '',
+      imageUri: image
+        ? imageUri(image.registryId, env.region, target.source.repository, digest)
+        : digest
+          ? `${target.source.repository}@${digest}`
+          : '',
+      imagePushedAt: image?.pushedAt,
       versionLabel: label,
       trigger: 'rollback',
       existingVersion: true,

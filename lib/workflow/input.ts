@@ -38,6 +38,21 @@ export function stateWithRelease(event: unknown, context?: Context): DeployState
   return state;
 }
 
+/**
+ * Parses the part of an event a handler relies on; a mismatch is InputInvalid naming the fields,
+ * never a ZodError or TypeError, so the state machine's Catch and the alert say what was wrong.
+ */
+export function parseEvent<T>(schema: z.ZodType<T>, event: unknown, what: string): T {
+  const parsed = schema.safeParse(event);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((i) => i.path.join('.') || '(event)').join(', ');
+    throw new InputInvalid(
+      `${what} is missing or malformed (${fields}); this step must run inside the ebship state machine`,
+    );
+  }
+  return parsed.data;
+}
+
 /** Requires a key of the state that an earlier step wrote. */
 export function need<K extends keyof DeployState>(state: DeployState, key: K): NonNullable<DeployState[K]> {
   const value = state[key];
