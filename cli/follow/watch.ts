@@ -63,7 +63,9 @@ export async function followExecution(ctx: Context, executionArn: string): Promi
     out.line(
       `${out.paint('bold', `Following ${name}`)} (${described.status}, started ${formatTime(described.startDate)})`,
     );
-    out.line(out.paint('dim', `  ${consoleUrl}`));
+    // The console shows executions in AWS only; behind a custom endpoint (the local stand-in) it would 404.
+    if (!ctx.io.env.AWS_ENDPOINT_URL && !ctx.io.env.AWS_ENDPOINT_URL_SFN)
+      out.line(out.paint('dim', `  ${consoleUrl}`));
   }
 
   let delay = FIRST_DELAY_MS;
