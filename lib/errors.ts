@@ -43,6 +43,15 @@ export class EnvironmentNotReady extends EbshipError {
   override readonly name = 'EnvironmentNotReady';
 }
 
+/**
+ * The deployment certainly did not start: EB answered UpdateEnvironment with an error, or the step
+ * failed before calling it. Any other DeployVersion failure (a lost reply, a timeout) leaves it
+ * unknown whether EB is updating, so the state machine watches health instead of assuming not.
+ */
+export class DeployNotStarted extends EbshipError {
+  override readonly name = 'DeployNotStarted';
+}
+
 export class EnvironmentNotFound extends EbshipError {
   override readonly name = 'EnvironmentNotFound';
 }

@@ -279,4 +279,28 @@ describe('the deploy workflow', () => {
     });
     expect((await getLastGood(db, TABLE, ENV))?.versionLabel).toBe(label('v10', 10));
   });
+
+  it('fails before deploying, without a health watch, when EB refuses the update', async () => {
+    aws.refuseUpdateTo.add(label('v10', 10));
+
+    const run = await runDeploy({ target: 'antenna-prod', imageTag: 'v10' });
+
+    expect(run).toMatchObject({ status: 'FAILED', error: 'DeploymentFailed' });
+    expect(run.path).not.toContain('CheckHealth');
+    expect(lastAlert().message).toContain('was not changed');
+    expect(await getLock(db, TABLE, ENV)).toBeUndefined();
+  });
+
+  it('watches health instead of assuming nothing changed when the UpdateEnvironment reply is lost', async () => {
+    await deployV10();
+    aws.loseUpdateReplyFor.add(label('v11', 11));
+
+    const run = await runDeploy(push('v11', 11));
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.path).toContain('AssumeUpdateStarted');
+    expect(run.path).toContain('CheckHealth');
+    expect(aws.env).toMatchObject({ versionLabel: label('v11', 11), color: 'Green' });
+    expect((await getLastGood(db, TABLE, ENV))?.versionLabel).toBe(label('v11', 11));
+  });
 });

@@ -164,6 +164,8 @@ export class FakeAws {
   behaviourFor: Record<string, Behaviour> = {};
   /** Labels whose UpdateEnvironment EB refuses outright (e.g. a rollback that cannot even start). */
   refuseUpdateTo = new Set<string>();
+  /** Labels whose UpdateEnvironment EB applies, but whose reply never arrives (a network timeout). */
+  loseUpdateReplyFor = new Set<string>();
   /** Versions EB fails to process (Process=true). */
   failProcessing = new Set<string>();
   images: Image[] = [];
@@ -282,9 +284,8 @@ export class FakeAws {
           new Error(
             'Environment named antenna-prod is in an invalid state for this operation. Must be Ready.',
           ),
-          {
-            name: 'InvalidParameterValue',
-          },
+          // An answer from EB: the SDK sets the HTTP status on service errors.
+          { name: 'InvalidParameterValue', $metadata: { httpStatusCode: 400 } },
         );
       }
       this.updates.push(input.VersionLabel);
@@ -297,6 +298,10 @@ export class FakeAws {
       this.env.status = 'Updating';
       this.env.color = 'Grey';
       this.event('INFO', 'Environment update is starting.');
+      if (this.loseUpdateReplyFor.delete(input.VersionLabel)) {
+        // A network failure: no HTTP status, so nobody can tell whether EB applied the update.
+        throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+      }
       return { ...envDescription(), Status: 'Updating' };
     });
     eb.on(AbortEnvironmentUpdateCommand).callsFake(() => {

@@ -1,7 +1,7 @@
 import { DescribeEnvironmentsCommand, UpdateEnvironmentCommand } from '@aws-sdk/client-elastic-beanstalk';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/deploy-version.js';
-import { EnvironmentNotReady, InputInvalid } from '../../../lib/errors.js';
+import { DeployNotStarted, EnvironmentNotReady, InputInvalid } from '../../../lib/errors.js';
 import { listHistory } from '../../../lib/store/deployments.js';
 import {
   awsError,
@@ -156,5 +156,32 @@ describe('deploy-version handler', () => {
     await expect(run).rejects.toThrow(InputInvalid);
     await expect(run).rejects.toThrow('release.versionLabel');
     expect(mocks.eb).not.toHaveReceivedAnyCommand();
+  });
+
+  it('reports an update EB refused as DeployNotStarted: the environment was not changed', async () => {
+    // Arrange
+    mocks.eb.on(UpdateEnvironmentCommand).rejects(awsError('InsufficientPrivilegesException', 'not allowed'));
+
+    // Act
+    const run = handler(stateBeforeDeploy(), context);
+
+    // Assert
+    await expect(run).rejects.toThrow(DeployNotStarted);
+    await expect(run).rejects.toThrow(
+      'the environment was not changed: InsufficientPrivilegesException: not allowed',
+    );
+  });
+
+  it('passes a lost reply on as it is, so the state machine watches health instead of assuming', async () => {
+    // Arrange: no HTTP status, so EB may have applied the update.
+    mocks.eb
+      .on(UpdateEnvironmentCommand)
+      .rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
+
+    // Act
+    const run = handler(stateBeforeDeploy(), context);
+
+    // Assert
+    await expect(run).rejects.toHaveProperty('name', 'TimeoutError');
   });
 });

@@ -220,8 +220,9 @@ export function lambdaContext(functionName: string): Context {
 }
 
 /** An AWS service error as the SDK raises it: the error code is the `name`. */
-export function awsError(name: string, message: string): Error {
-  return Object.assign(new Error(message), { name });
+/** An error as the SDK raises it for an AWS answer: the code as `name`, and the HTTP status. */
+export function awsError(name: string, message: string, httpStatusCode = 400): Error {
+  return Object.assign(new Error(message), { name, $metadata: { httpStatusCode } });
 }
 
 /**
