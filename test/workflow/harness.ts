@@ -7,10 +7,7 @@
  * Import this module before anything that creates AWS clients: it points DynamoDB at dynalite.
  */
 import '../../lib/polyfills.js';
-import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import {
   AbortEnvironmentUpdateCommand,
   CreateApplicationVersionCommand,
@@ -22,61 +19,19 @@ import {
   DescribeEnvironmentsCommand,
   DescribeEventsCommand,
   DescribeInstancesHealthCommand,
-  ElasticBeanstalkClient,
   UpdateEnvironmentCommand,
 } from '@aws-sdk/client-elastic-beanstalk';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import {
-  DescribeSecretCommand,
-  GetSecretValueCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { GetCommandInvocationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import { mockClient } from 'aws-sdk-client-mock';
-import { createDeployTableCommand } from '../../lib/store/table.js';
+import { mocks } from '../support/aws-env.js';
 
 type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
-export const REGION = 'us-east-1';
-export const TABLE = 'ebship-test';
-export const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ebship-test-alerts';
-const DYNAMO_PORT = 20_000 + (process.pid % 20_000);
-
-process.env.AWS_REGION = REGION;
-process.env.AWS_ACCESS_KEY_ID = 'test';
-process.env.AWS_SECRET_ACCESS_KEY = 'test';
-process.env.AWS_ENDPOINT_URL_DYNAMODB = `http://127.0.0.1:${DYNAMO_PORT}`;
-process.env.TABLE_NAME = TABLE;
-process.env.BUNDLE_BUCKET = 'ebship-test-bundles';
-process.env.ALERT_TOPIC_ARN = TOPIC;
-process.env.MIGRATION_DOCUMENT_NAME = 'ebship-test-migration-check';
-process.env.EBSHIP_CONFIG = 'ebship.yml';
-process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-
-// dynalite ships no type declarations; this is the one call made.
-const dynalite: (options: { createTableMs: number }) => Server = createRequire(import.meta.url)('dynalite');
-
-/** Starts dynalite on this process's port and creates the table; returns a stop function. */
-export async function startDynamo(): Promise<() => Promise<void>> {
-  const server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(DYNAMO_PORT, '127.0.0.1', resolve));
-  const client = new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
-  await client.send(createDeployTableCommand(TABLE));
-  return () => new Promise<void>((resolve) => server.close(() => resolve()));
-}
-
-export const mocks = {
-  eb: mockClient(ElasticBeanstalkClient),
-  ecr: mockClient(ECRClient),
-  secrets: mockClient(SecretsManagerClient),
-  ssm: mockClient(SSMClient),
-  sns: mockClient(SNSClient),
-  s3: mockClient(S3Client),
-  sfn: mockClient(SFNClient),
-};
+export { mocks, REGION, startDynamo, TABLE, TOPIC } from '../support/aws-env.js';
 
 /** What the environment looks like at one poll after an update to `label` (step 0 = first poll). */
 export interface EnvLook {

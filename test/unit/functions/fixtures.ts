@@ -12,24 +12,12 @@
  */
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { createDeployTableCommand } from '../../../lib/store/table.js';
 import type {
   BundleResult,
   DeployResult,
@@ -40,56 +28,20 @@ import type {
   SecretsResult,
   VersionResult,
 } from '../../../lib/workflow-state.js';
+import { BUCKET, dynamoClient, REGION, startDynamo } from '../../support/aws-env.js';
 
-export const REGION = 'us-east-1';
-export const TABLE = 'ebship-test';
-export const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ebship-test-alerts';
-export const BUCKET = 'ebship-test-bundles';
-export const MIGRATION_DOCUMENT = 'ebship-test-migration-check';
-// Test files run in parallel processes: each gets its own port.
-const DYNAMO_PORT = 20_000 + (process.pid % 20_000);
-
-process.env.AWS_REGION = REGION;
-process.env.AWS_ACCESS_KEY_ID = 'test';
-process.env.AWS_SECRET_ACCESS_KEY = 'test';
-process.env.AWS_ENDPOINT_URL_DYNAMODB = `http://127.0.0.1:${DYNAMO_PORT}`;
-process.env.TABLE_NAME = TABLE;
-process.env.BUNDLE_BUCKET = BUCKET;
-process.env.ALERT_TOPIC_ARN = TOPIC;
-process.env.MIGRATION_DOCUMENT_NAME = MIGRATION_DOCUMENT;
-process.env.EBSHIP_CONFIG = 'ebship.yml';
-
-/** Every AWS client the handlers use but DynamoDB; reset them in each file's beforeEach. */
-export const mocks = {
-  eb: mockClient(ElasticBeanstalkClient),
-  ecr: mockClient(ECRClient),
-  secrets: mockClient(SecretsManagerClient),
-  ssm: mockClient(SSMClient),
-  sns: mockClient(SNSClient),
-  s3: mockClient(S3Client),
-  sfn: mockClient(SFNClient),
-};
-
-// dynalite ships no type declarations; this is the one call made.
-const dynalite: (options: { createTableMs: number }) => Server = createRequire(import.meta.url)('dynalite');
-const dynamoClient = new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
+export { BUCKET, MIGRATION_DOCUMENT, mocks, REGION, TABLE, TOPIC } from '../../support/aws-env.js';
 
 /** A document client on the dynalite the handlers use, for arranging and reading the table. */
 export const db = DynamoDBDocumentClient.from(dynamoClient);
 
 /** Gives each test of the calling file an empty ebship table (dynalite starts in milliseconds). */
 export function useFreshTable(): void {
-  let server: Server | undefined;
+  let stop: (() => Promise<void>) | undefined;
   beforeEach(async () => {
-    const started = dynalite({ createTableMs: 0 });
-    server = started;
-    await new Promise<void>((resolve) => started.listen(DYNAMO_PORT, '127.0.0.1', resolve));
-    await dynamoClient.send(createDeployTableCommand(TABLE));
+    stop = await startDynamo();
   });
-  afterEach(async () => {
-    const running = server;
-    if (running) await new Promise<void>((resolve) => running.close(() => resolve()));
-  });
+  afterEach(async () => stop?.());
 }
 
 /** The digest in test/fixtures/events/ecr-push.json: the v10 image of antenna-backend. */

@@ -1,0 +1,63 @@
+/**
+ * The AWS environment of in-process handler runs: the names serverless.yml would set, dummy
+ * credentials, DynamoDB on an in-process dynalite (real conditional-write semantics), and
+ * aws-sdk-client-mock for every other client the handlers use.
+ *
+ * Import it before anything that creates AWS clients: they read the endpoint when built.
+ */
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createDeployTableCommand } from '../../lib/store/table.js';
+
+export const REGION = 'us-east-1';
+export const TABLE = 'ebship-test';
+export const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ebship-test-alerts';
+export const BUCKET = 'ebship-test-bundles';
+export const MIGRATION_DOCUMENT = 'ebship-test-migration-check';
+// Test files run in separate processes: each gets its own port.
+const DYNAMO_PORT = 20_000 + (process.pid % 20_000);
+
+process.env.AWS_REGION = REGION;
+process.env.AWS_ACCESS_KEY_ID = 'test';
+process.env.AWS_SECRET_ACCESS_KEY = 'test';
+process.env.AWS_ENDPOINT_URL_DYNAMODB = `http://127.0.0.1:${DYNAMO_PORT}`;
+process.env.TABLE_NAME = TABLE;
+process.env.BUNDLE_BUCKET = BUCKET;
+process.env.ALERT_TOPIC_ARN = TOPIC;
+process.env.MIGRATION_DOCUMENT_NAME = MIGRATION_DOCUMENT;
+process.env.EBSHIP_CONFIG = 'ebship.yml';
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+
+/** Every AWS client the handlers use but DynamoDB; reset them before each test. */
+export const mocks = {
+  eb: mockClient(ElasticBeanstalkClient),
+  ecr: mockClient(ECRClient),
+  secrets: mockClient(SecretsManagerClient),
+  ssm: mockClient(SSMClient),
+  sns: mockClient(SNSClient),
+  s3: mockClient(S3Client),
+  sfn: mockClient(SFNClient),
+};
+
+// dynalite ships no type declarations; this is the one call made.
+const dynalite: (options: { createTableMs: number }) => Server = createRequire(import.meta.url)('dynalite');
+
+/** A client on the dynalite the handlers use. */
+export const dynamoClient = new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB });
+
+/** Starts dynalite on this process's port with an empty ebship table; returns a stop function. */
+export async function startDynamo(): Promise<() => Promise<void>> {
+  const server = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(DYNAMO_PORT, '127.0.0.1', resolve));
+  await dynamoClient.send(createDeployTableCommand(TABLE));
+  return () => new Promise<void>((resolve) => server.close(() => resolve()));
+}
