@@ -3,8 +3,6 @@
 // from the repository after `npm ci` with no build step.
 import { register } from 'tsx/esm/api';
 
-// The SDK warns on every run that future versions need Node 22; ebship supports Node 20.19+.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 register();
 await import('../lib/polyfills.js');
 const { run } = await import('../cli/main.js');

@@ -25,8 +25,6 @@ const program = new Command('rehearse')
   );
 
 async function main(): Promise<number> {
-  // The stand-in runs on the Node the project supports; the SDK's notice about Node 22 is noise here.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   program.parse();
   const opts = program.opts<{ scenario: string; config: string; scale: string }>();
   const scenario = loadScenario(opts.scenario);

@@ -287,7 +287,7 @@ describe('functions', () => {
 
     expect(functions).toHaveLength(13);
     for (const [, fn] of functions) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
       const env = (fn.Properties.Environment as { Variables: Json }).Variables;
       expect(env).toMatchObject({
         EBSHIP_CONFIG: 'ebship.yml',
