@@ -6,7 +6,7 @@ import type { DeployState } from '../lib/workflow-state.js';
 
 const outcome = z.object({
   outcome: z.object({
-    status: z.enum(['SUCCEEDED', 'ROLLED_BACK', 'FAILED_BEFORE_DEPLOY', 'ROLLBACK_FAILED']),
+    status: z.enum(['SUCCEEDED', 'ROLLED_BACK', 'FAILED_BEFORE_DEPLOY', 'ROLLBACK_FAILED', 'OVERRIDDEN']),
   }),
 });
 

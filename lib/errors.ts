@@ -85,3 +85,19 @@ export class MigrationCheckFailed extends EbshipError {
 export class NoGoodVersion extends EbshipError {
   override readonly name = 'NoGoodVersion';
 }
+
+/**
+ * This execution no longer holds its environment's lock: it was redriven after being stopped or
+ * timing out, or another execution took the lock over. It must not touch the environment.
+ */
+export class LockLost extends EbshipError {
+  override readonly name = 'LockLost';
+}
+
+/**
+ * UpdateEnvironment got no usable answer (a lost reply, a 5xx, a timeout) and EB's own state does not
+ * yet show whether it was applied. Retried by the state machine, which looks again before calling.
+ */
+export class UpdateOutcomeUnknown extends EbshipError {
+  override readonly name = 'UpdateOutcomeUnknown';
+}

@@ -82,9 +82,16 @@ export interface DeployResult {
   /** ISO time of UpdateEnvironment: EB events before it are not ours. */
   startedAt: string;
   firstPollSeconds: number;
+  /** Polls the watch may take, read or not: the state machine's bound when CheckHealth itself fails. */
+  maxPolls?: number;
 }
 
-export type HealthVerdictName = 'wait' | 'healthy' | 'rollback' | 'timeout';
+/**
+ * wait: poll again. healthy: the new version held an allowed colour through the bake. rollback: a
+ * health verdict against it. timeout: no verdict in time (abort the update, roll back). overridden:
+ * someone else deployed another version meanwhile: stop, change nothing.
+ */
+export type HealthVerdictName = 'wait' | 'healthy' | 'rollback' | 'timeout' | 'overridden';
 
 /** The health watch, carried from one CheckHealth to the next. */
 export interface HealthProgress {
@@ -102,6 +109,13 @@ export interface HealthProgress {
   causes: string[];
   /** The last EB error/warn events since the deploy started. */
   events: string[];
+  /**
+   * Polls that could not read health (throttled, 5xx, timed out): no data, never a verdict. `count`
+   * is consecutive failures of the CheckHealth step itself, counted by the state machine up to `max`.
+   */
+  unread?: { count: number; max: number };
+  /** ISO time health was last read successfully. */
+  lastReadAt?: string;
 }
 
 export interface MigrationResult {
@@ -119,9 +133,18 @@ export interface RollbackResult {
   toVersion: string;
   startedAt: string;
   firstPollSeconds: number;
+  maxPolls?: number;
+  /** False when EB had already reverted to the good version by itself: nothing was redeployed. */
+  redeployed?: boolean;
 }
 
-export type OutcomeStatus = 'SUCCEEDED' | 'ROLLED_BACK' | 'FAILED_BEFORE_DEPLOY' | 'ROLLBACK_FAILED';
+export type OutcomeStatus =
+  | 'SUCCEEDED'
+  | 'ROLLED_BACK'
+  | 'FAILED_BEFORE_DEPLOY'
+  | 'ROLLBACK_FAILED'
+  /** Someone else deployed another version during the watch: ebship stopped and changed nothing. */
+  | 'OVERRIDDEN';
 
 /** Error output of a caught state: Lambda's Cause is JSON with errorMessage; local runs give the message. */
 export interface CaughtError {

@@ -35,6 +35,10 @@ const OUTCOME_TEXT: Record<HistoryEntry['outcome'], [string, Style]> = {
   ROLLED_BACK: ['rolled back', 'yellow'],
   FAILED_BEFORE_DEPLOY: ['failed before deploy', 'yellow'],
   ROLLBACK_FAILED: ['ROLLBACK FAILED', 'red'],
+  OVERRIDDEN: ['overridden by another deploy', 'yellow'],
+  ABORTED: ['stopped from outside', 'red'],
+  TIMED_OUT: ['execution timed out', 'red'],
+  SKIPPED: ['skipped', 'cyan'],
   RUNNING: ['running', 'cyan'],
 };
 

@@ -27,6 +27,7 @@ const HEADLINE: Record<OutcomeStatus, string> = {
   ROLLED_BACK: 'ROLLED BACK',
   FAILED_BEFORE_DEPLOY: 'Deploy failed, environment unchanged',
   ROLLBACK_FAILED: 'ROLLBACK FAILED - manual action needed',
+  OVERRIDDEN: 'Deploy overridden by someone else',
 };
 
 export function composeAlert(state: DeployState, now: Date): Alert {
@@ -96,6 +97,8 @@ function headline(state: DeployState, release: Release, status: OutcomeStatus): 
       return state.rollback
         ? `${release.target}: ${to} failed on ${env} and the rollback to ${state.rollback.toVersion} did not become healthy. ${env} needs a person now.`
         : `${release.target}: ${to} failed on ${env} and ebship could not roll back. ${env} needs a person now.`;
+    case 'OVERRIDDEN':
+      return `${release.target}: while ebship watched ${to} on ${env}, another version was deployed there by someone else. ebship stopped and changed nothing.`;
   }
 }
 
@@ -160,6 +163,12 @@ function why(state: DeployState, status: OutcomeStatus): string {
       if (state.rollbackHealth) parts.push(...healthLines('Health after the rollback', state.rollbackHealth));
       if (!state.error && !state.rollbackHealth) parts.push('  No rollback result was recorded.');
       break;
+    case 'OVERRIDDEN': {
+      parts.push('What happened');
+      const watch = state.rollbackHealth?.verdict === 'overridden' ? state.rollbackHealth : state.health;
+      if (watch) parts.push(...healthLines('Health watch', watch));
+      break;
+    }
   }
   return parts.length > 1 ? parts.join('\n') : '';
 }
@@ -186,6 +195,8 @@ function verdictText(h: HealthProgress): string {
       return `no healthy verdict within the health timeout (${checks}); the update was aborted`;
     case 'wait':
       return `still converging after ${checks}`;
+    case 'overridden':
+      return `stopped after ${checks}: another version was deployed`;
   }
 }
 
@@ -203,6 +214,8 @@ function whatToDo(state: DeployState, release: Release, status: OutcomeStatus): 
       return `What to do\n  Nothing urgent: ${release.environment} still runs what it ran before. Fix the cause above, then deploy again.${retry}`;
     case 'ROLLBACK_FAILED':
       return manualRecovery(state, release);
+    case 'OVERRIDDEN':
+      return `What to do\n  Check with whoever deployed to ${release.environment} (its events name the version). ebship did not roll back over them, and ${release.versionLabel} was not marked good; deploy it again when the environment is yours.`;
   }
 }
 

@@ -11,7 +11,7 @@ import {
   type SingleInstanceHealth,
   UpdateEnvironmentCommand,
 } from '@aws-sdk/client-elastic-beanstalk';
-import { EnvironmentNotFound, EnvironmentNotReady } from '../errors.js';
+import { EnvironmentNotFound } from '../errors.js';
 import type { HealthSnapshot, InstanceSnapshot } from '../health/verdict.js';
 
 export interface EnvRef {
@@ -106,33 +106,57 @@ export async function createVersion(
 }
 
 /**
- * Points the environment at a version. EB refuses unless the environment is Ready
- * ("... is in an invalid state for this operation. Must be Ready."): that becomes
- * EnvironmentNotReady, which the state machine retries with backoff.
+ * Asks EB to point the environment at a version, once. Errors are EB's (or the network's) as they
+ * are: only the caller, which looks at the environment afterwards, can tell what they mean.
  */
-export async function deployVersion(
+export async function requestUpdate(
   client: ElasticBeanstalkClient,
   ref: EnvRef,
   label: string,
 ): Promise<{ startedAt: string }> {
-  try {
-    const out = await client.send(
-      new UpdateEnvironmentCommand({
-        ApplicationName: ref.application,
-        EnvironmentName: ref.environment,
-        VersionLabel: label,
-      }),
-    );
-    return { startedAt: (out.DateUpdated ?? new Date()).toISOString() };
-  } catch (err) {
-    const e = err as Error;
-    if (e.name === 'InvalidParameterValue' && /Must be Ready/i.test(e.message)) {
-      throw new EnvironmentNotReady(
-        `${ref.environment} is busy (${e.message}); another update is in progress`,
-      );
-    }
-    throw err;
-  }
+  const out = await client.send(
+    new UpdateEnvironmentCommand({
+      ApplicationName: ref.application,
+      EnvironmentName: ref.environment,
+      VersionLabel: label,
+    }),
+  );
+  return { startedAt: (out.DateUpdated ?? new Date()).toISOString() };
+}
+
+/** EB's refusal of an update while another runs: "... invalid state for this operation. Must be Ready." */
+export function isMustBeReady(err: unknown): boolean {
+  const e = err as Error;
+  return e?.name === 'InvalidParameterValue' && /Must be Ready/i.test(e.message ?? '');
+}
+
+export interface EbEvent {
+  date: string;
+  severity: string;
+  message: string;
+}
+
+/** The environment's events since `since`, oldest first (DescribeEvents answers newest first). */
+export async function eventsSince(
+  client: ElasticBeanstalkClient,
+  ref: EnvRef,
+  since: string,
+): Promise<EbEvent[]> {
+  const out = await client.send(
+    new DescribeEventsCommand({
+      ApplicationName: ref.application,
+      EnvironmentName: ref.environment,
+      StartTime: new Date(since),
+      MaxRecords: 100,
+    }),
+  );
+  return (out.Events ?? [])
+    .map((e) => ({
+      date: (e.EventDate ?? new Date(0)).toISOString(),
+      severity: e.Severity ?? 'INFO',
+      message: e.Message ?? '',
+    }))
+    .sort((a, b) => a.date.localeCompare(b.date));
 }
 
 export async function abortUpdate(client: ElasticBeanstalkClient, ref: EnvRef): Promise<boolean> {
@@ -162,25 +186,9 @@ export async function healthSnapshot(
 ): Promise<HealthSnapshot> {
   const [health, events] = await Promise.all([
     enhancedHealth(client, ref.environment),
-    client.send(
-      new DescribeEventsCommand({
-        ApplicationName: ref.application,
-        EnvironmentName: ref.environment,
-        StartTime: new Date(since),
-        MaxRecords: 100,
-      }),
-    ),
+    eventsSince(client, ref, since),
   ]);
-  const base = {
-    causes: health?.causes ?? [],
-    events: (events.Events ?? [])
-      .map((e) => ({
-        date: (e.EventDate ?? new Date(0)).toISOString(),
-        severity: e.Severity ?? 'INFO',
-        message: e.Message ?? '',
-      }))
-      .sort((a, b) => a.date.localeCompare(b.date)),
-  };
+  const base = { causes: health?.causes ?? [], events };
   if (health?.status && IN_PROGRESS.has(health.status)) {
     return {
       ...base,

@@ -1,7 +1,7 @@
 import type { HealthPolicy } from '../config/schema.js';
 import type { HealthProgress } from '../workflow-state.js';
 
-/** One look at an environment, read through the EB API (lib/aws/eb-health.ts). */
+/** One look at an environment, read through the EB API (lib/aws/eb.ts, healthSnapshot). */
 export interface HealthSnapshot {
   /** ISO time of the look. */
   now: string;
@@ -32,6 +32,11 @@ export interface InstanceSnapshot {
 
 export interface WatchContext {
   expectedVersion: string;
+  /**
+   * The version the environment ran before the update, when known. Ready on it means EB did not
+   * apply the update (roll back); Ready on a third version means someone else deployed it.
+   */
+  fromVersion?: string;
   /** ISO time the update was requested. */
   startedAt: string;
   policy: HealthPolicy;
@@ -43,6 +48,7 @@ export interface WatchContext {
  * EB event texts that mean the update failed, as the EB CLI keys on them
  * (eb-facts.md "Event texts"). After these, EB may return to Ready, even Green, on the OLD version.
  */
+const REVERTED = 'The environment was reverted to the previous configuration setting.';
 const FAILURE_EVENTS = [
   'Failed to deploy application.',
   'The environment was reverted to the previous configuration setting.',
@@ -119,8 +125,12 @@ export function healthVerdict(
     ...extra,
   });
 
-  const failure = snapshot.events.find((e) => isFailureEvent(e.message));
+  // EB's revert is a failure of the update only if it left the environment off the expected version
+  // (checked below, once Ready). After an abort, or when EB undid a failed deploy, a rollback watch
+  // sees it revert TO the version it expects.
+  const failure = snapshot.events.find((e) => isFailureEvent(e.message) && !e.message.includes(REVERTED));
   if (failure) return verdict('rollback', [`EB reported "${failure.message}"`, ...snapshot.causes]);
+  const reverted = snapshot.events.find((e) => e.message.includes(REVERTED));
 
   if (snapshot.status === 'Terminating' || snapshot.status === 'Terminated') {
     return verdict('rollback', [`environment is ${snapshot.status}`]);
@@ -138,8 +148,22 @@ export function healthVerdict(
 
   if (snapshot.status !== 'Ready') return verdict('wait', [`environment is ${snapshot.status}`]);
 
+  if (
+    snapshot.versionLabel &&
+    snapshot.versionLabel !== ctx.expectedVersion &&
+    ctx.fromVersion &&
+    snapshot.versionLabel !== ctx.fromVersion
+  ) {
+    // Neither ours nor the one we replaced: a person (the EB console, eb deploy) or another tool
+    // deployed it. Rolling back over them would undo their work: end the watch and say so.
+    return verdict('overridden', [
+      `${snapshot.versionLabel} was deployed to the environment by someone other than this execution ` +
+        `(expected ${ctx.expectedVersion}); ebship stopped watching and changed nothing`,
+    ]);
+  }
   if (snapshot.versionLabel !== ctx.expectedVersion) {
     return verdict('rollback', [
+      ...(reverted ? [`EB reported "${reverted.message}"`] : []),
       `environment is Ready on version ${snapshot.versionLabel ?? '(none)'}, not ${ctx.expectedVersion}: EB did not apply the update`,
       ...snapshot.causes,
     ]);
@@ -158,6 +182,23 @@ export function healthVerdict(
   if (behind.length > 0) return verdict('wait', [describeInstances(snapshot, ctx.expectedVersion)]);
 
   const convergedAt = previous?.convergedAt ?? snapshot.now;
+  // A poll sees one moment; EB logs every health transition. One to Degraded/Severe after the
+  // update converged counts even if health recovered before this poll.
+  const since = Date.parse(convergedAt);
+  const transitions = snapshot.events
+    .map((e) => ({ ...e, to: transitionTo(e.message) }))
+    .filter((e) => e.to && Date.parse(e.date) > since);
+  const wentRed = transitions.find((e) => e.to && colorOf({ healthStatus: e.to }) === 'Red');
+  if (wentRed && color !== 'Red') {
+    return verdict(
+      'rollback',
+      [
+        `health went ${wentRed.to} at ${wentRed.date}, between two polls, after the update: EB logged "${wentRed.message}"`,
+        ...snapshot.causes,
+      ],
+      { convergedAt },
+    );
+  }
   if (color === 'Red') {
     return verdict(
       'rollback',
@@ -200,7 +241,15 @@ export function healthVerdict(
       },
     );
   }
-  const healthySince = previous?.healthySince ?? snapshot.now;
+  // The bake restarts after any moment in a colour the target does not accept, seen or logged.
+  const lastUnaccepted = transitions
+    .filter((e) => e.to && !ctx.policy.allowedColors.includes(colorOf({ healthStatus: e.to }) as 'Green'))
+    .at(-1);
+  const previousSince = previous?.healthySince;
+  const healthySince =
+    previousSince && lastUnaccepted && Date.parse(lastUnaccepted.date) >= Date.parse(previousSince)
+      ? snapshot.now
+      : (previousSince ?? snapshot.now);
   const heldFor = (now - Date.parse(healthySince)) / 1000;
   if (heldFor >= ctx.policy.bakeSeconds) {
     return verdict('healthy', [`${color} for ${Math.round(heldFor)}s on ${ctx.expectedVersion}`], {
@@ -213,6 +262,18 @@ export function healthVerdict(
     [`${color} for ${Math.round(heldFor)}s of the ${ctx.policy.bakeSeconds}s bake time`],
     { convergedAt, healthySince },
   );
+}
+
+/**
+ * The enhanced health status an EB event says the environment moved to: "Environment health has
+ * transitioned from Ok to Severe. ..." (enhanced) or "Environment health has been set to RED" (basic).
+ */
+export function transitionTo(message: string): string | undefined {
+  const enhanced = /Environment health has transitioned from \w+ to (\w+)/.exec(message);
+  if (enhanced) return enhanced[1];
+  const basic = /Environment health has been set to (RED|YELLOW|GREEN|GREY)/i.exec(message);
+  if (!basic?.[1]) return undefined;
+  return { RED: 'Severe', YELLOW: 'Warning', GREEN: 'Ok', GREY: 'NoData' }[basic[1].toUpperCase()];
 }
 
 export function isFailureEvent(message: string): boolean {

@@ -1,17 +1,21 @@
 import { dynamo } from '../aws/clients/dynamo.js';
+import { logger } from '../logger.js';
 import { runtimeEnv } from '../runtime.js';
-import { putLastGood, recordDeployment, releaseLock } from '../store/deployments.js';
+import { forgetPush, getLastGood, recordDeployment } from '../store/deployments.js';
+import { releaseWithOutcome } from '../store/ownership.js';
 import type { CaughtError, DeployState, OutcomeStatus } from '../workflow-state.js';
 
 /**
- * Writes the deployment's outcome to history, moves the last-good pointer on success, and releases
- * the environment lock. Every path through the state machine that took the lock comes here.
+ * Writes the deployment's outcome to history, and releases the environment lock together with the
+ * last-good pointer on success (one conditional transaction: only the lock's owner moves it). Every
+ * path through the state machine that took the lock comes here. Safe to run twice: a retry after
+ * it succeeded finds the lock already released and the pointer already moved by this execution.
  */
 export async function recordOutcome(
   state: DeployState,
   status: OutcomeStatus,
   now = new Date(),
-): Promise<{ recorded: boolean }> {
+): Promise<{ recorded: boolean; lockReleased?: boolean }> {
   const { release } = state;
   if (!release) return { recorded: false };
   const table = runtimeEnv().tableName;
@@ -30,29 +34,41 @@ export async function recordOutcome(
     endedAt: now.toISOString(),
     durationSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(release.startedAt)) / 1000)),
   });
-  if (status === 'SUCCEEDED') {
-    await putLastGood(dynamo, table, release, {
-      versionLabel: release.versionLabel,
-      imageDigest: release.imageDigest,
-      imagePushedAt: release.imagePushedAt,
-      deployedAt: now.toISOString(),
-      executionId: release.executionId,
-    });
+  if (status === 'FAILED_BEFORE_DEPLOY' && release.trigger === 'push')
+    await forgetPush(dynamo, table, release);
+  if (!state.lock?.owner) return { recorded: true };
+  const good =
+    status === 'SUCCEEDED'
+      ? {
+          versionLabel: release.versionLabel,
+          imageDigest: release.imageDigest,
+          imagePushedAt: release.imagePushedAt,
+          deployedAt: now.toISOString(),
+          executionId: release.executionId,
+        }
+      : undefined;
+  const released = await releaseWithOutcome(dynamo, table, release, state.lock.owner, good);
+  if (!released && good) {
+    const current = await getLastGood(dynamo, table, release);
+    if (current?.executionId !== release.executionId) {
+      logger.warn('lock no longer held: the last good version was not moved', { owner: state.lock.owner });
+    }
   }
-  if (state.lock?.owner) await releaseLock(dynamo, table, release, state.lock.owner);
-  return { recorded: true };
+  return { recorded: true, lockReleased: released };
 }
 
 /** One line for history: the first cause that explains the outcome. */
 export function outcomeReason(state: DeployState, status: OutcomeStatus): string {
   if (status === 'SUCCEEDED') return state.health?.causes[0] ?? 'healthy';
+  const watch = (h: DeployState['health']) =>
+    h && (h.verdict === 'rollback' || h.verdict === 'timeout' || h.verdict === 'overridden') ? h.causes : [];
   const parts = [
     state.error && errorMessage(state.error),
     state.failure && errorMessage(state.failure),
-    ...(state.health?.verdict === 'rollback' || state.health?.verdict === 'timeout'
-      ? state.health.causes.slice(0, 2)
+    ...watch(state.health).slice(0, 2),
+    ...(status === 'ROLLBACK_FAILED' || status === 'OVERRIDDEN'
+      ? watch(state.rollbackHealth).slice(0, 1)
       : []),
-    ...(status === 'ROLLBACK_FAILED' ? (state.rollbackHealth?.causes.slice(0, 1) ?? []) : []),
   ].filter((p): p is string => Boolean(p));
   return (parts.join('; ') || status).slice(0, 1000);
 }

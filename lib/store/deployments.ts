@@ -41,6 +41,12 @@ export type HistoryOutcome =
   | 'ROLLED_BACK'
   | 'FAILED_BEFORE_DEPLOY'
   | 'ROLLBACK_FAILED'
+  | 'OVERRIDDEN'
+  /** The execution was stopped, aborted or timed out from outside; finalised by the ended-execution rule. */
+  | 'ABORTED'
+  | 'TIMED_OUT'
+  /** A push that did not deploy: a newer push to the same target superseded it, or a skip decision. */
+  | 'SKIPPED'
   | 'RUNNING';
 
 export interface HistoryEntry {
@@ -258,6 +264,31 @@ export async function recordPush(
   }
 }
 
+/**
+ * Forgets a push, so the same digest can be pushed again: for a deployment that stopped before EB
+ * was changed (a missing secret, a bad bundle), re-pushing after the fix must deploy, not be
+ * dropped as a duplicate. Only this execution's own marker is removed.
+ */
+export async function forgetPush(
+  db: DynamoDBDocumentClient,
+  table: string,
+  p: { repository: string; imageDigest: string; target: string; executionId: string },
+): Promise<void> {
+  try {
+    await db.send(
+      new DeleteCommand({
+        TableName: table,
+        Key: { pk: pushPk(p.repository, p.imageDigest), sk: `TARGET#${p.target}` },
+        ConditionExpression: '#executionId = :executionId',
+        ExpressionAttributeNames: { '#executionId': 'executionId' },
+        ExpressionAttributeValues: { ':executionId': p.executionId },
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailed(err)) throw err;
+  }
+}
+
 export async function getLastGood(
   db: DynamoDBDocumentClient,
   table: string,
@@ -407,7 +438,7 @@ export function isDowngrade(
   return candidateTime < currentTime;
 }
 
-function isConditionFailed(err: unknown): boolean {
+export function isConditionFailed(err: unknown): boolean {
   return err instanceof Error && err.name === 'ConditionalCheckFailedException';
 }
 
@@ -428,6 +459,10 @@ const OUTCOMES: readonly HistoryOutcome[] = [
   'ROLLED_BACK',
   'FAILED_BEFORE_DEPLOY',
   'ROLLBACK_FAILED',
+  'OVERRIDDEN',
+  'ABORTED',
+  'TIMED_OUT',
+  'SKIPPED',
   'RUNNING',
 ];
 

@@ -63,7 +63,8 @@ const expectations: Record<string, Expectation> = {
     finalVersion: 'previous',
     subject: /ROLLED BACK/,
     message: /no healthy verdict/,
-    updates: 2,
+    // Aborting returns EB to the previous version: the rollback verifies it, it need not redeploy.
+    updates: 1,
     aborted: true,
   },
   'deploy-fails-and-reverts': {
@@ -71,7 +72,8 @@ const expectations: Record<string, Expectation> = {
     finalVersion: 'previous',
     subject: /ROLLED BACK/,
     message: /Failed to deploy application\./,
-    updates: 2,
+    // EB reverted by itself: the rollback verifies the good version, it does not redeploy it.
+    updates: 1,
   },
   'migrations-pending': {
     error: 'DeploymentRolledBack',

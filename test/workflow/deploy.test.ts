@@ -297,10 +297,25 @@ describe('the deploy workflow', () => {
 
     const run = await runDeploy(push('v11', 11));
 
+    // DeployVersion looks at EB after the lost reply: the environment is updating to v11, so the
+    // update started; it is watched, never sent again, never reported as "unchanged".
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.path).toContain('AssumeUpdateStarted');
     expect(run.path).toContain('CheckHealth');
+    expect(run.path).not.toContain('MarkFailedBeforeDeploy');
+    expect(aws.updates).toEqual([label('v10', 10), label('v11', 11)]);
     expect(aws.env).toMatchObject({ versionLabel: label('v11', 11), color: 'Green' });
     expect((await getLastGood(db, TABLE, ENV))?.versionLabel).toBe(label('v11', 11));
+  });
+
+  it('never rolls back for throttling alone: unread polls are no data, and the deploy succeeds', async () => {
+    await deployV10();
+    aws.throttleHealthPolls = 8;
+
+    const run = await runDeploy(push('v11', 11));
+
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.path).not.toContain('RollBack');
+    expect(aws.updates).toEqual([label('v10', 10), label('v11', 11)]);
+    expect(lastAlert().subject).toContain('Deployed');
   });
 });

@@ -38,7 +38,11 @@ export interface EnvLook {
   status: string;
   color: string;
   healthStatus: string;
-  /** Version the environment reports; default: the label being deployed once Ready, else the old one. */
+  /**
+   * Version the environment reports; default: the label being deployed. AWS's UpdateEnvironment
+   * example answer shows the new VersionLabel with Status Updating (EB API reference,
+   * UpdateEnvironment, Examples); a failed deploy that EB reverts says so here.
+   */
   versionLabel?: string;
   /** Deployment status the instances report (default Deployed once Ready, else In Progress). */
   instanceStatus?: string;
@@ -121,6 +125,8 @@ export class FakeAws {
   refuseUpdateTo = new Set<string>();
   /** Labels whose UpdateEnvironment EB applies, but whose reply never arrives (a network timeout). */
   loseUpdateReplyFor = new Set<string>();
+  /** Health polls EB answers with Throttling (the environment moves on meanwhile). */
+  throttleHealthPolls = 0;
   /** Versions EB fails to process (Process=true). */
   failProcessing = new Set<string>();
   images: Image[] = [];
@@ -162,7 +168,7 @@ export class FakeAws {
     this.env.color = look.color;
     this.env.healthStatus = look.healthStatus;
     this.env.causes = look.causes ?? [];
-    this.env.versionLabel = look.versionLabel ?? (ready ? d.label : d.from);
+    this.env.versionLabel = look.versionLabel ?? d.label;
     this.env.instanceVersion = look.versionLabel ?? (ready ? d.label : d.from);
     this.env.instanceStatus = look.instanceStatus ?? (ready ? 'Deployed' : 'In Progress');
     for (const e of look.events ?? []) this.event(e.severity, e.message);
@@ -183,6 +189,13 @@ export class FakeAws {
     eb.on(DescribeEnvironmentsCommand).callsFake(() => ({ Environments: [envDescription()] }));
     eb.on(DescribeEnvironmentHealthCommand).callsFake(() => {
       this.tick();
+      if (this.throttleHealthPolls > 0) {
+        this.throttleHealthPolls -= 1;
+        throw Object.assign(new Error('Rate exceeded'), {
+          name: 'Throttling',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
       return {
         Status: this.env.status,
         Color: this.env.color,
@@ -252,6 +265,7 @@ export class FakeAws {
       };
       this.env.status = 'Updating';
       this.env.color = 'Grey';
+      this.env.versionLabel = input.VersionLabel;
       this.event('INFO', 'Environment update is starting.');
       if (this.loseUpdateReplyFor.delete(input.VersionLabel)) {
         // A network failure: no HTTP status, so nobody can tell whether EB applied the update.

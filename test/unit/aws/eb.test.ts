@@ -15,11 +15,12 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import {
   abortUpdate,
   createVersion,
-  deployVersion,
   getEnvironment,
   healthSnapshot,
+  isMustBeReady,
+  requestUpdate,
 } from '../../../lib/aws/eb.js';
-import { EnvironmentNotFound, EnvironmentNotReady } from '../../../lib/errors.js';
+import { EnvironmentNotFound } from '../../../lib/errors.js';
 
 const client = new ElasticBeanstalkClient({ region: 'us-east-1' });
 const ebMock = mockClient(ElasticBeanstalkClient);
@@ -104,8 +105,8 @@ describe('createVersion', () => {
   });
 });
 
-describe('deployVersion', () => {
-  it('turns "Must be Ready" into EnvironmentNotReady, which the state machine retries', async () => {
+describe('requestUpdate and isMustBeReady', () => {
+  it('recognises "Must be Ready", EB\'s refusal while another update runs', async () => {
     ebMock
       .on(UpdateEnvironmentCommand)
       .rejects(
@@ -114,12 +115,16 @@ describe('deployVersion', () => {
           'Environment named antenna-prod is in an invalid state for this operation. Must be Ready.',
         ),
       );
-    await expect(deployVersion(client, ref, 'v10-abc')).rejects.toThrow(EnvironmentNotReady);
+    const err = await requestUpdate(client, ref, 'v10-abc').catch((e: unknown) => e);
+    expect(isMustBeReady(err)).toBe(true);
+    expect(isMustBeReady(ebError('InvalidParameterValue', 'No Application Version named v10-abc'))).toBe(
+      false,
+    );
   });
 
-  it('passes other EB errors through unchanged', async () => {
+  it('passes EB errors through unchanged', async () => {
     ebMock.on(UpdateEnvironmentCommand).rejects(ebError('InsufficientPrivilegesException', 'no'));
-    await expect(deployVersion(client, ref, 'v10-abc')).rejects.toMatchObject({
+    await expect(requestUpdate(client, ref, 'v10-abc')).rejects.toMatchObject({
       name: 'InsufficientPrivilegesException',
     });
   });

@@ -5,8 +5,19 @@ import {
 } from '@aws-sdk/client-elastic-beanstalk';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/abort-update.js';
-import { InputInvalid } from '../../../lib/errors.js';
-import { lambdaContext, mocks, release } from './fixtures.js';
+import { InputInvalid, LockLost } from '../../../lib/errors.js';
+import { acquireLock } from '../../../lib/store/deployments.js';
+import {
+  db,
+  ENV,
+  EXECUTION,
+  lambdaContext,
+  mocks,
+  OTHER_EXECUTION,
+  release,
+  TABLE,
+  useFreshTable,
+} from './fixtures.js';
 
 const context = lambdaContext('AbortUpdate');
 
@@ -23,12 +34,37 @@ function environment(status: EnvironmentStatus) {
   };
 }
 
-beforeEach(() => {
+useFreshTable();
+
+const holdLock = (owner: string, now = new Date()) =>
+  acquireLock(db, TABLE, ENV, {
+    owner,
+    versionLabel: 'v10',
+    imageDigest: 'sha256:x',
+    leaseSeconds: 10_800,
+    now,
+  });
+
+beforeEach(async () => {
+  await holdLock(EXECUTION);
   mocks.eb.reset();
   mocks.eb.on(AbortEnvironmentUpdateCommand).resolves({});
 });
 
 describe('abort-update handler', () => {
+  it('aborts nothing for an execution that no longer holds the environment', async () => {
+    // Arrange: another execution took the lock over.
+    await holdLock(OTHER_EXECUTION, new Date(Date.now() + 20_000_000));
+    mocks.eb.on(DescribeEnvironmentsCommand).resolves(environment('Updating'));
+
+    // Act
+    const run = handler({ release: release() }, context);
+
+    // Assert
+    await expect(run).rejects.toThrow(LockLost);
+    expect(mocks.eb).not.toHaveReceivedCommand(AbortEnvironmentUpdateCommand);
+  });
+
   it('aborts an update that never converged, so the rollback starts from Ready', async () => {
     // Arrange
     mocks.eb.on(DescribeEnvironmentsCommand).resolves(environment('Updating'));

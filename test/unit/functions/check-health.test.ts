@@ -9,7 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/check-health.js';
 import { InputInvalid } from '../../../lib/errors.js';
 import type { HealthProgress } from '../../../lib/workflow-state.js';
-import { deploy, LABEL, lambdaContext, mocks, OLD_LABEL, release, watchStart } from './fixtures.js';
+import { awsError, deploy, LABEL, lambdaContext, mocks, OLD_LABEL, release, watchStart } from './fixtures.js';
 
 const context = lambdaContext('CheckHealth');
 // DescribeEnvironmentHealth returns the operational status (Ready, Updating) in Status, although the
@@ -145,6 +145,39 @@ describe('check-health handler, deploy phase', () => {
     // Assert
     await expect(run).rejects.toThrow(InputInvalid);
     await expect(run).rejects.toThrow('phase');
+  });
+});
+
+describe('check-health handler: a poll that cannot read health is no data, never a verdict', () => {
+  beforeEach(() => mocks.eb.reset());
+
+  it('keeps watching through throttling, saying it could not read health', async () => {
+    // Arrange: EB's Describe* throttled past the SDK's retries (HTTP 400 Throttling "Rate exceeded").
+    mocks.eb.on(DescribeEnvironmentHealthCommand).rejects(awsError('Throttling', 'Rate exceeded'));
+    mocks.eb.on(DescribeEventsCommand).rejects(awsError('Throttling', 'Rate exceeded'));
+
+    // Act
+    const h = await handler({ phase: 'deploy', release: release(), deploy, health: bakedHealth }, context);
+
+    // Assert: still waiting, the bake so far kept, the reason said.
+    expect(h.verdict).toBe('wait');
+    expect(h.healthySince).toBe(bakedHealth.healthySince);
+    expect(h.causes[0]).toContain('could not read health (Throttling: Rate exceeded');
+  });
+
+  it('times out (abort, then roll back) once unread polls pass the watch deadline, saying why', async () => {
+    // Arrange: a 5xx on every look, and the deploy started long ago (the timeout is 1,200 s).
+    mocks.eb.on(DescribeEnvironmentHealthCommand).rejects(awsError('InternalFailure', 'internal', 500));
+    mocks.eb.on(DescribeEventsCommand).resolves({ Events: [] });
+    // 1,200 s at the shortest jittered poll (12 s) is 100 polls, plus 10: this is poll 110.
+    const late = { ...bakedHealth, polls: 109 };
+
+    // Act
+    const h = await handler({ phase: 'deploy', release: release(), deploy, health: late }, context);
+
+    // Assert
+    expect(h.verdict).toBe('timeout');
+    expect(h.causes[0]).toMatch(/no healthy verdict after 110 polls since .*could not read health/);
   });
 });
 

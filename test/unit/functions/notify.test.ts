@@ -13,6 +13,7 @@ import {
   stateBeforeDeploy,
   TOPIC,
   useConfigVariant,
+  useFreshTable,
 } from './fixtures.js';
 
 const context = lambdaContext('Notify');
@@ -28,6 +29,8 @@ function endState(status: OutcomeStatus, extra: Partial<DeployState> = {}): Depl
   } as DeployState;
 }
 
+useFreshTable();
+
 beforeEach(() => {
   mocks.sns.reset();
   let n = 0;
@@ -38,6 +41,33 @@ beforeEach(() => {
 });
 
 describe('notify handler', () => {
+  it('alerts exactly once per execution, however often Step Functions runs the step', async () => {
+    // Arrange: the first run published, then its result was lost (a Lambda error after it returned).
+    await handler(endState('ROLLED_BACK'), context);
+
+    // Act
+    const again = await handler(endState('ROLLED_BACK'), context);
+
+    // Assert
+    expect(mocks.sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(again).toMatchObject({ duplicate: true, messageIds: [] });
+  });
+
+  it('publishes on a retry when the first run could not publish', async () => {
+    // Arrange: SNS failed the first time (a 5xx after the SDK's retries).
+    mocks.sns
+      .on(PublishCommand)
+      .rejectsOnce(awsError('InternalError', 'Internal error', 500))
+      .resolves({ MessageId: 'msg-retry' });
+    await expect(handler(endState('ROLLED_BACK'), context)).rejects.toThrow();
+
+    // Act
+    const again = await handler(endState('ROLLED_BACK'), context);
+
+    // Assert
+    expect(again.messageIds).toHaveLength(1);
+  });
+
   it("publishes the outcome to ebship's topic with a subject that names target and version", async () => {
     // Act
     const result = await handler(endState('SUCCEEDED'), context);

@@ -65,7 +65,7 @@ describe('record-outcome handler', () => {
     const result = await handler(endState('SUCCEEDED'), context);
 
     // Assert
-    expect(result).toEqual({ recorded: true });
+    expect(result).toEqual({ recorded: true, lockReleased: true });
     expect(await getLastGood(db, TABLE, ENV)).toEqual({
       versionLabel: LABEL,
       imageDigest: DIGEST,
@@ -152,8 +152,36 @@ describe('record-outcome handler', () => {
     );
 
     // Assert
-    expect(result).toEqual({ recorded: true });
+    expect(result).toEqual({ recorded: true, lockReleased: false });
     expect((await getLock(db, TABLE, ENV))?.owner).toBe(OTHER_EXECUTION);
+  });
+
+  it('never moves the last good version for an execution that lost its lock (redriven, stale)', async () => {
+    // Arrange: another execution holds the environment now.
+    await putLastGood(db, TABLE, ENV, OLD_GOOD);
+    await takeLock(OTHER_EXECUTION);
+
+    // Act
+    await handler(endState('SUCCEEDED'), context);
+
+    // Assert
+    expect((await getLastGood(db, TABLE, ENV))?.versionLabel).toBe(OLD_GOOD.versionLabel);
+    expect((await getLock(db, TABLE, ENV))?.owner).toBe(OTHER_EXECUTION);
+  });
+
+  it('is safe to run twice: a retry after it succeeded changes nothing more', async () => {
+    // Arrange
+    await putLastGood(db, TABLE, ENV, OLD_GOOD);
+    await takeLock(EXECUTION);
+    await handler(endState('SUCCEEDED'), context);
+
+    // Act
+    const again = await handler(endState('SUCCEEDED'), context);
+
+    // Assert
+    expect(again).toEqual({ recorded: true, lockReleased: false });
+    expect((await getLastGood(db, TABLE, ENV))?.versionLabel).toBe(LABEL);
+    expect(await listHistory(db, TABLE, ENV)).toHaveLength(1);
   });
 
   it('records nothing when resolution failed and there is no release', async () => {

@@ -1,15 +1,17 @@
 import {
   DescribeEnvironmentsCommand,
+  DescribeEventsCommand,
   type EnvironmentStatus,
   UpdateEnvironmentCommand,
 } from '@aws-sdk/client-elastic-beanstalk';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/roll-back.js';
 import { EnvironmentNotReady, InputInvalid, NoGoodVersion } from '../../../lib/errors.js';
-import { putLastGood } from '../../../lib/store/deployments.js';
+import { acquireLock, putLastGood } from '../../../lib/store/deployments.js';
 import {
   db,
   ENV,
+  EXECUTION,
   LABEL,
   lambdaContext,
   mocks,
@@ -48,8 +50,17 @@ function lastGoodIs(versionLabel: string) {
 
 useFreshTable();
 
-beforeEach(() => {
+beforeEach(async () => {
+  // RollBack proves this execution still holds the environment before changing it.
+  await acquireLock(db, TABLE, ENV, {
+    owner: EXECUTION,
+    versionLabel: LABEL,
+    imageDigest: 'sha256:x',
+    leaseSeconds: 10_800,
+    now: new Date(),
+  });
   mocks.eb.reset();
+  mocks.eb.on(DescribeEventsCommand).resolves({ Events: [] });
   environment('Ready');
   mocks.eb.on(UpdateEnvironmentCommand).resolves({ Status: 'Updating', DateUpdated: ROLLBACK_AT });
 });
@@ -74,7 +85,21 @@ describe('roll-back handler', () => {
       toVersion: OLD_LABEL,
       startedAt: ROLLBACK_AT.toISOString(),
       firstPollSeconds: 15,
+      maxPolls: 110,
     });
+  });
+
+  it('redeploys nothing when EB already reverted to the good version: the watch verifies it', async () => {
+    // Arrange: a failed deploy that EB reverted by itself ("The environment was reverted...").
+    await lastGoodIs(OLD_LABEL);
+    environment('Ready', OLD_LABEL);
+
+    // Act
+    const result = await handler({ release: release() }, context);
+
+    // Assert
+    expect(mocks.eb).not.toHaveReceivedCommand(UpdateEnvironmentCommand);
+    expect(result).toMatchObject({ toVersion: OLD_LABEL, redeployed: false });
   });
 
   it('fails with NoGoodVersion on a first deploy, telling on-call to restore by hand', async () => {
@@ -116,7 +141,7 @@ describe('roll-back handler', () => {
       // Assert
       await expect(run).rejects.toThrow(EnvironmentNotReady);
       await expect(run).rejects.toThrow(
-        `antenna-prod is ${status}; waiting for Ready before rolling back to ${OLD_LABEL}`,
+        `antenna-prod is ${status} on ${LABEL}; another update is in progress, waiting for Ready before deploying ${OLD_LABEL}`,
       );
       expect(mocks.eb).not.toHaveReceivedCommand(UpdateEnvironmentCommand);
     },

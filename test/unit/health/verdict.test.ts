@@ -264,3 +264,126 @@ describe('colorOf', () => {
     expect(colorOf({})).toBe('Grey');
   });
 });
+
+describe('healthVerdict: what happened between two polls', () => {
+  const converged = () => healthVerdict(snap(30), ctx, undefined);
+
+  it('rolls back a flap to Severe during the bake that recovered before the next poll', () => {
+    // Arrange: Green at 30 s; EB logged Ok → Severe at 38 s and Severe → Ok at 41 s; Green at 45 s.
+    const first = converged();
+    const flap = snap(45, {
+      events: [
+        {
+          date: at(38),
+          severity: 'WARN',
+          message:
+            'Environment health has transitioned from Ok to Severe. 100.0 % of the requests are failing with HTTP 5xx.',
+        },
+        { date: at(41), severity: 'INFO', message: 'Environment health has transitioned from Severe to Ok.' },
+      ],
+    });
+
+    // Act
+    const v = healthVerdict(flap, ctx, first);
+
+    // Assert
+    expect(first.verdict).toBe('wait');
+    expect(v.verdict).toBe('rollback');
+    expect(v.causes[0]).toContain(`health went Severe at ${at(38)}, between two polls`);
+  });
+
+  it('ignores transitions logged before the update converged (instances restarting)', () => {
+    const first = healthVerdict(
+      snap(30, {
+        events: [
+          {
+            date: at(20),
+            severity: 'WARN',
+            message: 'Environment health has transitioned from Ok to Severe.',
+          },
+        ],
+      }),
+      ctx,
+      undefined,
+    );
+    expect(first.verdict).toBe('wait');
+    expect(healthVerdict(snap(100, { events: [] }), ctx, first).verdict).toBe('healthy');
+  });
+
+  it('restarts the bake after a moment in a colour the target does not accept', () => {
+    // Arrange: Green-only target; a Warning blip at 50 s between polls at 45 s and 60 s.
+    const first = converged();
+    const second = healthVerdict(snap(45), ctx, first);
+    const blip = snap(60, {
+      events: [
+        {
+          date: at(50),
+          severity: 'WARN',
+          message: 'Environment health has transitioned from Ok to Warning.',
+        },
+        {
+          date: at(55),
+          severity: 'INFO',
+          message: 'Environment health has transitioned from Warning to Ok.',
+        },
+      ],
+    });
+
+    // Act
+    const third = healthVerdict(blip, ctx, second);
+    const at95 = healthVerdict({ ...blip, now: at(95) }, ctx, third);
+
+    // Assert: without the blip, 30 → 95 s would be healthy; with it, the bake counts from 60 s.
+    expect(third.healthySince).toBe(at(60));
+    expect(at95.verdict).toBe('wait');
+    expect(healthVerdict({ ...blip, now: at(121) }, ctx, at95).verdict).toBe('healthy');
+  });
+
+  it('stops, without rolling back, when someone else deploys a third version during the watch', () => {
+    const v = healthVerdict(
+      snap(200, { versionLabel: 'hotfix-console-1' }),
+      { ...ctx, fromVersion: 'v1-old' },
+      converged(),
+    );
+    expect(v.verdict).toBe('overridden');
+    expect(v.causes[0]).toContain(
+      'hotfix-console-1 was deployed to the environment by someone other than this execution',
+    );
+  });
+
+  it('rolls back when EB is Ready on the version it replaced: the update was not applied', () => {
+    const v = healthVerdict(
+      snap(200, {
+        versionLabel: 'v1-old',
+        events: [
+          {
+            date: at(190),
+            severity: 'INFO',
+            message: 'The environment was reverted to the previous configuration setting.',
+          },
+        ],
+      }),
+      { ...ctx, fromVersion: 'v1-old' },
+      undefined,
+    );
+    expect(v.verdict).toBe('rollback');
+    expect(v.causes.join(' ')).toContain('EB reported "The environment was reverted');
+  });
+
+  it('accepts a revert TO the expected version (a rollback watch after an abort)', () => {
+    const v = healthVerdict(
+      snap(200, {
+        events: [
+          {
+            date: at(190),
+            severity: 'INFO',
+            message: 'The environment was reverted to the previous configuration setting.',
+          },
+        ],
+      }),
+      { ...ctx, bakeSeconds: 0, policy: { ...policy, bakeSeconds: 0 } } as WatchContext,
+      undefined,
+    );
+    expect(v.verdict).toBe('healthy');
+  });
+});

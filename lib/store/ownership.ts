@@ -1,0 +1,202 @@
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { LockLost } from '../errors.js';
+import {
+  type EnvKey,
+  envPk,
+  isConditionFailed,
+  type LastGood,
+  putLastGood,
+  releaseLock,
+} from './deployments.js';
+
+/**
+ * What an execution may do only while it holds its environment's lock. Every step that changes EB
+ * or the table proves ownership first, with a conditional write: an execution redriven after it was
+ * stopped, or one whose lock another execution took over, stops there without touching anything.
+ */
+
+/** An UpdateEnvironment this execution sent whose effect is not yet known (a lost reply, a 5xx). */
+export interface PendingUpdate {
+  /** ISO time just before the call: EB events after it may be the update's. */
+  requestedAt: string;
+  /** The version the environment ran before the call. */
+  fromVersion?: string;
+}
+
+export interface OwnedLock {
+  owner: string;
+  /** Version label → the UpdateEnvironment sent for it, until its outcome is known. */
+  pending: Record<string, PendingUpdate>;
+}
+
+const LOCK_SK = 'LOCK';
+
+function lostMessage(key: EnvKey, owner: string): string {
+  return (
+    `execution ${owner} no longer holds the lock on ${key.application}/${key.environment} ` +
+    '(it was stopped, timed out or redriven, and its lock was released or taken over): ' +
+    'it changes nothing. Start a new deployment if this one is still wanted'
+  );
+}
+
+/**
+ * Proves `owner` holds the lock, and optionally records or clears a pending UpdateEnvironment in the
+ * same conditional write. Throws LockLost when another execution holds it, or nobody does.
+ */
+export async function proveLock(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  owner: string,
+  change: { pending?: { label: string; update: PendingUpdate }; settled?: string } = {},
+): Promise<OwnedLock> {
+  const write = async (update: string, names: Record<string, string>, values: Record<string, unknown>) => {
+    const out = await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { pk: envPk(key), sk: LOCK_SK },
+        UpdateExpression: update,
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner', '#pending': 'pending', ...names },
+        ExpressionAttributeValues: { ':owner': owner, ...values },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes;
+  };
+  try {
+    // DynamoDB cannot SET a path inside a map that does not exist: make sure the map exists first.
+    let item = await write('SET #pending = if_not_exists(#pending, :empty)', {}, { ':empty': {} });
+    if (change.pending) {
+      item = await write(
+        'SET #pending.#label = :update',
+        { '#label': change.pending.label },
+        { ':update': change.pending.update },
+      );
+    } else if (change.settled) {
+      item = await write('REMOVE #pending.#label', { '#label': change.settled }, {});
+    }
+    return { owner, pending: readPending(item?.pending) };
+  } catch (err) {
+    if (isConditionFailed(err)) throw new LockLost(lostMessage(key, owner));
+    throw err;
+  }
+}
+
+function readPending(value: unknown): Record<string, PendingUpdate> {
+  if (!value || typeof value !== 'object') return {};
+  const out: Record<string, PendingUpdate> = {};
+  for (const [label, v] of Object.entries(value as Record<string, unknown>)) {
+    const p = v as { requestedAt?: unknown; fromVersion?: unknown };
+    if (typeof p?.requestedAt !== 'string') continue;
+    out[label] = {
+      requestedAt: p.requestedAt,
+      ...(typeof p.fromVersion === 'string' ? { fromVersion: p.fromVersion } : {}),
+    };
+  }
+  return out;
+}
+
+/**
+ * Ends an execution's hold on its environment: the last good version moves only after a conditional
+ * write proved `owner` still holds the lock, then the lock is deleted on the same condition. False
+ * when the lock was not ours (already released by an earlier run of the same step, or lost):
+ * nothing was written. (DynamoDB transactions would do it in one write, but the local stand-in's
+ * DynamoDB, dynalite, has none; a lock cannot change hands while its owner runs.)
+ */
+export async function releaseWithOutcome(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  owner: string,
+  lastGood?: LastGood,
+): Promise<boolean> {
+  try {
+    await proveLock(db, table, key, owner);
+  } catch (err) {
+    if (err instanceof LockLost) return false;
+    throw err;
+  }
+  if (lastGood) await putLastGood(db, table, key, lastGood);
+  return releaseLock(db, table, key, owner);
+}
+
+/**
+ * Claims the one alert of an execution. Step Functions may run the notify step again after it
+ * published (a Lambda retry after the handler returned); only the first claim publishes. A claim
+ * left 'sending' by a run that died mid-publish is taken again after `staleSeconds`: an alert
+ * published twice is better than none.
+ */
+export async function claimAlert(
+  db: DynamoDBDocumentClient,
+  table: string,
+  executionId: string,
+  now: Date,
+  staleSeconds = 120,
+): Promise<boolean> {
+  const stale = new Date(now.getTime() - staleSeconds * 1000).toISOString();
+  try {
+    await db.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          pk: alertPk(executionId),
+          sk: 'ALERT',
+          status: 'sending',
+          claimedAt: now.toISOString(),
+          // Kept as long as Step Functions keeps the execution (90 days).
+          expiresAt: Math.floor(now.getTime() / 1000) + 90 * 86400,
+        },
+        ConditionExpression: 'attribute_not_exists(pk) OR (#status = :sending AND #claimedAt < :stale)',
+        ExpressionAttributeNames: { '#status': 'status', '#claimedAt': 'claimedAt' },
+        ExpressionAttributeValues: { ':sending': 'sending', ':stale': stale },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionFailed(err)) return false;
+    throw err;
+  }
+}
+
+export async function markAlertSent(
+  db: DynamoDBDocumentClient,
+  table: string,
+  executionId: string,
+  messageIds: string[],
+): Promise<void> {
+  await db.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: { pk: alertPk(executionId), sk: 'ALERT' },
+      UpdateExpression: 'SET #status = :sent, #messageIds = :ids',
+      ExpressionAttributeNames: { '#status': 'status', '#messageIds': 'messageIds' },
+      ExpressionAttributeValues: { ':sent': 'sent', ':ids': messageIds },
+    }),
+  );
+}
+
+/** Gives the claim back when publishing failed, so the state machine's retry can publish. */
+export async function releaseAlertClaim(
+  db: DynamoDBDocumentClient,
+  table: string,
+  executionId: string,
+): Promise<void> {
+  await db
+    .send(
+      new DeleteCommand({
+        TableName: table,
+        Key: { pk: alertPk(executionId), sk: 'ALERT' },
+        ConditionExpression: '#status = :sending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':sending': 'sending' },
+      }),
+    )
+    .catch((err) => {
+      if (!isConditionFailed(err)) throw err;
+    });
+}
+
+function alertPk(executionId: string): string {
+  return `EXEC#${executionId}`;
+}
