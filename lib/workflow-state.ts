@@ -42,8 +42,13 @@ export interface ManualRequest {
 }
 
 export interface LockResult {
-  /** Set when this execution must not deploy: a duplicate push, or a digest older than the one deployed. */
+  /**
+   * Set when this execution must not deploy: a duplicate push, a digest older than the one deployed,
+   * or a push superseded by a newer one while both waited for the environment.
+   */
   skipped?: { reason: string };
+  /** Set while another execution holds the environment: wait this long, then try again. */
+  waiting?: { nextPollSeconds: number; holder: string; since: string };
   owner?: string;
   expiresAt?: string;
 }

@@ -1,71 +1,140 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { sfn } from '../aws/clients/sfn.js';
+import type { Target } from '../config/schema.js';
+import { getTarget } from '../config/load.js';
 import { EnvironmentBusy } from '../errors.js';
 import { logger } from '../logger.js';
-import { runtimeEnv } from '../runtime.js';
+import { config, runtimeEnv } from '../runtime.js';
 import {
   acquireLock,
   getLastGood,
   getLock,
   isDowngrade,
+  recordDeployment,
   recordPush,
   takeOverLock,
 } from '../store/deployments.js';
+import { claimNextTurn, getNextTurn, releaseNextTurn } from '../store/ownership.js';
 import type { LockResult, Release } from '../workflow-state.js';
 
-/** Longest an execution can hold an environment: the state machine's own timeout (serverless.yml). */
+/** Longest an execution can hold an environment: the state machine's own timeout (TimeoutSeconds). */
 export const LEASE_SECONDS = 3 * 3600;
 /** How long a push is remembered for deduplication: EventBridge retries a target for 24 h. */
 const PUSH_MEMORY_SECONDS = 26 * 3600;
+/** Time an execution needs besides its health watches: secrets, bundle, version, checks, alert. */
+const STEPS_SECONDS = 900;
+/** Polling the lock while waiting, jittered ±20%. */
+const WAIT_POLL_SECONDS = 60;
+
+/**
+ * The longest one execution of `target` holds its environment: the deploy watch, the rollback
+ * watch, the migration check and the steps around them.
+ */
+export function worstCaseHoldSeconds(target: Pick<Target, 'health' | 'migrationCheck'>): number {
+  return 2 * target.health.timeoutSeconds + (target.migrationCheck?.timeoutSeconds ?? 0) + STEPS_SECONDS;
+}
+
+/**
+ * How long a push may wait for its environment: whatever its own execution has left once its own
+ * worst case is set aside. Config validation makes this cover another execution's worst case.
+ */
+export function waitBudgetSeconds(target: Pick<Target, 'health' | 'migrationCheck'>): number {
+  return Math.max(0, LEASE_SECONDS - worstCaseHoldSeconds(target));
+}
 
 /**
  * Takes the environment's lock, after making sure a push is neither a duplicate (EventBridge
  * delivers at least once, and re-tagging an image emits a new PUSH) nor older than what is
  * deployed. Manual deploys and rollbacks skip both checks: a person asked for exactly that image.
+ * While another execution holds the environment, a push waits (the state machine polls, for free):
+ * the newest waiting push takes the next turn, older ones end Skipped naming it, and a push is never
+ * dropped for want of patience.
  */
-export async function acquireDeployLock(release: Release): Promise<LockResult> {
+export async function acquireDeployLock(release: Release, now = new Date()): Promise<LockResult> {
   const env = runtimeEnv();
+  const target = getTarget(config(), release.target);
   if (release.trigger === 'push') {
     const seen = await recordPush(dynamo, env.tableName, {
       repository: release.repository,
       imageDigest: release.imageDigest,
       target: release.target,
       executionId: release.executionId,
-      now: new Date(),
+      now,
       ttlSeconds: PUSH_MEMORY_SECONDS,
     });
     if (seen === 'duplicate')
-      return skipped(`duplicate push of ${release.imageDigest} to ${release.repository}: already handled`);
+      return skipped(release, `duplicate push of ${release.imageDigest} to ${release.repository}: already handled`);
     const current = await getLastGood(dynamo, env.tableName, release);
     if (current?.imageDigest === release.imageDigest)
-      return skipped(`${release.imageDigest} is already deployed as ${current.versionLabel}`);
+      return skipped(release, `${release.imageDigest} is already deployed as ${current.versionLabel}`);
     if (current && isDowngrade(release, current)) {
       return skipped(
+        release,
         `${release.imageDigest} was pushed before the deployed ${current.versionLabel}: ebship never downgrades on push; deploy it by hand to do so`,
       );
     }
+    const next = await getNextTurn(dynamo, env.tableName, release);
+    if (next && next.executionId !== release.executionId && isDowngrade(release, { ...next, imageDigest: '' }))
+      return superseded(release, next);
   }
   const request = {
     owner: release.executionId,
     versionLabel: release.versionLabel,
     imageDigest: release.imageDigest,
     leaseSeconds: LEASE_SECONDS,
-    now: new Date(),
+    now,
   };
   try {
     const lock = await acquireLock(dynamo, env.tableName, release, request);
+    await releaseNextTurn(dynamo, env.tableName, release, release.executionId);
     return { owner: lock.owner, expiresAt: lock.leaseUntil };
   } catch (err) {
     if (!(err instanceof EnvironmentBusy)) throw err;
-    // An execution stopped from the console or timed out never reaches RecordOutcome: its lock
-    // would block every deploy until the lease ends. Take it over once Step Functions says so.
+    // An execution stopped from the console or timed out may not have released its lock (the
+    // ended-execution rule does, eventually): take it over once Step Functions says it has ended.
     const holder = await getLock(dynamo, env.tableName, release);
-    if (!holder || !(await executionEnded(holder.owner))) throw err;
-    logger.warn('took over the lock of an execution that is no longer running', { deadOwner: holder.owner });
-    const lock = await takeOverLock(dynamo, env.tableName, release, holder.owner, request);
-    return { owner: lock.owner, expiresAt: lock.leaseUntil };
+    if (holder && (await executionEnded(holder.owner))) {
+      logger.warn('took over the lock of an execution that is no longer running', { deadOwner: holder.owner });
+      const lock = await takeOverLock(dynamo, env.tableName, release, holder.owner, request);
+      await releaseNextTurn(dynamo, env.tableName, release, release.executionId);
+      return { owner: lock.owner, expiresAt: lock.leaseUntil };
+    }
+    return wait(release, target, holder?.owner ?? 'another execution', err, now);
   }
+}
+
+async function wait(
+  release: Release,
+  target: Target,
+  holder: string,
+  busy: EnvironmentBusy,
+  now: Date,
+): Promise<LockResult> {
+  const table = runtimeEnv().tableName;
+  const waited = (now.getTime() - Date.parse(release.startedAt)) / 1000;
+  const budget = waitBudgetSeconds(target);
+  if (release.trigger === 'push') {
+    const turn = await claimNextTurn(dynamo, table, release, {
+      executionId: release.executionId,
+      target: release.target,
+      versionLabel: release.versionLabel,
+      ...(release.imagePushedAt ? { imagePushedAt: release.imagePushedAt } : {}),
+      since: release.startedAt,
+    });
+    if (!turn.mine) return superseded(release, turn.by);
+  }
+  if (waited > budget) {
+    await releaseNextTurn(dynamo, table, release, release.executionId);
+    throw new EnvironmentBusy(
+      `${busy.message}. Waited ${Math.round(waited)}s, all this execution can spare ` +
+        `(${LEASE_SECONDS}s execution limit less ${worstCaseHoldSeconds(target)}s for its own deploy): ` +
+        'deploy again when it is free',
+    );
+  }
+  const nextPollSeconds = Math.max(1, Math.round(WAIT_POLL_SECONDS * (0.8 + 0.4 * Math.random())));
+  logger.info('environment busy: waiting for it', { holder, waited: Math.round(waited), nextPollSeconds });
+  return { waiting: { nextPollSeconds, holder, since: release.startedAt } };
 }
 
 /** True when the lock owner is an execution that has ended (any status but RUNNING). */
@@ -75,12 +144,41 @@ async function executionEnded(owner: string): Promise<boolean> {
     const { status } = await sfn.send(new DescribeExecutionCommand({ executionArn: owner }));
     return status !== undefined && status !== 'RUNNING';
   } catch (err) {
-    // Executions are kept 90 days; one that no longer exists certainly holds nothing.
-    return (err as Error).name === 'ExecutionDoesNotExist';
+    // Executions are kept 90 days; one that no longer exists certainly holds nothing. Any other
+    // error (throttling, access denied) says nothing about the holder: it is treated as alive.
+    if ((err as Error).name === 'ExecutionDoesNotExist') return true;
+    logger.warn('could not tell whether the lock holder still runs: treating it as running', {
+      owner,
+      error: (err as Error).name,
+    });
+    return false;
   }
 }
 
-function skipped(reason: string): LockResult {
+function superseded(release: Release, by: { executionId: string; versionLabel: string }): Promise<LockResult> {
+  return skipped(
+    release,
+    `superseded by a newer push, ${by.versionLabel} (execution ${by.executionId}), while both waited for ${release.environment}: only the newest push deploys`,
+  );
+}
+
+/** A skip decision is history too: `ebship history` says why a push did not deploy. */
+async function skipped(release: Release, reason: string): Promise<LockResult> {
   logger.info('deployment skipped', { reason });
+  const now = new Date();
+  await recordDeployment(dynamo, runtimeEnv().tableName, {
+    target: release.target,
+    application: release.application,
+    environment: release.environment,
+    executionId: release.executionId,
+    trigger: release.trigger,
+    toVersion: release.versionLabel,
+    imageUri: release.imageUri,
+    outcome: 'SKIPPED',
+    reason,
+    startedAt: release.startedAt,
+    endedAt: now.toISOString(),
+    durationSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(release.startedAt)) / 1000)),
+  });
   return { skipped: { reason } };
 }

@@ -1,4 +1,10 @@
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { LockLost } from '../errors.js';
 import {
   type EnvKey,
@@ -199,4 +205,86 @@ export async function releaseAlertClaim(
 
 function alertPk(executionId: string): string {
   return `EXEC#${executionId}`;
+}
+
+/** A push waiting for its environment: only the newest waiting push of an environment deploys next. */
+export interface Waiter {
+  executionId: string;
+  target: string;
+  versionLabel: string;
+  imagePushedAt?: string;
+  since: string;
+}
+
+const NEXT_SK = 'NEXT';
+
+/**
+ * Claims the environment's next turn for a waiting push. The newest push wins (push times compare as
+ * ISO strings): a claim succeeds when nobody waits, when `me` already waits, or when the waiting push
+ * is older than mine. Otherwise the waiting, newer push is returned and `me` is superseded.
+ */
+export async function claimNextTurn(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  me: Waiter,
+): Promise<{ mine: true } | { mine: false; by: Waiter }> {
+  try {
+    await db.send(
+      new PutCommand({
+        TableName: table,
+        Item: { pk: envPk(key), sk: NEXT_SK, ...me, imagePushedAt: me.imagePushedAt ?? '' },
+        ConditionExpression:
+          'attribute_not_exists(pk) OR #executionId = :me OR #imagePushedAt < :pushedAt',
+        ExpressionAttributeNames: { '#executionId': 'executionId', '#imagePushedAt': 'imagePushedAt' },
+        ExpressionAttributeValues: { ':me': me.executionId, ':pushedAt': me.imagePushedAt ?? '' },
+      }),
+    );
+    return { mine: true };
+  } catch (err) {
+    if (!isConditionFailed(err)) throw err;
+  }
+  const by = await getNextTurn(db, table, key);
+  // Released between the put and the read: try once more on the next poll.
+  return by ? { mine: false, by } : { mine: true };
+}
+
+export async function getNextTurn(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+): Promise<Waiter | undefined> {
+  const { Item } = await db.send(
+    new GetCommand({ TableName: table, Key: { pk: envPk(key), sk: NEXT_SK }, ConsistentRead: true }),
+  );
+  if (!Item || typeof Item.executionId !== 'string') return undefined;
+  return {
+    executionId: Item.executionId,
+    target: String(Item.target ?? ''),
+    versionLabel: String(Item.versionLabel ?? ''),
+    ...(Item.imagePushedAt ? { imagePushedAt: String(Item.imagePushedAt) } : {}),
+    since: String(Item.since ?? ''),
+  };
+}
+
+/** Gives up the next turn once `executionId` took the lock (or stopped waiting). */
+export async function releaseNextTurn(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  executionId: string,
+): Promise<void> {
+  try {
+    await db.send(
+      new DeleteCommand({
+        TableName: table,
+        Key: { pk: envPk(key), sk: NEXT_SK },
+        ConditionExpression: '#executionId = :me',
+        ExpressionAttributeNames: { '#executionId': 'executionId' },
+        ExpressionAttributeValues: { ':me': executionId },
+      }),
+    );
+  } catch (err) {
+    if (!isConditionFailed(err)) throw err;
+  }
 }

@@ -3,9 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateApplicationVersionCommand, UpdateEnvironmentCommand } from '@aws-sdk/client-elastic-beanstalk';
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { getLastGood, getLock, listHistory } from '../../lib/store/deployments.js';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { getLastGood, getLock, listHistory, releaseLock } from '../../lib/store/deployments.js';
 import { behaviours, digest, FakeAws, mocks, runDeploy, startDynamo, TABLE } from './harness.js';
 
 const ENV = { application: 'antenna', environment: 'antenna-prod' };
@@ -216,25 +217,70 @@ describe('the deploy workflow', () => {
           versionLabel: 'v12-aaaaaaaaaaaa',
           imageDigest: digest(12),
           acquiredAt: new Date().toISOString(),
-          leaseUntil: new Date(Date.now() + 3_600_000).toISOString(),
+          leaseUntil: new Date(Date.now() + 3 * 3_600_000).toISOString(),
         },
       }),
     );
   }
   const OTHER = 'arn:aws:states:us-east-1:123456789012:execution:ebship-test-deploy:other';
 
-  it('waits for a busy environment and, if it stays busy, fails before deploying with an alert naming the holder', async () => {
+  /** The holder finishes (releases its lock) at its `after`-th look by a waiting execution. */
+  function holderFinishesAfter(after: number, onLook?: (n: number) => void): void {
+    let looks = 0;
+    mocks.sfn.on(DescribeExecutionCommand).callsFake(async () => {
+      looks += 1;
+      onLook?.(looks);
+      if (looks === after) await releaseLock(db, TABLE, ENV, OTHER);
+      return { status: 'RUNNING' };
+    });
+  }
+
+  it('waits for a busy environment, for free in the state machine, then deploys when it is released', async () => {
     await lockHeldBy(OTHER);
+    holderFinishesAfter(4);
 
     const run = await runDeploy(push('v10', 10));
 
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.path.filter((s) => s === 'WaitForLock').length).toBeGreaterThanOrEqual(4);
+    expect(aws.updates).toEqual([label('v10', 10)]);
+  });
+
+  it('the newest waiting push takes the next turn; the older one ends Skipped, saying by what', async () => {
+    await lockHeldBy(OTHER);
+    holderFinishesAfter(6);
+
+    const [older, newer] = await Promise.all([runDeploy(push('v10', 10)), runDeploy(push('v11', 11))]);
+
+    expect(older.path).toContain('Skipped');
+    expect(newer.status).toBe('SUCCEEDED');
+    expect(aws.updates).toEqual([label('v11', 11)]);
+    const history = await listHistory(db, TABLE, ENV);
+    expect(history.find((h) => h.toVersion === label('v10', 10))).toMatchObject({
+      outcome: 'SKIPPED',
+      reason: expect.stringContaining(`superseded by a newer push, ${label('v11', 11)}`),
+    });
+  });
+
+  it('fails before deploying, with an alert naming the holder, once the wait outlasts its budget; a re-push deploys later', async () => {
+    await lockHeldBy(OTHER);
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    // antenna-prod may wait 2 h (3 h execution limit less 2 x 1,200 s watches, 300 s check and 900 s
+    // of steps): 2 h 10 min pass while the holder keeps the environment.
+    holderFinishesAfter(1_000, (n) => n === 3 && vi.setSystemTime(Date.now() + 130 * 60_000));
+
+    const run = await runDeploy(push('v10', 10)).finally(() => vi.useRealTimers());
+
     expect(run).toMatchObject({ status: 'FAILED', error: 'DeploymentFailed' });
-    expect(
-      run.events.filter((e) => e.type === 'StateRetried' && e.state.name === 'AcquireLock').length,
-    ).toBeGreaterThanOrEqual(10);
     expect(mocks.eb).not.toHaveReceivedCommand(UpdateEnvironmentCommand);
     expect(lastAlert().message).toContain(':other');
+    expect(lastAlert().message).toMatch(/Waited \d+s, all this execution can spare/);
     expect((await getLock(db, TABLE, ENV))?.owner).toBe(OTHER);
+
+    // The holder finishes; the same digest is pushed again, and deploys (not a "duplicate").
+    await releaseLock(db, TABLE, ENV, OTHER);
+    const again = await runDeploy(push('v10', 10));
+    expect(again.status).toBe('SUCCEEDED');
   });
 
   it('takes over the lock of an execution that was stopped or timed out, instead of waiting out its lease', async () => {

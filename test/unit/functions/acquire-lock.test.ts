@@ -133,7 +133,47 @@ describe('acquire-lock handler', () => {
     expect((await getLock(db, TABLE, ENV))?.versionLabel).toBe(LABEL);
   });
 
-  it('fails with EnvironmentBusy naming the execution that holds the environment', async () => {
+  it('waits, for free in the state machine, while another execution holds the environment', async () => {
+    // Arrange: a push that started just now finds the environment busy.
+    await acquireLock(db, TABLE, ENV, {
+      owner: OTHER_EXECUTION,
+      versionLabel: NEWER.versionLabel,
+      imageDigest: NEWER.imageDigest,
+      leaseSeconds: 3 * 3600,
+      now: new Date(),
+    });
+
+    // Act
+    const result = await handler({ release: release({ startedAt: new Date().toISOString() }) }, context);
+
+    // Assert: poll again in about a minute; the holder keeps the environment.
+    expect(result.waiting).toMatchObject({ holder: OTHER_EXECUTION, nextPollSeconds: expect.any(Number) });
+    expect(result.waiting?.nextPollSeconds).toBeGreaterThanOrEqual(48);
+    expect(result.waiting?.nextPollSeconds).toBeLessThanOrEqual(72);
+    expect((await getLock(db, TABLE, ENV))?.owner).toBe(OTHER_EXECUTION);
+  });
+
+  it('treats a holder it cannot look up (throttled, access denied) as alive: never two deploys at once', async () => {
+    // Arrange
+    await acquireLock(db, TABLE, ENV, {
+      owner: OTHER_EXECUTION,
+      versionLabel: NEWER.versionLabel,
+      imageDigest: NEWER.imageDigest,
+      leaseSeconds: 3 * 3600,
+      now: new Date(),
+    });
+    mocks.sfn.on(DescribeExecutionCommand).rejects(awsError('ThrottlingException', 'Rate exceeded'));
+
+    // Act
+    const result = await handler({ release: release({ startedAt: new Date().toISOString() }) }, context);
+
+    // Assert
+    expect(result.owner).toBeUndefined();
+    expect(result.waiting?.holder).toBe(OTHER_EXECUTION);
+    expect((await getLock(db, TABLE, ENV))?.owner).toBe(OTHER_EXECUTION);
+  });
+
+  it('once its wait budget is spent, fails with EnvironmentBusy naming the execution that holds the environment', async () => {
     // Arrange
     await acquireLock(db, TABLE, ENV, {
       owner: OTHER_EXECUTION,
