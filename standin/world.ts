@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { type EventPattern, matchesPattern } from './event-pattern.js';
+import { Faults } from './faults.js';
 import { Ecr, type EcrImage } from './services/ecr.js';
 import { DEFAULT_EB_OPTIONS, type EbOptions, ElasticBeanstalk } from './services/elastic-beanstalk.js';
 import { S3Store } from './services/s3.js';
@@ -38,6 +39,8 @@ export class World {
   readonly sns: Sns;
   readonly sfn: StepFunctions;
   readonly rules: EventRule[] = [];
+  /** Faults armed for this world (none at first) and the record of those that fired. */
+  readonly faults: Faults;
 
   constructor(
     readonly clock: Clock,
@@ -50,13 +53,22 @@ export class World {
   ) {
     const region = options.region ?? 'us-east-1';
     const account = options.account ?? '123456789012';
-    this.eb = new ElasticBeanstalk(clock, this.s3, { ...DEFAULT_EB_OPTIONS, ...options.eb }, region, account);
+    this.faults = new Faults(clock);
+    this.eb = new ElasticBeanstalk(
+      clock,
+      this.s3,
+      { ...DEFAULT_EB_OPTIONS, ...options.eb },
+      region,
+      account,
+      this.faults,
+    );
     this.ecr = new Ecr(clock, account, region);
     this.secrets = new SecretsManager(clock, region, account);
     this.ssm = new Ssm(
       clock,
       (env) => this.eb.instanceIds(env),
       (id) => [...this.eb.environments.keys()].some((env) => this.eb.instanceIds(env).includes(id)),
+      this.faults,
     );
     this.sns = new Sns(region, account);
     this.sfn = new StepFunctions(
@@ -67,6 +79,7 @@ export class World {
         }),
       region,
       account,
+      this.faults,
     );
     this.region = region;
     this.account = account;

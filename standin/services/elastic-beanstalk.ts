@@ -1,6 +1,7 @@
 import { unzipSync } from 'fflate';
 import { parse as parseYaml } from 'yaml';
 import type { Clock } from '../clock.js';
+import type { EbFault, Faults } from '../faults.js';
 import { int, type JsonObject, pageOf, requestId, ServiceError, str, strList } from '../protocol.js';
 import type { S3Store } from './s3.js';
 
@@ -143,6 +144,7 @@ export class ElasticBeanstalk {
     readonly options: EbOptions = DEFAULT_EB_OPTIONS,
     private readonly region = 'us-east-1',
     private readonly account = '123456789012',
+    private readonly faults?: Faults,
   ) {
     this.tokens = options.throttleBurst;
     this.tokensAt = clock.now();
@@ -232,9 +234,13 @@ export class ElasticBeanstalk {
 
   // ---------- the query API ----------
 
-  handle(action: string, input: JsonObject): unknown {
+  /** The request id of the call being answered (events it causes carry it). */
+  private currentRequestId = requestId();
+
+  handle(action: string, input: JsonObject, request: string = requestId()): unknown {
     const entry: (typeof this.calls)[number] = { action, input, at: this.clock.now() };
     this.calls.push(entry);
+    this.currentRequestId = request;
     try {
       if (action.startsWith('Describe')) this.takeToken();
       this.settle();
@@ -477,22 +483,39 @@ export class ElasticBeanstalk {
           `Application version ${label} is in ${version.status} state and cannot be deployed.`,
         );
       }
-      this.startUpdate(env, label);
+      const behaviour = env.spec.onUpdate[Math.min(env.updates, env.spec.onUpdate.length - 1)] ?? {
+        durationSeconds: 60,
+        result: 'deployed' as const,
+        health: [],
+      };
+      env.updates += 1;
+      this.startUpdate(
+        env,
+        label,
+        behaviour,
+        this.currentRequestId,
+        this.faults?.onUpdate(env.spec.environment),
+      );
     }
+    // AWS answers with the environment as the update left it: the NEW VersionLabel, Status Updating
+    // (the UpdateEnvironment example in the EB API reference / botocore examples-1.json).
     return this.describeEnvironment(env);
   }
 
-  private startUpdate(env: Environment, label: string): void {
-    const start = this.clock.now();
-    const behaviour = env.spec.onUpdate[Math.min(env.updates, env.spec.onUpdate.length - 1)] ?? {
-      durationSeconds: 60,
-      result: 'deployed',
-      health: [],
-    };
-    env.updates += 1;
+  private startUpdate(
+    env: Environment,
+    label: string,
+    behaviour: UpdateBehaviour,
+    request: string,
+    faults: { spec: EbFault; fire: (detail?: string) => void }[] = [],
+    start = this.clock.now(),
+  ): void {
     env.deployments += 1;
     env.previousVersion = env.versionLabel;
-    env.requestId = requestId();
+    // EB shows the version being deployed from the moment the update starts; a failed deploy puts
+    // the previous one back.
+    env.versionLabel = label;
+    env.requestId = request;
     env.status = 'Updating';
     env.updatedAt = new Date(start);
     this.setHealth(
@@ -510,6 +533,7 @@ export class ElasticBeanstalk {
     const app = env.spec.application;
     const name = env.spec.environment;
     this.event(app, name, label, 'INFO', 'Environment update is starting.', start, env.requestId);
+    for (const f of faults) this.scheduleFault(env, f.spec, f.fire, start, behaviour);
     if (behaviour.result === 'stuck') return;
     const end = start + behaviour.durationSeconds * 1000;
     this.schedule(
@@ -519,6 +543,7 @@ export class ElasticBeanstalk {
         env.status = 'Ready';
         env.updatedAt = new Date(end);
         if (behaviour.result === 'reverted') {
+          env.versionLabel = previous;
           for (const i of env.instances) this.deployInstance(i, previous, 'Deployed', end);
           this.event(app, name, label, 'ERROR', 'Failed to deploy application.', end, env.requestId);
           this.event(
@@ -587,6 +612,85 @@ export class ElasticBeanstalk {
     );
   }
 
+  /** Schedules an environment fault armed for this update (faults.ts). */
+  private scheduleFault(
+    env: Environment,
+    spec: EbFault,
+    fire: (detail?: string) => void,
+    start: number,
+    behaviour: UpdateBehaviour,
+  ): void {
+    if (spec.fault === 'health-flap') {
+      if (behaviour.result === 'stuck') return;
+      const end = start + behaviour.durationSeconds * 1000;
+      spec.steps.forEach((step, n) => {
+        const at = end + step.afterSeconds * 1000;
+        this.schedule(
+          at,
+          () => {
+            if (n === 0) fire(step.color);
+            this.setHealth(env, step, at, true);
+          },
+          env,
+        );
+      });
+      return;
+    }
+    if (spec.fault === 'console-deploy') {
+      // Someone deploys another version from the console: EB only accepts it once the environment is
+      // Ready, so the console user retries until then. Not tagged with the environment: an abort of
+      // ebship's update does not cancel it.
+      const attempt = (at: number) => {
+        if (env.status === 'Terminating' || env.status === 'Terminated') return;
+        if (env.status !== 'Ready') {
+          this.schedule(at + 10_000, () => attempt(at + 10_000));
+          return;
+        }
+        if (!this.app(env.spec.application).versions.has(spec.versionLabel)) {
+          this.addVersion(env.spec.application, spec.versionLabel);
+        }
+        fire(spec.versionLabel);
+        const request = requestId();
+        this.startUpdate(
+          env,
+          spec.versionLabel,
+          { durationSeconds: spec.durationSeconds, result: 'deployed', health: [] },
+          request,
+          [],
+          at,
+        );
+      };
+      const at = start + spec.afterSeconds * 1000;
+      this.schedule(at, () => attempt(at));
+      return;
+    }
+    const at = start + spec.afterSeconds * 1000;
+    this.schedule(at, () => this.terminate(env, at, fire));
+  }
+
+  /** The environment is terminated (by someone else): Terminating, then Terminated with no instances. */
+  private terminate(env: Environment, at: number, fire: (detail?: string) => void): void {
+    if (env.status === 'Terminating' || env.status === 'Terminated') return;
+    fire(env.status);
+    this.timeline = this.timeline.filter((t) => t.env !== env.spec.environment);
+    const app = env.spec.application;
+    const name = env.spec.environment;
+    const request = requestId();
+    env.status = 'Terminating';
+    env.updatedAt = new Date(at);
+    env.color = 'Grey';
+    env.healthStatus = 'Unknown';
+    env.causes = [];
+    this.event(app, name, undefined, 'INFO', 'terminateEnvironment is starting.', at, request);
+    const end = at + 120_000;
+    this.schedule(end, () => {
+      env.status = 'Terminated';
+      env.updatedAt = new Date(end);
+      env.instances = [];
+      this.event(app, name, undefined, 'INFO', 'terminateEnvironment completed successfully.', end, request);
+    });
+  }
+
   private deployInstance(i: Instance, label: string, status: Instance['deploymentStatus'], at: number): void {
     i.versionLabel = label;
     i.deploymentStatus = status;
@@ -624,6 +728,7 @@ export class ElasticBeanstalk {
     const now = this.clock.now();
     this.timeline = this.timeline.filter((t) => t.env !== env.spec.environment);
     env.status = 'Aborting';
+    env.requestId = this.currentRequestId;
     const previous = env.previousVersion ?? env.versionLabel;
     const app = env.spec.application;
     const name = env.spec.environment;
@@ -830,6 +935,14 @@ export class ElasticBeanstalk {
       );
     }
     this.settle();
+    // A terminated environment is still listed by DescribeEnvironments for a while, but nothing
+    // else can address it.
+    if (env.status === 'Terminated') {
+      throw new ServiceError(
+        'InvalidParameterValue',
+        `No Environment found for EnvironmentName = '${env.spec.environment}'.`,
+      );
+    }
     return env;
   }
 

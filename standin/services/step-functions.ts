@@ -2,6 +2,7 @@ import '../../lib/polyfills.js';
 import { randomUUID } from 'node:crypto';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { Clock } from '../clock.js';
+import { type Faults, faultError } from '../faults.js';
 import { type JsonObject, pageOf, ServiceError, str } from '../protocol.js';
 
 /**
@@ -68,6 +69,7 @@ export class StepFunctions {
     private readonly resolveHandlers: TaskHandlerResolver,
     private readonly region = 'us-east-1',
     private readonly account = '123456789012',
+    private readonly faults?: Faults,
   ) {}
 
   createStateMachine(
@@ -221,7 +223,7 @@ export class StepFunctions {
     const definition = JSON.parse(machine.definition) as StateMachineDefinition;
     const { sm, prepared } = this.compile(machine);
     const { originalTypes, waitHandlers } = prepared;
-    const handlers = { ...wrapHandlers(this.resolveHandlers(definition)), ...waitHandlers };
+    const handlers = { ...wrapHandlers(this.resolveHandlers(definition), this.faults), ...waitHandlers };
     const startDate = new Date(this.clock.now());
     const context = {
       Execution: {
@@ -366,14 +368,54 @@ function causeText(cause: unknown): string | undefined {
   return typeof cause === 'string' ? cause : JSON.stringify(cause);
 }
 
+/** An error as Step Functions reports it: `name` is the Error, `message` the Cause. */
+class TaskError extends Error {
+  constructor(name: string, cause: string) {
+    super(cause);
+    this.name = name;
+  }
+}
+
+/**
+ * A Lambda function's error as Step Functions sees it: Error is the errorType, Cause is the JSON the
+ * Lambda runtime returns, {"errorType","errorMessage","trace"} (Step Functions developer guide,
+ * "Handling errors": Lambda.Unknown and the function's own error types).
+ */
+function lambdaFailure(err: unknown): TaskError {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const errorType = e.name || 'Error';
+  const cause = JSON.stringify({
+    errorType,
+    errorMessage: e.message,
+    trace: (e.stack ?? `${errorType}: ${e.message}`).split('\n'),
+  });
+  return new TaskError(errorType, cause);
+}
+
 function wrapHandlers(
   handlers: Record<string, TaskHandler>,
+  faults?: Faults,
 ): Record<string, (input: JSONValue) => Promise<JSONValue>> {
   return Object.fromEntries(
     Object.entries(handlers).map(([name, fn]) => [
       name,
       async (input: JSONValue) => {
-        const out = await fn(input);
+        const fault = faults?.onCall('lambda', name);
+        if (fault && (fault.fault === 'error-before' || fault.fault === 'throttle')) {
+          const e = faultError('lambda', fault);
+          throw new TaskError(e.code, e.message);
+        }
+        let out: unknown;
+        try {
+          out = await fn(input);
+        } catch (err) {
+          throw lambdaFailure(err);
+        }
+        if (fault?.fault === 'error-after' || fault?.fault === 'reply-lost') {
+          // The handler ran and returned; Lambda (or the invoke) failed after it: the result is lost.
+          const e = faultError('lambda', { ...fault, fault: 'error-after' });
+          throw new TaskError(e.code, e.message);
+        }
         // Lambda returns JSON: undefined becomes null, dates become strings.
         return JSON.parse(JSON.stringify(out ?? null)) as JSONValue;
       },

@@ -63,10 +63,12 @@ async function setUp(
 const healthy: UpdateBehaviour = { durationSeconds: 240, result: 'deployed', health: [] };
 
 describe('UpdateEnvironment lifecycle', () => {
-  it('goes Updating/Grey, then Ready/Green with the new version on every instance', async () => {
+  // The EB API reference's UpdateEnvironment example answer (botocore examples-1.json) shows the NEW
+  // VersionLabel with Status Updating and Health Grey.
+  it('goes Updating/Grey on the new label at once, then Ready/Green on every instance', async () => {
     const { clock, aws } = await setUp([healthy], { instances: 2 });
 
-    await aws.eb.send(
+    const answer = await aws.eb.send(
       new UpdateEnvironmentCommand({ EnvironmentName: 'antenna-prod', VersionLabel: 'v1.1.0-bbbbbbb' }),
     );
     clock.advance(60);
@@ -77,10 +79,11 @@ describe('UpdateEnvironment lifecycle', () => {
       new DescribeInstancesHealthCommand({ EnvironmentName: 'antenna-prod', AttributeNames: ['All'] }),
     );
 
+    expect(answer).toMatchObject({ Status: 'Updating', Health: 'Grey', VersionLabel: 'v1.1.0-bbbbbbb' });
     expect(during.Environments?.[0]).toMatchObject({
       Status: 'Updating',
       Health: 'Grey',
-      VersionLabel: 'v1.0.0-aaaaaaa',
+      VersionLabel: 'v1.1.0-bbbbbbb',
     });
     expect(after.Environments?.[0]).toMatchObject({
       Status: 'Ready',
