@@ -36,6 +36,8 @@ import { ServiceError } from './protocol.js';
  *   - { fault: console-deploy, afterSeconds: 300, versionLabel: hotfix-from-console }
  *       # after the update starts, someone deploys another version from the console
  *   - { fault: terminate, afterSeconds: 60 }   # the environment is terminated
+ *   # EventBridge loses events (best-effort delivery): all matching ones unless `times`
+ *   - { fault: drop-events, source: aws.elasticbeanstalk, detailType: Health status change }
  */
 
 export const FAULT_SERVICES = [
@@ -129,6 +131,17 @@ export const faultSchema = z.discriminatedUnion('fault', [
     })
     .strict(),
   z.object({ fault: z.literal('terminate'), ...onUpdate, afterSeconds: z.number().min(0) }).strict(),
+  z
+    .object({
+      fault: z.literal('drop-events'),
+      /** e.g. aws.elasticbeanstalk, aws.states, aws.ecr; default: any. */
+      source: z.string().optional(),
+      detailType: z.string().optional(),
+      skip: count.default(0),
+      /** Events lost; default: every matching one. */
+      times: count.optional(),
+    })
+    .strict(),
 ]);
 
 export type FaultSpec = z.output<typeof faultSchema>;
@@ -139,12 +152,14 @@ export type WireFault = Extract<
 >;
 export type EbFault = Extract<FaultSpec, { fault: 'health-flap' | 'console-deploy' | 'terminate' }>;
 export type SsmStatusFault = Extract<FaultSpec, { fault: 'ssm-status' }>;
+export type DropEventsFault = Extract<FaultSpec, { fault: 'drop-events' }>;
 
 export interface FiredFault {
   /** The id `add` returned. */
   id: number;
   fault: FaultSpec['fault'];
-  service: FaultService;
+  /** The service (or `events`, EventBridge, for drop-events). */
+  service: FaultService | 'events';
   operation: string;
   /** Simulated time it fired. */
   at: Date;
@@ -250,6 +265,21 @@ export class Faults {
     return due;
   }
 
+  /** Whether EventBridge loses this event (a drop-events fault). */
+  dropsEvent(source: string, detailType: string): boolean {
+    for (const a of this.armed) {
+      const s = a.spec;
+      if (s.fault !== 'drop-events' || usedUp(a)) continue;
+      if ((s.source && s.source !== source) || (s.detailType && s.detailType !== detailType)) continue;
+      a.seen += 1;
+      if (a.seen <= s.skip) continue;
+      a.hits += 1;
+      this.record(a, 'events', detailType, source);
+      return true;
+    }
+    return false;
+  }
+
   private inWindow(a: Armed, s: Extract<FaultSpec, { fault: 'throttle' }>): boolean {
     if (s.fromSeconds === undefined && s.forSeconds === undefined) return true;
     const elapsed = (this.clock.now() - a.armedAt) / 1000;
@@ -257,7 +287,7 @@ export class Faults {
     return elapsed >= from && (s.forSeconds === undefined || elapsed < from + s.forSeconds);
   }
 
-  private record(a: Armed, service: FaultService, operation: string, detail?: string): void {
+  private record(a: Armed, service: FaultService | 'events', operation: string, detail?: string): void {
     this.fired.push({
       id: a.id,
       fault: a.spec.fault,
@@ -277,6 +307,7 @@ function usedUp(a: Armed): boolean {
     return a.hits >= times;
   }
   if (s.fault === 'health-flap' || s.fault === 'console-deploy' || s.fault === 'terminate') return a.hits > 0;
+  if (s.fault === 'drop-events') return a.hits >= (s.times ?? Number.POSITIVE_INFINITY);
   return a.hits >= s.times;
 }
 

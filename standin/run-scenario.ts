@@ -1,6 +1,6 @@
 import type { EbshipConfig } from '../lib/config/schema.js';
 import { type Clock, installClock } from './clock.js';
-import { loadEcrRulePattern } from './ecr-rule.js';
+import { loadEcrRulePattern, loadExecutionEndedRule } from './ecr-rule.js';
 import type { FiredFault } from './faults.js';
 import { DEFAULT_NAMES, provision } from './provision.js';
 import type { Scenario } from './scenarios.js';
@@ -100,6 +100,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const machineArn = world.sfn.createStateMachine('ebship-local-deploy', JSON.stringify(definition));
     const rule = loadEcrRulePattern(options.config);
     world.rules.push({ name: 'EcrPushRule', pattern: rule.pattern, targetArn: machineArn });
+    const ended = loadExecutionEndedRule({
+      DeployStateMachine: machineArn,
+      AlertTopic: provisioned.alertTopicArn,
+    });
+    if (ended) world.rules.push(ended);
     // Armed after provisioning, so only ebship's own calls meet them.
     world.faults.addAll(scenario.faults);
 

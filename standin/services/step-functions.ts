@@ -63,6 +63,8 @@ export class StepFunctions {
   readonly executions = new Map<string, Execution>();
   /** Called when an execution starts (the rehearsal follows its progress). */
   onExecutionStarted?: (e: Execution) => void;
+  /** Called when an execution starts (RUNNING) and when it ends (the World sends EventBridge events). */
+  onStatusChange?: (e: Execution) => void;
 
   constructor(
     private readonly clock: Clock,
@@ -277,6 +279,7 @@ export class StepFunctions {
       }
     })();
     this.onExecutionStarted?.(execution);
+    this.onStatusChange?.(execution);
     return execution;
   }
 
@@ -300,6 +303,7 @@ export class StepFunctions {
     e.status = status;
     e.stopDate = new Date(this.clock.now());
     Object.assign(e, detail);
+    queueMicrotask(() => this.onStatusChange?.(e));
     if (status === 'ABORTED') {
       e.history.push({
         id: e.history.length + 1,
