@@ -17,6 +17,13 @@ export interface Clock {
   toRealMs(simulatedMs: number): number;
   /** Simulated seconds since the clock started, for progress lines. */
   elapsedSeconds(): number;
+  /**
+   * Stops simulated time until the returned release is called (holds nest). The stand-in holds it
+   * while a Lambda handler runs, so the host's CPU time never shows as simulated time.
+   */
+  hold?(): () => void;
+  /** Moves simulated time forward at once; sleepers whose time has come wake up. */
+  jump?(simulatedMs: number): void;
 }
 
 export const DEFAULT_SCALE = 240;
@@ -33,31 +40,70 @@ let latest = 0;
 export function createClock(scale = DEFAULT_SCALE, startedAt = Math.max(RealDate.now(), latest)): Clock {
   if (!(scale > 0)) throw new RangeError(`clock scale must be positive, got ${scale}`);
   const realStart = performance.now();
+  /** Real milliseconds spent held, and when the current hold began. */
+  let heldMs = 0;
+  let heldSince: number | undefined;
+  let holds = 0;
+  /** Simulated milliseconds jumped. */
+  let jumped = 0;
+  const running = () => {
+    const real = performance.now();
+    return real - realStart - heldMs - (heldSince === undefined ? 0 : real - heldSince);
+  };
   const now = () => {
-    const t = Math.floor(startedAt + (performance.now() - realStart) * scale);
+    const t = Math.floor(startedAt + running() * scale + jumped);
     if (t > latest) latest = t;
     return t;
   };
   const toRealMs = (simulatedMs: number) => Math.max(0, simulatedMs / scale);
+  /** Sleepers wait for a simulated instant: re-armed when time was held or jumped meanwhile. */
+  const sleepers = new Set<{ wake: () => void }>();
+  const sleep = (simulatedMs: number, signal?: AbortSignal) =>
+    new Promise<void>((resolve) => {
+      if (signal?.aborted) return resolve();
+      const until = now() + simulatedMs;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        sleepers.delete(sleeper);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const arm = () => {
+        clearTimeout(timer);
+        const left = until - now();
+        if (left <= 0) return done();
+        // While time is held it does not move: look again a little later instead of spinning.
+        timer = setTimeout(arm, holds > 0 ? Math.max(5, toRealMs(left)) : toRealMs(left));
+      };
+      const sleeper = { wake: arm };
+      sleepers.add(sleeper);
+      signal?.addEventListener('abort', done, { once: true });
+      arm();
+    });
   return {
     now,
     scale,
     startedAt,
     toRealMs,
     elapsedSeconds: () => (now() - startedAt) / 1000,
-    sleep: (simulatedMs, signal) =>
-      new Promise<void>((resolve) => {
-        if (signal?.aborted) return resolve();
-        const onAbort = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        }, toRealMs(simulatedMs));
-        signal?.addEventListener('abort', onAbort, { once: true });
-      }),
+    sleep,
+    hold: () => {
+      if (holds++ === 0) heldSince = performance.now();
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        if (--holds === 0 && heldSince !== undefined) {
+          heldMs += performance.now() - heldSince;
+          heldSince = undefined;
+        }
+      };
+    },
+    jump: (simulatedMs) => {
+      jumped += Math.max(0, simulatedMs);
+      for (const s of [...sleepers]) s.wake();
+    },
   };
 }
 

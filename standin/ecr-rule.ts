@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { EbshipConfig } from '../lib/config/schema.js';
 import type { EventPattern } from './event-pattern.js';
+import type { EventRule, InputTransformer } from './eventbridge.js';
 
 /**
  * The EventBridge rule that starts a deploy on an ECR push. Read as data from infra/events.yml
@@ -61,4 +62,42 @@ function substitute(node: unknown, repositories: string[]): unknown {
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, substitute(v, repositories)]));
   }
   return node;
+}
+
+/**
+ * The rule that tells on-call when a deploy execution ends from outside (timed out, aborted), read
+ * from infra/events.yml (resource `ExecutionEndedRule`) with its references (`!Ref
+ * DeployStateMachine`, `!Ref AlertTopic`) resolved to the stand-in's ARNs, and its InputTransformer.
+ */
+export function loadExecutionEndedRule(
+  refs: { DeployStateMachine: string; AlertTopic: string },
+  file = EVENTS_FILE,
+): EventRule | undefined {
+  if (!existsSync(file)) return undefined;
+  const doc: unknown = parse(readFileSync(file, 'utf8'), { logLevel: 'silent' });
+  const rule = findKey(doc, 'ExecutionEndedRule') as
+    | {
+        Properties?: {
+          EventPattern?: unknown;
+          Targets?: { Arn?: unknown; InputTransformer?: InputTransformer }[];
+        };
+      }
+    | undefined;
+  const pattern = rule?.Properties?.EventPattern;
+  const target = rule?.Properties?.Targets?.[0];
+  if (typeof pattern !== 'object' || pattern === null || !target) return undefined;
+  // Unknown YAML tags parse as their argument: `!Ref AlertTopic` reads "AlertTopic".
+  const resolve = (node: unknown): unknown => {
+    if (typeof node === 'string' && node in refs) return refs[node as keyof typeof refs];
+    if (Array.isArray(node)) return node.map(resolve);
+    if (typeof node === 'object' && node !== null)
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, resolve(v)]));
+    return node;
+  };
+  return {
+    name: 'ExecutionEndedRule',
+    pattern: resolve(pattern) as EventPattern,
+    targetArn: String(resolve(target.Arn)),
+    ...(target.InputTransformer ? { inputTransformer: target.InputTransformer } : {}),
+  };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { XMLBuilder } from 'fast-xml-parser';
 
 /**
@@ -38,7 +38,14 @@ export function requestId(): string {
 
 // ---------- JSON protocols ----------
 
-export function sendJson(res: ServerResponse, version: '1.0' | '1.1', body: unknown, status = 200): void {
+/** A reply ready to write: status, headers and body. */
+export interface WireReply {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function jsonReply(version: '1.0' | '1.1', body: unknown, status = 200): WireReply {
   // AWS JSON protocols carry timestamps as epoch seconds. Date.toJSON runs before a replacer
   // sees the value, so the replacer looks at the holder's original member.
   const text = JSON.stringify(
@@ -48,16 +55,20 @@ export function sendJson(res: ServerResponse, version: '1.0' | '1.1', body: unkn
       return raw instanceof Date ? raw.getTime() / 1000 : value;
     },
   );
-  res.writeHead(status, {
-    'content-type': `application/x-amz-json-${version}`,
-    'x-amzn-requestid': requestId(),
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
+  return {
+    status,
+    headers: {
+      'content-type': `application/x-amz-json-${version}`,
+      'x-amzn-requestid': requestId(),
+      'content-length': String(Buffer.byteLength(text)),
+    },
+    body: text,
+  };
 }
 
-export function sendJsonError(res: ServerResponse, version: '1.0' | '1.1', err: ServiceError): void {
-  sendJson(res, version, { __type: err.code, message: err.message, ...err.extra }, err.status);
+/** The JSON protocols' error body: `__type` becomes the SDK exception's name. */
+export function jsonError(err: ServiceError): JsonObject {
+  return { __type: err.code, message: err.message, ...err.extra };
 }
 
 // ---------- query protocol ----------
@@ -142,29 +153,47 @@ export function toXmlDocument(
   return `<?xml version="1.0" encoding="UTF-8"?>\n${xml.build({ [root]: element })}`;
 }
 
-export function sendQueryResult(
-  res: ServerResponse,
+export function queryReply(
   namespace: string,
   action: string,
   result: unknown,
-): void {
+  request: string = requestId(),
+): WireReply {
   const body = toXmlDocument(
     `${action}Response`,
-    { [`${action}Result`]: result ?? {}, ResponseMetadata: { RequestId: requestId() } },
+    { [`${action}Result`]: result ?? {}, ResponseMetadata: { RequestId: request } },
     namespace,
   );
-  res.writeHead(200, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  return {
+    status: 200,
+    headers: {
+      'content-type': 'text/xml',
+      'content-length': String(Buffer.byteLength(body)),
+      'x-amzn-requestid': request,
+    },
+    body,
+  };
 }
 
-export function sendQueryError(res: ServerResponse, namespace: string, err: ServiceError): void {
+export function queryErrorReply(
+  namespace: string,
+  err: ServiceError,
+  request: string = requestId(),
+): WireReply {
   const body = toXmlDocument(
     'ErrorResponse',
-    { Error: { Type: err.type, Code: err.code, Message: err.message }, RequestId: requestId() },
+    { Error: { Type: err.type, Code: err.code, Message: err.message }, RequestId: request },
     namespace,
   );
-  res.writeHead(err.status, { 'content-type': 'text/xml', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  return {
+    status: err.status,
+    headers: {
+      'content-type': 'text/xml',
+      'content-length': String(Buffer.byteLength(body)),
+      'x-amzn-requestid': request,
+    },
+    body,
+  };
 }
 
 // ---------- shared input helpers ----------

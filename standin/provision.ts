@@ -3,6 +3,7 @@ import type { EbshipConfig, SecretSpec, Target, ValueFormat } from '../lib/confi
 import { versionDescription, versionLabel } from '../lib/release/version-label.js';
 import { createDeployTableCommand } from '../lib/store/table.js';
 import type { Scenario } from './scenarios.js';
+import { loadMigrationDocument } from './ssm-document.js';
 import type { World } from './world.js';
 
 /**
@@ -112,7 +113,7 @@ export async function provision(
     });
   }
 
-  world.ssm.documents.add(names.migrationDocumentName);
+  world.ssm.addDocument(names.migrationDocumentName, loadMigrationDocument());
   world.ssm.outcome = scenario.migrationCheck;
   world.s3.createBucket(names.bundleBucket);
   const alertTopicArn = world.sns.createTopic(names.alertTopic);

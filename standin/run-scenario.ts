@@ -1,6 +1,7 @@
 import type { EbshipConfig } from '../lib/config/schema.js';
 import { type Clock, installClock } from './clock.js';
-import { loadEcrRulePattern } from './ecr-rule.js';
+import { loadEcrRulePattern, loadExecutionEndedRule } from './ecr-rule.js';
+import type { FiredFault } from './faults.js';
 import { DEFAULT_NAMES, provision } from './provision.js';
 import type { Scenario } from './scenarios.js';
 import { startStandin } from './server.js';
@@ -25,6 +26,8 @@ export interface PushOutcome {
   alerts: PublishedMessage[];
   /** EB operations the environment received during this push, in order (throttled ones included). */
   ebOperations: string[];
+  /** Faults that fired during this push (faults.ts). */
+  faults: FiredFault[];
 }
 
 export interface ScenarioOutcome {
@@ -97,6 +100,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const machineArn = world.sfn.createStateMachine('ebship-local-deploy', JSON.stringify(definition));
     const rule = loadEcrRulePattern(options.config);
     world.rules.push({ name: 'EcrPushRule', pattern: rule.pattern, targetArn: machineArn });
+    const ended = loadExecutionEndedRule({
+      DeployStateMachine: machineArn,
+      AlertTopic: provisioned.alertTopicArn,
+    });
+    if (ended) world.rules.push(ended);
+    // Armed after provisioning, so only ebship's own calls meet them.
+    world.faults.addAll(scenario.faults);
 
     const target = options.config.targets[scenario.target];
     if (!target) throw new Error(`unknown target ${scenario.target}`);
@@ -110,6 +120,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       world.sns.onPublish = (m) => alerts.push(m);
       const startedAt = options.clock.now();
       const firstCall = world.eb.calls.length;
+      const firstFault = world.faults.fired.length;
       const elapsed = () => Math.round((options.clock.now() - startedAt) / 1000);
       print('');
       print(`push ${target.source.repository}:${push.tag}`);
@@ -139,6 +150,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         finalColor: snap?.color,
         alerts,
         ebOperations: world.eb.calls.slice(firstCall).map((c) => c.action),
+        faults: world.faults.fired.slice(firstFault),
       });
     }
     return {

@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { faultSchema } from './faults.js';
 
 /**
  * Scenarios are data: what the world looks like and what the environment does after each update.
@@ -76,6 +77,8 @@ export const scenarioSchema = z
      * scenario about throttling runs slower for those waits to stay realistic in simulated time.
      */
     scale: z.number().positive().optional(),
+    /** Faults to inject (schema in faults.ts), armed once the world is provisioned. */
+    faults: z.array(faultSchema).default([]),
     eb: z
       .object({
         throttleRate: z.number().positive().optional(),

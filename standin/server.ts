@@ -2,17 +2,20 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import { type Clock, createClock, DEFAULT_SCALE, installedClock } from './clock.js';
+import { type FaultService, faultError } from './faults.js';
 import {
   type JsonObject,
+  jsonError,
+  jsonReply,
   parseQueryForm,
+  queryErrorReply,
+  queryReply,
   readBody,
+  requestId,
   ServiceError,
-  sendJson,
-  sendJsonError,
-  sendQueryError,
-  sendQueryResult,
 } from './protocol.js';
 import { EB_NAMESPACE, type EbOptions } from './services/elastic-beanstalk.js';
+import { s3ErrorReply, s3Operation } from './services/s3.js';
 import { SNS_NAMESPACE } from './services/sns.js';
 import type { TaskHandlerResolver } from './services/step-functions.js';
 import { World } from './world.js';
@@ -42,7 +45,11 @@ export interface Standin {
   close(): Promise<void>;
 }
 
-type JsonService = { version: '1.0' | '1.1'; handle: (op: string, input: JsonObject) => unknown };
+type JsonService = {
+  service: FaultService;
+  version: '1.0' | '1.1';
+  handle: (op: string, input: JsonObject) => unknown;
+};
 
 export async function startStandin(options: StandinOptions = {}): Promise<Standin> {
   const clock = options.clock ?? installedClock() ?? createClock(options.scale ?? DEFAULT_SCALE);
@@ -56,36 +63,104 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   const dynamoPort = (dynamo.address() as AddressInfo).port;
 
   const jsonServices: Record<string, JsonService> = {
-    AmazonEC2ContainerRegistry_V20150921: { version: '1.1', handle: (op, i) => world.ecr.handle(op, i) },
-    secretsmanager: { version: '1.1', handle: (op, i) => world.secrets.handle(op, i) },
-    AmazonSSM: { version: '1.1', handle: (op, i) => world.ssm.handle(op, i) },
-    AWSStepFunctions: { version: '1.0', handle: (op, i) => world.sfn.handle(op, i) },
+    AmazonEC2ContainerRegistry_V20150921: {
+      service: 'ecr',
+      version: '1.1',
+      handle: (op, i) => world.ecr.handle(op, i),
+    },
+    secretsmanager: {
+      service: 'secretsmanager',
+      version: '1.1',
+      handle: (op, i) => world.secrets.handle(op, i),
+    },
+    AmazonSSM: { service: 'ssm', version: '1.1', handle: (op, i) => world.ssm.handle(op, i) },
+    AWSStepFunctions: { service: 'states', version: '1.0', handle: (op, i) => world.sfn.handle(op, i) },
   };
   const queryServices: Record<
     string,
-    { namespace: string; handle: (action: string, i: JsonObject) => unknown }
+    {
+      service: FaultService;
+      namespace: string;
+      handle: (action: string, i: JsonObject, request: string) => unknown;
+    }
   > = {
-    '2010-12-01': { namespace: EB_NAMESPACE, handle: (a, i) => world.eb.handle(a, i) },
-    '2010-03-31': { namespace: SNS_NAMESPACE, handle: (a, i) => world.sns.handle(a, i) },
+    '2010-12-01': {
+      service: 'elasticbeanstalk',
+      namespace: EB_NAMESPACE,
+      handle: (a, i, r) => world.eb.handle(a, i, r),
+    },
+    '2010-03-31': { service: 'sns', namespace: SNS_NAMESPACE, handle: (a, i) => world.sns.handle(a, i) },
   };
 
+  /**
+   * Runs one call through the faults armed for it: an error before (nothing applied), or the call
+   * itself followed by a lost reply or an error after it took effect. Returns what to send, or
+   * undefined when the reply is lost.
+   */
+  const withFaults = async <T>(
+    req: IncomingMessage,
+    service: FaultService,
+    operation: string,
+    call: () => Promise<T>,
+    asError: (err: ServiceError) => T,
+  ): Promise<T | undefined> => {
+    const fault = world.faults.onCall(service, operation);
+    if (fault && (fault.fault === 'throttle' || fault.fault === 'error-before')) {
+      return asError(faultError(service, fault));
+    }
+    const reply = await call();
+    if (fault?.fault === 'error-after') return asError(faultError(service, fault));
+    if (fault?.fault === 'reply-lost') {
+      // The call took effect; the caller never hears so (a reset connection, or none at all).
+      if (!fault.hang) req.socket.destroy();
+      return undefined;
+    }
+    return reply;
+  };
+
+  type Reply = { status: number; headers: Record<string, string>; body: Buffer | string };
+
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const send = (reply: Reply | undefined) => {
+      if (!reply) return;
+      res.writeHead(reply.status, reply.headers);
+      res.end(reply.body);
+    };
     const target = req.headers['x-amz-target'];
     if (typeof target === 'string') {
       const [prefix = '', op = ''] = target.split('.');
-      if (prefix === 'DynamoDB_20120810') return proxy(req, res, dynamoPort);
+      if (prefix === 'DynamoDB_20120810') {
+        const body = await readBody(req);
+        return send(
+          await withFaults<Reply>(
+            req,
+            'dynamodb',
+            op,
+            () => proxy(req, body, dynamoPort),
+            (err) => jsonReply('1.0', jsonError(err), err.status),
+          ),
+        );
+      }
       const service = jsonServices[prefix];
       const version = service?.version ?? '1.1';
       const body = (await readBody(req)).toString('utf8');
-      try {
-        if (!service)
-          throw new ServiceError('UnknownOperationException', `The stand-in does not serve ${target}`);
-        const input = body ? (JSON.parse(body) as JsonObject) : {};
-        sendJson(res, version, await service.handle(op, input));
-      } catch (err) {
-        sendJsonError(res, version, asServiceError(err));
-      }
-      return;
+      const call = async (): Promise<Reply> => {
+        try {
+          if (!service)
+            throw new ServiceError('UnknownOperationException', `The stand-in does not serve ${target}`);
+          const input = body ? (JSON.parse(body) as JsonObject) : {};
+          return jsonReply(version, await service.handle(op, input));
+        } catch (err) {
+          const e = asServiceError(err);
+          return jsonReply(version, jsonError(e), e.status);
+        }
+      };
+      if (!service) return send(await call());
+      return send(
+        await withFaults(req, service.service, op, call, (err) =>
+          jsonReply(version, jsonError(err), err.status),
+        ),
+      );
     }
     const contentType = String(req.headers['content-type'] ?? '');
     if (
@@ -96,23 +171,48 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       const input = parseQueryForm((await readBody(req)).toString('utf8'));
       const service = queryServices[String(input.Version ?? '')];
       const namespace = service?.namespace ?? EB_NAMESPACE;
-      try {
-        if (!service)
-          throw new ServiceError(
-            'InvalidAction',
-            `The stand-in does not serve API version ${String(input.Version)}`,
-          );
-        const action = String(input.Action ?? '');
-        sendQueryResult(res, namespace, action, await service.handle(action, input));
-      } catch (err) {
-        sendQueryError(res, namespace, asServiceError(err));
-      }
-      return;
+      const action = String(input.Action ?? '');
+      // The reply's RequestId is the one EB's events for this call carry.
+      const request = requestId();
+      const call = async (): Promise<Reply> => {
+        try {
+          if (!service)
+            throw new ServiceError(
+              'InvalidAction',
+              `The stand-in does not serve API version ${String(input.Version)}`,
+            );
+          return queryReply(namespace, action, await service.handle(action, input, request), request);
+        } catch (err) {
+          return queryErrorReply(namespace, asServiceError(err), request);
+        }
+      };
+      if (!service) return send(await call());
+      return send(
+        await withFaults(req, service.service, action, call, (err) => queryErrorReply(namespace, err)),
+      );
     }
-    await world.s3.handle(req, res);
+    const operation = s3Operation(req.method, req.url);
+    const reply = await withFaults(
+      req,
+      's3',
+      operation,
+      async () => {
+        const r = await world.s3.handle(req);
+        return { status: r.status, headers: r.headers, body: r.body ?? '' };
+      },
+      (err) => {
+        const r = s3ErrorReply(err, req.method ?? 'GET');
+        return { status: r.status, headers: r.headers, body: r.body ?? '' };
+      },
+    );
+    send(reply);
   };
 
   const server = createServer((req, res) => {
+    // Every answer is dated on the simulated clock, like everything else the stand-in says: a real
+    // Date would look like minutes of clock skew to the SDK, which then retries error answers.
+    res.sendDate = false;
+    res.setHeader('date', new Date(clock.now()).toUTCString());
     route(req, res).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`stand-in error: ${(err as Error).stack ?? String(err)}`);
@@ -141,19 +241,30 @@ function asServiceError(err: unknown): ServiceError {
   return new ServiceError('InternalFailure', `stand-in failure: ${message}`, 500, 'Receiver');
 }
 
-function proxy(req: IncomingMessage, res: ServerResponse, port: number): void {
-  const upstream = request(
-    { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
-    (answer) => {
-      res.writeHead(answer.statusCode ?? 500, answer.headers);
-      answer.pipe(res);
-    },
-  );
-  upstream.on('error', (err) => {
-    if (!res.headersSent) res.writeHead(500);
-    res.end(String(err));
+/** Forwards a DynamoDB call to dynalite and buffers its answer (so a fault can replace it). */
+function proxy(
+  req: IncomingMessage,
+  body: Buffer,
+  port: number,
+): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+  return new Promise((resolve) => {
+    const upstream = request(
+      { host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on('data', (c: Buffer) => chunks.push(c));
+        answer.on('end', () => {
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(answer.headers)) {
+            if (typeof v === 'string' && k !== 'date' && k !== 'connection') headers[k] = v;
+          }
+          resolve({ status: answer.statusCode ?? 500, headers, body: Buffer.concat(chunks) });
+        });
+      },
+    );
+    upstream.on('error', (err) => resolve({ status: 500, headers: {}, body: Buffer.from(String(err)) }));
+    upstream.end(body);
   });
-  req.pipe(upstream);
 }
 
 function listen(server: Server, port: number): Promise<void> {

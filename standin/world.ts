@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
-import { type EventPattern, matchesPattern } from './event-pattern.js';
+import { EventBus, type EventRule } from './eventbridge.js';
+import { Faults } from './faults.js';
 import { Ecr, type EcrImage } from './services/ecr.js';
 import { DEFAULT_EB_OPTIONS, type EbOptions, ElasticBeanstalk } from './services/elastic-beanstalk.js';
 import { S3Store } from './services/s3.js';
@@ -14,12 +15,7 @@ import { StepFunctions, type TaskHandlerResolver } from './services/step-functio
  * scenario, push an image) and read it (published alerts, EB's calls, executions).
  */
 
-export interface EventRule {
-  name: string;
-  pattern: EventPattern;
-  /** A state machine ARN: matching events start an execution with the event as input. */
-  targetArn: string;
-}
+export type { EventRule };
 
 export interface PushResult {
   image: EcrImage;
@@ -37,7 +33,11 @@ export class World {
   readonly ssm: Ssm;
   readonly sns: Sns;
   readonly sfn: StepFunctions;
-  readonly rules: EventRule[] = [];
+  /** The default event bus; `rules` are its rules. */
+  readonly bus: EventBus;
+  readonly rules: EventRule[];
+  /** Faults armed for this world (none at first) and the record of those that fired. */
+  readonly faults: Faults;
 
   constructor(
     readonly clock: Clock,
@@ -50,13 +50,29 @@ export class World {
   ) {
     const region = options.region ?? 'us-east-1';
     const account = options.account ?? '123456789012';
-    this.eb = new ElasticBeanstalk(clock, this.s3, { ...DEFAULT_EB_OPTIONS, ...options.eb }, region, account);
+    this.faults = new Faults(clock);
+    this.bus = new EventBus(clock, region, account, () => ({
+      startExecution: (arn, input) => this.sfn.startExecution(arn, input, randomUUID()).executionArn,
+      publish: (topicArn, message) => this.sns.publishFromEventBridge(topicArn, message),
+    }));
+    this.rules = this.bus.rules;
+    this.bus.dropIf = (e) => this.faults.dropsEvent(e.source, e['detail-type']);
+
+    this.eb = new ElasticBeanstalk(
+      clock,
+      this.s3,
+      { ...DEFAULT_EB_OPTIONS, ...options.eb },
+      region,
+      account,
+      this.faults,
+    );
     this.ecr = new Ecr(clock, account, region);
     this.secrets = new SecretsManager(clock, region, account);
     this.ssm = new Ssm(
       clock,
       (env) => this.eb.instanceIds(env),
       (id) => [...this.eb.environments.keys()].some((env) => this.eb.instanceIds(env).includes(id)),
+      this.faults,
     );
     this.sns = new Sns(region, account);
     this.sfn = new StepFunctions(
@@ -67,9 +83,34 @@ export class World {
         }),
       region,
       account,
+      this.faults,
     );
     this.region = region;
     this.account = account;
+    this.eb.onBusEvent = (detailType, detail, resources, at) =>
+      this.bus.put('aws.elasticbeanstalk', detailType, detail, resources, at);
+    // Step Functions sends every execution status change to EventBridge (developer guide,
+    // "Automating Step Functions event delivery with EventBridge").
+    this.sfn.onStatusChange = (e) =>
+      this.bus.put(
+        'aws.states',
+        'Step Functions Execution Status Change',
+        {
+          executionArn: e.arn,
+          stateMachineArn: e.stateMachineArn,
+          name: e.name,
+          status: e.status,
+          startDate: e.startDate.getTime(),
+          stopDate: e.stopDate?.getTime() ?? null,
+          input: e.input,
+          output: e.output ?? null,
+          inputDetails: { included: true },
+          outputDetails: e.output === undefined ? null : { included: true },
+          ...(e.error !== undefined ? { error: e.error } : {}),
+          ...(e.cause !== undefined ? { cause: e.cause } : {}),
+        },
+        [e.arn],
+      );
   }
 
   readonly region: string;
@@ -81,27 +122,16 @@ export class World {
    */
   pushImage(push: { repository: string; tag?: string; digest?: string }): PushResult {
     const image = this.ecr.push(push.repository, push.tag, push.digest);
-    const event: Record<string, unknown> = {
-      version: '0',
-      id: randomUUID(),
-      'detail-type': 'ECR Image Action',
-      source: 'aws.ecr',
-      account: this.account,
-      time: new Date(this.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      region: this.region,
-      resources: [],
-      detail: {
-        result: 'SUCCESS',
-        'repository-name': push.repository,
-        'image-digest': image.digest,
-        'action-type': 'PUSH',
-        ...(push.tag ? { 'image-tag': push.tag } : {}),
-      },
-    };
-    const executionArns = this.rules
-      .filter((r) => matchesPattern(event, r.pattern))
-      // EventBridge names the execution itself (a random id); the input is the event.
-      .map((r) => this.sfn.startExecution(r.targetArn, JSON.stringify(event), randomUUID()).executionArn);
+    const deliveries = this.bus.put('aws.ecr', 'ECR Image Action', {
+      result: 'SUCCESS',
+      'repository-name': push.repository,
+      'image-digest': image.digest,
+      'action-type': 'PUSH',
+      ...(push.tag ? { 'image-tag': push.tag } : {}),
+    });
+    const event = this.bus.events.at(-1) as unknown as Record<string, unknown>;
+    // EventBridge names the execution itself (a random id); the input is the event.
+    const executionArns = deliveries.flatMap((d) => (d.executionArn ? [d.executionArn] : []));
     return { image, event, executionArns };
   }
 }

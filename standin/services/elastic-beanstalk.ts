@@ -1,6 +1,7 @@
 import { unzipSync } from 'fflate';
 import { parse as parseYaml } from 'yaml';
 import type { Clock } from '../clock.js';
+import type { EbFault, Faults } from '../faults.js';
 import { int, type JsonObject, pageOf, requestId, ServiceError, str, strList } from '../protocol.js';
 import type { S3Store } from './s3.js';
 
@@ -143,6 +144,7 @@ export class ElasticBeanstalk {
     readonly options: EbOptions = DEFAULT_EB_OPTIONS,
     private readonly region = 'us-east-1',
     private readonly account = '123456789012',
+    private readonly faults?: Faults,
   ) {
     this.tokens = options.throttleBurst;
     this.tokensAt = clock.now();
@@ -232,9 +234,19 @@ export class ElasticBeanstalk {
 
   // ---------- the query API ----------
 
-  handle(action: string, input: JsonObject): unknown {
+  /**
+   * Where EB's EventBridge events go ("Elastic Beanstalk resource status change", "Health status
+   * change"); the World puts them on its bus.
+   */
+  onBusEvent?: (detailType: string, detail: JsonObject, resources: string[], at: number) => void;
+
+  /** The request id of the call being answered (events it causes carry it). */
+  private currentRequestId = requestId();
+
+  handle(action: string, input: JsonObject, request: string = requestId()): unknown {
     const entry: (typeof this.calls)[number] = { action, input, at: this.clock.now() };
     this.calls.push(entry);
+    this.currentRequestId = request;
     try {
       if (action.startsWith('Describe')) this.takeToken();
       this.settle();
@@ -371,7 +383,7 @@ export class ElasticBeanstalk {
     app.versions.set(label, version);
     if (version.status === 'Processing') {
       // Processing validates the bundle after the call returns: pollers see Processing first.
-      const problem = object ? bundleProblem(object.body) : undefined;
+      const problem = object ? processingProblem(object.body) : undefined;
       const at = this.clock.now() + this.options.processSeconds * 1000;
       this.schedule(at, () => {
         version.status = problem ? 'Failed' : 'Processed';
@@ -477,22 +489,43 @@ export class ElasticBeanstalk {
           `Application version ${label} is in ${version.status} state and cannot be deployed.`,
         );
       }
-      this.startUpdate(env, label);
+      const behaviour = env.spec.onUpdate[Math.min(env.updates, env.spec.onUpdate.length - 1)] ?? {
+        durationSeconds: 60,
+        result: 'deployed' as const,
+        health: [],
+      };
+      env.updates += 1;
+      this.startUpdate(
+        env,
+        label,
+        behaviour,
+        this.currentRequestId,
+        this.faults?.onUpdate(env.spec.environment),
+      );
     }
+    // AWS answers with the environment as the update left it: the NEW VersionLabel, Status Updating
+    // (the UpdateEnvironment example in the EB API reference / botocore examples-1.json).
     return this.describeEnvironment(env);
   }
 
-  private startUpdate(env: Environment, label: string): void {
-    const start = this.clock.now();
-    const behaviour = env.spec.onUpdate[Math.min(env.updates, env.spec.onUpdate.length - 1)] ?? {
-      durationSeconds: 60,
-      result: 'deployed',
-      health: [],
-    };
-    env.updates += 1;
+  private startUpdate(
+    env: Environment,
+    label: string,
+    behaviour: UpdateBehaviour,
+    request: string,
+    faults: { spec: EbFault; fire: (detail?: string) => void }[] = [],
+    start = this.clock.now(),
+  ): void {
+    // EB does not check Docker configuration when it processes a version: the instances find out
+    // when they deploy it, and the deploy fails there.
+    const dockerFailure = this.dockerProblemOf(env.spec.application, label);
+    if (dockerFailure && behaviour.result !== 'stuck') behaviour = { ...behaviour, result: 'reverted' };
     env.deployments += 1;
     env.previousVersion = env.versionLabel;
-    env.requestId = requestId();
+    // EB shows the version being deployed from the moment the update starts; a failed deploy puts
+    // the previous one back.
+    env.versionLabel = label;
+    env.requestId = request;
     env.status = 'Updating';
     env.updatedAt = new Date(start);
     this.setHealth(
@@ -510,6 +543,7 @@ export class ElasticBeanstalk {
     const app = env.spec.application;
     const name = env.spec.environment;
     this.event(app, name, label, 'INFO', 'Environment update is starting.', start, env.requestId);
+    for (const f of faults) this.scheduleFault(env, f.spec, f.fire, start, behaviour);
     if (behaviour.result === 'stuck') return;
     const end = start + behaviour.durationSeconds * 1000;
     this.schedule(
@@ -519,6 +553,29 @@ export class ElasticBeanstalk {
         env.status = 'Ready';
         env.updatedAt = new Date(end);
         if (behaviour.result === 'reverted') {
+          if (dockerFailure) {
+            for (const i of env.instances) {
+              this.event(
+                app,
+                name,
+                label,
+                'ERROR',
+                `[Instance: ${i.id}] Command failed on instance. Return code: 1 Output: Engine execution has encountered an error..`,
+                end,
+                env.requestId,
+              );
+            }
+            this.event(
+              app,
+              name,
+              label,
+              'ERROR',
+              "Instance deployment failed. For details, see 'eb-engine.log'.",
+              end,
+              env.requestId,
+            );
+          }
+          env.versionLabel = previous;
           for (const i of env.instances) this.deployInstance(i, previous, 'Deployed', end);
           this.event(app, name, label, 'ERROR', 'Failed to deploy application.', end, env.requestId);
           this.event(
@@ -587,6 +644,92 @@ export class ElasticBeanstalk {
     );
   }
 
+  /** Schedules an environment fault armed for this update (faults.ts). */
+  private scheduleFault(
+    env: Environment,
+    spec: EbFault,
+    fire: (detail?: string) => void,
+    start: number,
+    behaviour: UpdateBehaviour,
+  ): void {
+    if (spec.fault === 'health-flap') {
+      if (behaviour.result === 'stuck') return;
+      const end = start + behaviour.durationSeconds * 1000;
+      spec.steps.forEach((step, n) => {
+        const at = end + step.afterSeconds * 1000;
+        this.schedule(
+          at,
+          () => {
+            if (n === 0) fire(step.color);
+            this.setHealth(env, step, at, true);
+          },
+          env,
+        );
+      });
+      return;
+    }
+    if (spec.fault === 'console-deploy') {
+      // Someone deploys another version from the console: EB only accepts it once the environment is
+      // Ready, so the console user retries until then. Not tagged with the environment: an abort of
+      // ebship's update does not cancel it.
+      const attempt = (at: number) => {
+        if (env.status === 'Terminating' || env.status === 'Terminated') return;
+        if (env.status !== 'Ready') {
+          this.schedule(at + 10_000, () => attempt(at + 10_000));
+          return;
+        }
+        if (!this.app(env.spec.application).versions.has(spec.versionLabel)) {
+          this.addVersion(env.spec.application, spec.versionLabel);
+        }
+        fire(spec.versionLabel);
+        const request = requestId();
+        this.startUpdate(
+          env,
+          spec.versionLabel,
+          { durationSeconds: spec.durationSeconds, result: 'deployed', health: [] },
+          request,
+          [],
+          at,
+        );
+      };
+      const at = start + spec.afterSeconds * 1000;
+      this.schedule(at, () => attempt(at));
+      return;
+    }
+    const at = start + spec.afterSeconds * 1000;
+    this.schedule(at, () => this.terminate(env, at, fire));
+  }
+
+  /** The environment is terminated (by someone else): Terminating, then Terminated with no instances. */
+  private terminate(env: Environment, at: number, fire: (detail?: string) => void): void {
+    if (env.status === 'Terminating' || env.status === 'Terminated') return;
+    fire(env.status);
+    this.timeline = this.timeline.filter((t) => t.env !== env.spec.environment);
+    const app = env.spec.application;
+    const name = env.spec.environment;
+    const request = requestId();
+    env.status = 'Terminating';
+    env.updatedAt = new Date(at);
+    env.color = 'Grey';
+    env.healthStatus = 'Unknown';
+    env.causes = [];
+    this.event(app, name, undefined, 'INFO', 'terminateEnvironment is starting.', at, request);
+    const end = at + 120_000;
+    this.schedule(end, () => {
+      env.status = 'Terminated';
+      env.updatedAt = new Date(end);
+      env.instances = [];
+      this.event(app, name, undefined, 'INFO', 'terminateEnvironment completed successfully.', end, request);
+    });
+  }
+
+  /** The Docker problem of a version's bundle, if its bundle is in S3 and has one. */
+  private dockerProblemOf(application: string, label: string): string | undefined {
+    const version = this.applications.get(application)?.versions.get(label);
+    const object = version?.bucket && version.key ? this.s3.get(version.bucket, version.key) : undefined;
+    return object ? dockerProblem(object.body) : undefined;
+  }
+
   private deployInstance(i: Instance, label: string, status: Instance['deploymentStatus'], at: number): void {
     i.versionLabel = label;
     i.deploymentStatus = status;
@@ -624,6 +767,7 @@ export class ElasticBeanstalk {
     const now = this.clock.now();
     this.timeline = this.timeline.filter((t) => t.env !== env.spec.environment);
     env.status = 'Aborting';
+    env.requestId = this.currentRequestId;
     const previous = env.previousVersion ?? env.versionLabel;
     const app = env.spec.application;
     const name = env.spec.environment;
@@ -653,9 +797,9 @@ export class ElasticBeanstalk {
 
   private describeEnvironmentHealth(input: JsonObject): unknown {
     const env = this.env(input);
-    const wanted = strList(input, 'AttributeNames');
-    const all = wanted.length === 0 || wanted.includes('All');
-    const pick = (name: string, value: unknown) => (all || wanted.includes(name) ? value : undefined);
+    // Only the attributes asked for; "All" for all, none: just the environment's name (EB API
+    // reference, DescribeEnvironmentHealth AttributeNames).
+    const pick = attributePicker(input);
     const counts: Record<string, number> = {
       NoData: 0,
       Unknown: 0,
@@ -708,26 +852,30 @@ export class ElasticBeanstalk {
   private describeInstancesHealth(input: JsonObject): unknown {
     const env = this.env(input);
     const { page, next } = pageOf(env.instances, str(input, 'NextToken'), this.options.instancesPageSize);
+    // Only the attributes asked for; "All" for all, none: just the instance ids (EB API reference,
+    // DescribeInstancesHealth AttributeNames).
+    const pick = attributePicker(input);
     return {
       InstanceHealthList: page.map((i) => {
         const h = this.instanceHealth(env, i);
         return {
           InstanceId: i.id,
-          HealthStatus: h.healthStatus,
-          Color: h.color,
-          Causes: h.causes,
-          LaunchedAt: i.launchedAt,
-          Deployment: {
+          HealthStatus: pick('HealthStatus', h.healthStatus),
+          Color: pick('Color', h.color),
+          Causes: pick('Causes', h.causes),
+          LaunchedAt: pick('LaunchedAt', i.launchedAt),
+          ApplicationMetrics: pick('ApplicationMetrics', this.metrics(env)),
+          Deployment: pick('Deployment', {
             VersionLabel: i.versionLabel,
             DeploymentId: i.deploymentId,
             Status: i.deploymentStatus,
             DeploymentTime: i.deploymentTime,
-          },
-          AvailabilityZone: `${this.region}a`,
-          InstanceType: 't3.large',
+          }),
+          AvailabilityZone: pick('AvailabilityZone', `${this.region}a`),
+          InstanceType: pick('InstanceType', 't3.large'),
         };
       }),
-      RefreshedAt: new Date(this.clock.now()),
+      RefreshedAt: pick('RefreshedAt', new Date(this.clock.now())),
       NextToken: next,
     };
   }
@@ -830,6 +978,14 @@ export class ElasticBeanstalk {
       );
     }
     this.settle();
+    // A terminated environment is still listed by DescribeEnvironments for a while, but nothing
+    // else can address it.
+    if (env.status === 'Terminated') {
+      throw new ServiceError(
+        'InvalidParameterValue',
+        `No Environment found for EnvironmentName = '${env.spec.environment}'.`,
+      );
+    }
     return env;
   }
 
@@ -867,6 +1023,22 @@ export class ElasticBeanstalk {
     at: number,
     request = requestId(),
   ): void {
+    const bus = environment ? busEventOf(message) : undefined;
+    if (bus && this.onBusEvent) {
+      this.onBusEvent(
+        bus.detailType,
+        {
+          Status: bus.status,
+          EventDate: at,
+          ApplicationName: application,
+          Message: message,
+          EnvironmentName: environment,
+          Severity: severity,
+        },
+        [this.arn('environment', `${application}/${environment}`)],
+        at,
+      );
+    }
     this.events.push({
       seq: this.events.length,
       date: new Date(at),
@@ -882,6 +1054,34 @@ export class ElasticBeanstalk {
   private arn(kind: string, name: string): string {
     return `arn:aws:elasticbeanstalk:${this.region}:${this.account}:${kind}/${name}`;
   }
+}
+
+/**
+ * The EventBridge event EB sends for an environment event, if any (EB developer guide, "Using Elastic
+ * Beanstalk with Amazon EventBridge", event field mapping).
+ */
+function busEventOf(message: string): { detailType: string; status: string } | undefined {
+  const change = 'Elastic Beanstalk resource status change';
+  if (message.startsWith('Environment health has transitioned'))
+    return { detailType: 'Health status change', status: 'Environment health changed' };
+  if (message === 'Environment update is starting.')
+    return { detailType: change, status: 'Environment update started' };
+  if (message === 'Environment update completed successfully.')
+    return { detailType: change, status: 'Environment update successful' };
+  if (message.startsWith('Update environment operation is complete, but with errors'))
+    return { detailType: change, status: 'Environment update failed' };
+  if (message === 'terminateEnvironment is starting.')
+    return { detailType: change, status: 'Environment termination started' };
+  if (message === 'terminateEnvironment completed successfully.')
+    return { detailType: change, status: 'Environment termination successful' };
+  return undefined;
+}
+
+/** Keeps a value only if AttributeNames asks for it (or for All). */
+function attributePicker(input: JsonObject): (name: string, value: unknown) => unknown {
+  const wanted = strList(input, 'AttributeNames');
+  const all = wanted.includes('All');
+  return (name, value) => (all || wanted.includes(name) ? value : undefined);
 }
 
 function rank(healthStatus: string): number {
@@ -902,27 +1102,28 @@ function randomId(length: number): string {
   return out.slice(0, length);
 }
 
-/**
- * What EB's processing of a bundle would refuse: a zip it cannot open, a Dockerrun.aws.json that is
- * not JSON, or an `.ebextensions/*.config` that is not a YAML/JSON mapping.
- */
-export function bundleProblem(zip: Buffer): string | undefined {
-  let files: Record<string, Uint8Array>;
+/** The files of a zip bundle, or why it is not one. */
+function unzipBundle(zip: Buffer): Record<string, string> | string {
   try {
-    files = unzipSync(new Uint8Array(zip));
+    const decoder = new TextDecoder();
+    return Object.fromEntries(
+      Object.entries(unzipSync(new Uint8Array(zip))).map(([name, bytes]) => [name, decoder.decode(bytes)]),
+    );
   } catch (err) {
     return `the source bundle is not a valid zip file (${(err as Error).message})`;
   }
-  const decoder = new TextDecoder();
-  for (const [name, bytes] of Object.entries(files)) {
-    const text = decoder.decode(bytes);
-    if (name === 'Dockerrun.aws.json') {
-      try {
-        JSON.parse(text);
-      } catch (err) {
-        return `Dockerrun.aws.json is not valid JSON: ${(err as Error).message}`;
-      }
-    }
+}
+
+/**
+ * What EB's processing of a version (CreateApplicationVersion Process=true) refuses: a zip it cannot
+ * open, or an `.ebextensions/*.config` that is not a YAML/JSON mapping. Process validates env.yaml and
+ * .ebextensions only (EB API reference, CreateApplicationVersion, Process): Docker configuration is
+ * not checked there (see dockerProblem).
+ */
+export function processingProblem(zip: Buffer): string | undefined {
+  const files = unzipBundle(zip);
+  if (typeof files === 'string') return files;
+  for (const [name, text] of Object.entries(files)) {
     if (/^\.ebextensions\/[^/]+\.config$/.test(name)) {
       try {
         const doc: unknown = parseYaml(text);
@@ -932,6 +1133,33 @@ export function bundleProblem(zip: Buffer): string | undefined {
       } catch (err) {
         return `The configuration file ${name} in application version contains invalid YAML or JSON. YAML exception: ${(err as Error).message.split('\n')[0]}`;
       }
+    }
+  }
+  return undefined;
+}
+
+/** A Docker configuration the instances cannot use: Dockerrun.aws.json or docker-compose.yml unparsable. */
+export function dockerProblem(zip: Buffer): string | undefined {
+  const files = unzipBundle(zip);
+  if (typeof files === 'string') return undefined;
+  const dockerrun = files['Dockerrun.aws.json'];
+  if (dockerrun !== undefined) {
+    try {
+      const doc: unknown = JSON.parse(dockerrun);
+      if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+        return 'Dockerrun.aws.json is not an object';
+    } catch (err) {
+      return `Dockerrun.aws.json is not valid JSON: ${(err as Error).message}`;
+    }
+  }
+  const compose = files['docker-compose.yml'] ?? files['docker-compose.yaml'];
+  if (compose !== undefined) {
+    try {
+      const doc: unknown = parseYaml(compose);
+      if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+        return 'docker-compose.yml is not a mapping';
+    } catch (err) {
+      return `docker-compose.yml is not valid YAML: ${(err as Error).message.split('\n')[0]}`;
     }
   }
   return undefined;

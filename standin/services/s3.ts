@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { readBody, requestId, ServiceError, toXmlDocument } from '../protocol.js';
 
 /**
@@ -13,6 +13,8 @@ export interface StoredObject {
   etag: string;
   lastModified: Date;
   metadata: Record<string, string>;
+  /** Base64 SHA-256, when the upload sent one (echoed with x-amz-checksum-mode: ENABLED). */
+  checksumSha256?: string;
 }
 
 export class S3Store {
@@ -46,7 +48,8 @@ export class S3Store {
     return objects;
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** Answers one REST request (the server writes the reply, or a fault replaces it). */
+  async handle(req: IncomingMessage): Promise<S3Reply> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const [, bucket = '', ...rest] = url.pathname.split('/');
     const key = decodeURIComponent(rest.join('/'));
@@ -57,57 +60,63 @@ export class S3Store {
       if (!key) {
         if (method === 'PUT') {
           this.createBucket(decodeURIComponent(bucket));
-          res.writeHead(200, { location: `/${bucket}` }).end();
-          return;
+          return { status: 200, headers: { location: `/${bucket}` } };
         }
         if (method === 'HEAD') {
           this.bucketOrThrow(bucket);
-          res.writeHead(200).end();
-          return;
+          return { status: 200, headers: {} };
         }
-        if (method === 'GET') return this.list(bucket, url.searchParams, res);
+        if (method === 'GET') return this.list(bucket, url.searchParams);
         throw s3Error('MethodNotAllowed', `${method} on a bucket is not supported`, 405);
       }
       if (method === 'PUT') {
-        const payload = decodeAwsChunked(req, body);
+        const { payload, trailers } = decodeAwsChunked(req, body);
+        // S3 checks a SHA-256 it is sent (header or aws-chunked trailer) and refuses a mismatch with
+        // 400 BadDigest (S3 API reference, PutObject: x-amz-checksum-sha256).
+        const claimed = header(req, 'x-amz-checksum-sha256') ?? trailers['x-amz-checksum-sha256'];
+        const actual = createHash('sha256').update(payload).digest('base64');
+        if (claimed !== undefined && claimed !== actual) {
+          throw s3Error('BadDigest', 'The SHA256 you specified did not match the calculated checksum.', 400);
+        }
+        this.bucketOrThrow(bucket);
         const stored = this.put(bucket, key, payload, req.headers['content-type'] ?? undefined);
+        if (claimed !== undefined) stored.checksumSha256 = actual;
         for (const [h, v] of Object.entries(req.headers)) {
           if (h.startsWith('x-amz-meta-') && typeof v === 'string') stored.metadata[h.slice(11)] = v;
         }
-        res.writeHead(200, { etag: stored.etag }).end();
-        return;
+        return {
+          status: 200,
+          headers: {
+            etag: stored.etag,
+            ...(claimed !== undefined ? { 'x-amz-checksum-sha256': actual } : {}),
+          },
+        };
       }
       if (method === 'GET' || method === 'HEAD') {
         const obj = this.bucketOrThrow(bucket).get(key);
         if (!obj) throw s3Error('NoSuchKey', 'The specified key does not exist.', 404, { Key: key });
-        res.writeHead(200, {
-          'content-type': obj.contentType,
-          'content-length': obj.body.length,
-          etag: obj.etag,
-          'last-modified': obj.lastModified.toUTCString(),
-          ...Object.fromEntries(Object.entries(obj.metadata).map(([k, v]) => [`x-amz-meta-${k}`, v])),
-        });
-        res.end(method === 'GET' ? obj.body : undefined);
-        return;
+        const withChecksum = header(req, 'x-amz-checksum-mode') === 'ENABLED' && obj.checksumSha256;
+        return {
+          status: 200,
+          headers: {
+            'content-type': obj.contentType,
+            'content-length': String(obj.body.length),
+            etag: obj.etag,
+            'last-modified': obj.lastModified.toUTCString(),
+            ...(withChecksum ? { 'x-amz-checksum-sha256': obj.checksumSha256 } : {}),
+            ...Object.fromEntries(Object.entries(obj.metadata).map(([k, v]) => [`x-amz-meta-${k}`, v])),
+          },
+          body: method === 'GET' ? obj.body : undefined,
+        };
       }
       throw s3Error('MethodNotAllowed', `${method} on an object is not supported`, 405);
     } catch (err) {
       if (!(err instanceof ServiceError)) throw err;
-      // HEAD responses carry no body: the SDK maps the bare status (404 → NotFound).
-      const xml =
-        method === 'HEAD'
-          ? ''
-          : toXmlDocument('Error', {
-              Code: err.code,
-              Message: err.message,
-              ...err.extra,
-              RequestId: requestId(),
-            });
-      res.writeHead(err.status, { 'content-type': 'application/xml' }).end(xml);
+      return s3ErrorReply(err, method);
     }
   }
 
-  private list(bucket: string, params: URLSearchParams, res: ServerResponse): void {
+  private list(bucket: string, params: URLSearchParams): S3Reply {
     const prefix = params.get('prefix') ?? '';
     const max = Number.parseInt(params.get('max-keys') ?? '1000', 10);
     const after = params.get('continuation-token') ?? params.get('start-after') ?? '';
@@ -144,8 +153,52 @@ export class S3Store {
       'http://s3.amazonaws.com/doc/2006-03-01/',
       { flatLists: true },
     );
-    res.writeHead(200, { 'content-type': 'application/xml' }).end(xml);
+    return { status: 200, headers: { 'content-type': 'application/xml' }, body: Buffer.from(xml) };
   }
+}
+
+export interface S3Reply {
+  status: number;
+  headers: Record<string, string>;
+  body?: Buffer;
+}
+
+/** An S3 error reply. HEAD responses carry no body: the SDK maps the bare status (404 → NotFound). */
+export function s3ErrorReply(err: ServiceError, method: string): S3Reply {
+  const xml =
+    method === 'HEAD'
+      ? ''
+      : toXmlDocument('Error', {
+          Code: err.code,
+          Message: err.message,
+          ...err.extra,
+          RequestId: requestId(),
+        });
+  return { status: err.status, headers: { 'content-type': 'application/xml' }, body: Buffer.from(xml) };
+}
+
+/** The S3 operation a REST request is (for faults): PutObject, GetObject, ListObjectsV2... */
+export function s3Operation(method: string | undefined, url: string | undefined): string {
+  const path = new URL(url ?? '/', 'http://localhost').pathname.split('/').filter(Boolean);
+  if (path.length === 0) return 'ListBuckets';
+  const onBucket = path.length === 1;
+  switch (method) {
+    case 'PUT':
+      return onBucket ? 'CreateBucket' : 'PutObject';
+    case 'HEAD':
+      return onBucket ? 'HeadBucket' : 'HeadObject';
+    case 'GET':
+      return onBucket ? 'ListObjectsV2' : 'GetObject';
+    case 'DELETE':
+      return onBucket ? 'DeleteBucket' : 'DeleteObject';
+    default:
+      return `${method ?? 'GET'}Object`;
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' ? v : undefined;
 }
 
 function s3Error(
@@ -161,19 +214,32 @@ function s3Error(
  * SDK v3 sends streamed bodies with `Content-Encoding: aws-chunked` and a trailing checksum:
  * `<hex size>[;chunk-signature=...]\r\n<bytes>\r\n ... 0\r\n<trailers>\r\n\r\n`. Store the bytes only.
  */
-function decodeAwsChunked(req: IncomingMessage, body: Buffer): Buffer {
+function decodeAwsChunked(
+  req: IncomingMessage,
+  body: Buffer,
+): { payload: Buffer; trailers: Record<string, string> } {
   const encoding = String(req.headers['content-encoding'] ?? '');
   const sha = String(req.headers['x-amz-content-sha256'] ?? '');
-  if (!encoding.includes('aws-chunked') && !sha.startsWith('STREAMING-')) return body;
+  const trailers: Record<string, string> = {};
+  if (!encoding.includes('aws-chunked') && !sha.startsWith('STREAMING-')) return { payload: body, trailers };
   const parts: Buffer[] = [];
   let pos = 0;
   while (pos < body.length) {
     const lineEnd = body.indexOf('\r\n', pos);
     if (lineEnd < 0) break;
     const size = Number.parseInt(body.subarray(pos, lineEnd).toString().split(';')[0] ?? '0', 16);
-    if (!size) break;
+    if (!size) {
+      for (const line of body
+        .subarray(lineEnd + 2)
+        .toString()
+        .split('\r\n')) {
+        const colon = line.indexOf(':');
+        if (colon > 0) trailers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      break;
+    }
     parts.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
     pos = lineEnd + 2 + size + 2;
   }
-  return Buffer.concat(parts);
+  return { payload: Buffer.concat(parts), trailers };
 }

@@ -51,6 +51,20 @@ export class Sns {
     }
   }
 
+  /** A message an EventBridge rule delivers to a topic (no subject). */
+  publishFromEventBridge(topicArn: string, message: string): void {
+    if (!this.topics.has(topicArn)) return;
+    const published: PublishedMessage = {
+      topicArn,
+      messageId: randomUUID(),
+      message,
+      attributes: {},
+      publishedAt: new Date(),
+    };
+    this.published.push(published);
+    this.onPublish?.(published);
+  }
+
   private publish(input: JsonObject): unknown {
     const topicArn = str(input, 'TopicArn') ?? str(input, 'TargetArn') ?? '';
     if (!this.topics.has(topicArn)) throw new ServiceError('NotFound', 'Topic does not exist', 404);

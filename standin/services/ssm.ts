@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import type { Faults, SsmStatusFault } from '../faults.js';
 import { type JsonObject, ServiceError, str, strList } from '../protocol.js';
 
 /**
@@ -36,7 +37,44 @@ interface Command {
   requestedAt: number;
   outcome: CommandOutcome;
   lookups: Map<string, number>;
+  /** A status a fault forces on the invocations (faults.ts, ssm-status). */
+  forced?: SsmStatusFault;
+  /** The document's execution timeout (seconds), if it has one. */
+  executionTimeout?: number;
 }
+
+/** What SendCommand checks a document's parameters against, and its execution timeout. */
+export interface SsmDocumentSpec {
+  parameters: Record<string, { allowedPattern?: string; default?: string }>;
+  /** Seconds the command may run (the step's timeoutSeconds / an executionTimeout parameter). */
+  executionTimeoutSeconds?: number;
+}
+
+type InvocationStatus =
+  | 'Pending'
+  | 'InProgress'
+  | 'Delayed'
+  | 'Success'
+  | 'Cancelled'
+  | 'TimedOut'
+  | 'Failed'
+  | 'Cancelling';
+
+/**
+ * StatusDetails texts as the API reference gives them (GetCommandInvocation, StatusDetails):
+ * "In Progress", "Delivery Timed Out", "Execution Timed Out", ... Undeliverable and Terminated are
+ * StatusDetails only: the Status enum (CommandInvocationStatus) has no such value, so Status is Failed.
+ */
+const STATUS_OF: Record<SsmStatusFault['status'], { status: InvocationStatus; details: string }> = {
+  Pending: { status: 'Pending', details: 'Pending' },
+  Delayed: { status: 'Delayed', details: 'Delayed' },
+  Cancelling: { status: 'Cancelling', details: 'Cancelling' },
+  TimedOut: { status: 'TimedOut', details: 'Execution Timed Out' },
+  Cancelled: { status: 'Cancelled', details: 'Cancelled' },
+  Undeliverable: { status: 'Failed', details: 'Undeliverable' },
+  Terminated: { status: 'Failed', details: 'Terminated' },
+  Failed: { status: 'Failed', details: 'Failed' },
+};
 
 // Run Command cuts stdout at 24,000 characters and stderr at 8,000.
 const STDOUT_LIMIT = 24_000;
@@ -46,6 +84,8 @@ export class Ssm {
   readonly commands = new Map<string, Command>();
   /** Documents SendCommand accepts (empty: any). */
   readonly documents = new Set<string>();
+  /** Parameter rules and execution timeouts of the documents that have them. */
+  readonly definitions = new Map<string, SsmDocumentSpec>();
   outcome: CommandOutcome = DEFAULT_COMMAND_OUTCOME;
 
   constructor(
@@ -53,7 +93,14 @@ export class Ssm {
     /** Resolves `tag:elasticbeanstalk:environment-name` targets to instance ids. */
     private readonly instancesOf: (environment: string) => string[],
     private readonly knownInstance: (id: string) => boolean,
+    private readonly faults?: Faults,
   ) {}
+
+  /** Registers a document with its parameter rules (allowedPattern) and execution timeout. */
+  addDocument(name: string, spec?: SsmDocumentSpec): void {
+    this.documents.add(name);
+    if (spec) this.definitions.set(name, spec);
+  }
 
   handle(operation: string, input: JsonObject): unknown {
     switch (operation) {
@@ -73,6 +120,9 @@ export class Ssm {
     if (this.documents.size > 0 && !this.documents.has(document)) {
       throw new ServiceError('InvalidDocument', `Document with name ${document} does not exist.`);
     }
+    const definition = this.definitions.get(document);
+    const parameters = (input.Parameters ?? {}) as JsonObject;
+    if (definition) checkParameters(definition, parameters);
     let instanceIds = strList(input, 'InstanceIds');
     for (const id of instanceIds) {
       if (!this.knownInstance(id))
@@ -97,6 +147,8 @@ export class Ssm {
       requestedAt: this.clock.now(),
       outcome: this.outcome,
       lookups: new Map(),
+      forced: this.faults?.onSendCommand(),
+      executionTimeout: definition?.executionTimeoutSeconds,
     };
     this.commands.set(command.id, command);
     return {
@@ -119,14 +171,47 @@ export class Ssm {
   }
 
   private state(command: Command): {
-    status: 'InProgress' | 'Success' | 'Failed';
+    status: InvocationStatus;
+    details: string;
     startedAt: number;
     endedAt?: number;
+    exitCode: number;
   } {
+    const now = this.clock.now();
     const startedAt = command.requestedAt + 1000;
-    const endedAt = command.requestedAt + command.outcome.durationSeconds * 1000;
-    if (this.clock.now() < endedAt) return { status: 'InProgress', startedAt };
-    return { status: command.outcome.exitCode === 0 ? 'Success' : 'Failed', startedAt, endedAt };
+    const forced = command.forced;
+    if (forced) {
+      const target = STATUS_OF[forced.status];
+      const details = forced.statusDetails ?? target.details;
+      // Pending, Delayed and Cancelling are not terminal: the invocation stays there.
+      if (forced.status === 'Pending' || forced.status === 'Delayed' || forced.status === 'Cancelling') {
+        if (forced.status === 'Cancelling' && now < command.requestedAt + forced.afterSeconds * 1000) {
+          return { status: 'InProgress', details: 'In Progress', startedAt, exitCode: -1 };
+        }
+        return { status: target.status, details, startedAt, exitCode: -1 };
+      }
+      const endedAt = command.requestedAt + forced.afterSeconds * 1000;
+      if (now < endedAt) return { status: 'InProgress', details: 'In Progress', startedAt, exitCode: -1 };
+      return { status: target.status, details, startedAt, endedAt, exitCode: -1 };
+    }
+    const runsFor = command.outcome.durationSeconds * 1000;
+    const timeout = command.executionTimeout === undefined ? undefined : command.executionTimeout * 1000;
+    if (timeout !== undefined && runsFor > timeout) {
+      // The document's execution timeout stops the command (Execution Timed Out).
+      const endedAt = startedAt + timeout;
+      if (now < endedAt) return { status: 'InProgress', details: 'In Progress', startedAt, exitCode: -1 };
+      return { status: 'TimedOut', details: 'Execution Timed Out', startedAt, endedAt, exitCode: -1 };
+    }
+    const endedAt = command.requestedAt + runsFor;
+    if (now < endedAt) return { status: 'InProgress', details: 'In Progress', startedAt, exitCode: -1 };
+    const ok = command.outcome.exitCode === 0;
+    return {
+      status: ok ? 'Success' : 'Failed',
+      details: ok ? 'Success' : 'Failed',
+      startedAt,
+      endedAt,
+      exitCode: command.outcome.exitCode,
+    };
   }
 
   private getCommandInvocation(input: JsonObject): unknown {
@@ -140,7 +225,8 @@ export class Ssm {
     command.lookups.set(instanceId, seen + 1);
     if (seen < command.outcome.notFoundCalls) throw new ServiceError('InvocationDoesNotExist', '');
     const s = this.state(command);
-    const done = s.status !== 'InProgress';
+    // Output is there once the command ran to an end (Success or Failed); empty otherwise.
+    const done = s.status === 'Success' || (s.status === 'Failed' && s.details === 'Failed');
     return {
       CommandId: command.id,
       InstanceId: instanceId,
@@ -148,12 +234,12 @@ export class Ssm {
       DocumentName: command.document,
       DocumentVersion: '$DEFAULT',
       PluginName: str(input, 'PluginName') ?? 'runShellScript',
-      ResponseCode: done ? command.outcome.exitCode : -1,
+      ResponseCode: s.exitCode,
       ExecutionStartDateTime: new Date(s.startedAt).toISOString(),
       ExecutionElapsedTime: `PT${Math.round(((s.endedAt ?? this.clock.now()) - s.startedAt) / 1000)}S`,
       ExecutionEndDateTime: s.endedAt ? new Date(s.endedAt).toISOString() : '',
       Status: s.status,
-      StatusDetails: s.status,
+      StatusDetails: s.details,
       StandardOutputContent: done ? command.outcome.stdout.slice(0, STDOUT_LIMIT) : '',
       StandardErrorContent: done ? command.outcome.stderr.slice(0, STDERR_LIMIT) : '',
     };
@@ -170,7 +256,7 @@ export class Ssm {
           .filter((i) => !instanceId || i === instanceId)
           .map((i) => {
             const s = this.state(c);
-            const done = s.status !== 'InProgress';
+            const done = s.status === 'Success' || (s.status === 'Failed' && s.details === 'Failed');
             return {
               CommandId: c.id,
               InstanceId: i,
@@ -178,14 +264,14 @@ export class Ssm {
               Comment: c.comment,
               RequestedDateTime: new Date(c.requestedAt),
               Status: s.status,
-              StatusDetails: s.status,
+              StatusDetails: s.details,
               CommandPlugins: details
                 ? [
                     {
                       Name: 'runShellScript',
                       Status: s.status,
-                      StatusDetails: s.status,
-                      ResponseCode: done ? c.outcome.exitCode : -1,
+                      StatusDetails: s.details,
+                      ResponseCode: s.exitCode,
                       ResponseStartDateTime: new Date(s.startedAt),
                       ResponseFinishDateTime: s.endedAt ? new Date(s.endedAt) : undefined,
                       Output: done ? (c.outcome.stdout + c.outcome.stderr).slice(0, 2500) : '',
@@ -196,5 +282,38 @@ export class Ssm {
           }),
       );
     return { CommandInvocations: invocations };
+  }
+}
+
+/**
+ * SendCommand checks each parameter against the document's allowedPattern (and refuses unknown
+ * parameters) before anything is sent: InvalidParameters (SSM API reference, SendCommand errors).
+ */
+function checkParameters(definition: SsmDocumentSpec, parameters: JsonObject): void {
+  for (const name of Object.keys(parameters)) {
+    if (!(name in definition.parameters)) {
+      throw new ServiceError('InvalidParameters', `Parameter "${name}" is not defined in the document.`);
+    }
+  }
+  for (const [name, rule] of Object.entries(definition.parameters)) {
+    const given = parameters[name];
+    const values = Array.isArray(given)
+      ? given.map(String)
+      : rule.default !== undefined
+        ? [rule.default]
+        : [];
+    if (given === undefined && rule.default === undefined) {
+      throw new ServiceError('InvalidParameters', `Parameter "${name}" is required but was not provided.`);
+    }
+    if (!rule.allowedPattern) continue;
+    const pattern = new RegExp(rule.allowedPattern);
+    for (const v of values) {
+      if (!pattern.test(v)) {
+        throw new ServiceError(
+          'InvalidParameters',
+          `Parameter "${name}" "${v}" failed to satisfy constraint: Member must satisfy regular expression pattern: ${rule.allowedPattern}`,
+        );
+      }
+    }
   }
 }

@@ -2,6 +2,7 @@ import '../../lib/polyfills.js';
 import { randomUUID } from 'node:crypto';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { Clock } from '../clock.js';
+import { type Faults, faultError } from '../faults.js';
 import { type JsonObject, pageOf, ServiceError, str } from '../protocol.js';
 
 /**
@@ -50,6 +51,10 @@ export interface Execution {
   /** Settles when the execution ends (tests and the rehearsal wait on it). */
   done: Promise<void>;
   abort: () => void;
+  redriveCount: number;
+  redriveDate?: Date;
+  /** The state that was running when the execution ended, with its input (what a redrive resumes). */
+  unfinishedState?: { state: string; input: JSONValue };
 }
 
 // Step Functions execution names: 1-80 characters, none of whitespace, brackets, wildcards or these.
@@ -62,12 +67,15 @@ export class StepFunctions {
   readonly executions = new Map<string, Execution>();
   /** Called when an execution starts (the rehearsal follows its progress). */
   onExecutionStarted?: (e: Execution) => void;
+  /** Called when an execution starts (RUNNING) and when it ends (the World sends EventBridge events). */
+  onStatusChange?: (e: Execution) => void;
 
   constructor(
     private readonly clock: Clock,
     private readonly resolveHandlers: TaskHandlerResolver,
     private readonly region = 'us-east-1',
     private readonly account = '123456789012',
+    private readonly faults?: Faults,
   ) {}
 
   createStateMachine(
@@ -175,6 +183,8 @@ export class StepFunctions {
           nextToken: next,
         };
       }
+      case 'RedriveExecution':
+        return this.redrive(input);
       case 'StopExecution': {
         const e = this.execution(input);
         if (e.status === 'RUNNING') {
@@ -218,47 +228,79 @@ export class StepFunctions {
   }
 
   private run(machine: Machine, arn: string, name: string, input: string, parsed: JSONValue): Execution {
-    const definition = JSON.parse(machine.definition) as StateMachineDefinition;
-    const { sm, prepared } = this.compile(machine);
-    const { originalTypes, waitHandlers } = prepared;
-    const handlers = { ...wrapHandlers(this.resolveHandlers(definition)), ...waitHandlers };
-    const startDate = new Date(this.clock.now());
-    const context = {
-      Execution: {
-        Id: arn,
-        Name: name,
-        StartTime: startDate.toISOString(),
-        Input: parsed,
-        RoleArn: machine.roleArn,
-      },
-      StateMachine: { Id: machine.arn, Name: machine.name },
-    };
-    const options: RunOptions = {
-      overrides: {
-        taskResourceLocalHandlers: handlers,
-        retryIntervalOverrides: retryOverrides(definition, this.clock),
-      },
-      context,
-      noThrowOnAbort: true,
-    };
-    const { result, eventLogs, abort } = sm.run(parsed, options);
-    const { promise: done, resolve } = Promise.withResolvers<void>();
     const execution: Execution = {
       arn,
       name,
       stateMachineArn: machine.arn,
       input,
       status: 'RUNNING',
-      startDate,
+      startDate: new Date(this.clock.now()),
       history: [],
-      done,
-      abort,
+      done: Promise.resolve(),
+      abort: () => undefined,
+      redriveCount: 0,
     };
     this.executions.set(arn, execution);
+    this.launch(machine, execution, parsed);
+    this.onExecutionStarted?.(execution);
+    return execution;
+  }
+
+  /**
+   * Runs (or, redriving, resumes) an execution: from the start, or from `resume.state` with the
+   * input that state had. History, status and the EventBridge status change follow.
+   */
+  private launch(
+    machine: Machine,
+    execution: Execution,
+    parsed: JSONValue,
+    resume?: { state: string; input: JSONValue },
+  ): void {
+    const definition = JSON.parse(machine.definition) as StateMachineDefinition;
+    const compiled = this.compile(machine);
+    const { sm, prepared } = resume ? this.compileFrom(machine, resume.state) : compiled;
+    const { originalTypes, waitHandlers } = prepared;
+    const handlers = {
+      ...wrapHandlers(this.resolveHandlers(definition), this.clock, this.faults),
+      ...waitHandlers,
+    };
+    const context = {
+      Execution: {
+        Id: execution.arn,
+        Name: execution.name,
+        StartTime: execution.startDate.toISOString(),
+        Input: parsed,
+        RoleArn: machine.roleArn,
+        RedriveCount: execution.redriveCount,
+      },
+      StateMachine: { Id: machine.arn, Name: machine.name },
+    };
+    const options: RunOptions = {
+      overrides: { taskResourceLocalHandlers: handlers },
+      context,
+      noThrowOnAbort: true,
+    };
+    const { result, eventLogs, abort } = sm.run(resume ? resume.input : parsed, options);
+    const { promise: done, resolve } = Promise.withResolvers<void>();
+    execution.done = done;
+    execution.abort = abort;
     const recorder = new HistoryRecorder(execution, definition, originalTypes, this.clock, machine.roleArn);
+    // The state machine's TimeoutSeconds runs on the simulated clock (the library's would be real time).
+    const timeoutSeconds = (definition as { TimeoutSeconds?: number }).TimeoutSeconds;
+    const timer = new AbortController();
+    if (typeof timeoutSeconds === 'number') {
+      const budget = timeoutSeconds * 1000 - (this.clock.now() - execution.startDate.getTime());
+      void this.clock.sleep(Math.max(0, budget), timer.signal).then(() => {
+        if (timer.signal.aborted || execution.status !== 'RUNNING') return;
+        abort();
+        recorder.record({ type: 'ExecutionTimeout', timestamp: this.clock.now() } as LogEvent);
+        this.finish(execution, 'TIMED_OUT', { error: 'States.Timeout' });
+      });
+    }
     void (async () => {
       try {
         for await (const event of eventLogs) {
+          if (resume && event?.type === 'ExecutionStarted') continue;
           recorder.record(event);
           if (event.type === 'ExecutionSucceeded') {
             this.finish(execution, 'SUCCEEDED', { output: JSON.stringify(event.output) });
@@ -270,20 +312,66 @@ export class StepFunctions {
         }
         await result.catch(() => undefined);
       } finally {
+        timer.abort();
         if (execution.status === 'RUNNING') this.finish(execution, 'ABORTED', {});
         resolve();
       }
     })();
-    this.onExecutionStarted?.(execution);
-    return execution;
+    this.onStatusChange?.(execution);
+  }
+
+  /**
+   * RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution continues from the state that did not
+   * complete, with the input it had; the same ARN, its history kept (Step Functions API reference,
+   * RedriveExecution; developer guide, "Redriving executions").
+   */
+  private redrive(input: JsonObject): unknown {
+    const e = this.execution(input);
+    if (e.status === 'RUNNING' || e.status === 'SUCCEEDED') {
+      throw new ServiceError(
+        'ExecutionNotRedrivable',
+        `Execution is ${e.status} and cannot be redriven: '${e.arn}'`,
+      );
+    }
+    const machine = this.machine(e.stateMachineArn);
+    const unfinished = e.unfinishedState;
+    const parsed = JSON.parse(e.input) as JSONValue;
+    const now = new Date(this.clock.now());
+    e.status = 'RUNNING';
+    e.stopDate = undefined;
+    e.error = undefined;
+    e.cause = undefined;
+    e.output = undefined;
+    e.redriveCount += 1;
+    e.redriveDate = now;
+    e.history.push({
+      id: e.history.length + 1,
+      previousEventId: e.history.length,
+      timestamp: now,
+      type: 'ExecutionRedriven',
+      executionRedrivenEventDetails: { redriveCount: e.redriveCount },
+    });
+    this.launch(machine, e, parsed, unfinished);
+    return { redriveDate: now };
+  }
+
+  /** The machine, started at `state` instead of StartAt (for a redrive). */
+  private compileFrom(machine: Machine, state: string): NonNullable<Machine['compiled']> {
+    const original = JSON.parse(machine.definition) as StateMachineDefinition;
+    const prepared = scaleWaits(scaleRetries({ ...original, StartAt: state }, this.clock), this.clock);
+    return { prepared, sm: new StateMachine(prepared.runnable, { validationOptions: { noValidate: true } }) };
   }
 
   private compile(machine: Machine): NonNullable<Machine['compiled']> {
     machine.compiled ??= (() => {
-      const prepared = scaleWaits(JSON.parse(machine.definition) as StateMachineDefinition, this.clock);
+      const original = JSON.parse(machine.definition) as StateMachineDefinition;
+      // Validates the definition as written (throws for an invalid one)...
+      new StateMachine(original, { validationOptions: { checkArn: false } });
+      // ...then runs a copy whose waits and retry intervals are on the scaled clock.
+      const prepared = scaleWaits(scaleRetries(original, this.clock), this.clock);
       return {
         prepared,
-        sm: new StateMachine(prepared.runnable, { validationOptions: { checkArn: false } }),
+        sm: new StateMachine(prepared.runnable, { validationOptions: { noValidate: true } }),
       };
     })();
     return machine.compiled;
@@ -298,6 +386,7 @@ export class StepFunctions {
     e.status = status;
     e.stopDate = new Date(this.clock.now());
     Object.assign(e, detail);
+    queueMicrotask(() => this.onStatusChange?.(e));
     if (status === 'ABORTED') {
       e.history.push({
         id: e.history.length + 1,
@@ -336,6 +425,12 @@ export class StepFunctions {
       outputDetails: e.output === undefined ? undefined : { included: true },
       error: e.error,
       cause: e.cause,
+      redriveCount: e.redriveCount,
+      redriveDate: e.redriveDate,
+      redriveStatus: e.status === 'RUNNING' || e.status === 'SUCCEEDED' ? 'NOT_REDRIVABLE' : 'REDRIVABLE',
+      ...(e.status === 'RUNNING' || e.status === 'SUCCEEDED'
+        ? { redriveStatusReason: `Execution is ${e.status} and cannot be redriven.` }
+        : {}),
     };
   }
 
@@ -366,14 +461,66 @@ function causeText(cause: unknown): string | undefined {
   return typeof cause === 'string' ? cause : JSON.stringify(cause);
 }
 
+/** An error as Step Functions reports it: `name` is the Error, `message` the Cause. */
+class TaskError extends Error {
+  constructor(name: string, cause: string) {
+    super(cause);
+    this.name = name;
+  }
+}
+
+/**
+ * A Lambda function's error as Step Functions sees it: Error is the errorType, Cause is the JSON the
+ * Lambda runtime returns, {"errorType","errorMessage","trace"} (Step Functions developer guide,
+ * "Handling errors": Lambda.Unknown and the function's own error types).
+ */
+function lambdaFailure(err: unknown): TaskError {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const errorType = e.name || 'Error';
+  const cause = JSON.stringify({
+    errorType,
+    errorMessage: e.message,
+    trace: (e.stack ?? `${errorType}: ${e.message}`).split('\n'),
+  });
+  return new TaskError(errorType, cause);
+}
+
+/**
+ * Simulated time one Lambda invocation takes, whatever the host's CPU: simulated time stands still
+ * while a handler runs, then moves on by this much. Step durations then describe the simulated
+ * deployment, the same on a loaded machine as on an idle one.
+ */
+export const LAMBDA_INVOCATION_MS = 1000;
+
 function wrapHandlers(
   handlers: Record<string, TaskHandler>,
+  clock: Clock,
+  faults?: Faults,
 ): Record<string, (input: JSONValue) => Promise<JSONValue>> {
   return Object.fromEntries(
     Object.entries(handlers).map(([name, fn]) => [
       name,
       async (input: JSONValue) => {
-        const out = await fn(input);
+        const fault = faults?.onCall('lambda', name);
+        if (fault && (fault.fault === 'error-before' || fault.fault === 'throttle')) {
+          const e = faultError('lambda', fault);
+          throw new TaskError(e.code, e.message);
+        }
+        let out: unknown;
+        const release = clock.hold?.();
+        try {
+          out = await fn(input);
+        } catch (err) {
+          throw lambdaFailure(err);
+        } finally {
+          release?.();
+          clock.jump?.(LAMBDA_INVOCATION_MS);
+        }
+        if (fault?.fault === 'error-after' || fault?.fault === 'reply-lost') {
+          // The handler ran and returned; Lambda (or the invoke) failed after it: the result is lost.
+          const e = faultError('lambda', { ...fault, fault: 'error-after' });
+          throw new TaskError(e.code, e.message);
+        }
         // Lambda returns JSON: undefined becomes null, dates become strings.
         return JSON.parse(JSON.stringify(out ?? null)) as JSONValue;
       },
@@ -445,17 +592,34 @@ function pathValue(input: JSONValue, path: string): unknown {
   return node;
 }
 
-/** Retry intervals at 1/scale real time (each retrier's first interval; backoff is not scaled). */
-function retryOverrides(definition: StateMachineDefinition, clock: Clock): Record<string, number[]> {
+/**
+ * Retriers with their times divided by the clock's scale: IntervalSeconds and MaxDelaySeconds in
+ * real seconds, BackoffRate, MaxAttempts and JitterStrategy unchanged, so the library applies them as
+ * Step Functions documents (developer guide, "Retrying after an error": the interval grows by
+ * BackoffRate per attempt, is capped at MaxDelaySeconds, and FULL jitter waits a random time up to it).
+ */
+function scaleRetries(definition: StateMachineDefinition, clock: Clock): StateMachineDefinition {
   const states = (definition as unknown as { States: Record<string, StateDef> }).States;
-  const out: Record<string, number[]> = {};
+  const scaled: Record<string, StateDef> = {};
   for (const [name, state] of Object.entries(states)) {
-    if (!Array.isArray(state.Retry)) continue;
-    out[name] = (state.Retry as JsonObject[]).map((r) =>
-      clock.toRealMs(Number(r.IntervalSeconds ?? 1) * 1000),
-    );
+    if (!Array.isArray(state.Retry)) {
+      scaled[name] = state;
+      continue;
+    }
+    scaled[name] = {
+      ...state,
+      Retry: (state.Retry as JsonObject[]).map((r) => ({
+        ...r,
+        IntervalSeconds: clock.toRealMs(Number(r.IntervalSeconds ?? 1) * 1000) / 1000,
+        ...(r.MaxDelaySeconds !== undefined
+          ? { MaxDelaySeconds: clock.toRealMs(Number(r.MaxDelaySeconds) * 1000) / 1000 }
+          : {}),
+      })),
+    };
   }
-  return out;
+  // TimeoutSeconds is kept by the stand-in itself, on the simulated clock.
+  const { TimeoutSeconds: _timeout, ...rest } = definition as unknown as JsonObject;
+  return { ...rest, States: scaled } as unknown as StateMachineDefinition;
 }
 
 type LogEvent = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'];
@@ -518,6 +682,7 @@ class HistoryRecorder {
         this.push('ExecutionTimedOut', { executionTimedOutEventDetails: {} });
         return;
       case 'StateEntered': {
+        this.execution.unfinishedState = { state: event.state.name, input: event.state.input as JSONValue };
         const type = this.originalTypes.get(event.state.name) ?? event.state.type;
         this.push(`${type}StateEntered`, {
           stateEnteredEventDetails: {
@@ -530,6 +695,8 @@ class HistoryRecorder {
         return;
       }
       case 'StateExited': {
+        if (this.execution.unfinishedState?.state === event.state.name)
+          this.execution.unfinishedState = undefined;
         const type = this.originalTypes.get(event.state.name) ?? event.state.type;
         if (type === 'Task') this.succeeded(event.state.name, event.state.output);
         // Fail and Succeed states end the execution without an exit event of their own... except Succeed.

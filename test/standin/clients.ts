@@ -7,13 +7,16 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 
-/** Real SDK v3 clients pointed at a stand-in endpoint; one attempt so errors reach the test as sent. */
-export function clientsFor(endpoint: string) {
+/**
+ * Real SDK v3 clients pointed at a stand-in endpoint; one attempt (default) so errors reach the test
+ * as sent, or the SDK's own retries with `maxAttempts`.
+ */
+export function clientsFor(endpoint: string, options: { maxAttempts?: number } = {}) {
   const config = {
     endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'standin-secret' },
-    maxAttempts: 1,
+    maxAttempts: options.maxAttempts ?? 1,
   };
   return {
     eb: new ElasticBeanstalkClient(config),

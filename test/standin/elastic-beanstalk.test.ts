@@ -63,10 +63,12 @@ async function setUp(
 const healthy: UpdateBehaviour = { durationSeconds: 240, result: 'deployed', health: [] };
 
 describe('UpdateEnvironment lifecycle', () => {
-  it('goes Updating/Grey, then Ready/Green with the new version on every instance', async () => {
+  // The EB API reference's UpdateEnvironment example answer (botocore examples-1.json) shows the NEW
+  // VersionLabel with Status Updating and Health Grey.
+  it('goes Updating/Grey on the new label at once, then Ready/Green on every instance', async () => {
     const { clock, aws } = await setUp([healthy], { instances: 2 });
 
-    await aws.eb.send(
+    const answer = await aws.eb.send(
       new UpdateEnvironmentCommand({ EnvironmentName: 'antenna-prod', VersionLabel: 'v1.1.0-bbbbbbb' }),
     );
     clock.advance(60);
@@ -77,10 +79,11 @@ describe('UpdateEnvironment lifecycle', () => {
       new DescribeInstancesHealthCommand({ EnvironmentName: 'antenna-prod', AttributeNames: ['All'] }),
     );
 
+    expect(answer).toMatchObject({ Status: 'Updating', Health: 'Grey', VersionLabel: 'v1.1.0-bbbbbbb' });
     expect(during.Environments?.[0]).toMatchObject({
       Status: 'Updating',
       Health: 'Grey',
-      VersionLabel: 'v1.0.0-aaaaaaa',
+      VersionLabel: 'v1.1.0-bbbbbbb',
     });
     expect(after.Environments?.[0]).toMatchObject({
       Status: 'Ready',
@@ -207,9 +210,15 @@ describe('UpdateEnvironment lifecycle', () => {
     );
     clock.advance(61);
 
-    const first = await aws.eb.send(new DescribeInstancesHealthCommand({ EnvironmentName: 'antenna-prod' }));
+    const first = await aws.eb.send(
+      new DescribeInstancesHealthCommand({ EnvironmentName: 'antenna-prod', AttributeNames: ['Deployment'] }),
+    );
     const second = await aws.eb.send(
-      new DescribeInstancesHealthCommand({ EnvironmentName: 'antenna-prod', NextToken: first.NextToken }),
+      new DescribeInstancesHealthCommand({
+        EnvironmentName: 'antenna-prod',
+        AttributeNames: ['Deployment'],
+        NextToken: first.NextToken,
+      }),
     );
 
     expect(first.InstanceHealthList).toHaveLength(1);
@@ -333,5 +342,176 @@ describe('environment details and throttling', () => {
     expect(failures).toHaveLength(1);
     expect(failures[0]?.reason).toMatchObject({ name: 'Throttling', message: 'Rate exceeded' });
     expect(failures[0]?.reason.$metadata.httpStatusCode).toBe(400);
+  });
+});
+
+// EB API reference, DescribeEnvironmentHealth / DescribeInstancesHealth: AttributeNames "Specifies the
+// response elements you wish to receive. To retrieve all attributes, set to All. If no attribute names
+// are specified, returns the name of the environment" (resp. "a list of instances").
+describe('AttributeNames', () => {
+  it('DescribeEnvironmentHealth returns only what was asked for', async () => {
+    const { aws } = await setUp([healthy]);
+    const color = await aws.eb.send(
+      new DescribeEnvironmentHealthCommand({ EnvironmentName: 'antenna-prod', AttributeNames: ['Color'] }),
+    );
+    const none = await aws.eb.send(new DescribeEnvironmentHealthCommand({ EnvironmentName: 'antenna-prod' }));
+    const all = await aws.eb.send(
+      new DescribeEnvironmentHealthCommand({ EnvironmentName: 'antenna-prod', AttributeNames: ['All'] }),
+    );
+
+    expect(color).toMatchObject({ EnvironmentName: 'antenna-prod', Color: 'Green' });
+    expect(color.HealthStatus).toBeUndefined();
+    expect(color.InstancesHealth).toBeUndefined();
+    expect([none.EnvironmentName, none.Color, none.Status, none.Causes]).toEqual([
+      'antenna-prod',
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(all).toMatchObject({ Color: 'Green', HealthStatus: 'Ok', Status: 'Ready' });
+  });
+
+  it('DescribeInstancesHealth returns only what was asked for', async () => {
+    const { aws } = await setUp([healthy]);
+    const health = await aws.eb.send(
+      new DescribeInstancesHealthCommand({
+        EnvironmentName: 'antenna-prod',
+        AttributeNames: ['HealthStatus'],
+      }),
+    );
+    const none = await aws.eb.send(new DescribeInstancesHealthCommand({ EnvironmentName: 'antenna-prod' }));
+
+    expect(health.InstanceHealthList?.[0]).toMatchObject({ HealthStatus: 'Ok' });
+    expect(health.InstanceHealthList?.[0]?.Deployment).toBeUndefined();
+    expect(health.InstanceHealthList?.[0]?.Color).toBeUndefined();
+    expect(Object.keys(none.InstanceHealthList?.[0] ?? {})).toEqual(['InstanceId']);
+  });
+});
+
+describe('a broken Docker configuration', () => {
+  // CreateApplicationVersion's Process "validates the environment manifest (env.yaml) and
+  // configuration files (*.config files in the .ebextensions folder)" (EB API reference): not Docker
+  // configuration. The instances fail the deploy, and EB puts the previous version back.
+  it("is Processed, then fails on the instances with EB's failure events and reverts", async () => {
+    const { clock, aws, world } = await setUp([healthy]);
+    world.s3.createBucket('bundles');
+    world.s3.put(
+      'bundles',
+      'broken.zip',
+      Buffer.from(
+        zipSync({ 'Dockerrun.aws.json': new TextEncoder().encode('{"AWSEBDockerrunVersion": 2,') }),
+      ),
+    );
+    await aws.eb.send(
+      new CreateApplicationVersionCommand({
+        ApplicationName: 'antenna',
+        VersionLabel: 'broken',
+        SourceBundle: { S3Bucket: 'bundles', S3Key: 'broken.zip' },
+        Process: true,
+      }),
+    );
+    clock.advance(30);
+    const version = await aws.eb.send(
+      new DescribeApplicationVersionsCommand({ ApplicationName: 'antenna', VersionLabels: ['broken'] }),
+    );
+    const update = await aws.eb.send(
+      new UpdateEnvironmentCommand({ EnvironmentName: 'antenna-prod', VersionLabel: 'broken' }),
+    );
+    clock.advance(300);
+    const after = await aws.eb.send(new DescribeEnvironmentsCommand({ EnvironmentNames: ['antenna-prod'] }));
+    const events = await aws.eb.send(
+      new DescribeEventsCommand({ EnvironmentName: 'antenna-prod', RequestId: update.$metadata.requestId }),
+    );
+
+    expect(version.ApplicationVersions?.[0]?.Status).toBe('Processed');
+    expect(update).toMatchObject({ Status: 'Updating', VersionLabel: 'broken' });
+    expect(after.Environments?.[0]).toMatchObject({ Status: 'Ready', VersionLabel: 'v1.0.0-aaaaaaa' });
+    const messages = events.Events?.map((e) => e.Message) ?? [];
+    expect(messages.some((m) => /Command failed on instance/.test(m ?? ''))).toBe(true);
+    expect(messages).toContain('Failed to deploy application.');
+    expect(
+      messages.some((m) => m?.startsWith('Update environment operation is complete, but with errors.')),
+    ).toBe(true);
+  });
+});
+
+describe('events', () => {
+  // DescribeEvents RequestId: "restricts the described events to include only those associated with
+  // this request ID" (EB API reference); UpdateEnvironment's own RequestId is that ID.
+  it('carry the RequestId of the UpdateEnvironment that caused them; RequestId and VersionLabel filter', async () => {
+    const { clock, aws, world } = await setUp([healthy]);
+    world.eb.addVersion('antenna', 'v1.2.0-ccccccc');
+    const first = await aws.eb.send(
+      new UpdateEnvironmentCommand({ EnvironmentName: 'antenna-prod', VersionLabel: 'v1.1.0-bbbbbbb' }),
+    );
+    clock.advance(300);
+    const second = await aws.eb.send(
+      new UpdateEnvironmentCommand({ EnvironmentName: 'antenna-prod', VersionLabel: 'v1.2.0-ccccccc' }),
+    );
+    clock.advance(300);
+
+    const byRequest = await aws.eb.send(
+      new DescribeEventsCommand({ EnvironmentName: 'antenna-prod', RequestId: first.$metadata.requestId }),
+    );
+    const byLabel = await aws.eb.send(
+      new DescribeEventsCommand({ EnvironmentName: 'antenna-prod', VersionLabel: 'v1.2.0-ccccccc' }),
+    );
+
+    expect(first.$metadata.requestId).toBeTruthy();
+    expect(byRequest.Events?.map((e) => e.Message)).toEqual([
+      'Environment update completed successfully.',
+      'New application version was deployed to running EC2 instances.',
+      'Environment update is starting.',
+    ]);
+    expect(byRequest.Events?.every((e) => e.VersionLabel === 'v1.1.0-bbbbbbb')).toBe(true);
+    expect(byLabel.Events?.every((e) => e.RequestId === second.$metadata.requestId)).toBe(true);
+    expect(byLabel.Events).toHaveLength(3);
+  });
+
+  // EB sends "Elastic Beanstalk resource status change" and "Health status change" to EventBridge
+  // (EventBridge events reference, Elastic Beanstalk; EB developer guide, EventBridge field mapping).
+  it('reach EventBridge rules; a drop-events fault loses them', async () => {
+    const { clock, aws, world } = await setUp([
+      {
+        durationSeconds: 60,
+        result: 'deployed',
+        health: [
+          { afterSeconds: 0, color: 'Green' },
+          { afterSeconds: 10, color: 'Red' },
+        ],
+      },
+    ]);
+    const topic = world.sns.createTopic('eb-events');
+    world.rules.push({
+      name: 'EbHealth',
+      pattern: { source: ['aws.elasticbeanstalk'], 'detail-type': ['Health status change'] },
+      targetArn: topic,
+    });
+    world.faults.add({
+      fault: 'drop-events',
+      detailType: 'Elastic Beanstalk resource status change',
+      skip: 1,
+    });
+    await aws.eb.send(
+      new UpdateEnvironmentCommand({ EnvironmentName: 'antenna-prod', VersionLabel: 'v1.1.0-bbbbbbb' }),
+    );
+    clock.advance(120);
+    await aws.eb.send(new DescribeEnvironmentsCommand({ EnvironmentNames: ['antenna-prod'] }));
+
+    const statuses = world.bus.events.map((e) => `${e['detail-type']}: ${String(e.detail.Status)}`);
+    expect(statuses).toEqual([
+      'Elastic Beanstalk resource status change: Environment update started',
+      'Elastic Beanstalk resource status change: Environment update successful',
+      'Health status change: Environment health changed',
+    ]);
+    expect(world.bus.dropped.map((e) => e.detail.Status)).toEqual(['Environment update successful']);
+    const alert = JSON.parse(world.sns.published[0]?.message ?? '{}');
+    expect(alert).toMatchObject({
+      source: 'aws.elasticbeanstalk',
+      'detail-type': 'Health status change',
+      detail: { EnvironmentName: 'antenna-prod', ApplicationName: 'antenna', Severity: 'WARN' },
+    });
+    expect(alert.detail.Message).toMatch(/^Environment health has transitioned from Ok to Severe\./);
+    expect(world.faults.fired.map((f) => f.fault)).toEqual(['drop-events']);
   });
 });

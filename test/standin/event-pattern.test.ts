@@ -51,3 +51,51 @@ describe('EventBridge pattern matching', () => {
     expect(matchesPattern({ detail: 'flat' }, { detail: { result: ['SUCCESS'] } })).toBe(false);
   });
 });
+
+// Operators as the EventBridge user guide documents them ("Content filtering in Amazon EventBridge
+// event patterns"): prefix, wildcard and anything-but, the ones a tag filter needs.
+describe('EventBridge content filters', () => {
+  const tagged = (tag: string) => push({ 'image-tag': tag });
+  const only = (filter: unknown) => ({ detail: { 'image-tag': [filter] } }) as never;
+
+  it('prefix, and prefix ignoring case', () => {
+    expect(matchesPattern(tagged('v1.4.0'), only({ prefix: 'v1.' }))).toBe(true);
+    expect(matchesPattern(tagged('latest'), only({ prefix: 'v1.' }))).toBe(false);
+    expect(matchesPattern(tagged('V1.4.0'), only({ prefix: { 'equals-ignore-case': 'v1.' } }))).toBe(true);
+  });
+
+  it('wildcard: * is any run of characters, \\* a literal star', () => {
+    expect(matchesPattern(tagged('release-2026-12-01'), only({ wildcard: 'release-*-01' }))).toBe(true);
+    expect(matchesPattern(tagged('release-01'), only({ wildcard: 'release-*-01' }))).toBe(false);
+    expect(matchesPattern(tagged('a.b'), only({ wildcard: 'a?b' }))).toBe(false);
+    expect(matchesPattern(tagged('v*'), only({ wildcard: 'v\\*' }))).toBe(true);
+    expect(matchesPattern(tagged('v1'), only({ wildcard: 'v\\*' }))).toBe(false);
+  });
+
+  it('anything-but: a value, a list, a prefix, a suffix, a wildcard', () => {
+    expect(matchesPattern(tagged('v1'), only({ 'anything-but': 'latest' }))).toBe(true);
+    expect(matchesPattern(tagged('latest'), only({ 'anything-but': ['latest', 'dev'] }))).toBe(false);
+    expect(matchesPattern(tagged('sha-abc'), only({ 'anything-but': { prefix: 'sha-' } }))).toBe(false);
+    expect(matchesPattern(tagged('v1-rc'), only({ 'anything-but': { suffix: ['-rc', '-beta'] } }))).toBe(
+      false,
+    );
+    expect(matchesPattern(tagged('v1'), only({ 'anything-but': { suffix: ['-rc', '-beta'] } }))).toBe(true);
+    expect(matchesPattern(tagged('pr-12-build'), only({ 'anything-but': { wildcard: 'pr-*' } }))).toBe(false);
+    expect(
+      matchesPattern(tagged('LATEST'), only({ 'anything-but': { 'equals-ignore-case': 'latest' } })),
+    ).toBe(false);
+  });
+
+  it('anything-but does not match an absent field; exists: false does', () => {
+    const untagged = push({ 'image-tag': undefined });
+    delete (untagged.detail as Record<string, unknown>)['image-tag'];
+    expect(matchesPattern(untagged, only({ 'anything-but': 'latest' }))).toBe(false);
+    expect(matchesPattern(untagged, only({ exists: false }))).toBe(true);
+  });
+
+  it('numeric ranges', () => {
+    const event = { detail: { size: 250 } };
+    expect(matchesPattern(event, { detail: { size: [{ numeric: ['>', 0, '<=', 250] }] } })).toBe(true);
+    expect(matchesPattern(event, { detail: { size: [{ numeric: ['<', 100] }] } })).toBe(false);
+  });
+});

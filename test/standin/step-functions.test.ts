@@ -140,7 +140,9 @@ describe('executions', () => {
     expect(history.events?.[1]?.previousEventId).toBe(1);
   });
 
-  it('retries a transient error and reports LambdaFunctionFailed with error and cause', async () => {
+  // A Lambda error's Cause is the runtime's JSON {"errorType","errorMessage","trace"} (Step Functions
+  // developer guide, "Handling errors in Step Functions workflows").
+  it("retries a transient error and reports LambdaFunctionFailed with error and Lambda's JSON cause", async () => {
     let calls = 0;
     const { aws, stateMachineArn } = await setUp(async () => {
       calls += 1;
@@ -156,10 +158,13 @@ describe('executions', () => {
 
     expect(result.status).toBe('SUCCEEDED');
     const failed = history.events?.find((e) => e.type === 'LambdaFunctionFailed');
-    expect(failed?.lambdaFunctionFailedEventDetails).toEqual({
-      error: 'EnvironmentBusy',
-      cause: 'deploy 1234 holds the lock on antenna-prod',
+    expect(failed?.lambdaFunctionFailedEventDetails?.error).toBe('EnvironmentBusy');
+    const cause = JSON.parse(failed?.lambdaFunctionFailedEventDetails?.cause ?? '{}');
+    expect(cause).toMatchObject({
+      errorType: 'EnvironmentBusy',
+      errorMessage: 'deploy 1234 holds the lock on antenna-prod',
     });
+    expect(cause.trace[0]).toBe('EnvironmentBusy: deploy 1234 holds the lock on antenna-prod');
     expect(history.events?.filter((e) => e.type === 'LambdaFunctionScheduled')).toHaveLength(2 + 3);
   });
 
