@@ -28,6 +28,8 @@ export interface PushOutcome {
   ebOperations: string[];
   /** Faults that fired during this push (faults.ts). */
   faults: FiredFault[];
+  /** Version labels of the UpdateEnvironment calls EB applied during this push, in order. */
+  updatesApplied: string[];
 }
 
 export interface ScenarioOutcome {
@@ -150,6 +152,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         finalColor: snap?.color,
         alerts,
         ebOperations: world.eb.calls.slice(firstCall).map((c) => c.action),
+        updatesApplied: world.eb.calls
+          .slice(firstCall)
+          .filter((c) => c.action === 'UpdateEnvironment' && !c.error)
+          .map((c) => String(c.input.VersionLabel)),
         faults: world.faults.fired.slice(firstFault),
       });
     }

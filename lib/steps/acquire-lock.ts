@@ -1,8 +1,8 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { sfn } from '../aws/clients/sfn.js';
-import type { Target } from '../config/schema.js';
 import { getTarget } from '../config/load.js';
+import type { Target } from '../config/schema.js';
 import { EnvironmentBusy } from '../errors.js';
 import { logger } from '../logger.js';
 import { config, runtimeEnv } from '../runtime.js';
@@ -64,7 +64,10 @@ export async function acquireDeployLock(release: Release, now = new Date()): Pro
       ttlSeconds: PUSH_MEMORY_SECONDS,
     });
     if (seen === 'duplicate')
-      return skipped(release, `duplicate push of ${release.imageDigest} to ${release.repository}: already handled`);
+      return skipped(
+        release,
+        `duplicate push of ${release.imageDigest} to ${release.repository}: already handled`,
+      );
     const current = await getLastGood(dynamo, env.tableName, release);
     if (current?.imageDigest === release.imageDigest)
       return skipped(release, `${release.imageDigest} is already deployed as ${current.versionLabel}`);
@@ -75,7 +78,11 @@ export async function acquireDeployLock(release: Release, now = new Date()): Pro
       );
     }
     const next = await getNextTurn(dynamo, env.tableName, release);
-    if (next && next.executionId !== release.executionId && isDowngrade(release, { ...next, imageDigest: '' }))
+    if (
+      next &&
+      next.executionId !== release.executionId &&
+      isDowngrade(release, { ...next, imageDigest: '' })
+    )
       return superseded(release, next);
   }
   const request = {
@@ -95,7 +102,9 @@ export async function acquireDeployLock(release: Release, now = new Date()): Pro
     // ended-execution rule does, eventually): take it over once Step Functions says it has ended.
     const holder = await getLock(dynamo, env.tableName, release);
     if (holder && (await executionEnded(holder.owner))) {
-      logger.warn('took over the lock of an execution that is no longer running', { deadOwner: holder.owner });
+      logger.warn('took over the lock of an execution that is no longer running', {
+        deadOwner: holder.owner,
+      });
       const lock = await takeOverLock(dynamo, env.tableName, release, holder.owner, request);
       await releaseNextTurn(dynamo, env.tableName, release, release.executionId);
       return { owner: lock.owner, expiresAt: lock.leaseUntil };
@@ -155,7 +164,10 @@ async function executionEnded(owner: string): Promise<boolean> {
   }
 }
 
-function superseded(release: Release, by: { executionId: string; versionLabel: string }): Promise<LockResult> {
+function superseded(
+  release: Release,
+  by: { executionId: string; versionLabel: string },
+): Promise<LockResult> {
   return skipped(
     release,
     `superseded by a newer push, ${by.versionLabel} (execution ${by.executionId}), while both waited for ${release.environment}: only the newest push deploys`,

@@ -234,8 +234,7 @@ export async function claimNextTurn(
       new PutCommand({
         TableName: table,
         Item: { pk: envPk(key), sk: NEXT_SK, ...me, imagePushedAt: me.imagePushedAt ?? '' },
-        ConditionExpression:
-          'attribute_not_exists(pk) OR #executionId = :me OR #imagePushedAt < :pushedAt',
+        ConditionExpression: 'attribute_not_exists(pk) OR #executionId = :me OR #imagePushedAt < :pushedAt',
         ExpressionAttributeNames: { '#executionId': 'executionId', '#imagePushedAt': 'imagePushedAt' },
         ExpressionAttributeValues: { ':me': me.executionId, ':pushedAt': me.imagePushedAt ?? '' },
       }),

@@ -1,7 +1,10 @@
 import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
 
 /**
- * EB's Describe* calls are throttled at about 2/s with a burst of 15 per account (eb-facts.md), so
- * this client rate-limits itself (adaptive retry mode) and retries more than the default 3 times.
+ * EB's Describe* calls are throttled at about 2/s with a burst of 15 per account (EB API reference,
+ * "Throttling"; the rate is AWS Support's, quoted in aws/aws-cli issues). A Lambda that sleeps in the
+ * SDK's backoff is billed for it, and the state machine waits for free: so this client tries a few
+ * times with the standard mode's short jittered backoff, then lets the step fail. Step Functions'
+ * Retry (throttled errors) and the health watch (a throttled poll is no data) do the waiting.
  */
-export const eb = new ElasticBeanstalkClient({ retryMode: 'adaptive', maxAttempts: 6 });
+export const eb = new ElasticBeanstalkClient({ retryMode: 'standard', maxAttempts: 3 });

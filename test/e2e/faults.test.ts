@@ -1,0 +1,238 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../lib/config/load.js';
+import { getLock, type LockItem } from '../../lib/store/deployments.js';
+import { createClock } from '../../standin/clock.js';
+import { DEFAULT_NAMES } from '../../standin/provision.js';
+import { type PushOutcome, runScenario } from '../../standin/run-scenario.js';
+import { type Scenario, scenarioSchema } from '../../standin/scenarios.js';
+
+/**
+ * ebship's one promise under the ways AWS really fails: after any push, the environment runs either
+ * the new version, verified healthy, or the last good one, and on-call gets exactly one alert that
+ * says which. Faults are injected on the stand-in's wire (standin/faults.ts), so the real SDK
+ * clients, their retries and the real state machine all meet them:
+ * - a reply lost, or a 5xx, AFTER the call took effect (EB applied the update; the SDK retries it);
+ * - a 5xx before it (nothing applied);
+ * - throttling bursts of 1 to 20 calls (EB: HTTP 400 Throttling "Rate exceeded");
+ * - a Lambda error after the handler returned (Step Functions runs the step again).
+ * Generated schedules print their fast-check seed on failure; EBSHIP_FAULT_RUNS raises the count
+ * for a soak (README, "Fault injection").
+ */
+
+const config = loadConfig('ebship.yml');
+const ENV = { application: 'antenna', environment: 'antenna-prod' };
+// One endpoint for the whole file: the handlers' SDK clients are created once per process.
+const port = 30_000 + ((process.pid + 7_919) % 20_000);
+const RUNS = Number(process.env.EBSHIP_FAULT_RUNS ?? 6);
+
+const GOOD = [{ durationSeconds: 240, result: 'deployed' }];
+const RED = [
+  {
+    durationSeconds: 240,
+    result: 'deployed',
+    health: [
+      { afterSeconds: 0, color: 'Green' },
+      { afterSeconds: 40, color: 'Red', causes: ['100.0 % of the requests are failing with HTTP 5xx.'] },
+    ],
+  },
+  { durationSeconds: 180, result: 'deployed' },
+];
+
+interface Run {
+  push: PushOutcome;
+  lockAtEnd: LockItem | undefined;
+  /** The version the push deployed, as EB labels it. */
+  newLabel?: string;
+}
+
+async function runWith(image: 'good' | 'bad', faults: unknown[], scale = 240): Promise<Run> {
+  const scenario: Scenario = {
+    ...scenarioSchema.parse({
+      description: `fault injection: ${image} image`,
+      pushes: [{ tag: 'v1.3.0', expect: image === 'good' ? 'SUCCEEDED' : 'FAILED' }],
+      environment: { onUpdate: image === 'good' ? GOOD : RED },
+      faults,
+    }),
+    name: 'faults',
+  };
+  let lockAtEnd: LockItem | undefined;
+  const outcome = await runScenario(scenario, {
+    config,
+    configPath: 'ebship.yml',
+    clock: createClock(scale),
+    port,
+    // Once the execution has ended, and while the stand-in still runs: who holds the environment?
+    follow: async (executionArn) => {
+      const sfn = new SFNClient({});
+      for (;;) {
+        const { status } = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        if (status !== 'RUNNING') break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+      lockAtEnd = await getLock(db, DEFAULT_NAMES.tableName, ENV);
+    },
+  });
+  const push = outcome.pushes[0];
+  if (!push) throw new Error('no push ran');
+  const newLabel = push.updatesApplied.find((l) => l.startsWith('v1.3.0-'));
+  return { push, lockAtEnd, newLabel };
+}
+
+/** The invariants every run must keep, whatever failed. */
+function assertPromiseKept(run: Run, image: 'good' | 'bad'): void {
+  const { push, lockAtEnd } = run;
+  const alerts = push.alerts.map((a) => a.subject ?? '');
+  const context = `faults fired: ${JSON.stringify(push.faults.map((f) => `${f.fault} ${f.service} ${f.operation}`))}; alerts: ${JSON.stringify(alerts)}; EB applied: ${JSON.stringify(push.updatesApplied)}`;
+  // Terminal, with exactly one alert.
+  expect(['SUCCEEDED', 'FAILED'], context).toContain(push.status);
+  expect(alerts, context).toHaveLength(1);
+  const alert = alerts[0] ?? '';
+  const rollbackFailed = /ROLLBACK FAILED/.test(alert);
+  // Never on a version that failed its checks unless the alert says ROLLBACK FAILED.
+  const onNew = push.finalVersion?.startsWith('v1.3.0-') ?? false;
+  if (image === 'bad' && onNew) expect(rollbackFailed, `bad version left live: ${context}`).toBe(true);
+  if (push.status !== 'SUCCEEDED' && onNew) expect(rollbackFailed, context).toBe(true);
+  if (push.status === 'SUCCEEDED') expect(onNew, context).toBe(true);
+  // FAILED_BEFORE_DEPLOY ("environment unchanged") never follows an update EB applied.
+  if (push.error === 'DeploymentFailed') expect(push.updatesApplied, context).toEqual([]);
+  // At most one UpdateEnvironment per version label.
+  expect(new Set(push.updatesApplied).size, context).toBe(push.updatesApplied.length);
+  // The environment is free for the next deploy.
+  expect(lockAtEnd, context).toBeUndefined();
+}
+
+describe('the safety promise under injected faults (stand-in, real SDK clients)', () => {
+  it('a lost UpdateEnvironment reply after EB applied it: a bad version is still rolled back, never "unchanged"', async () => {
+    const run = await runWith('bad', [
+      { fault: 'reply-lost', service: 'elasticbeanstalk', operation: 'UpdateEnvironment' },
+    ]);
+    assertPromiseKept(run, 'bad');
+    expect(run.push.error).toBe('DeploymentRolledBack');
+    expect(run.push.alerts[0]?.subject).toMatch(/ROLLED BACK/);
+  });
+
+  it('a 5xx after EB applied the update: the SDK retry meets "Must be Ready", and ebship watches its own update', async () => {
+    const run = await runWith('bad', [
+      { fault: 'error-after', service: 'elasticbeanstalk', operation: 'UpdateEnvironment' },
+    ]);
+    assertPromiseKept(run, 'bad');
+    expect(run.push.error).toBe('DeploymentRolledBack');
+  });
+
+  it('DeployVersion run again after it returned (a Lambda error after the handler): the version is deployed once', async () => {
+    const run = await runWith('good', [
+      { fault: 'error-after', service: 'lambda', operation: 'DeployVersion', times: 2 },
+    ]);
+    assertPromiseKept(run, 'good');
+    expect(run.push.status).toBe('SUCCEEDED');
+    expect(run.push.updatesApplied.filter((l) => l === run.newLabel)).toHaveLength(1);
+  });
+
+  it('a burst of 20 throttled health reads never rolls back a healthy deploy', async () => {
+    const run = await runWith('good', [
+      { fault: 'throttle', service: 'elasticbeanstalk', operation: 'DescribeEnvironmentHealth', times: 20 },
+    ]);
+    assertPromiseKept(run, 'good');
+    expect(run.push.status).toBe('SUCCEEDED');
+  });
+
+  it('NotifyOnCall run again after it published: on-call gets one alert, not two', async () => {
+    const run = await runWith('bad', [
+      { fault: 'error-after', service: 'lambda', operation: 'NotifyOnCall' },
+    ]);
+    assertPromiseKept(run, 'bad');
+  });
+
+  it('a flap to Severe between two polls during the bake rolls back', async () => {
+    const run = await runWith('good', [
+      {
+        fault: 'health-flap',
+        steps: [
+          { afterSeconds: 10, color: 'Red', healthStatus: 'Severe' },
+          { afterSeconds: 13, color: 'Green', healthStatus: 'Ok' },
+        ],
+      },
+    ]);
+    expect(run.push.error).toBe('DeploymentRolledBack');
+    expect(run.push.alerts[0]?.message).toMatch(/between two polls/);
+    expect(run.lockAtEnd).toBeUndefined();
+  });
+
+  it('a deploy from the console during the watch ends it without rolling back over the person', async () => {
+    const run = await runWith('good', [
+      { fault: 'console-deploy', afterSeconds: 300, versionLabel: 'hotfix-from-console' },
+    ]);
+    expect(run.push.error).toBe('DeploymentOverridden');
+    expect(run.push.finalVersion).toBe('hotfix-from-console');
+    expect(run.push.updatesApplied.every((l) => l.startsWith('v1.3.0-'))).toBe(true);
+    expect(run.push.alerts).toHaveLength(1);
+    expect(run.push.alerts[0]?.message).toContain('hotfix-from-console');
+    expect(run.lockAtEnd).toBeUndefined();
+  });
+
+  // Every AWS call the workflow makes, with the fault kinds that apply to it.
+  const ebOps = [
+    'UpdateEnvironment',
+    'DescribeEnvironments',
+    'DescribeEnvironmentHealth',
+    'DescribeInstancesHealth',
+    'DescribeEvents',
+    'CreateApplicationVersion',
+    'DescribeApplicationVersions',
+  ];
+  const tasks = [
+    'ResolveRelease',
+    'AcquireLock',
+    'ValidateSecrets',
+    'BuildBundle',
+    'CreateAppVersion',
+    'DeployVersion',
+    'CheckHealth',
+    'RollBack',
+    'RecordOutcome',
+    'NotifyOnCall',
+  ];
+  const fault = fc.oneof(
+    fc.record({
+      fault: fc.constantFrom('reply-lost', 'error-after', 'error-before'),
+      service: fc.constant('elasticbeanstalk'),
+      operation: fc.constantFrom(...ebOps),
+      skip: fc.integer({ min: 0, max: 3 }),
+    }),
+    fc.record({
+      fault: fc.constant('throttle'),
+      service: fc.constant('elasticbeanstalk'),
+      operation: fc.constantFrom(...ebOps),
+      times: fc.integer({ min: 1, max: 20 }),
+    }),
+    fc.record({
+      fault: fc.constantFrom('error-after', 'error-before'),
+      service: fc.constant('lambda'),
+      operation: fc.constantFrom(...tasks),
+    }),
+    fc.record({
+      fault: fc.constantFrom('error-after', 'error-before', 'throttle'),
+      service: fc.constantFrom('sns', 'dynamodb', 's3', 'ssm'),
+      operation: fc.constant('*'),
+      skip: fc.integer({ min: 0, max: 10 }),
+    }),
+  );
+
+  it.each(['good', 'bad'] as const)(
+    'generated fault schedules (%s image): the promise holds after every run',
+    async (image) => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fault, { minLength: 1, maxLength: 3 }), async (faults) => {
+          assertPromiseKept(await runWith(image, faults), image);
+        }),
+        { numRuns: RUNS, verbose: true },
+      );
+    },
+    600_000,
+  );
+});
