@@ -1,0 +1,170 @@
+import type { EnvironmentDescription } from '@aws-sdk/client-elastic-beanstalk';
+import { z } from 'zod';
+import type { Alert } from '../alerts/compose.js';
+import { publishAlert } from '../alerts/publish.js';
+import { dynamo } from '../aws/clients/dynamo.js';
+import { eb } from '../aws/clients/eb.js';
+import { sns } from '../aws/clients/sns.js';
+import { getEnvironment } from '../aws/eb.js';
+import { InputInvalid } from '../errors.js';
+import { logger } from '../logger.js';
+import { parseRequest } from '../release/request.js';
+import { config, runtimeEnv } from '../runtime.js';
+import { type HistoryEntry, listHistory, recordDeployment, releaseLock } from '../store/deployments.js';
+import { claimAlert, markAlertSent, releaseNextTurn } from '../store/ownership.js';
+
+/**
+ * "Step Functions Execution Status Change" (Step Functions developer guide, "Automating Step
+ * Functions event delivery with EventBridge"): the fields ebship reads.
+ */
+const statusChange = z.object({
+  source: z.literal('aws.states'),
+  detail: z.object({
+    executionArn: z.string().min(1),
+    stateMachineArn: z.string().optional(),
+    name: z.string().optional(),
+    status: z.string(),
+    startDate: z.number().nullish(),
+    stopDate: z.number().nullish(),
+    input: z.string().nullish(),
+  }),
+});
+
+export type EndedStatus = 'ABORTED' | 'TIMED_OUT';
+
+export interface Finalised {
+  executionArn: string;
+  status: string;
+  /** Environments whose lock this execution still held and that were released. */
+  released: string[];
+  /** History entries moved from RUNNING to the execution's end status. */
+  finalised: string[];
+  alerted: boolean;
+}
+
+/**
+ * An execution that was stopped (StopExecution, the console) or timed out never reaches
+ * RecordOutcome or NotifyOnCall: this does their work. It finalises the history entry (ABORTED or
+ * TIMED_OUT), releases the lock and the waiting turn it held, and sends the one alert of the
+ * execution, in ebship's format, with where the environment is now: the update may be mid-way.
+ */
+export async function finishEndedExecution(event: unknown, now = new Date()): Promise<Finalised> {
+  const parsed = statusChange.safeParse(event);
+  if (!parsed.success) {
+    throw new InputInvalid(
+      'not a Step Functions "Execution Status Change" event; this function is the target of ebship\'s ExecutionEndedRule',
+    );
+  }
+  const { executionArn, status, input, startDate } = parsed.data.detail;
+  const result: Finalised = { executionArn, status, released: [], finalised: [], alerted: false };
+  if (status !== 'ABORTED' && status !== 'TIMED_OUT') return result;
+
+  const table = runtimeEnv().tableName;
+  const targets = targetsOf(input);
+  const envs: { target: string; environment: EnvironmentDescription | undefined; entry?: HistoryEntry }[] =
+    [];
+  for (const name of targets) {
+    const target = config().targets[name];
+    if (!target) continue;
+    const key = { application: target.application, environment: target.environment };
+    if (await releaseLock(dynamo, table, key, executionArn)) result.released.push(target.environment);
+    await releaseNextTurn(dynamo, table, key, executionArn);
+    const entry = (await listHistory(dynamo, table, key, 50)).find((h) => h.executionId === executionArn);
+    if (entry?.outcome === 'RUNNING') {
+      await recordDeployment(dynamo, table, {
+        ...entry,
+        outcome: status,
+        reason: `the execution was ${status === 'ABORTED' ? 'stopped' : 'timed out'} before it finished; see the alert`,
+        endedAt: now.toISOString(),
+        durationSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(entry.startedAt)) / 1000)),
+      });
+      result.finalised.push(target.environment);
+    }
+    const environment = await getEnvironment(eb, key).catch((err: Error) => {
+      logger.warn('could not read the environment for the alert', { error: err.name });
+      return undefined;
+    });
+    envs.push({ target: name, environment, ...(entry ? { entry } : {}) });
+  }
+
+  if (!(await claimAlert(dynamo, table, executionArn, now))) return result;
+  const alert = endedAlert(status, executionArn, startDate ?? undefined, now, envs);
+  const topics = [
+    runtimeEnv().alertTopicArn,
+    ...targets.flatMap((t) => config().targets[t]?.alertTopicArn ?? []),
+  ];
+  const ids = await publishAlert(sns, [...new Set(topics)], alert);
+  await markAlertSent(dynamo, table, executionArn, ids);
+  result.alerted = true;
+  return result;
+}
+
+/** The targets an execution input names (a push event may match several); none if unreadable. */
+function targetsOf(input: string | null | undefined): string[] {
+  if (!input) return [];
+  try {
+    return parseRequest(JSON.parse(input), config()).flatMap((r) =>
+      'request' in r ? [r.request.target] : [],
+    );
+  } catch {
+    return [];
+  }
+}
+
+function endedAlert(
+  status: EndedStatus,
+  executionArn: string,
+  startDate: number | undefined,
+  now: Date,
+  envs: { target: string; environment: EnvironmentDescription | undefined; entry?: HistoryEntry }[],
+): Alert {
+  const what = status === 'ABORTED' ? 'STOPPED' : 'TIMED OUT';
+  const first = envs[0];
+  const target = first?.target ?? 'unknown target';
+  const version = first?.entry?.toVersion;
+  const subject = `[ebship] ${what} - check the environment: ${target}${version ? ` ${version}` : ''}`.slice(
+    0,
+    99,
+  );
+  const lines = [
+    `An ebship deployment ${status === 'ABORTED' ? 'was stopped from outside (StopExecution or the console)' : 'hit the state machine timeout'} before it finished. ebship did not roll back: the environment may be mid-update or on the new, unverified version.`,
+    '',
+    `Execution:  ${executionArn}`,
+    ...(startDate ? [`Started:    ${new Date(startDate).toISOString()}`] : []),
+    `Ended:      ${now.toISOString()}`,
+  ];
+  for (const e of envs) {
+    const env = e.environment;
+    lines.push(
+      '',
+      `Target ${e.target}`,
+      e.entry
+        ? `  Deploying:  ${e.entry.fromVersion ?? '(unknown)'} → ${e.entry.toVersion}`
+        : '  Deploying:  nothing yet (it ended before the environment was changed)',
+      env
+        ? `  Now:        ${env.Status} ${env.Health ?? ''} on ${env.VersionLabel ?? '(no version)'}`
+        : '  Now:        could not be read',
+      '  The lock on the environment was released: the next push deploys.',
+    );
+    if (e.entry && env) {
+      const app = env.ApplicationName ?? '';
+      const name = env.EnvironmentName ?? '';
+      lines.push(
+        '  What to do',
+        `    1. If it is still Updating and should not be: aws elasticbeanstalk abort-environment-update --environment-name ${name}`,
+        `    2. If it runs ${e.entry.toVersion} and that is not wanted: ebship rollback ${e.target} --follow`,
+        `       (or: aws elasticbeanstalk update-environment --application-name ${app} --environment-name ${name} --version-label <last good>)`,
+      );
+    }
+  }
+  return {
+    subject,
+    message: lines.join('\n'),
+    attributes: {
+      outcome: status,
+      target,
+      ...(first?.environment?.ApplicationName ? { application: first.environment.ApplicationName } : {}),
+      ...(first?.environment?.EnvironmentName ? { environment: first.environment.EnvironmentName } : {}),
+    },
+  };
+}
