@@ -210,6 +210,18 @@ describe('resolve-release handler: rollback requests', () => {
       deployedAt: '2026-11-20T08:10:00Z',
       executionId: OTHER_EXECUTION,
     });
+    const OLD_PUSHED = '2026-11-20T08:00:00.000Z';
+    mocks.ecr.on(DescribeImagesCommand, { imageIds: [{ imageDigest: OLD_DIGEST }] }).resolves({
+      imageDetails: [
+        {
+          registryId: ACCOUNT,
+          repositoryName: 'antenna-backend',
+          imageDigest: OLD_DIGEST,
+          imageTags: ['v9'],
+          imagePushedAt: new Date(OLD_PUSHED),
+        },
+      ],
+    });
 
     // Act
     const result = await handler(execution({ target: 'antenna-prod', trigger: 'rollback' }), context);
@@ -222,6 +234,8 @@ describe('resolve-release handler: rollback requests', () => {
         imageDigest: OLD_DIGEST,
         trigger: 'rollback',
         existingVersion: true,
+        // Without it, a push of an image older than the rolled-back-to one would no longer count as a downgrade.
+        imagePushedAt: OLD_PUSHED,
       },
     });
     expect(mocks.eb).toHaveReceivedCommandWith(DescribeApplicationVersionsCommand, {
@@ -229,9 +243,11 @@ describe('resolve-release handler: rollback requests', () => {
       VersionLabels: [OLD_LABEL],
     });
     // Only the digest is looked up (its push time keeps downgrade protection); never a tag.
-    for (const call of mocks.ecr.calls()) {
-      expect(call.args[0].input).toMatchObject({ imageIds: [{ imageDigest: OLD_DIGEST }] });
-    }
+    expect(mocks.ecr).toHaveReceivedCommandTimes(DescribeImagesCommand, 1);
+    expect(mocks.ecr).toHaveReceivedCommandWith(DescribeImagesCommand, {
+      repositoryName: 'antenna-backend',
+      imageIds: [{ imageDigest: OLD_DIGEST }],
+    });
   });
 
   it('names the rolled-back-to image by its digest, never with a made-up registry', async () => {
