@@ -37,7 +37,7 @@ function filesUnder(dir: string): string[] {
 }
 
 /** Relative module specifiers in static imports, re-exports, dynamic imports and require calls. */
-export function specifiers(source: string): string[] {
+function specifiers(source: string): string[] {
   const patterns = [
     /\b(?:import|export)\s[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g,
     /\bimport\s*['"]([^'"]+)['"]/g,
