@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DIGEST } from '../release/image-ref.js';
 import type {
   BundleResult,
   CaughtError,
@@ -41,7 +42,7 @@ export const releaseSchema = contract<Release>()({
   repository: z.string(),
   imageTag: z.string().optional(),
   // Empty for a rollback to a version whose Description names no digest.
-  imageDigest: z.string().regex(/^(sha256:[0-9a-f]{64})?$/, 'expected sha256:<64 hex>'),
+  imageDigest: z.union([z.string().regex(DIGEST, 'expected sha256:<64 hex>'), z.literal('')]),
   imageUri: z.string(),
   imagePushedAt: isoTime.optional(),
   // EB: VersionLabel is 1 to 100 characters (CreateApplicationVersion API reference).
