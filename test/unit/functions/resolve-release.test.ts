@@ -121,6 +121,33 @@ describe('resolve-release handler: pushes', () => {
     );
   });
 
+  it('refuses a manual request whose tag and digest name different images', async () => {
+    // Arrange: ECR knows the digest, but under another tag.
+    mocks.ecr.on(DescribeImagesCommand).resolves({
+      imageDetails: [
+        {
+          registryId: ACCOUNT,
+          repositoryName: 'antenna-backend',
+          imageDigest: OLD_DIGEST,
+          imageTags: ['v9'],
+          imagePushedAt: new Date(PUSHED),
+        },
+      ],
+    });
+
+    // Act
+    const run = handler(
+      execution({ target: 'antenna-prod', imageTag: 'v10', imageDigest: OLD_DIGEST }),
+      context,
+    );
+
+    // Assert
+    await expect(run).rejects.toThrow(InputInvalid);
+    await expect(run).rejects.toThrow(
+      `${OLD_DIGEST} is not tagged "v10" in antenna-backend; give one or the other`,
+    );
+  });
+
   it('resolves a manual request for a tag to a manual release', async () => {
     // Act
     const result = await handler(execution({ target: 'antenna-prod', imageTag: 'v10' }), context);
@@ -185,6 +212,19 @@ describe('resolve-release handler: a push that matches two targets', () => {
     const names = mocks.sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name);
     expect(names).toEqual(['antenna-prod-7f5b2640fe6f-push', 'antenna-prod-7f5b2640fe6f-push']);
     expect(again).toMatchObject({ release: { target: 'antenna-staging' } });
+  });
+
+  it('fails the push when the execution for the other target cannot be started, so no target is silently skipped', async () => {
+    // Arrange: any error but "already exists" (throttling, a missing permission) means the other target got nothing.
+    mocks.sfn
+      .on(StartExecutionCommand)
+      .rejects(awsError('AccessDeniedException', 'not authorized to perform: states:StartExecution', 400));
+
+    // Act
+    const run = handler(execution(pushEvent('v10', DIGEST)), context);
+
+    // Assert
+    await expect(run).rejects.toMatchObject({ name: 'AccessDeniedException' });
   });
 });
 
