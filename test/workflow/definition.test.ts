@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { handlersBySubstitution, localTaskHandlers } from '../../functions/registry.js';
@@ -197,5 +198,16 @@ describe('state-machines/deploy.asl.yml', () => {
         expect([...handled].sort(), name).toEqual(expect.arrayContaining(['healthy', 'rollback', 'timeout']));
       }
     });
+  });
+
+  it('is drawn in docs/architecture.md: the diagram names every state, and only states', () => {
+    const doc = readFileSync('docs/architecture.md', 'utf8');
+    const section = doc.slice(doc.indexOf('## State machine'));
+    const diagram = /```\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const words = new Set(diagram.match(/\b[A-Za-z]+\b/g));
+    expect(Object.keys(states).filter((name) => !words.has(name))).toEqual([]);
+    // CamelCase words (two capitals or more) in the diagram are state names.
+    const camel = [...words].filter((w) => /^[A-Z][a-z]+[A-Z]/.test(w));
+    expect(camel.filter((w) => !(w in states))).toEqual([]);
   });
 });
