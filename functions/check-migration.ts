@@ -1,9 +1,9 @@
 import type { Context } from 'aws-lambda';
 import { pollCheck } from '../lib/steps/migration-check.js';
-import { need, stateWithRelease } from '../lib/workflow/input.js';
+import { parseState } from '../lib/workflow/input.js';
 import type { MigrationResult } from '../lib/workflow-state.js';
 
 export const handler = async (event: unknown, context?: Context): Promise<MigrationResult> => {
-  const state = stateWithRelease(event, context);
-  return pollCheck(state.release, need(state, 'migration'));
+  const state = parseState(event, context, ['release', 'migration']);
+  return pollCheck(state.release, state.migration);
 };

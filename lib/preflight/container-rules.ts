@@ -1,4 +1,5 @@
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { PINNED_IMAGE } from '../release/image-ref.js';
 import { at, type Finding, type Problem } from './finding.js';
 
 /**
@@ -75,7 +76,7 @@ function objects(value: unknown): Record<string, unknown>[] {
 }
 
 function imagePinned(image: string): boolean {
-  return /@sha256:[0-9a-f]{64}$/.test(image) || image.includes('{{image}}');
+  return PINNED_IMAGE.test(image) || image.includes('{{image}}');
 }
 
 export function lintDockerrun(

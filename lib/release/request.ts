@@ -2,6 +2,7 @@ import picomatch from 'picomatch';
 import { z } from 'zod';
 import type { EbshipConfig, TagPattern, Target } from '../config/schema.js';
 import { InputInvalid } from '../errors.js';
+import { DIGEST, TAG } from './image-ref.js';
 
 /**
  * What an execution was asked to do, before any AWS call: parsed from the ECR push event that
@@ -13,10 +14,6 @@ export type ReleaseRequest =
   | { kind: 'rollback'; target: string; rollbackTo?: string };
 
 export type RequestResolution = { request: ReleaseRequest } | { ignored: string };
-
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-// ECR image tags: up to 128 characters of [A-Za-z0-9_.-], not starting with . or -.
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 const ecrPushEvent = z.object({
   source: z.literal('aws.ecr'),

@@ -1,3 +1,5 @@
+import { findDigest } from './image-ref.js';
+
 /**
  * EB version labels: 1-100 characters, no "/", unique per application
  * (https://docs.aws.amazon.com/elasticbeanstalk/latest/api/API_CreateApplicationVersion.html).
@@ -29,5 +31,5 @@ export function versionDescription(
 }
 
 export function digestFromDescription(description: string | undefined): string | undefined {
-  return description?.match(/sha256:[a-f0-9]{64}/)?.[0];
+  return findDigest(description);
 }

@@ -36,7 +36,9 @@ export async function recordOutcome(
   });
   if (status === 'FAILED_BEFORE_DEPLOY' && release.trigger === 'push')
     await forgetPush(dynamo, table, release);
-  if (!state.lock?.owner) return { recorded: true };
+  // The lock's owner is always the execution: release it even when $.lock is missing (AcquireLock
+  // took it, then its Lambda failed before the result reached the state machine).
+  const owner = state.lock?.owner ?? release.executionId;
   const good =
     status === 'SUCCEEDED'
       ? {
@@ -47,11 +49,11 @@ export async function recordOutcome(
           executionId: release.executionId,
         }
       : undefined;
-  const released = await releaseWithOutcome(dynamo, table, release, state.lock.owner, good);
+  const released = await releaseWithOutcome(dynamo, table, release, owner, good);
   if (!released && good) {
     const current = await getLastGood(dynamo, table, release);
     if (current?.executionId !== release.executionId) {
-      logger.warn('lock no longer held: the last good version was not moved', { owner: state.lock.owner });
+      logger.warn('lock no longer held: the last good version was not moved', { owner });
     }
   }
   return { recorded: true, lockReleased: released };

@@ -1,41 +1,52 @@
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { InputInvalid } from '../errors.js';
 import { logger } from '../logger.js';
 import type { DeployState, Release } from '../workflow-state.js';
+import { deployStateSchema } from './schemas.js';
 
-/** Validates the parts of the state a handler relies on; the state machine is the only caller. */
-const release = z.object({
-  target: z.string().min(1),
-  application: z.string().min(1),
-  environment: z.string().min(1),
-  platform: z.enum(['ecs', 'docker']),
-  repository: z.string(),
-  imageTag: z.string().optional(),
-  imageDigest: z.string(),
-  imageUri: z.string(),
-  imagePushedAt: z.string().optional(),
-  versionLabel: z.string().min(1).max(100),
-  trigger: z.enum(['push', 'manual', 'rollback']),
-  existingVersion: z.boolean(),
-  hasMigrationCheck: z.boolean(),
-  executionId: z.string().min(1),
-  startedAt: z.string().min(1),
-});
+/** A state whose `K` keys an earlier step wrote. */
+export type StateWith<K extends keyof DeployState> = DeployState & {
+  [P in K]-?: NonNullable<DeployState[P]>;
+};
 
-const stateSchema = z.object({ release }).passthrough();
-
-/** Parses a state that must carry a release, and puts target, version and execution on every log line. */
-export function stateWithRelease(event: unknown, context?: Context): DeployState & { release: Release } {
-  const parsed = stateSchema.safeParse(event);
-  if (!parsed.success) {
+/**
+ * Validates a handler's whole input against the state contract (lib/workflow/schemas.ts), requires
+ * the keys earlier steps must have written, and starts this invocation's log keys afresh.
+ * Malformed input is InputInvalid naming the fields, before any AWS call: never a TypeError later.
+ */
+export function parseState<K extends keyof DeployState>(
+  event: unknown,
+  context: Context | undefined,
+  required: readonly K[],
+): StateWith<K> {
+  beginInvocation(context);
+  const parsed = deployStateSchema.safeParse(event);
+  const given = typeof event === 'object' && event !== null ? (event as Record<string, unknown>) : {};
+  const missing = required.filter((key) => given[key] === undefined).map(String);
+  const malformed = parsed.success ? [] : fieldsOf(parsed.error.issues).filter((f) => !missing.includes(f));
+  if (missing.length > 0 || malformed.length > 0) {
+    const problems = [
+      ...(missing.length > 0 ? [`has no ${missing.map((k) => `"${k}"`).join(', ')}`] : []),
+      ...(malformed.length > 0 ? [`has malformed ${malformed.join(', ')}`] : []),
+    ];
     throw new InputInvalid(
-      `state is missing its release (${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}); this step must run inside the ebship state machine`,
+      `the deployment state ${problems.join(' and ')}; this step must run inside the ebship state machine, after the steps that write them`,
     );
   }
-  const state = event as DeployState & { release: Release };
-  startLogging(context, state.release);
+  const state = (parsed.data ?? {}) as StateWith<K>;
+  if (state.release) logRelease(state.release);
   return state;
+}
+
+/** The paths zod names, deduplicated, at most ten: enough to find the culprit in an alert. */
+function fieldsOf(issues: readonly { path: readonly PropertyKey[] }[]): string[] {
+  return [...new Set(issues.map((i) => i.path.map(String).join('.') || '(event)'))].slice(0, 10);
+}
+
+/** The whole state, which must carry a release. */
+export function stateWithRelease(event: unknown, context?: Context): StateWith<'release'> {
+  return parseState(event, context, ['release']);
 }
 
 /**
@@ -45,7 +56,7 @@ export function stateWithRelease(event: unknown, context?: Context): DeployState
 export function parseEvent<T>(schema: z.ZodType<T>, event: unknown, what: string): T {
   const parsed = schema.safeParse(event);
   if (!parsed.success) {
-    const fields = parsed.error.issues.map((i) => i.path.join('.') || '(event)').join(', ');
+    const fields = fieldsOf(parsed.error.issues).join(', ');
     throw new InputInvalid(
       `${what} is missing or malformed (${fields}); this step must run inside the ebship state machine`,
     );
@@ -63,10 +74,25 @@ export function need<K extends keyof DeployState>(state: DeployState, key: K): N
   return value as NonNullable<DeployState[K]>;
 }
 
+/**
+ * Starts an invocation's logging. Powertools' resetKeys() drops the keys the previous (warm)
+ * invocation appended, so no line of this one names another deploy's target or version.
+ */
+export function beginInvocation(context?: Context): void {
+  logger.resetKeys();
+  if (context) logger.addContext(context);
+}
+
+/** Puts the release's target, version label and execution on every later line of this invocation. */
+export function logRelease(r: Pick<Release, 'target' | 'versionLabel' | 'executionId'>): void {
+  logger.appendKeys({ target: r.target, versionLabel: r.versionLabel, executionId: r.executionId });
+}
+
+/** Starts an invocation's logging, with the release's keys if there is one. */
 export function startLogging(
   context: Context | undefined,
   r?: Pick<Release, 'target' | 'versionLabel' | 'executionId'>,
 ): void {
-  if (context) logger.addContext(context);
-  if (r) logger.appendKeys({ target: r.target, versionLabel: r.versionLabel, executionId: r.executionId });
+  beginInvocation(context);
+  if (r) logRelease(r);
 }

@@ -136,6 +136,24 @@ describe('ebship plan', () => {
 });
 
 describe('ebship lint', () => {
+  it('lists every rule with its id, severity and fix (--rules), without a directory or AWS', async () => {
+    // Act
+    const text = await cli(['lint', '--rules'], { env: { AWS_REGION: undefined } });
+    const json = await cli(['lint', '--rules', '--json']);
+
+    // Assert
+    expect(text.code).toBe(ExitCode.Ok);
+    expect(text.stdout).toMatch(/^ {2}secret-key-empty \(error\)$/m);
+    expect(text.stdout).toContain('fix:   Fill in the key, or mark it optional: true in ebship.yml.');
+    expect(text.stdout).toMatch(/^ {2}migrate-not-leader-only \(error; warning in a platform hook/m);
+    const rules = json.json<{ rules: { id: string; severity: string; fix: string }[] }>().rules;
+    expect(rules.map((r) => r.id)).toEqual(
+      expect.arrayContaining(['hook-no-shebang', 'plaintext-secret', 'redis-url-tls']),
+    );
+    expect(text.stdout).toContain(`${rules.length} rules.`);
+    for (const r of rules) expect(text.stdout).toContain(`  ${r.id} (${r.severity}`);
+  });
+
   it("groups the seed bundle's findings by file and exits 1 on errors", async () => {
     // Act
     const r = await cli(['lint', join(SEEDS, '004-antenna'), '--target', 'antenna-prod']);

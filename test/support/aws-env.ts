@@ -23,8 +23,10 @@ export const TABLE = 'ebship-test';
 export const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ebship-test-alerts';
 export const BUCKET = 'ebship-test-bundles';
 export const MIGRATION_DOCUMENT = 'ebship-test-migration-check';
-// Test files run in separate processes: each gets its own port.
-const DYNAMO_PORT = 20_000 + (process.pid % 20_000);
+// Test files run in separate processes: each gets its own port, derived from its pid (unique among live
+// processes; pid_max is 32768 here) and kept below Linux's ephemeral range (32768-60999), where port-0
+// listeners (the stand-in, dynalite-table.ts) and outgoing connections take theirs.
+const DYNAMO_PORT = 1024 + (process.pid % 31_744);
 
 process.env.AWS_REGION = REGION;
 process.env.AWS_ACCESS_KEY_ID = 'test';
@@ -57,7 +59,17 @@ export const dynamoClient = new DynamoDBClient({ endpoint: process.env.AWS_ENDPO
 /** Starts dynalite on this process's port with an empty ebship table; returns a stop function. */
 export async function startDynamo(): Promise<() => Promise<void>> {
   const server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(DYNAMO_PORT, '127.0.0.1', resolve));
+  // The endpoint is fixed when the clients first resolve it, so the port cannot change: wait for it instead.
+  for (let attempt = 1; ; attempt += 1) {
+    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      server.once('error', resolve);
+      server.listen(DYNAMO_PORT, '127.0.0.1', () => resolve(undefined));
+    });
+    if (!error) break;
+    if (error.code !== 'EADDRINUSE' || attempt >= 20)
+      throw new Error(`dynalite cannot listen on 127.0.0.1:${DYNAMO_PORT}: ${error.message}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   await dynamoClient.send(createDeployTableCommand(TABLE));
   return () => new Promise<void>((resolve) => server.close(() => resolve()));
 }

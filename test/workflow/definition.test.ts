@@ -1,8 +1,21 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { handlersBySubstitution, localTaskHandlers } from '../../functions/registry.js';
 import * as errors from '../../lib/errors.js';
-import { loadDeployDefinition, substitutionNames } from '../../lib/workflow/definition.js';
+import { LEASE_SECONDS } from '../../lib/steps/acquire-lock.js';
+import { substitutionNames } from '../../lib/workflow/definition.js';
+import {
+  definition,
+  handlerOf,
+  outcomeSetBy,
+  reachableFrom,
+  type State,
+  states,
+  successors,
+  taskPhases,
+  untilNextTask,
+} from './asl-graph.js';
 
 // asl-validator ships no type declarations; this is the one call made.
 const validate: (
@@ -12,30 +25,6 @@ const validate: (
   isValid: boolean;
   errors: unknown[];
 } = createRequire(import.meta.url)('asl-validator');
-
-type State = Record<string, unknown> & { Type: string; Next?: string; Default?: string };
-const definition = loadDeployDefinition();
-const states = definition.States as Record<string, State>;
-
-function successors(state: State): string[] {
-  const next = [state.Next, state.Default];
-  for (const c of (state.Choices as { Next: string }[] | undefined) ?? []) next.push(c.Next);
-  for (const c of (state.Catch as { Next: string }[] | undefined) ?? []) next.push(c.Next);
-  return next.filter((n): n is string => typeof n === 'string');
-}
-
-function reachableFrom(start: string): Set<string> {
-  const seen = new Set<string>();
-  const todo = [start];
-  while (todo.length > 0) {
-    const name = todo.pop() as string;
-    if (seen.has(name)) continue;
-    seen.add(name);
-    const state = states[name];
-    if (state) todo.push(...successors(state));
-  }
-  return seen;
-}
 
 describe('state-machines/deploy.asl.yml', () => {
   it('is valid Amazon States Language', () => {
@@ -101,11 +90,131 @@ describe('state-machines/deploy.asl.yml', () => {
     expect(unknown).toEqual([]);
   });
 
-  it('waits only inside poll loops, under an execution timeout', () => {
+  it('waits only inside poll loops, under an execution timeout no longer than the lock lease', () => {
+    // The lock outlives any execution: a live execution's lock is never taken over for an expired lease.
     expect(definition.TimeoutSeconds).toBeGreaterThan(0);
+    expect(LEASE_SECONDS).toBeGreaterThanOrEqual(definition.TimeoutSeconds as number);
     for (const [name, state] of Object.entries(states).filter(([, s]) => s.Type === 'Wait')) {
       expect(state.SecondsPath ?? state.Seconds, name).toBeDefined();
       expect(reachableFrom(state.Next as string).has(name), `${name} is in a loop`).toBe(true);
     }
+  });
+
+  describe('Catch routes (each Task phase is derived from the graph: test/workflow/asl-graph.ts)', () => {
+    const phases = taskPhases();
+    const watchTasks = new Set(
+      Object.keys(states).filter((n) => ['CheckHealth', 'AbortUpdate'].includes(handlerOf(states[n]) ?? '')),
+    );
+    const rollbackTasks = new Set(Object.keys(states).filter((n) => handlerOf(states[n]) === 'RollBack'));
+    /** Where each Catch of `name` goes before the next Task: outcomes recorded, Tasks reached, Succeed states. */
+    const routes = (name: string) =>
+      ((states[name] as State).Catch ?? []).map((c) => {
+        const { passed, tasks } = untilNextTask(c.Next);
+        return {
+          catcher: `${name} Catch [${c.ErrorEquals.join(', ')}] → ${c.Next}`,
+          errors: c.ErrorEquals,
+          outcomes: [...passed].flatMap((n) => outcomeSetBy(states[n]) ?? []),
+          succeeds: [...passed].filter((n) => states[n]?.Type === 'Succeed'),
+          tasks: [...tasks],
+        };
+      });
+    const tasksIn = (phase: string) => Object.keys(phases).filter((n) => phases[n] === phase);
+
+    it('has a Catch on every Task', () => {
+      for (const name of Object.keys(phases))
+        expect((states[name] as State).Catch?.length ?? 0, name).toBeGreaterThan(0);
+    });
+
+    it('before DeployVersion, every Catch reports "failed before deploy" and touches nothing else', () => {
+      for (const name of tasksIn('before-deploy'))
+        for (const r of routes(name)) {
+          expect(r.outcomes, r.catcher).toEqual(['FAILED_BEFORE_DEPLOY']);
+          expect(
+            r.tasks.every((t) => phases[t] === 'report'),
+            r.catcher,
+          ).toBe(true);
+        }
+    });
+
+    it('a DeployVersion failure without an answer from EB is watched, never reported as "unchanged"', () => {
+      for (const name of tasksIn('deploy')) {
+        const catchAll = routes(name).filter((r) => r.errors.includes('States.ALL'));
+        expect(catchAll, name).toHaveLength(1);
+        for (const r of catchAll) {
+          expect(r.outcomes, r.catcher).toEqual([]);
+          expect(r.succeeds, r.catcher).toEqual([]);
+        }
+      }
+    });
+
+    it('an execution that lost its lock stops at LockLost, touching nothing (another execution owns the environment)', () => {
+      expect(states.LockLost).toMatchObject({ Type: 'Fail', Error: 'LockLost' });
+      for (const [name, state] of Object.entries(states))
+        for (const c of (state as State).Catch ?? [])
+          if (c.ErrorEquals.includes('LockLost')) expect([name, c.Next]).toEqual([name, 'LockLost']);
+    });
+
+    it('once the new version may be live, every Catch rolls back or keeps watching: never success, never "unchanged"', () => {
+      for (const name of tasksIn('after-deploy'))
+        for (const r of routes(name).filter((r) => !r.errors.includes('LockLost'))) {
+          expect(r.outcomes, r.catcher).toEqual([]);
+          expect(r.succeeds, r.catcher).toEqual([]);
+          expect(r.tasks.length, r.catcher).toBeGreaterThan(0);
+          for (const t of r.tasks)
+            expect(rollbackTasks.has(t) || watchTasks.has(t), `${r.catcher} reaches ${t}`).toBe(true);
+        }
+    });
+
+    it('a failing rollback ends ROLLBACK FAILED (or keeps watching), never success or "unchanged"', () => {
+      for (const name of tasksIn('rollback'))
+        for (const r of routes(name)) {
+          expect(r.succeeds, r.catcher).toEqual([]);
+          if (r.outcomes.length > 0) expect(r.outcomes, r.catcher).toEqual(['ROLLBACK_FAILED']);
+          else
+            for (const t of r.tasks)
+              expect(rollbackTasks.has(t) || watchTasks.has(t), `${r.catcher} reaches ${t}`).toBe(true);
+        }
+    });
+
+    it('a failure to record or alert never changes the outcome', () => {
+      for (const name of tasksIn('report'))
+        for (const r of routes(name)) {
+          expect(r.outcomes, r.catcher).toEqual([]);
+          expect(
+            r.tasks.every((t) => phases[t] === 'report'),
+            r.catcher,
+          ).toBe(true);
+        }
+    });
+
+    it('acts on every health verdict: healthy, rollback and timeout each leave the poll loop', () => {
+      // CheckHealth returns wait | healthy | rollback | timeout (HealthVerdictName in lib/workflow-state.ts);
+      // a verdict that falls to Default polls again until the execution times out, holding the lock.
+      const verdictChoices = Object.entries(states).filter(
+        ([, s]) => s.Type === 'Choice' && JSON.stringify(s.Choices).includes('.verdict"'),
+      );
+      expect(verdictChoices.length).toBeGreaterThanOrEqual(2);
+      for (const [name, choice] of verdictChoices) {
+        const handled = new Set<string>();
+        const visit = (rule: Record<string, unknown>): void => {
+          if (typeof rule.Variable === 'string' && rule.Variable.endsWith('.verdict'))
+            if (typeof rule.StringEquals === 'string') handled.add(rule.StringEquals);
+          for (const inner of [...((rule.Or as []) ?? []), ...((rule.And as []) ?? [])]) visit(inner);
+        };
+        for (const rule of choice.Choices as Record<string, unknown>[]) visit(rule);
+        expect([...handled].sort(), name).toEqual(expect.arrayContaining(['healthy', 'rollback', 'timeout']));
+      }
+    });
+  });
+
+  it('is drawn in docs/architecture.md: the diagram names every state, and only states', () => {
+    const doc = readFileSync('docs/architecture.md', 'utf8');
+    const section = doc.slice(doc.indexOf('## State machine'));
+    const diagram = /```\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const words = new Set(diagram.match(/\b[A-Za-z]+\b/g));
+    expect(Object.keys(states).filter((name) => !words.has(name))).toEqual([]);
+    // CamelCase words (two capitals or more) in the diagram are state names.
+    const camel = [...words].filter((w) => /^[A-Z][a-z]+[A-Z]/.test(w));
+    expect(camel.filter((w) => !(w in states))).toEqual([]);
   });
 });

@@ -152,6 +152,11 @@ export class FakeAws {
     return new Date(this.clock);
   }
 
+  /** Advances the environment by one poll: time passes while the workflow retries (the harness zeroes waits). */
+  advance(): void {
+    this.tick();
+  }
+
   private event(severity: string, message: string): void {
     this.events.push({ date: this.now(), severity, message });
   }
@@ -413,8 +418,15 @@ export interface RunResult {
 
 let executions = 0;
 
+export type TaskHandler = (input: unknown) => Promise<unknown>;
+
+export interface RunOptions {
+  /** Wraps each Task state's handler (fault injection): return the handler to run in its place. */
+  wrapTask?: (stateName: string, handler: TaskHandler) => TaskHandler;
+}
+
 /** Runs the real state machine to completion with Wait states and retry intervals at zero. */
-export async function runDeploy(input: unknown): Promise<RunResult> {
+export async function runDeploy(input: unknown, options: RunOptions = {}): Promise<RunResult> {
   const { loadDeployDefinition } = await import('../../lib/workflow/definition.js');
   const { localTaskHandlers } = await import('../../functions/registry.js');
   const definition = loadDeployDefinition();
@@ -429,7 +441,7 @@ export async function runDeploy(input: unknown): Promise<RunResult> {
   const name = `test-${executions}`;
   const execution = stateMachine.run(input as never, {
     overrides: {
-      taskResourceLocalHandlers: localTaskHandlers(definition) as never,
+      taskResourceLocalHandlers: wrapTasks(localTaskHandlers(definition), options.wrapTask) as never,
       waitTimeOverrides: zero('Wait'),
       retryIntervalOverrides: zero('Retry'),
     },
@@ -461,4 +473,12 @@ export async function runDeploy(input: unknown): Promise<RunResult> {
   await collecting;
   result.path = events.flatMap((e) => (e.type === 'StateEntered' ? [e.state.name] : []));
   return result;
+}
+
+function wrapTasks(
+  handlers: Record<string, TaskHandler>,
+  wrap: RunOptions['wrapTask'],
+): Record<string, TaskHandler> {
+  if (!wrap) return handlers;
+  return Object.fromEntries(Object.entries(handlers).map(([name, handler]) => [name, wrap(name, handler)]));
 }

@@ -104,7 +104,7 @@ describe('abort-update handler', () => {
 
     // Assert
     await expect(run).rejects.toThrow(InputInvalid);
-    await expect(run).rejects.toThrow('state is missing its release (release)');
+    await expect(run).rejects.toThrow('state has no "release"');
     expect(mocks.eb).not.toHaveReceivedAnyCommand();
   });
 });

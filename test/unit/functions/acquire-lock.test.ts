@@ -232,7 +232,7 @@ describe('acquire-lock handler', () => {
 
     // Assert
     await expect(run).rejects.toThrow(InputInvalid);
-    await expect(run).rejects.toThrow('state is missing its release');
+    await expect(run).rejects.toThrow('state has no "release"');
     expect(await getLock(db, TABLE, ENV)).toBeUndefined();
   });
 });

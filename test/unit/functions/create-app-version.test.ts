@@ -21,7 +21,8 @@ import {
 } from './fixtures.js';
 
 const context = lambdaContext('CreateAppVersion');
-// EB answers some statuses upper-cased although its model lists them capitalised (eb-facts.md).
+// The EB API model (ApplicationVersionStatus in botocore's elasticbeanstalk service-2.json) lists the
+// statuses capitalised; ebship compares them case-insensitively, and these tests feed both spellings.
 const status = (s: string) => s as ApplicationVersionStatus;
 const versionIs = (s: string) => ({
   ApplicationVersions: [{ ApplicationName: 'antenna', VersionLabel: LABEL, Status: status(s) }],

@@ -121,6 +121,33 @@ describe('resolve-release handler: pushes', () => {
     );
   });
 
+  it('refuses a manual request whose tag and digest name different images', async () => {
+    // Arrange: ECR knows the digest, but under another tag.
+    mocks.ecr.on(DescribeImagesCommand).resolves({
+      imageDetails: [
+        {
+          registryId: ACCOUNT,
+          repositoryName: 'antenna-backend',
+          imageDigest: OLD_DIGEST,
+          imageTags: ['v9'],
+          imagePushedAt: new Date(PUSHED),
+        },
+      ],
+    });
+
+    // Act
+    const run = handler(
+      execution({ target: 'antenna-prod', imageTag: 'v10', imageDigest: OLD_DIGEST }),
+      context,
+    );
+
+    // Assert
+    await expect(run).rejects.toThrow(InputInvalid);
+    await expect(run).rejects.toThrow(
+      `${OLD_DIGEST} is not tagged "v10" in antenna-backend; give one or the other`,
+    );
+  });
+
   it('resolves a manual request for a tag to a manual release', async () => {
     // Act
     const result = await handler(execution({ target: 'antenna-prod', imageTag: 'v10' }), context);
@@ -186,6 +213,19 @@ describe('resolve-release handler: a push that matches two targets', () => {
     expect(names).toEqual(['antenna-prod-7f5b2640fe6f-push', 'antenna-prod-7f5b2640fe6f-push']);
     expect(again).toMatchObject({ release: { target: 'antenna-staging' } });
   });
+
+  it('fails the push when the execution for the other target cannot be started, so no target is silently skipped', async () => {
+    // Arrange: any error but "already exists" (throttling, a missing permission) means the other target got nothing.
+    mocks.sfn
+      .on(StartExecutionCommand)
+      .rejects(awsError('AccessDeniedException', 'not authorized to perform: states:StartExecution', 400));
+
+    // Act
+    const run = handler(execution(pushEvent('v10', DIGEST)), context);
+
+    // Assert
+    await expect(run).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
 });
 
 describe('resolve-release handler: rollback requests', () => {
@@ -210,6 +250,18 @@ describe('resolve-release handler: rollback requests', () => {
       deployedAt: '2026-11-20T08:10:00Z',
       executionId: OTHER_EXECUTION,
     });
+    const OLD_PUSHED = '2026-11-20T08:00:00.000Z';
+    mocks.ecr.on(DescribeImagesCommand, { imageIds: [{ imageDigest: OLD_DIGEST }] }).resolves({
+      imageDetails: [
+        {
+          registryId: ACCOUNT,
+          repositoryName: 'antenna-backend',
+          imageDigest: OLD_DIGEST,
+          imageTags: ['v9'],
+          imagePushedAt: new Date(OLD_PUSHED),
+        },
+      ],
+    });
 
     // Act
     const result = await handler(execution({ target: 'antenna-prod', trigger: 'rollback' }), context);
@@ -222,6 +274,8 @@ describe('resolve-release handler: rollback requests', () => {
         imageDigest: OLD_DIGEST,
         trigger: 'rollback',
         existingVersion: true,
+        // Without it, a push of an image older than the rolled-back-to one would no longer count as a downgrade.
+        imagePushedAt: OLD_PUSHED,
       },
     });
     expect(mocks.eb).toHaveReceivedCommandWith(DescribeApplicationVersionsCommand, {
@@ -229,9 +283,11 @@ describe('resolve-release handler: rollback requests', () => {
       VersionLabels: [OLD_LABEL],
     });
     // Only the digest is looked up (its push time keeps downgrade protection); never a tag.
-    for (const call of mocks.ecr.calls()) {
-      expect(call.args[0].input).toMatchObject({ imageIds: [{ imageDigest: OLD_DIGEST }] });
-    }
+    expect(mocks.ecr).toHaveReceivedCommandTimes(DescribeImagesCommand, 1);
+    expect(mocks.ecr).toHaveReceivedCommandWith(DescribeImagesCommand, {
+      repositoryName: 'antenna-backend',
+      imageIds: [{ imageDigest: OLD_DIGEST }],
+    });
   });
 
   it('names the rolled-back-to image by its digest, never with a made-up registry', async () => {

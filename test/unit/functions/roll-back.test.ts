@@ -153,7 +153,7 @@ describe('roll-back handler', () => {
 
     // Assert
     await expect(run).rejects.toThrow(InputInvalid);
-    await expect(run).rejects.toThrow('state is missing its release (release)');
+    await expect(run).rejects.toThrow('state has no "release"');
     expect(mocks.eb).not.toHaveReceivedAnyCommand();
   });
 });

@@ -3,10 +3,20 @@ import {
   GetSecretValueCommand,
   type GetSecretValueCommandInput,
 } from '@aws-sdk/client-secrets-manager';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/validate-secrets.js';
 import { InputInvalid, SecretInvalid } from '../../../lib/errors.js';
-import { awsError, lambdaContext, lock, mocks, pushEvent, REGION, release, secrets } from './fixtures.js';
+import {
+  awsError,
+  lambdaContext,
+  lock,
+  mocks,
+  pushEvent,
+  REGION,
+  release,
+  secrets,
+  useConfigVariant,
+} from './fixtures.js';
 
 const context = lambdaContext('ValidateSecrets');
 /** Planted in every secret value: it must never leave the handler, in its result or its error. */
@@ -83,6 +93,51 @@ describe('validate-secrets handler', () => {
     expect(error).toBeInstanceOf(SecretInvalid);
     expect(String(error)).toContain('DATABASE_URL (secret "antenna/prod/database-url")');
     expect(String(error)).not.toContain(PLANTED);
+  });
+
+  describe('a JSON secret with keys', () => {
+    let restore: () => void;
+    beforeEach(() => {
+      restore = useConfigVariant((targets) => {
+        const secretsOf = targets['antenna-prod']?.secrets as Record<string, unknown>;
+        secretsOf.SENDGRID_API_KEY = {
+          secretId: 'antenna/prod/sendgrid-api-key',
+          keys: { API_KEY: {}, WEBHOOK_SECRET: { optional: true } },
+        };
+      });
+    });
+    afterEach(() => restore());
+
+    it('carries a warning (an empty optional key) to the next steps and the alert, and deploys', async () => {
+      // Arrange
+      values['antenna/prod/sendgrid-api-key'] = JSON.stringify({
+        API_KEY: `SG.${PLANTED}`,
+        WEBHOOK_SECRET: '',
+      });
+
+      // Act
+      const result = await handler(state(), context);
+
+      // Assert
+      expect(result.warnings).toEqual([
+        expect.stringMatching(/^secret-optional-key-empty: key "WEBHOOK_SECRET" of SENDGRID_API_KEY/),
+      ]);
+      expect(JSON.stringify(result)).not.toContain(PLANTED);
+    });
+
+    it('stops the deploy when a required key is empty, naming the key and the rule', async () => {
+      // Arrange
+      values['antenna/prod/sendgrid-api-key'] = JSON.stringify({ API_KEY: '', WEBHOOK_SECRET: PLANTED });
+
+      // Act
+      const error = await handler(state(), context).catch((e: unknown) => e);
+
+      // Assert
+      expect(error).toBeInstanceOf(SecretInvalid);
+      expect(String(error)).toContain('secret-key-empty');
+      expect(String(error)).toContain('key "API_KEY" of SENDGRID_API_KEY');
+      expect(String(error)).not.toContain(PLANTED);
+    });
   });
 
   it('rejects a release of the wrong shape with InputInvalid, before reading any secret', async () => {

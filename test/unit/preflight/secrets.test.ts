@@ -272,4 +272,39 @@ describe('inspectSecrets', () => {
     );
     await expect(inspectSecrets(client, oneSecret())).rejects.toMatchObject({ name: 'ThrottlingException' });
   });
+
+  // The SDK marks a 5xx as $fault "server" and transient errors $retryable (Smithy error traits); such
+  // an error says nothing about the secret, so it goes to the state machine's Retry, not into a finding.
+  it.each([
+    ['DescribeSecret', 'a 5xx', { $fault: 'server' as const }],
+    ['GetSecretValue', 'a 5xx', { $fault: 'server' as const }],
+    ['GetSecretValue', 'a retryable error', { $fault: 'client' as const, $retryable: {} }],
+  ])('lets %s failing with %s through instead of blaming the secret', async (operation, _what, traits) => {
+    planted({ 'app/api-key': 'value' });
+    const error = Object.assign(
+      new SecretsManagerServiceException({
+        name: 'ServiceUnavailable',
+        message: 'Service Unavailable',
+        $fault: traits.$fault,
+        $metadata: { httpStatusCode: 503 },
+      }),
+      traits,
+    );
+    sm.on(operation === 'DescribeSecret' ? DescribeSecretCommand : GetSecretValueCommand).rejects(error);
+    await expect(inspectSecrets(client, oneSecret())).rejects.toBe(error);
+  });
+
+  it('turns an unrecognised client error into secret-unreadable, naming the call', async () => {
+    planted({ 'app/api-key': 'value' });
+    sm.on(GetSecretValueCommand).rejects(awsError('ValidationException', 'bad'));
+    const { findings } = await inspectSecrets(client, oneSecret());
+    expect(findings).toEqual([
+      expect.objectContaining({
+        ruleId: 'secret-unreadable',
+        severity: 'error',
+        message:
+          'secret "app/api-key" (API_KEY) could not be read: GetSecretValue failed with ValidationException',
+      }),
+    ]);
+  });
 });

@@ -28,6 +28,8 @@ describe('checkValue', () => {
     ['redis://cache.internal:6379/0', {}, []],
     ['redis://cache.internal:6379/0', { cache: { encryptedInTransit: false } }, []],
     ['http://cache.internal:6379/0', encrypted, ['redis-url-invalid']],
+    ['rediss:///0?ssl_cert_reqs=none', encrypted, ['redis-url-invalid']],
+    ['redis:///0', {}, ['redis-url-invalid']],
   ] as const)('redis-url %s', (value, ctx, expected) => {
     expect(ids(checkValue(value, 'redis-url', 'CELERY_BROKER_URL', ctx))).toEqual(expected);
   });
@@ -36,6 +38,9 @@ describe('checkValue', () => {
     ['https://0123abcd@o0.ingest.sentry.io/0', []],
     ['o0.ingest.sentry.io/0', ['url-invalid']],
     ['https://', ['url-invalid']],
+    // Parse as URLs, but name no host: a client would connect nowhere.
+    ['file:///srv/sentry-dsn', ['url-invalid']],
+    ['sentry:///0', ['url-invalid']],
   ] as const)('url %s', (value, expected) => {
     expect(ids(checkValue(value, 'url', 'SENTRY_DSN', {}))).toEqual(expected);
   });
@@ -81,6 +86,18 @@ describe('checkSecretValue', () => {
     const problems = checkSecretValue(value, appConfig, 'APP_CONFIG', encrypted);
     expect(ids(problems)).toEqual(['secret-key-not-string', 'secret-key-missing']);
     expect(problems[1]?.message).toContain('OIDC_CLIENT_ID');
+  });
+
+  it.each([
+    ['""', ''],
+    ['"  "', 'blank'],
+    ['null', 'null'],
+  ])('stops the deploy when a required key is empty (%s): an error, not a warning', (json) => {
+    const value = `{"REDIS_URL": "rediss://c:6379/0?ssl_cert_reqs=required", "OIDC_CLIENT_ID": ${json}}`;
+    const problems = checkSecretValue(value, appConfig, 'APP_CONFIG', encrypted);
+    expect(problems).toEqual([expect.objectContaining({ ruleId: 'secret-key-empty', severity: 'error' })]);
+    expect(problems[0]?.message).toBe('key "OIDC_CLIENT_ID" of APP_CONFIG is empty');
+    expect(problems[0]?.fix).toContain('optional: true');
   });
 
   it('checks the format of each key', () => {

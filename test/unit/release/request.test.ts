@@ -34,6 +34,13 @@ describe('parseRequest', () => {
     ],
     ['a tag outside the pattern', { 'image-tag': 'feature-x' }, 'does not match the tag pattern "v*"'],
     ['a failed push', { result: 'FAILURE' }, 'is not a successful push'],
+    ['a push without a digest', { 'image-digest': undefined }, 'carries no valid image digest'],
+    ['a push with a malformed digest', { 'image-digest': 'sha256:abc' }, 'carries no valid image digest'],
+    [
+      'a push with an upper-case digest',
+      { 'image-digest': `sha256:${'A'.repeat(64)}` },
+      'carries no valid image digest',
+    ],
     ['a delete', { 'action-type': 'DELETE' }, 'is not a successful push'],
     [
       'another repository',
