@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,9 +19,8 @@ const REPO = resolve(import.meta.dirname, '../..');
 // The service to package; the repository itself unless pointed at a copy.
 const SERVICE_DIR = process.env.EBSHIP_SERVICE_DIR ?? REPO;
 const STAGE = 'test';
-const DOCUMENT_ARN =
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub text.
-  'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:document/${MigrationCheckDocument}';
+const documentArn = (target: string) =>
+  `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:document/\${AWS::StackName}-migration-check-${target}`;
 
 type Json = Record<string, unknown>;
 interface Resource {
@@ -282,7 +281,7 @@ describe('deploy state machine', () => {
 });
 
 describe('functions', () => {
-  it('run Node.js 22 on arm64 with the documented environment', () => {
+  it('run Node.js 24 on arm64 with the documented environment', () => {
     const functions = ofType('AWS::Lambda::Function');
 
     expect(functions).toHaveLength(13);
@@ -294,7 +293,8 @@ describe('functions', () => {
         TABLE_NAME: { Ref: 'DeployTable' },
         BUNDLE_BUCKET: { Ref: 'BundleBucket' },
         ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
-        MIGRATION_DOCUMENT_NAME: { Ref: 'MigrationCheckDocument' },
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub text.
+        MIGRATION_DOCUMENT_NAME: { 'Fn::Sub': '${AWS::StackName}-migration-check' },
         POWERTOOLS_SERVICE_NAME: 'ebship',
       });
       expect(env.POWERTOOLS_LOG_LEVEL).toEqual(expect.any(String));
@@ -424,12 +424,15 @@ describe('least privilege', () => {
     }
   });
 
-  it('sends commands only with the ebship document, to instances of configured environments', () => {
+  it("sends commands only with the targets' own check documents, to instances of configured environments", () => {
     const environments = Object.values(config.targets).map((t) => t.environment);
+    const withCheck = Object.entries(config.targets)
+      .filter(([, t]) => t.migrationCheck !== undefined)
+      .map(([name]) => name);
     const sends = roleStatements('StartMigrationCheckRole').filter((s) => s.Action === 'ssm:SendCommand');
 
     expect(sends).toHaveLength(2);
-    expect(sends[0]?.Resource).toEqual({ 'Fn::Sub': DOCUMENT_ARN });
+    expect(sends[0]?.Resource).toEqual(withCheck.map((t) => ({ 'Fn::Sub': documentArn(t) })));
     expect(sends[1]?.Condition).toEqual({
       StringEquals: {
         'ssm:resourceTag/elasticbeanstalk:environment-name': [...new Set(environments)].sort(),
@@ -588,110 +591,41 @@ describe('storage and alerting', () => {
   });
 });
 
-describe('migration check document', () => {
+describe('migration check documents', () => {
   interface DocumentContent {
     schemaVersion: string;
-    parameters: Record<string, { type: string; allowedPattern: string; interpolationType: string }>;
-    mainSteps: { action: string; inputs: { runCommand: string[] } }[];
+    parameters?: unknown;
+    mainSteps: { action: string; inputs: { runCommand: string[]; timeoutSeconds: string } }[];
   }
-  const content = () => resource('MigrationCheckDocument').Properties.Content as DocumentContent;
-  const encodeArgv = (argv: string[]) => Buffer.from(argv.join('\0')).toString('base64');
+  const documents = () =>
+    ofType('AWS::SSM::Document').map(([, r]) => ({
+      name: (r.Properties.Name as { 'Fn::Sub': string })['Fn::Sub'],
+      content: r.Properties.Content as DocumentContent,
+    }));
 
-  it('takes its two parameters as environment variables, each with a pattern', () => {
-    const { schemaVersion, parameters, mainSteps } = content();
+  it('are one per target with a check, named for it, taking no parameters', () => {
+    const withCheck = Object.entries(config.targets).filter(([, t]) => t.migrationCheck !== undefined);
 
-    expect(schemaVersion).toBe('2.2');
-    expect(mainSteps[0]?.action).toBe('aws:runShellScript');
-    for (const name of ['ContainerName', 'CheckCommand']) {
-      expect(parameters[name]).toMatchObject({ type: 'String', interpolationType: 'ENV_VAR' });
-      expect(parameters[name]?.allowedPattern).toMatch(/^\^.*\$$/);
+    expect(documents().map((d) => d.name)).toEqual(
+      withCheck.map(([name]) => `\${AWS::StackName}-migration-check-${name}`),
+    );
+    for (const { content } of documents()) {
+      expect(content.schemaVersion).toBe('2.2');
+      expect(content.parameters).toBeUndefined();
+      expect(content.mainSteps[0]?.action).toBe('aws:runShellScript');
+      expect(content.mainSteps[0]?.inputs.runCommand.join('\n')).not.toMatch(/\{\{|mapfile/);
     }
-    expect(mainSteps[0]?.inputs.runCommand.join('\n')).not.toMatch(/\{\{/);
   });
 
-  it('rejects shell syntax in the container name and accepts only base64 for the command', () => {
-    const { parameters } = content();
-    const container = new RegExp(parameters.ContainerName?.allowedPattern ?? '');
-    const command = new RegExp(parameters.CheckCommand?.allowedPattern ?? '');
+  it("fix each target's container, argv and timeout from ebship.yml", () => {
+    const antenna = documents().find((d) => d.name.endsWith('-antenna-prod'));
+    const script = antenna?.content.mainSteps[0]?.inputs.runCommand[0] ?? '';
 
-    expect(container.test('django')).toBe(true);
-    expect(container.test('web_1-a')).toBe(true);
-    for (const bad of ['web; reboot', '$(id)', '-v', 'a b', '`id`']) expect(container.test(bad)).toBe(false);
-    expect(command.test(encodeArgv(['python', 'manage.py', 'migrate', '--check']))).toBe(true);
-    expect(command.test('python manage.py')).toBe(false);
-  });
-
-  describe('script, run by sh with a stand-in docker', () => {
-    let bin: string;
-    const runScript = async (containerName: string, argv: string[]) => {
-      const script = content().mainSteps[0]?.inputs.runCommand.join('\n') ?? '';
-      try {
-        const { stdout } = await run('sh', ['-c', script], {
-          env: {
-            PATH: `${bin}:${process.env.PATH}`,
-            SSM_ContainerName: containerName,
-            SSM_CheckCommand: encodeArgv(argv),
-          },
-        });
-        return { code: 0, stdout, stderr: '' };
-      } catch (err) {
-        const e = err as { code: number; stdout: string; stderr: string };
-        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-      }
-    };
-
-    beforeAll(() => {
-      bin = mkdtempSync(join(tmpdir(), 'ebship-docker-'));
-      // `docker ps` knows one ECS container (django) and one compose service (web); `docker exec`
-      // prints each argument on its own line and exits with the number in $FAKE_EXIT (default 0).
-      writeFileSync(
-        join(bin, 'docker'),
-        [
-          '#!/bin/bash',
-          'if [ "$1" = ps ]; then',
-          '  case "$*" in',
-          '    *com.amazonaws.ecs.container-name=django*) echo ecs0001 ;;',
-          '    *com.docker.compose.service=web*) echo cmp0001 ;;',
-          '  esac',
-          '  exit 0',
-          'fi',
-          'if [ "$1" = exec ]; then',
-          '  shift; echo "container=$1"; shift',
-          '  for a in "$@"; do printf "arg=%s\\n" "$a"; done',
-          '  if [ "$1" = fail ]; then exit 1; fi',
-          '  exit 0',
-          'fi',
-          'exit 99',
-        ].join('\n'),
-      );
-      chmodSync(join(bin, 'docker'), 0o755);
-    });
-    afterAll(() => rmSync(bin, { recursive: true, force: true }));
-
-    it('runs the argv in the ECS container, every argument intact and nothing evaluated', async () => {
-      const argv = ['python', 'manage.py', 'migrate', '--check', 'two words', '$(touch /tmp/pwned)', ''];
-
-      const result = await runScript('django', argv);
-
-      expect(result.code).toBe(0);
-      expect(result.stdout.split('\n').filter(Boolean)).toEqual([
-        'container=ecs0001',
-        ...argv.map((a) => `arg=${a}`),
-      ]);
-    });
-
-    it('finds a docker compose service and passes on the check exit code', async () => {
-      const result = await runScript('web', ['fail', 'migrations pending']);
-
-      expect(result.code).toBe(1);
-      expect(result.stdout).toContain('container=cmp0001');
-    });
-
-    it('exits 2 with an explanation when no container has that name', async () => {
-      const result = await runScript('celeryworker', ['true']);
-
-      expect(result.code).toBe(2);
-      expect(result.stderr).toContain("no running container named 'celeryworker'");
-    });
+    expect(script).toContain("container='django'");
+    const argv = [...script.matchAll(/printf '%s' '([A-Za-z0-9+/=]*)'/g)].map((m) =>
+      Buffer.from(m[1] ?? '', 'base64').toString('utf8'),
+    );
+    expect(argv).toEqual(['python', 'manage.py', 'migrate', '--check']);
+    expect(antenna?.content.mainSteps[0]?.inputs.timeoutSeconds).toBe('300');
   });
 });
