@@ -7,6 +7,7 @@ import { registerLint } from './commands/lint.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRollback } from './commands/rollback.js';
 import { registerStatus } from './commands/status.js';
+import { registerValidate } from './commands/validate.js';
 import { Context, type GlobalOptions, type Io } from './context.js';
 import { toCliError } from './errors.js';
 import { EXIT_CODE_HELP, ExitCode } from './exit-codes.js';
@@ -86,6 +87,7 @@ export function buildProgram(io: Io, act: Act): Command {
     registerRollback,
     registerPlan,
     registerLint,
+    registerValidate,
   ]) {
     register(program, act);
   }

@@ -13,6 +13,7 @@
  * Serverless source prefix).
  */
 
+const { spawnSync } = require('node:child_process');
 const { readdirSync, readFileSync, realpathSync, statSync } = require('node:fs');
 const { isAbsolute, join, relative, resolve, sep } = require('node:path');
 const { parse } = require('yaml');
@@ -270,6 +271,28 @@ function configVars(text, file = 'ebship.yml', root = resolve(__dirname, '..')) 
   };
 }
 
+/**
+ * Validates ebship.yml with the full schema by running `ebship validate`, so `serverless package`
+ * and `deploy` stop on exactly the line-numbered errors the CLI and the Lambdas report. A separate
+ * process: infra never imports runtime code.
+ */
+function validateConfig(file = CONFIG_FILE) {
+  const cli = resolve(__dirname, '..', 'bin', 'ebship.js');
+  const result = spawnSync(process.execPath, [cli, '--config', file, 'validate'], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+    timeout: 60_000,
+  });
+  if (result.status !== 0) {
+    const why = (result.stderr || result.stdout || String(result.error ?? 'no output')).trim();
+    throw new Error(why.replace(/^ebship: error: /, ''));
+  }
+}
+
 /** Serverless calls the exported function when resolving `${file(infra/config-vars.cjs)}`. */
-module.exports = async () => configVars(readFileSync(CONFIG_FILE, 'utf8'));
+module.exports = async () => {
+  validateConfig();
+  return configVars(readFileSync(CONFIG_FILE, 'utf8'));
+};
+module.exports.validateConfig = validateConfig;
 module.exports.configVars = configVars;

@@ -73,7 +73,21 @@ beforeAll(async () => {
   write(join(include, 'README.md'), 'not part of any bundle\n');
 
   const out = join(service, '.package');
-  await exec(
+  await slsPackage(out);
+  taskRoot = join(service, '.task-root');
+  for (const [file, bytes] of Object.entries(unzipSync(readFileSync(join(out, 'buildBundle.zip'))))) {
+    if (file.endsWith('/')) continue;
+    write(join(taskRoot, file), '');
+    writeFileSync(join(taskRoot, file), bytes);
+  }
+}, 300_000);
+
+afterAll(() => {
+  if (service) rmSync(service, { recursive: true, force: true });
+});
+
+function slsPackage(out: string) {
+  return exec(
     'npx',
     ['--no-install', 'serverless', 'package', '--stage', 'test', '--region', 'us-east-1', '--package', out],
     {
@@ -90,17 +104,7 @@ beforeAll(async () => {
       maxBuffer: 16 * 1024 * 1024,
     },
   );
-  taskRoot = join(service, '.task-root');
-  for (const [file, bytes] of Object.entries(unzipSync(readFileSync(join(out, 'buildBundle.zip'))))) {
-    if (file.endsWith('/')) continue;
-    write(join(taskRoot, file), '');
-    writeFileSync(join(taskRoot, file), bytes);
-  }
-}, 300_000);
-
-afterAll(() => {
-  if (service) rmSync(service, { recursive: true, force: true });
-});
+}
 
 async function planIncludeFiles(): Promise<Record<string, string>> {
   const zip = join(service, 'plan.zip');
@@ -149,4 +153,39 @@ describe('packaged include files', () => {
   it('leave out files of the include directory that no bundle carries', () => {
     expect(() => readFileSync(join(taskRoot, INCLUDE, 'README.md'))).toThrow(/ENOENT/);
   });
+});
+
+describe('serverless package on an invalid ebship.yml', () => {
+  it('fails with the same line-numbered errors as ebship validate', async () => {
+    writeFileSync(
+      join(service, 'ebship.yml'),
+      CONFIG.replace('memory: 512', 'memory: lots').replace('platform: ecs', 'platform: kubernetes'),
+    );
+    let cliErr = '';
+    const cliCode = await ebship(['validate'], {
+      stdout: { write: () => true },
+      stderr: {
+        write: (s: string) => {
+          cliErr += s;
+          return true;
+        },
+      },
+      env: {},
+      cwd: service,
+    });
+
+    const failure = await slsPackage(join(service, '.package-invalid')).then(
+      () => undefined,
+      (err: { stdout: string; stderr: string }) => `${err.stdout}\n${err.stderr}`,
+    );
+
+    expect(cliCode).toBe(2);
+    const problems = cliErr.split('\n').filter((l) => l.startsWith('  - '));
+    expect(problems).toEqual([
+      expect.stringMatching(/^ {2}- targets\.antenna-prod\.platform \(line 6\): /),
+      '  - targets.antenna-prod.containers.0.memory (line 11): must be a number, not "lots" (a string)',
+    ]);
+    expect(failure).toBeDefined();
+    for (const line of problems) expect(failure).toContain(line);
+  }, 120_000);
 });

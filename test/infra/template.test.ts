@@ -571,6 +571,25 @@ describe('storage and alerting', () => {
     );
   });
 
+  it('keeps the deployment bucket (the Lambda zips) private and TLS-only', () => {
+    expect(resource('ServerlessDeploymentBucket').Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    const statements = (
+      resource('ServerlessDeploymentBucketPolicy').Properties.PolicyDocument as { Statement: Statement[] }
+    ).Statement;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: '*',
+        Condition: { Bool: { 'aws:SecureTransport': false } },
+      }),
+    );
+  });
+
   it('keeps the table on demand, keyed pk/sk, with TTL, point-in-time recovery and encryption', () => {
     const table = resource('DeployTable').Properties;
 
