@@ -2,6 +2,7 @@ import { GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from 
 import type { MigrationCheck } from '../config/schema.js';
 import { MigrationCheckFailed, MigrationsPending } from '../errors.js';
 import type { InstanceSnapshot } from '../health/verdict.js';
+import { maskAppText } from '../text/mask.js';
 import type { MigrationResult } from '../workflow-state.js';
 
 /**
@@ -119,7 +120,8 @@ export async function pollMigrationCheck(
     }
     throw err;
   }
-  const output = tail(`${inv.StandardOutputContent ?? ''}\n${inv.StandardErrorContent ?? ''}`.trim());
+  // The app's own output: masked here, before it enters execution state, history or an alert.
+  const output = tail(maskAppText(`${inv.StandardOutputContent ?? ''}\n${inv.StandardErrorContent ?? ''}`).trim());
   const code = inv.ResponseCode ?? -1;
   switch (inv.Status) {
     case 'Pending':
