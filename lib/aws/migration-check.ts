@@ -121,7 +121,9 @@ export async function pollMigrationCheck(
     throw err;
   }
   // The app's own output: masked here, before it enters execution state, history or an alert.
-  const output = tail(maskAppText(`${inv.StandardOutputContent ?? ''}\n${inv.StandardErrorContent ?? ''}`).trim());
+  const output = tail(
+    maskAppText(`${inv.StandardOutputContent ?? ''}\n${inv.StandardErrorContent ?? ''}`).trim(),
+  );
   const code = inv.ResponseCode ?? -1;
   switch (inv.Status) {
     case 'Pending':
