@@ -184,6 +184,38 @@ function migrationDocument(file, name, check) {
   };
 }
 
+/**
+ * What the ECR rule may filter on `image-tag` for one target, in EventBridge's content filters, or
+ * undefined when its pattern cannot be expressed (a regex, or a glob with `?`, `[...]`, `{a,b}`...):
+ * those pushes reach ResolveRelease, which ends them Ignored.
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
+ */
+function tagFilter(source) {
+  const tags = source?.tags ?? '*';
+  const ignored = source?.ignoreTags ?? ['latest'];
+  if (typeof tags !== 'string') return undefined;
+  if (tags === '*' || tags === '**')
+    return ignored.length > 0 ? { 'anything-but': [...ignored].sort() } : { exists: true };
+  // ECR tags are [A-Za-z0-9_.-]; `*` is the only glob character EventBridge's wildcard knows.
+  if (!/^[A-Za-z0-9_.*-]+$/.test(tags) || tags.includes('**')) return undefined;
+  if (!tags.includes('*')) return tags;
+  if (tags.indexOf('*') === tags.length - 1) return { prefix: tags.slice(0, -1) };
+  return { wildcard: tags };
+}
+
+/**
+ * The rule's `image-tag` filter: any target's filter matches. A superset of what the targets
+ * deploy (ignoreTags and repositories are not paired with each pattern), so it never drops a push
+ * a target would take; when one target's pattern cannot be expressed, every tagged push passes.
+ * Untagged pushes never do: ResolveRelease ignores them anyway.
+ */
+function imageTagFilters(targets) {
+  const filters = Object.values(targets).map((t) => tagFilter(t?.source));
+  if (filters.some((f) => f === undefined)) return [{ exists: true }];
+  const seen = new Map(filters.map((f) => [JSON.stringify(f), f]));
+  return [...seen.keys()].sort().map((k) => seen.get(k));
+}
+
 /** Parses the text of an ebship.yml into the lists serverless.yml needs. `root`: its directory. */
 function configVars(text, file = 'ebship.yml', root = resolve(__dirname, '..')) {
   const doc = parse(text);
@@ -241,6 +273,7 @@ function configVars(text, file = 'ebship.yml', root = resolve(__dirname, '..')) 
   const secrets = unique(secretIds);
   return {
     repositories: unique(repositories),
+    imageTagFilters: imageTagFilters(targets),
     applications: unique(applications),
     environmentNames: unique(environments.map((e) => e.environment)),
     repositoryArns: unique(repositories).map((r) => localArn('ecr', `repository/${r}`)),
@@ -296,3 +329,4 @@ module.exports = async () => {
 };
 module.exports.validateConfig = validateConfig;
 module.exports.configVars = configVars;
+module.exports.imageTagFilters = imageTagFilters;

@@ -1,6 +1,6 @@
 /**
  * EventBridge event pattern matching, for the patterns ebship's rule uses: exact values, `prefix`,
- * `suffix`, `anything-but` (values or a prefix), `exists` and `equals-ignore-case`.
+ * `suffix`, `wildcard`, `anything-but` (values or a prefix), `exists` and `equals-ignore-case`.
  * Semantics from the EventBridge user guide ("Event patterns", "Content filtering"): every field of
  * the pattern must match; a list of values matches if any matches; an array in the event matches
  * if any of its elements matches; `exists: false` matches an absent field.
@@ -40,6 +40,19 @@ function matchOne(value: unknown, m: Matcher): boolean {
   switch (op) {
     case 'prefix':
       return typeof value === 'string' && typeof arg === 'string' && value.startsWith(arg);
+    // `*` matches any run of characters, anything else itself (EventBridge "wildcard" filter).
+    case 'wildcard':
+      return (
+        typeof value === 'string' &&
+        typeof arg === 'string' &&
+        new RegExp(
+          `^${arg
+            .split('*')
+            .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+            .join('.*')}$`,
+          's',
+        ).test(value)
+      );
     case 'suffix':
       return typeof value === 'string' && typeof arg === 'string' && value.endsWith(arg);
     case 'equals-ignore-case':

@@ -71,6 +71,38 @@ describe('config-vars (ebship.yml → serverless.yml)', () => {
     ]);
   });
 
+  // EventBridge content filters: prefix, wildcard, anything-but, exists
+  // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
+  describe('ECR rule tag filters', () => {
+    const filters = (...sources: string[]) =>
+      configVars(
+        `version: 1\ntargets:${sources.map((source, i) => target(`shop-${i}`, `    source: ${source}\n`)).join('')}`.replace(
+          /\n {4}source: \{ repository: shop\/api \}(?=\n {4}containers)/g,
+          '',
+        ),
+      ).imageTagFilters;
+
+    it('filters each glob EventBridge can express: prefix, wildcard, exact, and "*" minus ignored tags', () => {
+      expect(
+        filters(
+          '{ repository: a, tags: "v*" }',
+          '{ repository: b, tags: "*-prod" }',
+          '{ repository: c, tags: "stable" }',
+          '{ repository: d }',
+        ),
+      ).toEqual(['stable', { 'anything-but': ['latest'] }, { prefix: 'v' }, { wildcard: '*-prod' }]);
+    });
+
+    it.each(['{ regex: "^v\\\\d+$" }', '"v?.*"', '"{a,b}*"', '"[vV]*"'])(
+      'lets every tagged push through when a pattern (%s) cannot be expressed: ResolveRelease ignores the rest',
+      (tags) => {
+        expect(filters('{ repository: a, tags: "v*" }', `{ repository: b, tags: ${tags} }`)).toEqual([
+          { exists: true },
+        ]);
+      },
+    );
+  });
+
   describe('include directories', () => {
     let root: string;
     let outside: string;

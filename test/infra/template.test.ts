@@ -451,7 +451,7 @@ describe('least privilege', () => {
 });
 
 describe('events', () => {
-  it('starts a deploy only for successful pushes to the configured repositories', () => {
+  it("starts a deploy only for this account's successful, tagged pushes to the configured repositories", () => {
     const repositories = [
       ...new Set(Object.values(config.targets).map((t) => (t.source as Json).repository)),
     ].sort();
@@ -460,7 +460,14 @@ describe('events', () => {
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.ecr'],
       'detail-type': ['ECR Image Action'],
-      detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': repositories },
+      account: [{ Ref: 'AWS::AccountId' }],
+      detail: {
+        'action-type': ['PUSH'],
+        result: ['SUCCESS'],
+        'repository-name': repositories,
+        // treasury-plane-dev's tags are a regex, which EventBridge cannot express: any tagged push.
+        'image-tag': [{ exists: true }],
+      },
     });
     expect(rule.Properties.Targets).toEqual([
       expect.objectContaining({
@@ -481,6 +488,10 @@ describe('events', () => {
     expect(file.Resources.EcrPushRule.Properties.EventPattern.detail['repository-name']).toBe(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the Serverless variable, literally.
       '${self:custom.ebship.repositories}',
+    );
+    expect(file.Resources.EcrPushRule.Properties.EventPattern.detail['image-tag']).toBe(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the Serverless variable, literally.
+      '${self:custom.ebship.imageTagFilters}',
     );
   });
 
