@@ -12,6 +12,7 @@ interface ConfigVars {
   secretArns: (string | { 'Fn::Sub': string })[];
   alertTopicArns: unknown[];
   packagePatterns: string[];
+  imageTagFilters: unknown[];
 }
 const { configVars } = createRequire(import.meta.url)('../../infra/config-vars.cjs') as {
   configVars: (text: string, file?: string, root?: string) => ConfigVars;
