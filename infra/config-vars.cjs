@@ -282,6 +282,10 @@ function configVars(text, file = 'ebship.yml', root = resolve(__dirname, '..')) 
     // For actions authorized on both an application and its versions (CreateApplicationVersion, DescribeEvents).
     applicationAndVersionArns: [...applicationArns, ...applicationVersionArns],
     environmentArns: envKeys.map((k) => localArn('elasticbeanstalk', `environment/${k}`)),
+    // CloudWatch Logs groups EB creates for an environment's instance logs.
+    environmentLogGroupArns: unique(environments.map((e) => e.environment)).map((e) =>
+      localArn('logs', `log-group:/aws/elasticbeanstalk/${e}/*`),
+    ),
     // IAM refuses a statement with an empty Resource list; a name no secret can have keeps the
     // statement valid while granting nothing when no target declares secrets.
     secretArns:

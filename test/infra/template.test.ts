@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { callsOf } from './sdk-calls.js';
 
 /**
  * Packages the service exactly as a deploy would (`serverless package`, offline) and checks the
@@ -35,72 +36,41 @@ interface Statement {
   Condition?: Json;
 }
 
-/** The 13 Task functions (docs/architecture.md) and the calls each must be allowed to make. */
-const FUNCTIONS: Record<string, string[]> = {
-  ResolveRelease: [
-    'ecr:DescribeImages',
-    'dynamodb:GetItem',
-    'elasticbeanstalk:DescribeApplicationVersions',
-    'states:StartExecution',
-  ],
-  AcquireLock: [
-    'dynamodb:GetItem',
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-    'elasticbeanstalk:DescribeEnvironments',
-    'states:DescribeExecution',
-  ],
-  ValidateSecrets: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
-  BuildBundle: [
-    's3:PutObject',
-    'elasticbeanstalk:DescribeEnvironments',
-    'elasticbeanstalk:DescribeConfigurationSettings',
-    'elasticbeanstalk:DescribeAccountAttributes',
-    'elasticbeanstalk:DescribeApplicationVersions',
-    'elasticbeanstalk:DescribeApplications',
-  ],
-  CreateAppVersion: [
-    'elasticbeanstalk:CreateApplicationVersion',
-    'elasticbeanstalk:DescribeApplicationVersions',
-    'elasticbeanstalk:DescribeEvents',
-    's3:GetObject',
-  ],
-  DeployVersion: [
-    'elasticbeanstalk:UpdateEnvironment',
-    'elasticbeanstalk:DescribeEnvironments',
-    'dynamodb:PutItem',
-    'cloudformation:UpdateStack',
-  ],
-  CheckHealth: [
-    'elasticbeanstalk:DescribeEnvironments',
-    'elasticbeanstalk:DescribeEnvironmentHealth',
-    'elasticbeanstalk:DescribeInstancesHealth',
-    'elasticbeanstalk:DescribeEvents',
-  ],
-  AbortUpdate: [
-    'elasticbeanstalk:AbortEnvironmentUpdate',
-    'elasticbeanstalk:DescribeEnvironments',
-    'cloudformation:CancelUpdateStack',
-  ],
-  StartMigrationCheck: [
-    'elasticbeanstalk:DescribeEnvironments',
-    'elasticbeanstalk:DescribeEnvironmentHealth',
-    'elasticbeanstalk:DescribeInstancesHealth',
-    'elasticbeanstalk:DescribeEvents',
-    'ssm:SendCommand',
-  ],
-  CheckMigration: ['ssm:GetCommandInvocation'],
-  RollBack: [
-    'dynamodb:GetItem',
-    'dynamodb:Query',
-    'elasticbeanstalk:UpdateEnvironment',
-    'elasticbeanstalk:DescribeEnvironments',
-    'elasticbeanstalk:DescribeApplicationVersions',
-    'cloudformation:UpdateStack',
-  ],
-  RecordOutcome: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-  Notify: ['sns:Publish'],
+/** The 13 Task functions (docs/architecture.md). */
+const FUNCTION_NAMES = [
+  'ResolveRelease',
+  'AcquireLock',
+  'ValidateSecrets',
+  'BuildBundle',
+  'CreateAppVersion',
+  'DeployVersion',
+  'CheckHealth',
+  'AbortUpdate',
+  'StartMigrationCheck',
+  'CheckMigration',
+  'RollBack',
+  'RecordOutcome',
+  'Notify',
+] as const;
+const FUNCTIONS: Record<string, string[]> = Object.fromEntries(FUNCTION_NAMES.map((n) => [n, []]));
+
+/**
+ * Grants a function needs beyond the SDK calls its code makes, each because AWS checks them on the
+ * caller while serving one of those calls. Anything else a role allows that the code never calls
+ * fails the test.
+ */
+const ON_BEHALF: Record<string, Record<string, string>> = {
+  ValidateSecrets: {
+    'kms:Decrypt': 'GetSecretValue of a secret under a customer key decrypts with the caller’s rights',
+  },
+  CreateAppVersion: {
+    's3:GetObject': 'CreateApplicationVersion reads the bundle with the caller’s credentials',
+    's3:GetBucketLocation':
+      'CreateApplicationVersion locates the bundle bucket with the caller’s credentials',
+  },
+  Notify: { 'kms:GenerateDataKey*': 'publishing to the KMS-encrypted topic', 'kms:Decrypt': 'same' },
 };
+const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
 /**
  * Actions the Service Authorization Reference lists with no resource type: IAM accepts only "*"
@@ -314,15 +284,18 @@ describe('functions', () => {
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
   });
 
-  it.each(Object.entries(FUNCTIONS))(
-    '%s may make the calls docs/architecture.md lists for it',
-    (name, calls) => {
-      const actions = roleActions(`${name}Role`);
+  // The calls are read from the code (test/infra/sdk-calls.ts), so the roles follow the code.
+  it.each(FUNCTION_NAMES)('%s may make every AWS call its code makes, and nothing else', (name) => {
+    const calls = callsOf(`functions/${kebab(name)}.ts`);
+    const actions = roleActions(`${name}Role`);
 
-      for (const call of [...calls, 'logs:CreateLogStream', 'logs:PutLogEvents'])
-        expect(actions).toContain(call);
-    },
-  );
+    expect(calls.size).toBeGreaterThan(0);
+    for (const call of [...calls, ...LOG_ACTIONS]) expect(actions, `${name} calls ${call}`).toContain(call);
+    const unused = [...actions].filter(
+      (a) => !calls.has(a) && !LOG_ACTIONS.includes(a) && !(a in (ON_BEHALF[name] ?? {})),
+    );
+    expect(unused, `${name} is granted actions its code never calls`).toEqual([]);
+  });
 
   it('each write logs only to their own log group', () => {
     for (const name of Object.keys(FUNCTIONS)) {
@@ -403,6 +376,97 @@ describe('least privilege', () => {
     }
 
     expect(offenders).toEqual([]);
+  });
+
+  // A prefix wildcard (`awseb-e-*`, `role/*`, `bucket/*`) on a write reaches resources of every EB
+  // environment in the account, configured or not: each must be pinned to the configured
+  // environments by a tag condition, name one of them, be ebship's own resource, or be a documented
+  // exception (docs/iam.md).
+  it('pins every write on a wildcard resource to the configured environments or ebship’s own resources', () => {
+    const environments = [
+      ...new Set(Object.values(config.targets).map((t) => t.environment as string)),
+    ].sort();
+    const applications = [...new Set(Object.values(config.targets).map((t) => t.application as string))];
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub text.
+    const BUNDLE_OBJECTS = '${BundleBucket.Arn}/';
+    const READ = /:(Describe|Get|List|Decrypt|GenerateDataKey)/;
+    const EXCEPTIONS: Record<string, RegExp> = {
+      // References a launch uses (AMI, subnet, security group, key pair, launch template) and the
+      // network interface it creates; RunInstances changes none of them.
+      'ec2:RunInstances': /:(image|subnet|security-group|network-interface|launch-template|key-pair)\/\*$/,
+      // The instance profile's role is set per environment outside ebship.yml; passed to EC2 only.
+      'iam:PassRole': /:role\/\*$/,
+      // EB's per-environment artifacts live under environment ids, unknown until the environment exists.
+      's3:PutObject': /elasticbeanstalk-\$\{AWS::Region\}-\$\{AWS::AccountId\}\/resources\/environments\/\*$/,
+      's3:DeleteObject':
+        /elasticbeanstalk-\$\{AWS::Region\}-\$\{AWS::AccountId\}\/resources\/environments\/\*$/,
+    };
+    const pinned = (condition: Json | undefined): boolean =>
+      Object.values(condition ?? {}).some((test) =>
+        Object.entries(test as Json).some(
+          ([key, values]) =>
+            key.endsWith('/elasticbeanstalk:environment-name') &&
+            JSON.stringify([...asArray(values as string | string[])].sort()) === JSON.stringify(environments),
+        ),
+      );
+    const text = (r: unknown): string =>
+      typeof r === 'string' ? r : ((r as { 'Fn::Sub'?: string })['Fn::Sub'] ?? JSON.stringify(r));
+    const offenders: string[] = [];
+    for (const { where, statement } of identityStatements()) {
+      if (statement.Effect !== 'Allow') continue;
+      for (const action of asArray(statement.Action)) {
+        if (READ.test(action) || STAR_ONLY_ACTIONS.has(action)) continue;
+        for (const resource of asArray(statement.Resource).map(text)) {
+          if (!resource.includes('*') && !resource.includes('?')) continue;
+          const own = resource.startsWith(BUNDLE_OBJECTS) || resource.includes(':execution:ebship-');
+          const namesEnvironment =
+            environments.some((e) => resource.includes(`/aws/elasticbeanstalk/${e}/`)) ||
+            applications.some((a) => resource.endsWith(`:applicationversion/${a}/*`));
+          if (own || namesEnvironment || pinned(statement.Condition)) continue;
+          if (EXCEPTIONS[action]?.test(resource)) continue;
+          offenders.push(`${where}: ${action} on ${resource}`);
+        }
+      }
+    }
+
+    expect(offenders).toEqual([]);
+  });
+
+  it('leaves every write to EB’s downstream resources to the operations role, which only EB may assume', () => {
+    const lambdaRoles = FUNCTION_NAMES.map((n) => `${n}Role`);
+    const downstream = /^(cloudformation|autoscaling|ec2|elasticloadbalancing|ecs|iam|cloudwatch):/;
+    for (const role of lambdaRoles) {
+      expect(
+        [...roleActions(role)].filter((a) => downstream.test(a)),
+        role,
+      ).toEqual([]);
+      expect(resource(role).Properties.ManagedPolicyArns).toBeUndefined();
+    }
+    const ops = resource('EbOperationsRole');
+    expect(ops.Properties.AssumeRolePolicyDocument).toMatchObject({
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'elasticbeanstalk.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+        },
+      ],
+    });
+    expect(roleActions('EbOperationsRole')).toContain('cloudformation:UpdateStack');
+    expect(template.Outputs.EbOperationsRoleArn?.Value).toEqual(getAtt('EbOperationsRole'));
+  });
+
+  // Secrets Manager puts the secret's ARN in the KMS encryption context of every Decrypt.
+  it('decrypts only through Secrets Manager and only for the configured secrets', () => {
+    const decrypt = roleStatements('ValidateSecretsRole').find((s) => s.Action === 'kms:Decrypt');
+    const secrets = roleStatements('ValidateSecretsRole').find((s) =>
+      asArray(s.Action).includes('secretsmanager:GetSecretValue'),
+    );
+
+    expect(decrypt?.Condition).toMatchObject({
+      StringEquals: { 'kms:ViaService': expect.anything() },
+      StringLike: { 'kms:EncryptionContext:SecretARN': secrets?.Resource },
+    });
   });
 
   it('reads only the secrets ebship.yml names', () => {
@@ -536,6 +600,18 @@ describe('events', () => {
 });
 
 describe('storage and alerting', () => {
+  it('lets EventBridge and CloudWatch use the alert key only on behalf of this account', () => {
+    const policy = resource('AlertTopicKey').Properties.KeyPolicy as { Statement: Statement[] };
+    const services = policy.Statement.filter(
+      (s) => (s as Statement & { Principal?: { Service?: unknown } }).Principal?.Service !== undefined,
+    );
+
+    expect(services.length).toBeGreaterThan(0);
+    for (const s of services) {
+      expect(s.Condition).toMatchObject({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
+    }
+  });
+
   it('encrypts the alert topic with a rotating key that EventBridge and CloudWatch may use', () => {
     const key = resource('AlertTopicKey');
     const services = asArray((key.Properties.KeyPolicy as { Statement: Statement[] }).Statement).flatMap(
