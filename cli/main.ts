@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import type { Act } from './command.js';
 import { registerDeploy } from './commands/deploy.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerFollow } from './commands/follow.js';
 import { registerHistory } from './commands/history.js';
 import { registerLint } from './commands/lint.js';
@@ -88,6 +89,7 @@ export function buildProgram(io: Io, act: Act): Command {
     registerPlan,
     registerLint,
     registerValidate,
+    registerDoctor,
   ]) {
     register(program, act);
   }
