@@ -93,3 +93,22 @@ describe('ebship follow', () => {
     }
   });
 });
+
+describe('ebship follow on a state without a release', () => {
+  // Issue 10: a typo in ebship.yml once made follow print "undefined for undefined/undefined".
+  it('never prints "undefined"', async () => {
+    stateMachineDeployed(sfn);
+    const b = new HistoryBuilder();
+    const input = { target: 'antenna-prod', imageTag: 'v1.4.2' };
+    b.started(input).pass('Start', { input });
+    b.task('ResolveRelease', { input }, { input, resolved: {} });
+    const state = { input, error: { Error: 'ConfigInvalid' }, outcome: { status: 'FAILED_BEFORE_DEPLOY' } };
+    b.pass('MarkFailedBeforeDeploy', state).fail('DeployFailed', state, 'DeploymentFailed', 'stopped');
+    serveExecution(sfn, { arn: execArn(EXECUTION_NAME), name: EXECUTION_NAME, events: b.events });
+
+    const r = await cli(['follow', EXECUTION_NAME]);
+
+    expect(r.stdout).toMatch(/done\s+ResolveRelease\s+no release resolved/);
+    expect(r.stdout).not.toContain('undefined');
+  });
+});
