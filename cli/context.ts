@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { getTarget, loadConfig } from '../lib/config/load.js';
 import type { EbshipConfig, Target } from '../lib/config/schema.js';
 import { type AwsClients, type ClientOptions, createClients } from './aws/clients.js';
+import { knownProfiles, REGION } from './aws/profiles.js';
 import { usage } from './errors.js';
 import { Printer, type TextSink, wantsColor } from './output.js';
 
@@ -95,6 +96,23 @@ export class Context {
     if (!this.cachedClients) {
       const region = this.options.region ?? this.io.env.AWS_REGION ?? this.io.env.AWS_DEFAULT_REGION;
       const profile = this.options.profile ?? this.io.env.AWS_PROFILE;
+      if (region && !REGION.test(region)) {
+        throw usage(
+          'bad-region',
+          `region "${region}" is not an AWS region name (like us-east-1 or eu-west-2)`,
+          'Pass --region with the region ebship is deployed in, or fix AWS_REGION / AWS_DEFAULT_REGION.',
+        );
+      }
+      if (profile) {
+        const { profiles, files } = knownProfiles(this.io.env);
+        if (!profiles.includes(profile)) {
+          throw usage(
+            'unknown-profile',
+            `AWS profile "${profile}" is not defined in ${files.join(' or ')}; known profiles: ${profiles.join(', ') || '(none)'}`,
+            `Create it with \`aws configure --profile ${profile}\` (or \`aws configure sso --profile ${profile}\`), or pass --profile with one of the known profiles.`,
+          );
+        }
+      }
       const make = this.io.clients ?? createClients;
       this.cachedClients = make({ region: region || undefined, profile: profile || undefined });
     }

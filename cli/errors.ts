@@ -73,5 +73,15 @@ export function toCliError(err: unknown): CliError {
       'Pass --region, set AWS_REGION, or set a region in your AWS profile.',
     );
   }
+  // The SDK builds the endpoint from the region; a DNS failure means a wrong region or no network.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || /getaddrinfo (ENOTFOUND|EAI_AGAIN)/.test(message)) {
+    const host = /(ENOTFOUND|EAI_AGAIN) (\S+)/.exec(message)?.[2];
+    return usage(
+      'endpoint-unreachable',
+      `cannot reach the AWS endpoint${host ? ` ${host}` : ''} (${String(code ?? 'ENOTFOUND')})`,
+      'Check the region (--region, AWS_REGION) and your network or proxy; with the local stand-in, check AWS_ENDPOINT_URL.',
+    );
+  }
   return new CliError(`unexpected error: ${name}: ${message}`, ExitCode.Findings, 'unexpected');
 }

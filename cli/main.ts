@@ -1,12 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import type { Act } from './command.js';
 import { registerDeploy } from './commands/deploy.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerFollow } from './commands/follow.js';
 import { registerHistory } from './commands/history.js';
 import { registerLint } from './commands/lint.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRollback } from './commands/rollback.js';
 import { registerStatus } from './commands/status.js';
+import { registerValidate } from './commands/validate.js';
 import { Context, type GlobalOptions, type Io } from './context.js';
 import { toCliError } from './errors.js';
 import { EXIT_CODE_HELP, ExitCode } from './exit-codes.js';
@@ -86,6 +88,8 @@ export function buildProgram(io: Io, act: Act): Command {
     registerRollback,
     registerPlan,
     registerLint,
+    registerValidate,
+    registerDoctor,
   ]) {
     register(program, act);
   }

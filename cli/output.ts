@@ -1,3 +1,4 @@
+import { maskDeep } from '../lib/text/mask.js';
 /**
  * Where the CLI writes, and how. Human output goes to a terminal with colour and a live line that
  * redraws in place; piped, the same information comes as plain lines (CI logs, `| tee`), and with
@@ -60,9 +61,13 @@ export class Printer {
     return this.color ? `\u001b[${CODES[style]}m${text}\u001b[0m` : text;
   }
 
+  /**
+   * One JSON document. Every string in it goes through the masking function first: --json output
+   * carries history reasons, EB events and check output that quote the app (lib/text/mask.ts).
+   */
   json(value: unknown): void {
     this.clearLive();
-    this.sink.write(`${JSON.stringify(value, null, 2)}\n`);
+    this.sink.write(`${JSON.stringify(maskDeep(value), null, 2)}\n`);
   }
 }
 

@@ -13,12 +13,17 @@
  * Serverless source prefix).
  */
 
-const { readFileSync } = require('node:fs');
-const { resolve } = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { readdirSync, readFileSync, realpathSync, statSync } = require('node:fs');
+const { isAbsolute, join, relative, resolve, sep } = require('node:path');
 const { parse } = require('yaml');
+const { migrationCheckScript } = require('./migration-check-script.cjs');
 
 // The same file the Lambdas read at cold start (EBSHIP_CONFIG=ebship.yml, packaged at the zip root).
 const CONFIG_FILE = resolve(__dirname, '..', 'ebship.yml');
+// What lib/config/schema.ts defaults a migration check to.
+const DEFAULT_CHECK_COMMAND = ['python', 'manage.py', 'migrate', '--check'];
+const DEFAULT_CHECK_TIMEOUT = 300;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:/;
 const SNS_ARN = /^arn:aws[a-z-]*:sns:/;
 
@@ -49,8 +54,170 @@ function secretArn(secretId) {
   return SECRET_ARN.test(secretId) ? secretId : localArn('secretsmanager', `secret:${secretId}-??????`);
 }
 
-/** Parses the text of an ebship.yml into the lists serverless.yml needs. */
-function configVars(text, file = 'ebship.yml') {
+/**
+ * The include directory of a target, checked: relative, without "..", and (once symlinks are
+ * resolved) inside the directory of ebship.yml. `root` is that directory.
+ */
+function includeDir(file, root, include, at) {
+  if (isAbsolute(include) || /^[A-Za-z]:/.test(include) || include.startsWith('/')) {
+    fail(
+      file,
+      `${at}.include "${include}" is absolute; give a directory relative to ebship.yml, inside the repository`,
+    );
+  }
+  if (include.split(/[\\/]/).includes('..')) {
+    fail(
+      file,
+      `${at}.include "${include}" climbs out with ".."; give a directory relative to ebship.yml, inside the repository`,
+    );
+  }
+  let real;
+  try {
+    real = realpathSync(resolve(root, include));
+  } catch (err) {
+    fail(
+      file,
+      `${at}.include "${include}" cannot be read (${err.code ?? 'error'}); create it or fix the path`,
+    );
+  }
+  const rel = relative(realpathSync(root), real);
+  if (rel.split(sep).includes('..') || isAbsolute(rel)) {
+    fail(
+      file,
+      `${at}.include "${include}" resolves to ${real}, outside the repository; ebship only packages files inside it`,
+    );
+  }
+  if (!statSync(real).isDirectory()) fail(file, `${at}.include "${include}" is not a directory`);
+  return real;
+}
+
+/**
+ * The files of an include directory that a bundle carries (`Procfile`, `.ebextensions/**`,
+ * `.platform/**`), as paths relative to it: the same walk as lib/bundle/include.ts, which the
+ * Lambda runs on what is packaged here. Symlinks inside the directory are followed (a
+ * `.platform/confighooks` → `hooks` link is common); one that leads outside it is refused.
+ */
+function includeFiles(file, dir, include) {
+  const out = [];
+  const visit = (absolute, path, ancestors) => {
+    const real = realpathSync(absolute);
+    const rel = relative(dir, real);
+    if (rel === '' || rel.split(sep).includes('..') || isAbsolute(rel)) {
+      fail(
+        file,
+        `include path "${path}" in "${include}" resolves outside the include directory (to ${real}); ebship only bundles files inside it`,
+      );
+    }
+    if (statSync(real).isDirectory()) {
+      if (ancestors.has(real)) fail(file, `include path "${path}" in "${include}" is a symlink loop`);
+      const inner = new Set(ancestors).add(real);
+      for (const name of readdirSync(real).sort()) visit(join(absolute, name), `${path}/${name}`, inner);
+      return;
+    }
+    if (path === 'Procfile' || path.startsWith('.ebextensions/') || path.startsWith('.platform/'))
+      out.push(path);
+  };
+  for (const name of readdirSync(dir).sort()) {
+    if (name === 'Procfile' || name === '.ebextensions' || name === '.platform')
+      visit(join(dir, name), name, new Set([dir]));
+  }
+  return out;
+}
+
+/**
+ * A package pattern that matches exactly this path. serverless-esbuild copies patterns with globby
+ * without `dot: true`, so `dir/**` silently drops `.ebextensions/` and `.platform/`; a literal path
+ * (glob characters escaped) is copied whatever its name.
+ */
+function literalPattern(path) {
+  return path.replace(/[\\*?[\]{}()!+@]/g, (c) => `\\${c}`);
+}
+
+/** `antenna-prod` → `AntennaProd`: CloudFormation logical ids are alphanumeric. */
+function pascal(name) {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/**
+ * One SSM document per target with a migration check: its container and argv are fixed here, so
+ * the document takes no parameters and StartMigrationCheck can run nothing else. Named
+ * `<stack>-migration-check-<target>`; lib/steps/migration-check.ts builds the same name from
+ * MIGRATION_DOCUMENT_NAME (`<stack>-migration-check`).
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/documents-syntax-data-elements-parameters.html
+ */
+function migrationDocument(file, name, check) {
+  const at = `targets.${name}.migrationCheck`;
+  if (check === null || typeof check !== 'object') fail(file, `${at} must be a mapping`);
+  const container = requireString(file, check.container, `${at}.container`);
+  const command = check.command ?? DEFAULT_CHECK_COMMAND;
+  const timeout = check.timeoutSeconds ?? DEFAULT_CHECK_TIMEOUT;
+  let script;
+  try {
+    script = migrationCheckScript(container, command);
+  } catch (err) {
+    fail(file, `${at}: ${err.message}`);
+  }
+  return {
+    Type: 'AWS::SSM::Document',
+    Properties: {
+      Name: { 'Fn::Sub': `\${AWS::StackName}-migration-check-${name}` },
+      DocumentType: 'Command',
+      DocumentFormat: 'YAML',
+      TargetType: '/AWS::EC2::Instance',
+      // A named document cannot be replaced in place; NewVersion updates it and makes it the default.
+      UpdateMethod: 'NewVersion',
+      Content: {
+        schemaVersion: '2.2',
+        description: `ebship: the migration check of target ${name}, run in its "${container}" container (from ebship.yml).`,
+        mainSteps: [
+          {
+            action: 'aws:runShellScript',
+            name: 'runMigrationCheck',
+            inputs: { timeoutSeconds: String(timeout), runCommand: [script] },
+          },
+        ],
+      },
+    },
+  };
+}
+
+/**
+ * What the ECR rule may filter on `image-tag` for one target, in EventBridge's content filters, or
+ * undefined when its pattern cannot be expressed (a regex, or a glob with `?`, `[...]`, `{a,b}`...):
+ * those pushes reach ResolveRelease, which ends them Ignored.
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
+ */
+function tagFilter(source) {
+  const tags = source?.tags ?? '*';
+  const ignored = source?.ignoreTags ?? ['latest'];
+  if (typeof tags !== 'string') return undefined;
+  if (tags === '*' || tags === '**')
+    return ignored.length > 0 ? { 'anything-but': [...ignored].sort() } : { exists: true };
+  // ECR tags are [A-Za-z0-9_.-]; `*` is the only glob character EventBridge's wildcard knows.
+  if (!/^[A-Za-z0-9_.*-]+$/.test(tags) || tags.includes('**')) return undefined;
+  if (!tags.includes('*')) return tags;
+  if (tags.indexOf('*') === tags.length - 1) return { prefix: tags.slice(0, -1) };
+  return { wildcard: tags };
+}
+
+/**
+ * The rule's `image-tag` filter: any target's filter matches. A superset of what the targets
+ * deploy (ignoreTags and repositories are not paired with each pattern), so it never drops a push
+ * a target would take; when one target's pattern cannot be expressed, every tagged push passes.
+ * Untagged pushes never do: ResolveRelease ignores them anyway.
+ */
+function imageTagFilters(targets) {
+  const filters = Object.values(targets).map((t) => tagFilter(t?.source));
+  if (filters.some((f) => f === undefined)) return [{ exists: true }];
+  const seen = new Map(filters.map((f) => [JSON.stringify(f), f]));
+  return [...seen.keys()].sort().map((k) => seen.get(k));
+}
+
+/** Parses the text of an ebship.yml into the lists serverless.yml needs. `root`: its directory. */
+function configVars(text, file = 'ebship.yml', root = resolve(__dirname, '..')) {
   const doc = parse(text);
   if (doc === null || typeof doc !== 'object') fail(file, 'is empty or not a mapping');
   const targets = doc.targets;
@@ -63,7 +230,9 @@ function configVars(text, file = 'ebship.yml') {
   const environments = [];
   const secretIds = [];
   const alertTopicArns = [];
-  const includeDirs = [];
+  const includePatterns = [];
+  const migrationResources = {};
+  const migrationDocumentNames = [];
   for (const [name, target] of Object.entries(targets)) {
     const at = `targets.${name}`;
     if (target === null || typeof target !== 'object') fail(file, `${at} must be a mapping`);
@@ -80,7 +249,20 @@ function configVars(text, file = 'ebship.yml') {
       if (!SNS_ARN.test(topic)) fail(file, `${at}.alertTopicArn must be an SNS topic ARN`);
       alertTopicArns.push(topic);
     }
-    if (target.include !== undefined) includeDirs.push(requireString(file, target.include, `${at}.include`));
+    if (target.include !== undefined) {
+      const include = requireString(file, target.include, `${at}.include`);
+      const dir = includeDir(file, root, include, at);
+      const relDir = relative(root, resolve(root, include)).split(sep).join('/');
+      for (const path of includeFiles(file, dir, include))
+        includePatterns.push(literalPattern(`${relDir}/${path}`));
+    }
+    if (target.migrationCheck !== undefined) {
+      const id = `MigrationCheckDocument${pascal(name)}`;
+      if (id in migrationResources)
+        fail(file, `targets ${name} and another target both map to ${id}; rename one`);
+      migrationResources[id] = migrationDocument(file, name, target.migrationCheck);
+      migrationDocumentNames.push(name);
+    }
   }
 
   const applicationArns = unique(applications).map((a) => localArn('elasticbeanstalk', `application/${a}`));
@@ -91,6 +273,7 @@ function configVars(text, file = 'ebship.yml') {
   const secrets = unique(secretIds);
   return {
     repositories: unique(repositories),
+    imageTagFilters: imageTagFilters(targets),
     applications: unique(applications),
     environmentNames: unique(environments.map((e) => e.environment)),
     repositoryArns: unique(repositories).map((r) => localArn('ecr', `repository/${r}`)),
@@ -99,6 +282,10 @@ function configVars(text, file = 'ebship.yml') {
     // For actions authorized on both an application and its versions (CreateApplicationVersion, DescribeEvents).
     applicationAndVersionArns: [...applicationArns, ...applicationVersionArns],
     environmentArns: envKeys.map((k) => localArn('elasticbeanstalk', `environment/${k}`)),
+    // CloudWatch Logs groups EB creates for an environment's instance logs.
+    environmentLogGroupArns: unique(environments.map((e) => e.environment)).map((e) =>
+      localArn('logs', `log-group:/aws/elasticbeanstalk/${e}/*`),
+    ),
     // IAM refuses a statement with an empty Resource list; a name no secret can have keeps the
     // statement valid while granting nothing when no target declares secrets.
     secretArns:
@@ -107,11 +294,43 @@ function configVars(text, file = 'ebship.yml') {
         : [localArn('secretsmanager', 'secret:ebship-no-secrets-configured-??????')],
     // The ebship topic first, then any per-target topics.
     alertTopicArns: [{ Ref: 'AlertTopic' }, ...unique(alertTopicArns)],
-    // Files packaged with every function: the config itself and each target's include directory.
-    packagePatterns: ['ebship.yml', ...unique(includeDirs).map((d) => `${d}/**`)],
+    // Files packaged with every function: the config itself and each file of each target's include
+    // directory that a bundle carries, named one by one (dotfiles included).
+    packagePatterns: ['ebship.yml', ...unique(includePatterns)],
+    migrationResources,
+    // SendCommand may use only these documents.
+    migrationDocumentArns:
+      migrationDocumentNames.length > 0
+        ? migrationDocumentNames.map((n) =>
+            localArn('ssm', `document/\${AWS::StackName}-migration-check-${n}`),
+          )
+        : [localArn('ssm', 'document/ebship-no-migration-checks-configured')],
   };
 }
 
+/**
+ * Validates ebship.yml with the full schema by running `ebship validate`, so `serverless package`
+ * and `deploy` stop on exactly the line-numbered errors the CLI and the Lambdas report. A separate
+ * process: infra never imports runtime code.
+ */
+function validateConfig(file = CONFIG_FILE) {
+  const cli = resolve(__dirname, '..', 'bin', 'ebship.js');
+  const result = spawnSync(process.execPath, [cli, '--config', file, 'validate'], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+    timeout: 60_000,
+  });
+  if (result.status !== 0) {
+    const why = (result.stderr || result.stdout || String(result.error ?? 'no output')).trim();
+    throw new Error(why.replace(/^ebship: error: /, ''));
+  }
+}
+
 /** Serverless calls the exported function when resolving `${file(infra/config-vars.cjs)}`. */
-module.exports = async () => configVars(readFileSync(CONFIG_FILE, 'utf8'));
+module.exports = async () => {
+  validateConfig();
+  return configVars(readFileSync(CONFIG_FILE, 'utf8'));
+};
+module.exports.validateConfig = validateConfig;
 module.exports.configVars = configVars;
+module.exports.imageTagFilters = imageTagFilters;

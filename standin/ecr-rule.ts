@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import type { EbshipConfig } from '../lib/config/schema.js';
@@ -13,6 +14,14 @@ import type { EventRule, InputTransformer } from './eventbridge.js';
 export const EVENTS_FILE = fileURLToPath(new URL('../infra/events.yml', import.meta.url));
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless variable, read literally from the file.
 const REPOSITORIES_VAR = '${self:custom.ebship.repositories}';
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless variable, read literally from the file.
+const TAG_FILTERS_VAR = '${self:custom.ebship.imageTagFilters}';
+// `!Ref AWS::AccountId`, as the YAML parser reads the unknown tag.
+const ACCOUNT_REF = 'AWS::AccountId';
+// The same filters serverless.yml gets (infra/config-vars.cjs), so the stand-in matches what deploys.
+const { imageTagFilters } = createRequire(import.meta.url)('../infra/config-vars.cjs') as {
+  imageTagFilters: (targets: EbshipConfig['targets']) => unknown[];
+};
 
 export function repositoriesOf(config: EbshipConfig): string[] {
   return [...new Set(Object.values(config.targets).map((t) => t.source.repository))].sort();
@@ -30,6 +39,8 @@ export function fallbackEcrPattern(repositories: string[]): EventPattern {
 export function loadEcrRulePattern(
   config: EbshipConfig,
   file = EVENTS_FILE,
+  /** The stand-in's account; without one the rule's account filter is left out. */
+  account?: string,
 ): { pattern: EventPattern; source: 'infra/events.yml' | 'built-in' } {
   const repositories = repositoriesOf(config);
   if (!existsSync(file)) return { pattern: fallbackEcrPattern(repositories), source: 'built-in' };
@@ -40,7 +51,17 @@ export function loadEcrRulePattern(
   if (typeof pattern !== 'object' || pattern === null) {
     throw new Error(`${file} has no EcrPushRule with Properties.EventPattern`);
   }
-  return { pattern: substitute(pattern, repositories) as EventPattern, source: 'infra/events.yml' };
+  const vars = new Map<unknown, unknown[]>([
+    [REPOSITORIES_VAR, repositories],
+    [TAG_FILTERS_VAR, imageTagFilters(config.targets)],
+  ]);
+  const substituted = substitute(pattern, vars) as EventPattern;
+  const accounts = substituted.account;
+  if (Array.isArray(accounts) && accounts.includes(ACCOUNT_REF)) {
+    if (account === undefined) delete substituted.account;
+    else substituted.account = accounts.map((a) => (a === ACCOUNT_REF ? account : a));
+  }
+  return { pattern: substituted, source: 'infra/events.yml' };
 }
 
 function findKey(node: unknown, key: string): unknown {
@@ -54,12 +75,12 @@ function findKey(node: unknown, key: string): unknown {
   return undefined;
 }
 
-function substitute(node: unknown, repositories: string[]): unknown {
-  if (node === REPOSITORIES_VAR) return repositories;
-  if (Array.isArray(node))
-    return node.flatMap((v) => (v === REPOSITORIES_VAR ? repositories : [substitute(v, repositories)]));
+function substitute(node: unknown, vars: Map<unknown, unknown[]>): unknown {
+  const value = vars.get(node);
+  if (value !== undefined) return value;
+  if (Array.isArray(node)) return node.flatMap((v) => vars.get(v) ?? [substitute(v, vars)]);
   if (typeof node === 'object' && node !== null) {
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, substitute(v, repositories)]));
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, substitute(v, vars)]));
   }
   return node;
 }

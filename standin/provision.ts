@@ -1,4 +1,5 @@
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { CHECK_EXIT, migrationDocumentFor } from '../lib/aws/migration-check.js';
 import type { EbshipConfig, SecretSpec, Target, ValueFormat } from '../lib/config/schema.js';
 import { versionDescription, versionLabel } from '../lib/release/version-label.js';
 import { createDeployTableCommand } from '../lib/store/table.js';
@@ -113,8 +114,21 @@ export async function provision(
     });
   }
 
-  world.ssm.addDocument(names.migrationDocumentName, loadMigrationDocument());
-  world.ssm.outcome = scenario.migrationCheck;
+  // One check document per target (infra/config-vars.cjs); its script exits 3 when the check itself
+  // fails and names the check's exit code on stderr (infra/migration-check-script.cjs).
+  world.ssm.addDocument(
+    migrationDocumentFor(names.migrationDocumentName, scenario.target),
+    loadMigrationDocument(),
+  );
+  const check = scenario.migrationCheck;
+  world.ssm.outcome =
+    check.exitCode === 0
+      ? check
+      : {
+          ...check,
+          exitCode: CHECK_EXIT.checkFailed,
+          stderr: `${check.stderr}ebship-check-exit=${check.exitCode}\n`,
+        };
   world.s3.createBucket(names.bundleBucket);
   const alertTopicArn = world.sns.createTopic(names.alertTopic);
   if (target.alertTopicArn) world.sns.topics.add(target.alertTopicArn);

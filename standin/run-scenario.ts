@@ -100,7 +100,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const definition = options.definition ? await options.definition() : await loadDefinition();
     // Named like a deployed stage (`ebship-<stage>-deploy`, stage "local"), so the CLI finds it.
     const machineArn = world.sfn.createStateMachine('ebship-local-deploy', JSON.stringify(definition));
-    const rule = loadEcrRulePattern(options.config);
+    const rule = loadEcrRulePattern(options.config, undefined, world.account);
     world.rules.push({ name: 'EcrPushRule', pattern: rule.pattern, targetArn: machineArn });
     const ended = loadExecutionEndedRule({
       DeployStateMachine: machineArn,

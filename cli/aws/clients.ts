@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
@@ -14,6 +15,8 @@ export interface AwsClients {
   eb: ElasticBeanstalkClient;
   ecr: ECRClient;
   db: DynamoDBDocumentClient;
+  /** `ebship doctor`: whether instances are SSM-managed. */
+  ssm: SSMClient;
   /** The region the clients use, resolved like the SDK does (throws when there is none). */
   region(): Promise<string>;
 }
@@ -34,6 +37,7 @@ export function createClients(options: ClientOptions): AwsClients {
     // EB Describe* calls are throttled at about 2/s: retry adaptively, like the Lambdas do.
     eb: new ElasticBeanstalkClient({ ...common, retryMode: 'adaptive', maxAttempts: 6 }),
     ecr: new ECRClient(common),
+    ssm: new SSMClient(common),
     db: DynamoDBDocumentClient.from(new DynamoDBClient(common), {
       marshallOptions: { removeUndefinedValues: true },
     }),

@@ -88,11 +88,18 @@ export async function startExecution(
 const MAX_NAME = 80;
 
 /**
- * A readable, unique execution name: `<target>-<trigger>-<what>-<yyyymmddThhmmss>`, e.g.
+ * A readable, unique execution name: `<target>-<trigger>-<what>-<yyyymmddThhmmss>[-<nonce>]`, e.g.
  * `antenna-prod-manual-3f2a9c1b7d4e-20250602T090000`. The target is shortened first when too long.
+ * A nonce keeps two starts in the same second apart (names are unique per state machine for 90 days).
  */
-export function readableExecutionName(target: string, trigger: string, what: string, now: Date): string {
-  const stamp = now.toISOString().slice(0, 19).replace(/[-:]/g, '');
+export function readableExecutionName(
+  target: string,
+  trigger: string,
+  what: string,
+  now: Date,
+  nonce?: string,
+): string {
+  const stamp = now.toISOString().slice(0, 19).replace(/[-:]/g, '') + (nonce ? `-${nonce}` : '');
   const clean = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '');
   const tail = `-${clean(trigger)}-${clean(what).slice(0, 40)}-${stamp}`.replace(/--+/g, '-');
   return `${clean(target).slice(0, Math.max(1, MAX_NAME - tail.length))}${tail}`.slice(0, MAX_NAME);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { HistoryEntry } from '../../lib/store/deployments.js';
+import { maskAppText } from '../../lib/text/mask.js';
 import { history as readHistory } from '../aws/store.js';
 import { type Act, examples } from '../command.js';
 import type { Context } from '../context.js';
@@ -80,7 +81,8 @@ export async function history(ctx: Context, targetName: string, opts: HistoryOpt
   return ExitCode.Ok;
 }
 
+/** A reason quotes the app and EB: masked (lib/text/mask.ts), then flattened and capped. */
 function oneLine(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = maskAppText(text).replace(/\s+/g, ' ').trim();
   return flat.length > 160 ? `${flat.slice(0, 159)}…` : flat;
 }

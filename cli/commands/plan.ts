@@ -4,7 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { imageUri } from '../../lib/aws/ecr-images.js';
 import { BundleInvalid } from '../../lib/bundle/errors.js';
-import { readIncludeDir } from '../../lib/bundle/include.js';
+import { readIncludeDir, resolveIncludeDir } from '../../lib/bundle/include.js';
 import { renderBundle } from '../../lib/bundle/render.js';
 import { zipBundle } from '../../lib/bundle/zip.js';
 import type { Target } from '../../lib/config/schema.js';
@@ -71,7 +71,7 @@ export async function plan(ctx: Context, targetName: string, opts: PlanOptions):
   let files: Record<string, string>;
   try {
     const includeFiles = target.include
-      ? readIncludeDir(resolve(dirname(ctx.configPath), target.include))
+      ? readIncludeDir(resolveIncludeDir(dirname(ctx.configPath), target.include))
       : undefined;
     files = renderBundle({
       target,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { findVersion, getEnvironment } from '../../lib/aws/eb.js';
 import { findBusy } from '../aws/busy.js';
@@ -78,7 +79,9 @@ export async function rollback(ctx: Context, targetName: string, opts: RollbackO
   );
   if (busy) throw busyError(ctx, targetName, target, busy);
 
-  const name = readableExecutionName(targetName, 'rollback', label, now);
+  // Two rollbacks of one target within a second must not share a name: StartExecution would answer
+  // ExecutionAlreadyExists (or, with the same input, hand back the first execution).
+  const name = readableExecutionName(targetName, 'rollback', label, now, randomBytes(3).toString('hex'));
   // Without --to the state machine reads the last good version itself, at the time it runs.
   const input = { target: targetName, trigger: 'rollback', ...(opts.to ? { rollbackTo: opts.to } : {}) };
   const started = await startExecution(aws.sfn, stateMachineArn, name, input);

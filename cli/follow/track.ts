@@ -178,8 +178,11 @@ export class ExecutionTracker {
         const ignored = v.ignored as { reason?: string } | undefined;
         if (ignored) return { text: `ignored: ${ignored.reason ?? ''}`, detail: [] };
         const r = (v.release ?? {}) as Record<string, unknown>;
+        // A state without a release (a malformed or foreign output) says so instead of "undefined".
+        if (typeof r.versionLabel !== 'string') return { text: 'no release resolved', detail: [] };
+        const where = [r.application, r.environment].filter((p) => typeof p === 'string').join('/') || '?';
         return {
-          text: `${r.versionLabel} for ${r.application}/${r.environment} (${r.trigger}${r.existingVersion ? ', existing version' : ''})`,
+          text: `${r.versionLabel} for ${where}${typeof r.trigger === 'string' ? ` (${r.trigger}${r.existingVersion ? ', existing version' : ''})` : ''}`,
           detail: [],
         };
       }

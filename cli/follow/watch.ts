@@ -1,5 +1,6 @@
 import { GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from '@aws-sdk/client-sfn';
 import { composeAlert } from '../../lib/alerts/compose.js';
+import { maskAppText } from '../../lib/text/mask.js';
 import type { DeployState } from '../../lib/workflow-state.js';
 import { describeExecution, executionName } from '../aws/executions.js';
 import type { Context } from '../context.js';
@@ -172,9 +173,11 @@ const VERB_STYLE: Record<ProgressLine['verb'], Style> = {
 function printLines(ctx: Context, lines: ProgressLine[]): void {
   if (ctx.json) return;
   const out = ctx.out;
-  for (const l of lines) {
+  for (const raw of lines) {
     // On a terminal a start is shown by the live line until its state ends.
-    if (l.verb === 'start' && out.tty) continue;
+    if (raw.verb === 'start' && out.tty) continue;
+    // Causes, events and errors quote the app and EB: no terminal escapes, no secrets.
+    const l = { ...raw, text: oneLineMasked(raw.text), detail: raw.detail.map(oneLineMasked) };
     const when = `+${formatDuration(l.elapsedSeconds)}`.padEnd(9);
     const verb = out.paint(VERB_STYLE[l.verb], l.verb.padEnd(5));
     const healthy = /verdict healthy/.test(l.text) ? out.paint('green', l.text) : colourHealth(out, l.text);
@@ -206,17 +209,25 @@ function printOutcome(out: Printer, r: FollowResult): void {
   out.line(
     out.paint(
       ok ? 'green' : 'red',
-      out.paint('bold', `${r.headline} (${r.execution.status}${r.error ? `, ${r.error}` : ''}) ${took}`),
+      out.paint(
+        'bold',
+        `${r.headline} (${r.execution.status}${r.error ? `, ${oneLineMasked(r.error)}` : ''}) ${took}`,
+      ),
     ),
   );
-  if (r.note) out.line(`  note: ${r.note}`);
+  if (r.note) out.line(`  note: ${oneLineMasked(r.note)}`);
   if (r.summary) {
     out.line();
-    out.line(out.paint('bold', r.summary.subject));
-    for (const l of r.summary.message.split('\n')) out.line(`  ${l}`.trimEnd());
+    out.line(out.paint('bold', oneLineMasked(r.summary.subject)));
+    for (const l of maskAppText(r.summary.message).split('\n')) out.line(`  ${l}`.trimEnd());
   } else if (r.cause && !ok) {
-    out.line(`  ${r.cause}`);
+    out.line(`  ${oneLineMasked(r.cause)}`);
   }
+}
+
+/** App and EB text for one terminal line: masked (lib/text/mask.ts), newlines flattened. */
+function oneLineMasked(text: string): string {
+  return maskAppText(text).replace(/\s*\n\s*/g, ' / ');
 }
 
 /**

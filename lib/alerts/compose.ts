@@ -1,4 +1,5 @@
 import { shortDigest } from '../release/version-label.js';
+import { maskAppText } from '../text/mask.js';
 import type { CaughtError, DeployState, HealthProgress, OutcomeStatus, Release } from '../workflow-state.js';
 
 /**
@@ -373,26 +374,18 @@ function bullets(items: string[], indent: number): string[] {
 }
 
 /**
- * Free text from EB, Lambda errors and our own messages: no control characters, credentials in
- * URLs and `...PASSWORD=...` style pairs masked (an error about a DATABASE_URL must not mail the
- * password), and a length cap so one runaway message cannot crowd out the rest.
+ * Free text from EB, Lambda errors, the migration check and our own messages, through the one
+ * masking function (lib/text/mask.ts: no terminal control, secrets masked), then capped so one
+ * runaway message cannot crowd out the rest.
  */
 export function clean(text: string, max = TEXT_MAX): string {
-  const masked = text
-    .replace(/\r\n?/g, '\n')
-    .replace(/\t/g, '  ')
-    .replace(/[\p{Cc}\u2028\u2029]/gu, (c) => (c === '\n' ? '\n' : ' '))
-    // Greedy to the last "@" of the authority: passwords may contain "@".
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/]*@/gi, '$1***@')
-    .replace(/\b([A-Za-z_]*(?:PASSWORD|PASSWD|SECRET|TOKEN)[A-Za-z_]*)=("[^"]*"|'[^']*'|\S+)/gi, '$1=***')
-    .replace(/("[A-Za-z_]*(?:password|passwd|secret|token)[A-Za-z_]*"\s*:\s*)"(?:[^"\\]|\\.)*"/gi, '$1"***"')
-    .trim();
+  const masked = maskAppText(text).trim();
   return masked.length > max ? `${masked.slice(0, max - 1)}…` : masked;
 }
 
 /** SNS rejects subjects that are not printable ASCII or are 100 characters or more. */
 export function asciiSubject(text: string): string {
-  const ascii = text
+  const ascii = maskAppText(text)
     .replace(/[\u2013\u2014]/g, '-')
     .replace(/[^\x20-\x7E]/g, '?')
     .replace(/ {2,}/g, ' ')

@@ -1,6 +1,6 @@
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { EbshipError } from '../errors.js';
-import type { Alert } from './compose.js';
+import { type Alert, asciiSubject } from './compose.js';
 
 /** An alert could not be published to one or more topics (it was still sent to the others). */
 export class AlertNotDelivered extends EbshipError {
@@ -23,7 +23,9 @@ export async function publishAlert(client: SNSClient, topicArns: string[], alert
       client.send(
         new PublishCommand({
           TopicArn: topicArn,
-          Subject: alert.subject,
+          // SNS rejects a Subject of 100+ characters or with line breaks, and the alert with it:
+          // whoever built this alert, the subject is made safe here, at the one place that sends.
+          Subject: asciiSubject(alert.subject) || '[ebship] alert',
           Message: alert.message,
           MessageAttributes: messageAttributes,
         }),

@@ -1,5 +1,5 @@
 import { type Dirent, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { BundleInvalid } from './errors.js';
 import { assertBundlePath, comparePaths, isIncludablePath } from './paths.js';
 
@@ -61,6 +61,31 @@ export function readIncludeDir(dir: string): Record<string, string> {
     if (!isIncludablePath(path)) delete files[path];
   }
   return files;
+}
+
+/**
+ * The include directory of a target, resolved against the directory of ebship.yml and refused when
+ * it (or a symlink on the way) leads outside that directory: the repository is all ebship packages.
+ */
+export function resolveIncludeDir(configDir: string, include: string): string {
+  const dir = resolve(configDir, include);
+  let real: string;
+  let root: string;
+  try {
+    real = realpathSync(dir);
+    root = realpathSync(configDir);
+  } catch (err) {
+    throw new BundleInvalid(
+      `cannot read include directory "${include}" (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the target's include path, relative to ebship.yml`,
+    );
+  }
+  const rel = relative(root, real);
+  if (rel.split(sep).includes('..') || isAbsolutePath(rel)) {
+    throw new BundleInvalid(
+      `include directory "${include}" resolves to ${real}, outside the directory of ebship.yml; ebship only bundles files inside the repository`,
+    );
+  }
+  return dir;
 }
 
 /** realpath of `absolute`, refusing it when it lies outside the include directory. */

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigInvalid } from '../errors.js';
+import { deployBudgetProblem } from './limits.js';
 import { configSchema, type EbshipConfig, PUSHED_IMAGE, type Target } from './schema.js';
 
 export interface ConfigProblem {
@@ -30,22 +31,55 @@ export function parseConfig(text: string, source = 'ebship.yml'): EbshipConfig {
     const node = findNode(doc.contents, path);
     return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
   };
-  const parsed = configSchema.safeParse(doc.toJS());
+  // reportInput: a type error can then say what was written ("memory: lots" is not "required").
+  const parsed = configSchema.safeParse(doc.toJS(), { reportInput: true });
   if (!parsed.success) {
     throw new ConfigInvalid(
       source,
       parsed.error.issues.map((issue) => toProblem(issue, lineOf)),
     );
   }
-  const problems = Object.entries(parsed.data.targets).flatMap(([name, t]) =>
-    crossFieldProblems(t).map((p) => ({
-      ...p,
-      path: `targets.${name}.${p.path}`,
-      line: lineOf(['targets', name, ...p.path.split('.')]),
-    })),
-  );
+  // No prototype: `targets[name]` for "constructor" or "toString" is undefined, not Object's method.
+  const targets: Record<string, Target> = Object.assign(Object.create(null), parsed.data.targets);
+  const config: EbshipConfig = { ...parsed.data, targets };
+  const located = (name: string, p: ConfigProblem): ConfigProblem => ({
+    ...p,
+    path: `targets.${name}.${p.path}`,
+    line: lineOf(['targets', name, ...p.path.split('.')]),
+  });
+  const problems = [
+    ...Object.entries(targets).flatMap(([name, t]) => crossFieldProblems(t).map((p) => located(name, p))),
+    ...sharedEnvironmentProblems(targets).map(({ name, problem }) => located(name, problem)),
+  ];
   if (problems.length > 0) throw new ConfigInvalid(source, problems);
-  return parsed.data;
+  return config;
+}
+
+/**
+ * Two targets on one EB environment would deploy over each other, and their pushes (from
+ * different repositories) cannot be ordered: one environment, one target.
+ */
+function sharedEnvironmentProblems(
+  targets: Record<string, Target>,
+): { name: string; problem: ConfigProblem }[] {
+  const owner = new Map<string, string>();
+  const out: { name: string; problem: ConfigProblem }[] = [];
+  for (const [name, t] of Object.entries(targets)) {
+    const key = `${t.application}/${t.environment}`;
+    const first = owner.get(key);
+    if (first === undefined) {
+      owner.set(key, name);
+      continue;
+    }
+    out.push({
+      name,
+      problem: {
+        path: 'environment',
+        message: `targets "${first}" and "${name}" both deploy to environment ${t.environment} of application ${t.application}; one environment can have only one target, so remove or re-point one of them`,
+      },
+    });
+  }
+  return out;
 }
 
 /** Reads ebship.yml from `EBSHIP_CONFIG` or the given path (default: ./ebship.yml). */
@@ -67,7 +101,7 @@ export function loadConfig(path = process.env.EBSHIP_CONFIG ?? 'ebship.yml'): Eb
 
 /** Looks a target up by name, with an error that lists the known ones. */
 export function getTarget(config: EbshipConfig, name: string): Target {
-  const t = config.targets[name];
+  const t = Object.hasOwn(config.targets, name) ? config.targets[name] : undefined;
   if (!t) {
     const known = Object.keys(config.targets).sort().join(', ');
     throw new ConfigInvalid('ebship.yml', [
@@ -82,6 +116,16 @@ function crossFieldProblems(t: Target): ConfigProblem[] {
   const names = new Set(t.containers.map((c) => c.name));
   if (names.size !== t.containers.length)
     problems.push({ path: 'containers', message: 'container names must be unique' });
+  t.containers.forEach((c, i) => {
+    // Only the exact `{{image}}` is replaced; anything else in braces would reach Dockerrun as written.
+    const other = c.image.replaceAll(PUSHED_IMAGE, '').match(/\{\{[^}]*\}\}/);
+    if (other) {
+      problems.push({
+        path: `containers.${i}.image`,
+        message: `"${other[0]}" is not a placeholder ebship knows; write "${PUSHED_IMAGE}" exactly (no spaces) for the pushed image`,
+      });
+    }
+  });
   if (!t.containers.some((c) => c.image.includes(PUSHED_IMAGE))) {
     problems.push({
       path: 'containers',
@@ -110,14 +154,8 @@ function crossFieldProblems(t: Target): ConfigProblem[] {
     });
   }
   if (typeof t.source.tags === 'object') {
-    try {
-      new RegExp(t.source.tags.regex);
-    } catch (err) {
-      problems.push({
-        path: 'source.tags.regex',
-        message: `not a valid regular expression: ${(err as Error).message}`,
-      });
-    }
+    const problem = tagRegexProblem(t.source.tags.regex);
+    if (problem) problems.push({ path: 'source.tags.regex', message: problem });
   }
   if (t.health.bakeSeconds + t.health.graceSeconds >= t.health.timeoutSeconds) {
     problems.push({
@@ -125,7 +163,56 @@ function crossFieldProblems(t: Target): ConfigProblem[] {
       message: 'must be longer than bakeSeconds + graceSeconds, or no deploy can ever succeed',
     });
   }
+  const budget = deployBudgetProblem(t);
+  if (budget) problems.push({ path: 'health.timeoutSeconds', message: budget });
   return problems;
+}
+
+/**
+ * A tag regex must be valid and must not backtrack catastrophically: ResolveRelease runs it on every
+ * push, and `^(v+)+$` on a long tag runs past the Lambda's timeout. Refused: an unbounded quantifier
+ * (`*`, `+`, `{n,}`) on a group that itself holds a quantifier or an alternation, and backreferences.
+ */
+export function tagRegexProblem(source: string): string | undefined {
+  try {
+    new RegExp(source);
+  } catch (err) {
+    return `not a valid regular expression: ${(err as Error).message}`;
+  }
+  if (/\\[1-9]|\\k</.test(source)) {
+    return 'backreferences are not allowed in tag regexes (they can take exponential time); match the tag without them';
+  }
+  // Walk the pattern: for each group, note whether it holds a quantifier or "|", then look at what follows it.
+  const stack: { risky: boolean }[] = [];
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    else if (c === '(') stack.push({ risky: false });
+    else if (c === '|' || c === '*' || c === '+' || (c === '{' && /^\{\d+,?\d*\}/.test(source.slice(i)))) {
+      const top = stack[stack.length - 1];
+      if (top) top.risky = true;
+    } else if (c === ')') {
+      const group = stack.pop();
+      const rest = source.slice(i + 1);
+      const unbounded = /^(?:[*+]|\{\d+,\})/.test(rest);
+      if (group?.risky && unbounded) {
+        return 'a repeated group holds a quantifier or "|" (like "^(v+)+$"), which can backtrack for minutes on one tag; repeat single characters or classes instead (e.g. "^v+$")';
+      }
+      // A group inside a risky group makes the outer one risky too.
+      const outer = stack[stack.length - 1];
+      if (outer && (group?.risky || unbounded)) outer.risky = true;
+    }
+  }
+  return undefined;
 }
 
 function toProblem(
@@ -136,12 +223,33 @@ function toProblem(
   let message = issue.message;
   if (issue.code === 'unrecognized_keys')
     message = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against the config reference in README.md`;
-  if (issue.code === 'invalid_type' && issue.input === undefined) message = `is required (${issue.expected})`;
+  // A bad record key (a target or variable name): zod nests the rule that failed.
+  if (issue.code === 'invalid_key') message = issue.issues[0]?.message ?? message;
+  if (issue.code === 'invalid_type') {
+    message =
+      issue.input === undefined
+        ? `is required (${issue.expected})`
+        : `must be ${article(issue.expected)}, not ${describeInput(issue.input)}`;
+  }
   return {
     path: path.join('.'),
     message,
     line: lineOf(issue.path.filter((p): p is string | number => typeof p !== 'symbol')),
   };
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+/** What was written, briefly: `"lots" (a string)`. */
+function describeInput(input: unknown): string {
+  if (input === null) return 'null';
+  if (Array.isArray(input)) return 'a list';
+  if (typeof input === 'object') return 'a mapping';
+  if (typeof input === 'string')
+    return `"${input.length > 40 ? `${input.slice(0, 40)}…` : input}" (a string)`;
+  return `${String(input)} (${article(typeof input)})`;
 }
 
 function findNode(node: unknown, path: (string | number)[]): Node | undefined {

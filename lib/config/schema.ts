@@ -62,6 +62,9 @@ const portMapping = z
   })
   .strict();
 
+/** An argv element: any text but NUL, which ends a C string and would split the argument in two. */
+const argument = z.string().refine((a) => !a.includes('\0'), 'must not contain a NUL character');
+
 /** The placeholder a container's image uses to mean "the image that was just pushed, by digest". */
 export const PUSHED_IMAGE = '{{image}}';
 
@@ -76,8 +79,8 @@ const container = z
     /** MiB; Dockerrun v2 requires memory or memoryReservation on each container. */
     memory: z.number().int().min(4).optional(),
     memoryReservation: z.number().int().min(4).optional(),
-    command: z.array(z.string()).optional(),
-    entryPoint: z.array(z.string()).optional(),
+    command: z.array(argument).optional(),
+    entryPoint: z.array(argument).optional(),
     portMappings: z.array(portMapping).default([]),
     links: z.array(z.string()).default([]),
     dependsOn: z.array(z.string()).default([]),
@@ -108,17 +111,28 @@ const healthPolicy = z
 const migrationCheck = z
   .object({
     /** The container (Dockerrun name or compose service) to run the check in. From config, never from events. */
-    container: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/),
+    container: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must be a container name: letters, digits, "_" or "-"'),
     /** argv of the check; exit 0 means "no unapplied migrations". */
-    command: z.array(z.string().min(1)).min(1).default(['python', 'manage.py', 'migrate', '--check']),
+    command: z.array(argument.min(1)).min(1).default(['python', 'manage.py', 'migrate', '--check']),
     timeoutSeconds: z.number().int().min(30).max(3600).default(300),
   })
   .strict();
 
 const tagPattern = z.union([
-  z.string().min(1).describe('glob, e.g. "v*"'),
-  z.object({ regex: z.string().min(1) }).strict(),
+  z.string().min(1).max(128).describe('glob, e.g. "v*"'),
+  // Checked further in load.ts (valid, and no nested unbounded quantifiers that could backtrack forever).
+  z.object({ regex: z.string().min(1).max(200) }).strict(),
 ]);
+
+/** A directory inside the repository, relative to ebship.yml. Symlinks out are refused when it is read. */
+const includePath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.includes('\0') && !p.includes('\\'), 'must be a relative path with "/" separators')
+  .refine((p) => !p.startsWith('/') && !/^[A-Za-z]:/.test(p), 'must be relative to ebship.yml, not absolute')
+  .refine((p) => !p.split('/').includes('..'), 'must stay inside the repository: no ".." segments');
 
 const target = z
   .object({
@@ -152,7 +166,7 @@ const target = z
      * A directory (relative to ebship.yml) of your own `.ebextensions/`, `.platform/` and `Procfile`
      * files, added to every bundle and checked by preflight. Packaged with the Lambdas.
      */
-    include: z.string().min(1).optional(),
+    include: includePath.optional(),
     /** SNS topic ARN for this target's alerts; defaults to the topic ebship deploys. */
     alertTopicArn: z.string().startsWith('arn:').optional(),
   })
@@ -162,7 +176,12 @@ export const configSchema = z
   .object({
     version: z.literal(1),
     targets: z.record(
-      z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'target names are lowercase letters, digits and hyphens'),
+      z
+        .string()
+        .regex(
+          /^[a-z0-9][a-z0-9-]{0,62}$/,
+          'target names are 1-63 lowercase letters, digits and hyphens, starting with a letter or digit',
+        ),
       target,
     ),
   })

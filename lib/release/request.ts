@@ -29,10 +29,16 @@ const ecrPushEvent = z.object({
 
 const manualRequest = z
   .object({
-    target: z.string().min(1),
-    imageTag: z.string().optional(),
-    imageDigest: z.string().optional(),
-    rollbackTo: z.string().optional(),
+    // Bounded and on one line before anything echoes them into an error or an alert.
+    target: z.string().min(1).max(63, 'target names are at most 63 characters'),
+    imageTag: z.string().max(128, 'ECR tags are at most 128 characters').optional(),
+    imageDigest: z.string().max(71, 'a digest is "sha256:" and 64 hex digits').optional(),
+    rollbackTo: z
+      .string()
+      .min(1)
+      .max(100, 'EB version labels are 1-100 characters')
+      .regex(/^[^/\p{Cc}]+$/u, 'a version label has no "/" and no control characters (newlines, tabs)')
+      .optional(),
     /** `push` marks a fan-out child: one push that matched several targets (see resolve-release). */
     trigger: z.enum(['manual', 'rollback', 'push']).optional(),
   })

@@ -1,6 +1,7 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { sfn } from '../aws/clients/sfn.js';
+import { maxDeploySeconds } from '../config/limits.js';
 import { getTarget } from '../config/load.js';
 import type { Target } from '../config/schema.js';
 import { EnvironmentBusy } from '../errors.js';
@@ -19,28 +20,19 @@ import { claimNextTurn, getNextTurn, releaseNextTurn } from '../store/ownership.
 import type { LockResult, Release } from '../workflow-state.js';
 
 /** Longest an execution can hold an environment: the state machine's own timeout (TimeoutSeconds). */
-export const LEASE_SECONDS = 3 * 3600;
+export const LEASE_SECONDS = 6 * 3600;
 /** How long a push is remembered for deduplication: EventBridge retries a target for 24 h. */
 const PUSH_MEMORY_SECONDS = 26 * 3600;
-/** Time an execution needs besides its health watches: secrets, bundle, version, checks, alert. */
-const STEPS_SECONDS = 900;
 /** Polling the lock while waiting, jittered ±20%. */
 const WAIT_POLL_SECONDS = 60;
 
 /**
- * The longest one execution of `target` holds its environment: the deploy watch, the rollback
- * watch, the migration check and the steps around them.
- */
-export function worstCaseHoldSeconds(target: Pick<Target, 'health' | 'migrationCheck'>): number {
-  return 2 * target.health.timeoutSeconds + (target.migrationCheck?.timeoutSeconds ?? 0) + STEPS_SECONDS;
-}
-
-/**
  * How long a push may wait for its environment: whatever its own execution has left once its own
- * worst case is set aside. Config validation makes this cover another execution's worst case.
+ * worst case is set aside. Config validation (lib/config/limits.ts) keeps every target's worst case
+ * within half the execution timeout, so this always covers the deploy it waits behind.
  */
-export function waitBudgetSeconds(target: Pick<Target, 'health' | 'migrationCheck'>): number {
-  return Math.max(0, LEASE_SECONDS - worstCaseHoldSeconds(target));
+export function waitBudgetSeconds(target: Target): number {
+  return Math.max(0, LEASE_SECONDS - maxDeploySeconds(target));
 }
 
 /**
@@ -137,7 +129,7 @@ async function wait(
     await releaseNextTurn(dynamo, table, release, release.executionId);
     throw new EnvironmentBusy(
       `${busy.message}. Waited ${Math.round(waited)}s, all this execution can spare ` +
-        `(${LEASE_SECONDS}s execution limit less ${worstCaseHoldSeconds(target)}s for its own deploy): ` +
+        `(${LEASE_SECONDS}s execution limit less ${maxDeploySeconds(target)}s for its own deploy): ` +
         'deploy again when it is free',
     );
   }

@@ -1,7 +1,12 @@
 import { eb } from '../aws/clients/eb.js';
 import { ssm } from '../aws/clients/ssm.js';
 import { healthSnapshot } from '../aws/eb.js';
-import { pickInstance, pollMigrationCheck, startMigrationCheck } from '../aws/migration-check.js';
+import {
+  migrationDocumentFor,
+  pickInstance,
+  pollMigrationCheck,
+  startMigrationCheck,
+} from '../aws/migration-check.js';
 import { getTarget } from '../config/load.js';
 import { MigrationCheckFailed } from '../errors.js';
 import { config, runtimeEnv } from '../runtime.js';
@@ -24,7 +29,7 @@ export async function startCheck(release: Release, deploy: DeployResult): Promis
     );
   }
   return startMigrationCheck(ssm, {
-    documentName: runtimeEnv().migrationDocumentName,
+    documentName: migrationDocumentFor(runtimeEnv().migrationDocumentName, release.target),
     instanceId,
     check,
     environment: release.environment,

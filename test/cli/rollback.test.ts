@@ -82,13 +82,30 @@ describe('ebship rollback', () => {
     // Assert
     expect(r.code).toBe(ExitCode.Ok);
     expect(started().input).toEqual({ target: 'antenna-prod', trigger: 'rollback' });
-    expect(started().name).toMatch(/^antenna-prod-rollback-v1-4-1-0b1c2d3e4f5a-\d{8}T\d{6}$/);
+    expect(started().name).toMatch(/^antenna-prod-rollback-v1-4-1-0b1c2d3e4f5a-\d{8}T\d{6}-[0-9a-f]{6}$/);
     expect(sfn).toReceiveCommandWith(StartExecutionCommand, { stateMachineArn: STATE_MACHINE_ARN });
     expect(r.stdout).toContain(
       `rolling antenna/antenna-prod back from ${FAILED} to ${LAST_GOOD} (last good)`,
     );
     // Never a bare UpdateEnvironment: the state machine does it, with its lock and health watch.
     expect(eb).not.toReceiveCommand(UpdateEnvironmentCommand);
+  });
+
+  it('gives two rollbacks started in the same second different execution names', async () => {
+    // Step Functions names are unique per state machine: a repeat would be ExecutionAlreadyExists.
+    vi.useFakeTimers({ now: new Date('2025-06-02T09:00:00.250Z'), toFake: ['Date'] });
+    try {
+      await cli(['rollback', 'antenna-prod']);
+      await cli(['rollback', 'antenna-prod']);
+    } finally {
+      vi.useRealTimers();
+    }
+
+    const names = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name);
+    expect(names).toHaveLength(2);
+    expect(names[0]).toContain('-20250602T090000-');
+    expect(names[1]).toContain('-20250602T090000-');
+    expect(names[0]).not.toBe(names[1]);
   });
 
   it('rolls back to the version given with --to once EB confirms it exists', async () => {

@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** What serverless.yml reads from ebship.yml at package time (infra/config-vars.cjs). */
 interface ConfigVars {
@@ -9,9 +12,10 @@ interface ConfigVars {
   secretArns: (string | { 'Fn::Sub': string })[];
   alertTopicArns: unknown[];
   packagePatterns: string[];
+  imageTagFilters: unknown[];
 }
 const { configVars } = createRequire(import.meta.url)('../../infra/config-vars.cjs') as {
-  configVars: (text: string) => ConfigVars;
+  configVars: (text: string, file?: string, root?: string) => ConfigVars;
 };
 
 const target = (name: string, extra = '') => `
@@ -56,9 +60,8 @@ describe('config-vars (ebship.yml → serverless.yml)', () => {
     expect(vars.secretArns).toEqual([{ 'Fn::Sub': `${ACCOUNT}:secret:ebship-no-secrets-configured-??????` }]);
   });
 
-  it('adds per-target alert topics after the ebship topic, and packages include directories', () => {
+  it('adds per-target alert topics after the ebship topic', () => {
     const extra = `    alertTopicArn: arn:aws:sns:us-east-1:123456789012:shop-oncall
-    include: deploy/shop
 `;
 
     const vars = configVars(`version: 1\ntargets:${target('shop-a', extra)}`);
@@ -67,7 +70,85 @@ describe('config-vars (ebship.yml → serverless.yml)', () => {
       { Ref: 'AlertTopic' },
       'arn:aws:sns:us-east-1:123456789012:shop-oncall',
     ]);
-    expect(vars.packagePatterns).toEqual(['ebship.yml', 'deploy/shop/**']);
+  });
+
+  // EventBridge content filters: prefix, wildcard, anything-but, exists
+  // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html).
+  describe('ECR rule tag filters', () => {
+    const filters = (...sources: string[]) =>
+      configVars(
+        `version: 1\ntargets:${sources.map((source, i) => target(`shop-${i}`, `    source: ${source}\n`)).join('')}`.replace(
+          /\n {4}source: \{ repository: shop\/api \}(?=\n {4}containers)/g,
+          '',
+        ),
+      ).imageTagFilters;
+
+    it('filters each glob EventBridge can express: prefix, wildcard, exact, and "*" minus ignored tags', () => {
+      expect(
+        filters(
+          '{ repository: a, tags: "v*" }',
+          '{ repository: b, tags: "*-prod" }',
+          '{ repository: c, tags: "stable" }',
+          '{ repository: d }',
+        ),
+      ).toEqual(['stable', { 'anything-but': ['latest'] }, { prefix: 'v' }, { wildcard: '*-prod' }]);
+    });
+
+    it.each(['{ regex: "^v\\\\d+$" }', '"v?.*"', '"{a,b}*"', '"[vV]*"'])(
+      'lets every tagged push through when a pattern (%s) cannot be expressed: ResolveRelease ignores the rest',
+      (tags) => {
+        expect(filters('{ repository: a, tags: "v*" }', `{ repository: b, tags: ${tags} }`)).toEqual([
+          { exists: true },
+        ]);
+      },
+    );
+  });
+
+  describe('include directories', () => {
+    let root: string;
+    let outside: string;
+    beforeAll(() => {
+      root = mkdtempSync(join(tmpdir(), 'ebship-config-vars-'));
+      const dir = join(root, 'deploy/shop');
+      mkdirSync(join(dir, '.ebextensions'), { recursive: true });
+      mkdirSync(join(dir, '.platform/hooks/predeploy'), { recursive: true });
+      writeFileSync(join(dir, '.ebextensions/01-app.config'), 'option_settings: {}\n');
+      writeFileSync(join(dir, '.platform/hooks/predeploy/[1] run*.sh'), '#!/bin/sh\n');
+      symlinkSync('hooks', join(dir, '.platform/confighooks'));
+      writeFileSync(join(dir, 'Procfile'), 'web: gunicorn\n');
+      writeFileSync(join(dir, 'README.md'), 'not bundled\n');
+      outside = mkdtempSync(join(tmpdir(), 'ebship-outside-'));
+      symlinkSync(outside, join(root, 'deploy/elsewhere'));
+      symlinkSync('/etc', join(root, 'deploy/etc'));
+    });
+    afterAll(() => {
+      rmSync(root, { recursive: true, force: true });
+      rmSync(outside, { recursive: true, force: true });
+    });
+    const vars = (include: string) =>
+      configVars(`version: 1\ntargets:${target('shop-a', `    include: ${include}\n`)}`, 'ebship.yml', root);
+
+    // serverless-esbuild copies package patterns with globby without `dot: true`: `deploy/shop/**`
+    // silently dropped .ebextensions/ and .platform/.
+    it('packages each bundled file by its literal path, dotfiles and linked hooks included', () => {
+      expect(vars('deploy/shop').packagePatterns).toEqual([
+        'ebship.yml',
+        'deploy/shop/.ebextensions/01-app.config',
+        'deploy/shop/.platform/confighooks/predeploy/\\[1\\] run\\*.sh',
+        'deploy/shop/.platform/hooks/predeploy/\\[1\\] run\\*.sh',
+        'deploy/shop/Procfile',
+      ]);
+    });
+
+    it.each([
+      ['../shop', /climbs out with "\.\."/],
+      ['deploy/../../x', /climbs out with "\.\."/],
+      ['/etc', /is absolute/],
+      ['deploy/elsewhere', /outside the repository/],
+      ['deploy/etc', /outside the repository/],
+    ])('refuses include: %s, which is not inside the repository', (include, message) => {
+      expect(() => vars(include)).toThrow(message);
+    });
   });
 
   it('refuses to package without targets, naming the file', () => {

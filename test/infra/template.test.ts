@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { callsOf } from './sdk-calls.js';
 
 /**
  * Packages the service exactly as a deploy would (`serverless package`, offline) and checks the
@@ -19,9 +20,8 @@ const REPO = resolve(import.meta.dirname, '../..');
 // The service to package; the repository itself unless pointed at a copy.
 const SERVICE_DIR = process.env.EBSHIP_SERVICE_DIR ?? REPO;
 const STAGE = 'test';
-const DOCUMENT_ARN =
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub text.
-  'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:document/${MigrationCheckDocument}';
+const documentArn = (target: string) =>
+  `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:document/\${AWS::StackName}-migration-check-${target}`;
 
 type Json = Record<string, unknown>;
 interface Resource {
@@ -36,72 +36,41 @@ interface Statement {
   Condition?: Json;
 }
 
-/** The 13 Task functions (docs/architecture.md) and the calls each must be allowed to make. */
-const FUNCTIONS: Record<string, string[]> = {
-  ResolveRelease: [
-    'ecr:DescribeImages',
-    'dynamodb:GetItem',
-    'elasticbeanstalk:DescribeApplicationVersions',
-    'states:StartExecution',
-  ],
-  AcquireLock: [
-    'dynamodb:GetItem',
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-    'elasticbeanstalk:DescribeEnvironments',
-    'states:DescribeExecution',
-  ],
-  ValidateSecrets: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
-  BuildBundle: [
-    's3:PutObject',
-    'elasticbeanstalk:DescribeEnvironments',
-    'elasticbeanstalk:DescribeConfigurationSettings',
-    'elasticbeanstalk:DescribeAccountAttributes',
-    'elasticbeanstalk:DescribeApplicationVersions',
-    'elasticbeanstalk:DescribeApplications',
-  ],
-  CreateAppVersion: [
-    'elasticbeanstalk:CreateApplicationVersion',
-    'elasticbeanstalk:DescribeApplicationVersions',
-    'elasticbeanstalk:DescribeEvents',
-    's3:GetObject',
-  ],
-  DeployVersion: [
-    'elasticbeanstalk:UpdateEnvironment',
-    'elasticbeanstalk:DescribeEnvironments',
-    'dynamodb:PutItem',
-    'cloudformation:UpdateStack',
-  ],
-  CheckHealth: [
-    'elasticbeanstalk:DescribeEnvironments',
-    'elasticbeanstalk:DescribeEnvironmentHealth',
-    'elasticbeanstalk:DescribeInstancesHealth',
-    'elasticbeanstalk:DescribeEvents',
-  ],
-  AbortUpdate: [
-    'elasticbeanstalk:AbortEnvironmentUpdate',
-    'elasticbeanstalk:DescribeEnvironments',
-    'cloudformation:CancelUpdateStack',
-  ],
-  StartMigrationCheck: [
-    'elasticbeanstalk:DescribeEnvironments',
-    'elasticbeanstalk:DescribeEnvironmentHealth',
-    'elasticbeanstalk:DescribeInstancesHealth',
-    'elasticbeanstalk:DescribeEvents',
-    'ssm:SendCommand',
-  ],
-  CheckMigration: ['ssm:GetCommandInvocation'],
-  RollBack: [
-    'dynamodb:GetItem',
-    'dynamodb:Query',
-    'elasticbeanstalk:UpdateEnvironment',
-    'elasticbeanstalk:DescribeEnvironments',
-    'elasticbeanstalk:DescribeApplicationVersions',
-    'cloudformation:UpdateStack',
-  ],
-  RecordOutcome: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-  Notify: ['sns:Publish'],
+/** The 13 Task functions (docs/architecture.md). */
+const FUNCTION_NAMES = [
+  'ResolveRelease',
+  'AcquireLock',
+  'ValidateSecrets',
+  'BuildBundle',
+  'CreateAppVersion',
+  'DeployVersion',
+  'CheckHealth',
+  'AbortUpdate',
+  'StartMigrationCheck',
+  'CheckMigration',
+  'RollBack',
+  'RecordOutcome',
+  'Notify',
+] as const;
+const FUNCTIONS: Record<string, string[]> = Object.fromEntries(FUNCTION_NAMES.map((n) => [n, []]));
+
+/**
+ * Grants a function needs beyond the SDK calls its code makes, each because AWS checks them on the
+ * caller while serving one of those calls. Anything else a role allows that the code never calls
+ * fails the test.
+ */
+const ON_BEHALF: Record<string, Record<string, string>> = {
+  ValidateSecrets: {
+    'kms:Decrypt': 'GetSecretValue of a secret under a customer key decrypts with the caller’s rights',
+  },
+  CreateAppVersion: {
+    's3:GetObject': 'CreateApplicationVersion reads the bundle with the caller’s credentials',
+    's3:GetBucketLocation':
+      'CreateApplicationVersion locates the bundle bucket with the caller’s credentials',
+  },
+  Notify: { 'kms:GenerateDataKey*': 'publishing to the KMS-encrypted topic', 'kms:Decrypt': 'same' },
 };
+const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
 /**
  * Actions the Service Authorization Reference lists with no resource type: IAM accepts only "*"
@@ -282,7 +251,7 @@ describe('deploy state machine', () => {
 });
 
 describe('functions', () => {
-  it('run Node.js 22 on arm64 with the documented environment', () => {
+  it('run Node.js 24 on arm64 with the documented environment', () => {
     const functions = ofType('AWS::Lambda::Function');
 
     expect(functions).toHaveLength(13);
@@ -294,7 +263,8 @@ describe('functions', () => {
         TABLE_NAME: { Ref: 'DeployTable' },
         BUNDLE_BUCKET: { Ref: 'BundleBucket' },
         ALERT_TOPIC_ARN: { Ref: 'AlertTopic' },
-        MIGRATION_DOCUMENT_NAME: { Ref: 'MigrationCheckDocument' },
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub text.
+        MIGRATION_DOCUMENT_NAME: { 'Fn::Sub': '${AWS::StackName}-migration-check' },
         POWERTOOLS_SERVICE_NAME: 'ebship',
       });
       expect(env.POWERTOOLS_LOG_LEVEL).toEqual(expect.any(String));
@@ -314,15 +284,18 @@ describe('functions', () => {
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
   });
 
-  it.each(Object.entries(FUNCTIONS))(
-    '%s may make the calls docs/architecture.md lists for it',
-    (name, calls) => {
-      const actions = roleActions(`${name}Role`);
+  // The calls are read from the code (test/infra/sdk-calls.ts), so the roles follow the code.
+  it.each(FUNCTION_NAMES)('%s may make every AWS call its code makes, and nothing else', (name) => {
+    const calls = callsOf(`functions/${kebab(name)}.ts`);
+    const actions = roleActions(`${name}Role`);
 
-      for (const call of [...calls, 'logs:CreateLogStream', 'logs:PutLogEvents'])
-        expect(actions).toContain(call);
-    },
-  );
+    expect(calls.size).toBeGreaterThan(0);
+    for (const call of [...calls, ...LOG_ACTIONS]) expect(actions, `${name} calls ${call}`).toContain(call);
+    const unused = [...actions].filter(
+      (a) => !calls.has(a) && !LOG_ACTIONS.includes(a) && !(a in (ON_BEHALF[name] ?? {})),
+    );
+    expect(unused, `${name} is granted actions its code never calls`).toEqual([]);
+  });
 
   it('each write logs only to their own log group', () => {
     for (const name of Object.keys(FUNCTIONS)) {
@@ -405,6 +378,97 @@ describe('least privilege', () => {
     expect(offenders).toEqual([]);
   });
 
+  // A prefix wildcard (`awseb-e-*`, `role/*`, `bucket/*`) on a write reaches resources of every EB
+  // environment in the account, configured or not: each must be pinned to the configured
+  // environments by a tag condition, name one of them, be ebship's own resource, or be a documented
+  // exception (docs/iam.md).
+  it('pins every write on a wildcard resource to the configured environments or ebship’s own resources', () => {
+    const environments = [
+      ...new Set(Object.values(config.targets).map((t) => t.environment as string)),
+    ].sort();
+    const applications = [...new Set(Object.values(config.targets).map((t) => t.application as string))];
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub text.
+    const BUNDLE_OBJECTS = '${BundleBucket.Arn}/';
+    const READ = /:(Describe|Get|List|Decrypt|GenerateDataKey)/;
+    const EXCEPTIONS: Record<string, RegExp> = {
+      // References a launch uses (AMI, subnet, security group, key pair, launch template) and the
+      // network interface it creates; RunInstances changes none of them.
+      'ec2:RunInstances': /:(image|subnet|security-group|network-interface|launch-template|key-pair)\/\*$/,
+      // The instance profile's role is set per environment outside ebship.yml; passed to EC2 only.
+      'iam:PassRole': /:role\/\*$/,
+      // EB's per-environment artifacts live under environment ids, unknown until the environment exists.
+      's3:PutObject': /elasticbeanstalk-\$\{AWS::Region\}-\$\{AWS::AccountId\}\/resources\/environments\/\*$/,
+      's3:DeleteObject':
+        /elasticbeanstalk-\$\{AWS::Region\}-\$\{AWS::AccountId\}\/resources\/environments\/\*$/,
+    };
+    const pinned = (condition: Json | undefined): boolean =>
+      Object.values(condition ?? {}).some((test) =>
+        Object.entries(test as Json).some(
+          ([key, values]) =>
+            key.endsWith('/elasticbeanstalk:environment-name') &&
+            JSON.stringify([...asArray(values as string | string[])].sort()) === JSON.stringify(environments),
+        ),
+      );
+    const text = (r: unknown): string =>
+      typeof r === 'string' ? r : ((r as { 'Fn::Sub'?: string })['Fn::Sub'] ?? JSON.stringify(r));
+    const offenders: string[] = [];
+    for (const { where, statement } of identityStatements()) {
+      if (statement.Effect !== 'Allow') continue;
+      for (const action of asArray(statement.Action)) {
+        if (READ.test(action) || STAR_ONLY_ACTIONS.has(action)) continue;
+        for (const resource of asArray(statement.Resource).map(text)) {
+          if (!resource.includes('*') && !resource.includes('?')) continue;
+          const own = resource.startsWith(BUNDLE_OBJECTS) || resource.includes(':execution:ebship-');
+          const namesEnvironment =
+            environments.some((e) => resource.includes(`/aws/elasticbeanstalk/${e}/`)) ||
+            applications.some((a) => resource.endsWith(`:applicationversion/${a}/*`));
+          if (own || namesEnvironment || pinned(statement.Condition)) continue;
+          if (EXCEPTIONS[action]?.test(resource)) continue;
+          offenders.push(`${where}: ${action} on ${resource}`);
+        }
+      }
+    }
+
+    expect(offenders).toEqual([]);
+  });
+
+  it('leaves every write to EB’s downstream resources to the operations role, which only EB may assume', () => {
+    const lambdaRoles = FUNCTION_NAMES.map((n) => `${n}Role`);
+    const downstream = /^(cloudformation|autoscaling|ec2|elasticloadbalancing|ecs|iam|cloudwatch):/;
+    for (const role of lambdaRoles) {
+      expect(
+        [...roleActions(role)].filter((a) => downstream.test(a)),
+        role,
+      ).toEqual([]);
+      expect(resource(role).Properties.ManagedPolicyArns).toBeUndefined();
+    }
+    const ops = resource('EbOperationsRole');
+    expect(ops.Properties.AssumeRolePolicyDocument).toMatchObject({
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'elasticbeanstalk.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+        },
+      ],
+    });
+    expect(roleActions('EbOperationsRole')).toContain('cloudformation:UpdateStack');
+    expect(template.Outputs.EbOperationsRoleArn?.Value).toEqual(getAtt('EbOperationsRole'));
+  });
+
+  // Secrets Manager puts the secret's ARN in the KMS encryption context of every Decrypt.
+  it('decrypts only through Secrets Manager and only for the configured secrets', () => {
+    const decrypt = roleStatements('ValidateSecretsRole').find((s) => s.Action === 'kms:Decrypt');
+    const secrets = roleStatements('ValidateSecretsRole').find((s) =>
+      asArray(s.Action).includes('secretsmanager:GetSecretValue'),
+    );
+
+    expect(decrypt?.Condition).toMatchObject({
+      StringEquals: { 'kms:ViaService': expect.anything() },
+      StringLike: { 'kms:EncryptionContext:SecretARN': secrets?.Resource },
+    });
+  });
+
   it('reads only the secrets ebship.yml names', () => {
     const secretIds = new Set(
       Object.values(config.targets).flatMap((t) =>
@@ -424,12 +488,15 @@ describe('least privilege', () => {
     }
   });
 
-  it('sends commands only with the ebship document, to instances of configured environments', () => {
+  it("sends commands only with the targets' own check documents, to instances of configured environments", () => {
     const environments = Object.values(config.targets).map((t) => t.environment);
+    const withCheck = Object.entries(config.targets)
+      .filter(([, t]) => t.migrationCheck !== undefined)
+      .map(([name]) => name);
     const sends = roleStatements('StartMigrationCheckRole').filter((s) => s.Action === 'ssm:SendCommand');
 
     expect(sends).toHaveLength(2);
-    expect(sends[0]?.Resource).toEqual({ 'Fn::Sub': DOCUMENT_ARN });
+    expect(sends[0]?.Resource).toEqual(withCheck.map((t) => ({ 'Fn::Sub': documentArn(t) })));
     expect(sends[1]?.Condition).toEqual({
       StringEquals: {
         'ssm:resourceTag/elasticbeanstalk:environment-name': [...new Set(environments)].sort(),
@@ -448,7 +515,7 @@ describe('least privilege', () => {
 });
 
 describe('events', () => {
-  it('starts a deploy only for successful pushes to the configured repositories', () => {
+  it("starts a deploy only for this account's successful, tagged pushes to the configured repositories", () => {
     const repositories = [
       ...new Set(Object.values(config.targets).map((t) => (t.source as Json).repository)),
     ].sort();
@@ -457,7 +524,14 @@ describe('events', () => {
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.ecr'],
       'detail-type': ['ECR Image Action'],
-      detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': repositories },
+      account: [{ Ref: 'AWS::AccountId' }],
+      detail: {
+        'action-type': ['PUSH'],
+        result: ['SUCCESS'],
+        'repository-name': repositories,
+        // treasury-plane-dev's tags are a regex, which EventBridge cannot express: any tagged push.
+        'image-tag': [{ exists: true }],
+      },
     });
     expect(rule.Properties.Targets).toEqual([
       expect.objectContaining({
@@ -478,6 +552,10 @@ describe('events', () => {
     expect(file.Resources.EcrPushRule.Properties.EventPattern.detail['repository-name']).toBe(
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the Serverless variable, literally.
       '${self:custom.ebship.repositories}',
+    );
+    expect(file.Resources.EcrPushRule.Properties.EventPattern.detail['image-tag']).toBe(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the Serverless variable, literally.
+      '${self:custom.ebship.imageTagFilters}',
     );
   });
 
@@ -522,6 +600,18 @@ describe('events', () => {
 });
 
 describe('storage and alerting', () => {
+  it('lets EventBridge and CloudWatch use the alert key only on behalf of this account', () => {
+    const policy = resource('AlertTopicKey').Properties.KeyPolicy as { Statement: Statement[] };
+    const services = policy.Statement.filter(
+      (s) => (s as Statement & { Principal?: { Service?: unknown } }).Principal?.Service !== undefined,
+    );
+
+    expect(services.length).toBeGreaterThan(0);
+    for (const s of services) {
+      expect(s.Condition).toMatchObject({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
+    }
+  });
+
   it('encrypts the alert topic with a rotating key that EventBridge and CloudWatch may use', () => {
     const key = resource('AlertTopicKey');
     const services = asArray((key.Properties.KeyPolicy as { Statement: Statement[] }).Statement).flatMap(
@@ -568,6 +658,25 @@ describe('storage and alerting', () => {
     );
   });
 
+  it('keeps the deployment bucket (the Lambda zips) private and TLS-only', () => {
+    expect(resource('ServerlessDeploymentBucket').Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    const statements = (
+      resource('ServerlessDeploymentBucketPolicy').Properties.PolicyDocument as { Statement: Statement[] }
+    ).Statement;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: '*',
+        Condition: { Bool: { 'aws:SecureTransport': false } },
+      }),
+    );
+  });
+
   it('keeps the table on demand, keyed pk/sk, with TTL, point-in-time recovery and encryption', () => {
     const table = resource('DeployTable').Properties;
 
@@ -588,110 +697,41 @@ describe('storage and alerting', () => {
   });
 });
 
-describe('migration check document', () => {
+describe('migration check documents', () => {
   interface DocumentContent {
     schemaVersion: string;
-    parameters: Record<string, { type: string; allowedPattern: string; interpolationType: string }>;
-    mainSteps: { action: string; inputs: { runCommand: string[] } }[];
+    parameters?: unknown;
+    mainSteps: { action: string; inputs: { runCommand: string[]; timeoutSeconds: string } }[];
   }
-  const content = () => resource('MigrationCheckDocument').Properties.Content as DocumentContent;
-  const encodeArgv = (argv: string[]) => Buffer.from(argv.join('\0')).toString('base64');
+  const documents = () =>
+    ofType('AWS::SSM::Document').map(([, r]) => ({
+      name: (r.Properties.Name as { 'Fn::Sub': string })['Fn::Sub'],
+      content: r.Properties.Content as DocumentContent,
+    }));
 
-  it('takes its two parameters as environment variables, each with a pattern', () => {
-    const { schemaVersion, parameters, mainSteps } = content();
+  it('are one per target with a check, named for it, taking no parameters', () => {
+    const withCheck = Object.entries(config.targets).filter(([, t]) => t.migrationCheck !== undefined);
 
-    expect(schemaVersion).toBe('2.2');
-    expect(mainSteps[0]?.action).toBe('aws:runShellScript');
-    for (const name of ['ContainerName', 'CheckCommand']) {
-      expect(parameters[name]).toMatchObject({ type: 'String', interpolationType: 'ENV_VAR' });
-      expect(parameters[name]?.allowedPattern).toMatch(/^\^.*\$$/);
+    expect(documents().map((d) => d.name)).toEqual(
+      withCheck.map(([name]) => `\${AWS::StackName}-migration-check-${name}`),
+    );
+    for (const { content } of documents()) {
+      expect(content.schemaVersion).toBe('2.2');
+      expect(content.parameters).toBeUndefined();
+      expect(content.mainSteps[0]?.action).toBe('aws:runShellScript');
+      expect(content.mainSteps[0]?.inputs.runCommand.join('\n')).not.toMatch(/\{\{|mapfile/);
     }
-    expect(mainSteps[0]?.inputs.runCommand.join('\n')).not.toMatch(/\{\{/);
   });
 
-  it('rejects shell syntax in the container name and accepts only base64 for the command', () => {
-    const { parameters } = content();
-    const container = new RegExp(parameters.ContainerName?.allowedPattern ?? '');
-    const command = new RegExp(parameters.CheckCommand?.allowedPattern ?? '');
+  it("fix each target's container, argv and timeout from ebship.yml", () => {
+    const antenna = documents().find((d) => d.name.endsWith('-antenna-prod'));
+    const script = antenna?.content.mainSteps[0]?.inputs.runCommand[0] ?? '';
 
-    expect(container.test('django')).toBe(true);
-    expect(container.test('web_1-a')).toBe(true);
-    for (const bad of ['web; reboot', '$(id)', '-v', 'a b', '`id`']) expect(container.test(bad)).toBe(false);
-    expect(command.test(encodeArgv(['python', 'manage.py', 'migrate', '--check']))).toBe(true);
-    expect(command.test('python manage.py')).toBe(false);
-  });
-
-  describe('script, run by sh with a stand-in docker', () => {
-    let bin: string;
-    const runScript = async (containerName: string, argv: string[]) => {
-      const script = content().mainSteps[0]?.inputs.runCommand.join('\n') ?? '';
-      try {
-        const { stdout } = await run('sh', ['-c', script], {
-          env: {
-            PATH: `${bin}:${process.env.PATH}`,
-            SSM_ContainerName: containerName,
-            SSM_CheckCommand: encodeArgv(argv),
-          },
-        });
-        return { code: 0, stdout, stderr: '' };
-      } catch (err) {
-        const e = err as { code: number; stdout: string; stderr: string };
-        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-      }
-    };
-
-    beforeAll(() => {
-      bin = mkdtempSync(join(tmpdir(), 'ebship-docker-'));
-      // `docker ps` knows one ECS container (django) and one compose service (web); `docker exec`
-      // prints each argument on its own line and exits with the number in $FAKE_EXIT (default 0).
-      writeFileSync(
-        join(bin, 'docker'),
-        [
-          '#!/bin/bash',
-          'if [ "$1" = ps ]; then',
-          '  case "$*" in',
-          '    *com.amazonaws.ecs.container-name=django*) echo ecs0001 ;;',
-          '    *com.docker.compose.service=web*) echo cmp0001 ;;',
-          '  esac',
-          '  exit 0',
-          'fi',
-          'if [ "$1" = exec ]; then',
-          '  shift; echo "container=$1"; shift',
-          '  for a in "$@"; do printf "arg=%s\\n" "$a"; done',
-          '  if [ "$1" = fail ]; then exit 1; fi',
-          '  exit 0',
-          'fi',
-          'exit 99',
-        ].join('\n'),
-      );
-      chmodSync(join(bin, 'docker'), 0o755);
-    });
-    afterAll(() => rmSync(bin, { recursive: true, force: true }));
-
-    it('runs the argv in the ECS container, every argument intact and nothing evaluated', async () => {
-      const argv = ['python', 'manage.py', 'migrate', '--check', 'two words', '$(touch /tmp/pwned)', ''];
-
-      const result = await runScript('django', argv);
-
-      expect(result.code).toBe(0);
-      expect(result.stdout.split('\n').filter(Boolean)).toEqual([
-        'container=ecs0001',
-        ...argv.map((a) => `arg=${a}`),
-      ]);
-    });
-
-    it('finds a docker compose service and passes on the check exit code', async () => {
-      const result = await runScript('web', ['fail', 'migrations pending']);
-
-      expect(result.code).toBe(1);
-      expect(result.stdout).toContain('container=cmp0001');
-    });
-
-    it('exits 2 with an explanation when no container has that name', async () => {
-      const result = await runScript('celeryworker', ['true']);
-
-      expect(result.code).toBe(2);
-      expect(result.stderr).toContain("no running container named 'celeryworker'");
-    });
+    expect(script).toContain("container='django'");
+    const argv = [...script.matchAll(/printf '%s' '([A-Za-z0-9+/=]*)'/g)].map((m) =>
+      Buffer.from(m[1] ?? '', 'base64').toString('utf8'),
+    );
+    expect(argv).toEqual(['python', 'manage.py', 'migrate', '--check']);
+    expect(antenna?.content.mainSteps[0]?.inputs.timeoutSeconds).toBe('300');
   });
 });

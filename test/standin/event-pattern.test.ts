@@ -99,3 +99,22 @@ describe('EventBridge content filters', () => {
     expect(matchesPattern(event, { detail: { size: [{ numeric: ['<', 100] }] } })).toBe(false);
   });
 });
+
+describe('EventBridge wildcard filter', () => {
+  // "wildcard": `*` matches any run of characters (EventBridge content filtering).
+  it('matches * anywhere and nothing else as a pattern', () => {
+    const pattern = { detail: { 'image-tag': [{ wildcard: 'v*-prod' }] } };
+    expect(matchesPattern(push({ 'image-tag': 'v1.2-prod' }), pattern)).toBe(true);
+    expect(matchesPattern(push({ 'image-tag': 'v1.2-staging' }), pattern)).toBe(false);
+    expect(
+      matchesPattern(push({ 'image-tag': 'v1.2-prodX' }), {
+        detail: { 'image-tag': [{ wildcard: 'v1.2-prod' }] },
+      }),
+    ).toBe(false);
+    expect(
+      matchesPattern(push({ 'image-tag': 'v1x2-prod' }), {
+        detail: { 'image-tag': [{ wildcard: 'v1.2*' }] },
+      }),
+    ).toBe(false);
+  });
+});

@@ -217,7 +217,7 @@ describe('the deploy workflow', () => {
           versionLabel: 'v12-aaaaaaaaaaaa',
           imageDigest: digest(12),
           acquiredAt: new Date().toISOString(),
-          leaseUntil: new Date(Date.now() + 3 * 3_600_000).toISOString(),
+          leaseUntil: new Date(Date.now() + 6 * 3_600_000).toISOString(),
         },
       }),
     );
@@ -265,9 +265,9 @@ describe('the deploy workflow', () => {
   it('fails before deploying, with an alert naming the holder, once the wait outlasts its budget; a re-push deploys later', async () => {
     await lockHeldBy(OTHER);
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
-    // antenna-prod may wait 2 h (3 h execution limit less 2 x 1,200 s watches, 300 s check and 900 s
-    // of steps): 2 h 10 min pass while the holder keeps the environment.
-    holderFinishesAfter(1_000, (n) => n === 3 && vi.setSystemTime(Date.now() + 130 * 60_000));
+    // antenna-prod may wait about 3 h 50 min (the 6 h execution limit less its own worst case,
+    // lib/config/limits.ts): 4 h 10 min pass while the holder keeps the environment.
+    holderFinishesAfter(1_000, (n) => n === 3 && vi.setSystemTime(Date.now() + 250 * 60_000));
 
     const run = await runDeploy(push('v10', 10)).finally(() => vi.useRealTimers());
 

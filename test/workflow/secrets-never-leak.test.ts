@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { listZip } from '../../lib/bundle/zip.js';
 import { logger } from '../../lib/logger.js';
 import { behaviours, digest, FakeAws, mocks, runDeploy, startDynamo } from './harness.js';
 
@@ -61,10 +62,14 @@ function plantCanary(aws: FakeAws, broken: boolean): void {
     : `rediss://:${CANARY}@cache:6379/0?ssl_cert_reqs=none`;
 }
 
+/**
+ * Everything kept, as text. Bundles are unzipped first: searching the deflated bytes of a zip could
+ * never find the canary, whatever the bundle held.
+ */
 function everythingKept(aws: FakeAws, run: Awaited<ReturnType<typeof runDeploy>>): string {
   const bundles = mocks.s3
     .commandCalls(PutObjectCommand)
-    .map((c) => Buffer.from(c.args[0].input.Body as Uint8Array).toString('latin1'));
+    .map((c) => Object.values(listZip(c.args[0].input.Body as Uint8Array)).join('\n'));
   return [JSON.stringify(run.events), JSON.stringify(aws.published), logged.join(''), ...bundles].join('\n');
 }
 
@@ -91,5 +96,46 @@ describe('secret values', () => {
     expect(run.error).toBe('DeploymentFailed');
     expect(aws.published.at(-1)?.message).toContain('DATABASE_URL');
     expect(everythingKept(aws, run)).not.toContain(CANARY);
+  });
+});
+
+describe('secret values the application prints', () => {
+  // The check runs in the app container: Django prints its settings when a migration is missing.
+  it('are masked in execution state and the alert when the migration check quotes them', async () => {
+    const aws = new FakeAws();
+    plantCanary(aws, false);
+    await runDeploy(push('v10', 10));
+    aws.migration = {
+      status: 'Failed',
+      code: 3,
+      stdout: [
+        '\u001b[31mYou have 1 unapplied migration(s).\u001b[0m',
+        `DATABASE_URL=postgres://antenna:${CANARY}@db:5432/antenna`,
+        `{"SECRET_KEY": "${CANARY}-django"}`,
+        `SENDGRID_API_KEY=SG.${CANARY}`,
+        'ebship-check-exit=1',
+      ].join('\n'),
+    };
+
+    const run = await runDeploy(push('v11', 11));
+
+    expect(run.error).toBe('DeploymentRolledBack');
+    const alert = aws.published.at(-1)?.message ?? '';
+    expect(alert).toContain('unapplied migration');
+    expect(alert).toContain('DATABASE_URL=postgres://antenna:***@db:5432/antenna');
+    expect(alert).not.toContain('\u001b');
+    expect(everythingKept(aws, run)).not.toContain(CANARY);
+  });
+});
+
+describe('the canary search', () => {
+  it('reads inside the bundles, so a secret rendered into one would be found', async () => {
+    const aws = new FakeAws();
+    plantCanary(aws, false);
+    const run = await runDeploy(push('v10', 10));
+    const zipped = mocks.s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Body as Uint8Array;
+
+    expect(everythingKept(aws, run)).toContain('AWSEBDockerrunVersion');
+    expect(Buffer.from(zipped).toString('latin1')).not.toContain('AWSEBDockerrunVersion');
   });
 });

@@ -62,6 +62,20 @@ describe('publishAlert', () => {
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: EBSHIP_TOPIC });
   });
 
+  // SNS Publish: "Subject ... must be ASCII text that begins with a letter, number, or punctuation
+  // mark; must not include line breaks or control characters; and must be less than 100 characters".
+  it('never sends a subject SNS would reject: 100+ characters, line breaks or control characters', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    const hostile = { ...alert, subject: `[ebship] ROLLED BACK: ${'v'.repeat(150)}\nforged line\u001b[2J` };
+
+    await publishAlert(client, [EBSHIP_TOPIC], hostile);
+
+    const subject = sns.commandCalls(PublishCommand)[0]?.args[0].input.Subject ?? '';
+    expect(subject.length).toBeLessThanOrEqual(99);
+    expect(subject).toMatch(/^[\x20-\x7E]+$/);
+    expect(subject.startsWith('[ebship] ROLLED BACK: vvv')).toBe(true);
+  });
+
   it('refuses to pretend an alert was sent when there is no topic', async () => {
     // Act
     const result = publishAlert(client, [''], alert);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BundleInvalid } from '../../../lib/bundle/errors.js';
-import { readIncludeDir } from '../../../lib/bundle/include.js';
+import { readIncludeDir, resolveIncludeDir } from '../../../lib/bundle/include.js';
 
 let work: string;
 let dir: string;
@@ -124,5 +124,24 @@ describe('readIncludeDir', () => {
   it('says so when the directory does not exist', () => {
     // Act / Assert
     expect(() => readIncludeDir(join(work, 'missing'))).toThrow(/cannot read include directory .*ENOENT/);
+  });
+});
+
+describe('resolveIncludeDir', () => {
+  it('resolves an include directory inside the directory of ebship.yml', () => {
+    expect(resolveIncludeDir(work, 'eb')).toBe(join(work, 'eb'));
+  });
+
+  it('refuses an include directory that is a symlink out of the repository', () => {
+    const outside = mkdtempSync(join(tmpdir(), 'ebship-outside-'));
+    try {
+      symlinkSync(outside, join(work, 'elsewhere'));
+
+      expect(() => resolveIncludeDir(work, 'elsewhere')).toThrow(BundleInvalid);
+      expect(() => resolveIncludeDir(work, 'elsewhere')).toThrow(/outside the directory of ebship\.yml/);
+      expect(() => resolveIncludeDir(join(work, 'eb'), '..')).toThrow(/outside the directory of ebship\.yml/);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 });

@@ -40,11 +40,11 @@ describe('check-migration handler', () => {
     mocks.ssm.on(GetCommandInvocationCommand).rejects(awsError('InvocationDoesNotExist', ''));
 
     // Act
-    const run = handler(state({ ...sent, polls: 10 }), context);
+    const run = handler(state({ ...sent, polls: 70 }), context);
 
     // Assert
     await expect(run).rejects.toThrow(MigrationCheckFailed);
-    await expect(run).rejects.toThrow('is the SSM agent running');
+    await expect(run).rejects.toThrow('is the instance SSM-managed');
   });
 
   it('passes when the check exits 0', async () => {
@@ -61,11 +61,12 @@ describe('check-migration handler', () => {
   });
 
   it('fails with MigrationsPending, quoting the output, when the check exits 1', async () => {
-    // Arrange
+    // Arrange: the script (infra/migration-check-script.cjs) exits 3 and names the check's own exit code.
     mocks.ssm.on(GetCommandInvocationCommand).resolves({
       Status: 'Failed',
-      ResponseCode: 1,
+      ResponseCode: 3,
       StandardOutputContent: "Migrations for 'main':\n  main/migrations/0042_detection_score.py",
+      StandardErrorContent: 'ebship-check-exit=1\n',
     });
 
     // Act

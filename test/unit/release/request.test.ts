@@ -111,3 +111,19 @@ describe('tagRejection', () => {
     expect(tagRejection('v1.2', target)).toContain('does not match the tag regex');
   });
 });
+
+describe('rollbackTo', () => {
+  const config = loadConfig('ebship.yml');
+
+  it.each([
+    ['a 150,000-character label', 'v'.repeat(150_000), 'EB version labels are 1-100 characters'],
+    ['a newline that would forge alert lines', 'v9\nROLLED BACK: all good', 'no control characters'],
+  ])('refuses %s without echoing it', (_what, rollbackTo, message) => {
+    const run = () => parseRequest({ target: 'antenna-prod', rollbackTo }, config);
+
+    expect(run).toThrow(message);
+    expect(() => run()).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('vvvvvvvvvv') }),
+    );
+  });
+});

@@ -1,0 +1,191 @@
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { unzipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run as ebship } from '../../cli/main.js';
+import { readIncludeDir } from '../../lib/bundle/include.js';
+import { EBEXTENSION_PATH } from '../../lib/bundle/render.js';
+import { listZip } from '../../lib/bundle/zip.js';
+
+/**
+ * A target's include files must reach AWS exactly as `ebship plan` renders them. Packages a copy of
+ * the service whose ebship.yml includes `.ebextensions/`, `.platform/` hooks (one reached through a
+ * symlink) and a Procfile, unzips the packaged BuildBundle function as Lambda would, and compares
+ * what BuildBundle reads from it with the include files in plan's bundle.
+ */
+
+const exec = promisify(execFile);
+const REPO = resolve(import.meta.dirname, '../..');
+const INCLUDE = 'deploy/antenna';
+
+const CONFIG = `version: 1
+targets:
+  antenna-prod:
+    application: antenna
+    environment: antenna-prod
+    platform: ecs
+    source: { repository: antenna-backend, tags: "v*" }
+    containers:
+      - name: django
+        image: "{{image}}"
+        memory: 512
+        portMappings: [{ hostPort: 80, containerPort: 5000 }]
+    include: ${INCLUDE}
+`;
+
+let service: string;
+let taskRoot: string;
+
+function write(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+}
+
+beforeAll(async () => {
+  service = mkdtempSync(join(tmpdir(), 'ebship-service-'));
+  for (const entry of [
+    'serverless.yml',
+    'package.json',
+    'tsconfig.json',
+    'infra',
+    'functions',
+    'lib',
+    'state-machines',
+    'bin',
+    'cli',
+  ]) {
+    cpSync(join(REPO, entry), join(service, entry), { recursive: true });
+  }
+  symlinkSync(join(REPO, 'node_modules'), join(service, 'node_modules'));
+  writeFileSync(join(service, 'ebship.yml'), CONFIG);
+  const include = join(service, INCLUDE);
+  write(
+    join(include, '.ebextensions/01-app.config'),
+    'option_settings:\n  - option_name: APP\n    value: "1"\n',
+  );
+  write(join(include, '.platform/nginx/conf.d/proxy.conf'), 'client_max_body_size 20M;\n');
+  write(join(include, '.platform/hooks/predeploy/01-migrate.sh'), '#!/bin/sh\necho predeploy\n');
+  symlinkSync('hooks', join(include, '.platform/confighooks'));
+  write(join(include, 'Procfile'), 'web: /start\n');
+  write(join(include, 'README.md'), 'not part of any bundle\n');
+
+  const out = join(service, '.package');
+  await slsPackage(out);
+  taskRoot = join(service, '.task-root');
+  for (const [file, bytes] of Object.entries(unzipSync(readFileSync(join(out, 'buildBundle.zip'))))) {
+    if (file.endsWith('/')) continue;
+    write(join(taskRoot, file), '');
+    writeFileSync(join(taskRoot, file), bytes);
+  }
+}, 300_000);
+
+afterAll(() => {
+  if (service) rmSync(service, { recursive: true, force: true });
+});
+
+function slsPackage(out: string) {
+  return exec(
+    'npx',
+    ['--no-install', 'serverless', 'package', '--stage', 'test', '--region', 'us-east-1', '--package', out],
+    {
+      cwd: service,
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: 'AKIDPACKAGEONLY',
+        AWS_SECRET_ACCESS_KEY: 'package-only',
+        AWS_REGION: 'us-east-1',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+      },
+      timeout: 240_000,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+}
+
+async function planIncludeFiles(): Promise<Record<string, string>> {
+  const zip = join(service, 'plan.zip');
+  let stderr = '';
+  const code = await ebship(
+    ['plan', 'antenna-prod', '--tag', 'v10', '--out', zip, '--config', 'ebship.yml'],
+    {
+      stdout: { write: () => true },
+      stderr: {
+        write: (s: string) => {
+          stderr += s;
+          return true;
+        },
+      },
+      env: {},
+      cwd: service,
+    },
+  );
+  expect(stderr).toBe('');
+  expect(code).toBe(0);
+  const files = listZip(readFileSync(zip));
+  return Object.fromEntries(
+    Object.entries(files).filter(
+      ([path]) =>
+        path !== EBEXTENSION_PATH &&
+        (path === 'Procfile' || path.startsWith('.ebextensions/') || path.startsWith('.platform/')),
+    ),
+  );
+}
+
+describe('packaged include files', () => {
+  it('are in the BuildBundle zip, dotfiles included, exactly as ebship plan renders them', async () => {
+    const packaged = readIncludeDir(join(taskRoot, INCLUDE));
+    const planned = await planIncludeFiles();
+
+    expect(Object.keys(packaged)).toEqual([
+      '.ebextensions/01-app.config',
+      '.platform/confighooks/predeploy/01-migrate.sh',
+      '.platform/hooks/predeploy/01-migrate.sh',
+      '.platform/nginx/conf.d/proxy.conf',
+      'Procfile',
+    ]);
+    expect(packaged).toEqual(planned);
+  });
+
+  it('leave out files of the include directory that no bundle carries', () => {
+    expect(() => readFileSync(join(taskRoot, INCLUDE, 'README.md'))).toThrow(/ENOENT/);
+  });
+});
+
+describe('serverless package on an invalid ebship.yml', () => {
+  it('fails with the same line-numbered errors as ebship validate', async () => {
+    writeFileSync(
+      join(service, 'ebship.yml'),
+      CONFIG.replace('memory: 512', 'memory: lots').replace('platform: ecs', 'platform: kubernetes'),
+    );
+    let cliErr = '';
+    const cliCode = await ebship(['validate'], {
+      stdout: { write: () => true },
+      stderr: {
+        write: (s: string) => {
+          cliErr += s;
+          return true;
+        },
+      },
+      env: {},
+      cwd: service,
+    });
+
+    const failure = await slsPackage(join(service, '.package-invalid')).then(
+      () => undefined,
+      (err: { stdout: string; stderr: string }) => `${err.stdout}\n${err.stderr}`,
+    );
+
+    expect(cliCode).toBe(2);
+    const problems = cliErr.split('\n').filter((l) => l.startsWith('  - '));
+    expect(problems).toEqual([
+      expect.stringMatching(/^ {2}- targets\.antenna-prod\.platform \(line 6\): /),
+      '  - targets.antenna-prod.containers.0.memory (line 11): must be a number, not "lots" (a string)',
+    ]);
+    expect(failure).toBeDefined();
+    for (const line of problems) expect(failure).toContain(line);
+  }, 120_000);
+});
