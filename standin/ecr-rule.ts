@@ -91,7 +91,8 @@ function substitute(node: unknown, vars: Map<unknown, unknown[]>): unknown {
  * DeployStateMachine`, `!Ref AlertTopic`) resolved to the stand-in's ARNs, and its InputTransformer.
  */
 export function loadExecutionEndedRule(
-  refs: { DeployStateMachine: string; AlertTopic: string },
+  /** Logical ids (and `Id.Attr` for !GetAtt) the rule refers to, with the stand-in's ARNs. */
+  refs: Record<string, string>,
   file = EVENTS_FILE,
 ): EventRule | undefined {
   if (!existsSync(file)) return undefined;
@@ -109,7 +110,7 @@ export function loadExecutionEndedRule(
   if (typeof pattern !== 'object' || pattern === null || !target) return undefined;
   // Unknown YAML tags parse as their argument: `!Ref AlertTopic` reads "AlertTopic".
   const resolve = (node: unknown): unknown => {
-    if (typeof node === 'string' && node in refs) return refs[node as keyof typeof refs];
+    if (typeof node === 'string' && node in refs) return refs[node];
     if (Array.isArray(node)) return node.map(resolve);
     if (typeof node === 'object' && node !== null)
       return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, resolve(v)]));

@@ -29,7 +29,7 @@ export interface InputTransformer {
 export interface EventRule {
   name: string;
   pattern: EventPattern;
-  /** A state machine ARN (starts an execution with the event as input) or an SNS topic ARN. */
+  /** A state machine ARN (starts an execution with the event as input), an SNS topic or a Lambda function ARN. */
   targetArn: string;
   inputTransformer?: InputTransformer;
 }
@@ -47,6 +47,8 @@ export interface Delivery {
 export interface BusTargets {
   startExecution(stateMachineArn: string, input: string): string;
   publish(topicArn: string, message: string): void;
+  /** EventBridge invokes a Lambda target asynchronously, with the event (or transformed input). */
+  invoke(functionArn: string, input: string): void;
 }
 
 export class EventBus {
@@ -98,6 +100,8 @@ export class EventBus {
         delivery.executionArn = this.targets().startExecution(rule.targetArn, input);
       } else if (rule.targetArn.startsWith('arn:aws:sns:')) {
         this.targets().publish(rule.targetArn, input);
+      } else if (rule.targetArn.startsWith('arn:aws:lambda:')) {
+        this.targets().invoke(rule.targetArn, input);
       }
       this.deliveries.push(delivery);
       out.push(delivery);

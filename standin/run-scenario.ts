@@ -102,9 +102,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const machineArn = world.sfn.createStateMachine('ebship-local-deploy', JSON.stringify(definition));
     const rule = loadEcrRulePattern(options.config, undefined, world.account);
     world.rules.push({ name: 'EcrPushRule', pattern: rule.pattern, targetArn: machineArn });
+    // Stopped and timed-out executions: the rule targets ebship's executionEnded function.
+    const endedFunction = `arn:aws:lambda:${world.region}:${world.account}:function:ebship-local-executionEnded`;
+    world.functions.set(endedFunction, await loadFunction(EXECUTION_ENDED));
     const ended = loadExecutionEndedRule({
       DeployStateMachine: machineArn,
       AlertTopic: provisioned.alertTopicArn,
+      'ExecutionEndedLambdaFunction.Arn': endedFunction,
     });
     if (ended) world.rules.push(ended);
     // Armed after provisioning, so only ebship's own calls meet them.
@@ -225,6 +229,14 @@ async function follow(
 
 // Loaded by path at run time: the handlers' SDK clients read AWS_ENDPOINT_URL when first imported.
 const REGISTRY = '../functions/registry.js';
+const EXECUTION_ENDED = '../functions/execution-ended.js';
+
+async function loadFunction(path: string): Promise<(event: unknown) => Promise<unknown>> {
+  const mod: unknown = await import(path);
+  const fn = (mod as { handler?: unknown }).handler;
+  if (typeof fn !== 'function') throw new Error(`${path} does not export a handler`);
+  return (event) => Promise.resolve(fn(event));
+}
 const DEFINITION = '../lib/workflow/definition.js';
 
 async function loadRegistry(): Promise<TaskHandlerResolver> {

@@ -36,6 +36,11 @@ export class World {
   /** The default event bus; `rules` are its rules. */
   readonly bus: EventBus;
   readonly rules: EventRule[];
+  /** Lambda functions EventBridge rules can target (function ARN → handler). */
+  readonly functions = new Map<string, (event: unknown) => Promise<unknown>>();
+  /** Asynchronous invocations made by the bus, to await in tests; and those that failed. */
+  readonly invocations: Promise<unknown>[] = [];
+  readonly failedInvocations: { functionArn: string; error: Error }[] = [];
   /** Faults armed for this world (none at first) and the record of those that fired. */
   readonly faults: Faults;
 
@@ -54,6 +59,17 @@ export class World {
     this.bus = new EventBus(clock, region, account, () => ({
       startExecution: (arn, input) => this.sfn.startExecution(arn, input, randomUUID()).executionArn,
       publish: (topicArn, message) => this.sns.publishFromEventBridge(topicArn, message),
+      invoke: (functionArn, input) => {
+        const fn = this.functions.get(functionArn);
+        if (!fn)
+          throw new Error(`no function ${functionArn} in the stand-in: register it in world.functions`);
+        // Asynchronous invocation: EventBridge does not wait; a failure is the function's to log.
+        this.invocations.push(
+          fn(JSON.parse(input)).catch((err: unknown) => {
+            this.failedInvocations.push({ functionArn, error: err as Error });
+          }),
+        );
+      },
     }));
     this.rules = this.bus.rules;
     this.bus.dropIf = (e) => this.faults.dropsEvent(e.source, e['detail-type']);

@@ -1,10 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DescribeEnvironmentsCommand, ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/load.js';
-import { getLock, type LockItem } from '../../lib/store/deployments.js';
+import { getLock, type LockItem, listHistory } from '../../lib/store/deployments.js';
 import { createClock } from '../../standin/clock.js';
 import { DEFAULT_NAMES } from '../../standin/provision.js';
 import { type PushOutcome, runScenario } from '../../standin/run-scenario.js';
@@ -173,6 +174,61 @@ describe('the safety promise under injected faults (stand-in, real SDK clients)'
     expect(run.push.alerts).toHaveLength(1);
     expect(run.push.alerts[0]?.message).toContain('hotfix-from-console');
     expect(run.lockAtEnd).toBeUndefined();
+  });
+
+  it('an execution stopped mid-deploy is finalised by ebship: history ABORTED, lock free, one alert saying where EB is', async () => {
+    const scenario: Scenario = {
+      ...scenarioSchema.parse({
+        description: 'stopped from the console mid-deploy',
+        pushes: [{ tag: 'v1.3.0', expect: 'FAILED' }],
+        environment: { onUpdate: GOOD },
+      }),
+      name: 'stopped',
+    };
+    let lockAtEnd: LockItem | undefined;
+    let history: { outcome: string }[] = [];
+    const outcome = await runScenario(scenario, {
+      config,
+      configPath: 'ebship.yml',
+      clock: createClock(240),
+      port,
+      follow: async (executionArn) => {
+        const sfn = new SFNClient({});
+        const eb = new ElasticBeanstalkClient({});
+        const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+        // Once EB is updating to the new version, someone stops the execution from the console.
+        for (;;) {
+          const { Environments } = await eb.send(
+            new DescribeEnvironmentsCommand({ EnvironmentNames: [ENV.environment] }),
+          );
+          if (Environments?.[0]?.Status === 'Updating') break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        await sfn.send(new StopExecutionCommand({ executionArn, cause: 'stopped by a person' }));
+        // EventBridge invokes executionEnded asynchronously: wait for its alert claim to be sent.
+        for (let i = 0; i < 400; i++) {
+          const { Item } = await db.send(
+            new GetCommand({
+              TableName: DEFAULT_NAMES.tableName,
+              Key: { pk: `EXEC#${executionArn}`, sk: 'ALERT' },
+            }),
+          );
+          if (Item?.status === 'sent') break;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        lockAtEnd = await getLock(db, DEFAULT_NAMES.tableName, ENV);
+        history = await listHistory(db, DEFAULT_NAMES.tableName, ENV);
+      },
+    });
+    const push = outcome.pushes[0];
+    expect(push?.status).toBe('ABORTED');
+    expect(lockAtEnd).toBeUndefined();
+    expect(history[0]).toMatchObject({ outcome: 'ABORTED' });
+    expect(push?.alerts.map((a) => a.subject)).toEqual([
+      expect.stringMatching(/^\[ebship\] STOPPED - check the environment: antenna-prod v1\.3\.0-/),
+    ]);
+    expect(push?.alerts[0]?.message).toMatch(/Now: +Updating/);
+    expect(push?.alerts[0]?.attributes?.outcome).toBe('ABORTED');
   });
 
   // Every AWS call the workflow makes, with the fault kinds that apply to it.

@@ -254,7 +254,8 @@ describe('functions', () => {
   it('run Node.js 24 on arm64 with the documented environment', () => {
     const functions = ofType('AWS::Lambda::Function');
 
-    expect(functions).toHaveLength(13);
+    // The 13 steps of the state machine, and executionEnded (the ExecutionEndedRule's target).
+    expect(functions).toHaveLength(14);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
       const env = (fn.Properties.Environment as { Variables: Json }).Variables;
@@ -580,7 +581,7 @@ describe('events', () => {
     });
   });
 
-  it('alerts on-call when an execution times out or is aborted from outside', () => {
+  it("finalises and alerts through ebship's own code when an execution times out or is aborted from outside", () => {
     const rule = resource('ExecutionEndedRule');
     const target = (rule.Properties.Targets as Json[])[0];
 
@@ -589,13 +590,14 @@ describe('events', () => {
       'detail-type': ['Step Functions Execution Status Change'],
       detail: { status: ['TIMED_OUT', 'ABORTED'], stateMachineArn: [{ Ref: 'DeployStateMachine' }] },
     });
-    expect(target?.Arn).toEqual({ Ref: 'AlertTopic' });
-    const transformer = target?.InputTransformer as { InputPathsMap: Json; InputTemplate: string };
-    expect(transformer.InputPathsMap).toMatchObject({
-      executionArn: '$.detail.executionArn',
-      status: '$.detail.status',
+    // Not a raw event on the topic: the same alert path, attributes and claim as NotifyOnCall.
+    expect(target?.Arn).toEqual(getAtt('ExecutionEndedLambdaFunction', 'Arn'));
+    expect(target?.InputTransformer).toBeUndefined();
+    expect(target?.DeadLetterConfig).toEqual({ Arn: getAtt('EventsDeadLetterQueue', 'Arn') });
+    expect(resource('ExecutionEndedInvokePermission').Properties).toMatchObject({
+      Principal: 'events.amazonaws.com',
+      SourceArn: getAtt('ExecutionEndedRule', 'Arn'),
     });
-    expect(JSON.parse(transformer.InputTemplate)).toContain('<executionArn>');
   });
 });
 

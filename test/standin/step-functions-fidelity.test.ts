@@ -136,6 +136,14 @@ describe('Retry', () => {
   });
 });
 
+/** ebship's executionEnded function, as a rule target: records what EventBridge invoked it with. */
+function endedFunction(world: { functions: Map<string, (event: unknown) => Promise<unknown>> }) {
+  const arn = 'arn:aws:lambda:us-east-1:123456789012:function:ebship-local-executionEnded';
+  const received: unknown[] = [];
+  world.functions.set(arn, async (event) => received.push(event));
+  return { received, refs: { 'ExecutionEndedLambdaFunction.Arn': arn } };
+}
+
 describe('execution status changes on EventBridge', () => {
   const slow = {
     StartAt: 'Deploy',
@@ -148,11 +156,12 @@ describe('execution status changes on EventBridge', () => {
 
   // Step Functions developer guide, "Automating Step Functions event delivery with EventBridge":
   // "Step Functions Execution Status Change" with detail.status RUNNING, SUCCEEDED, FAILED,
-  // TIMED_OUT, ABORTED; infra/events.yml's ExecutionEndedRule turns TIMED_OUT/ABORTED into an alert.
+  // TIMED_OUT, ABORTED; infra/events.yml's ExecutionEndedRule sends TIMED_OUT/ABORTED to ebship's
+  // executionEnded function (invoked asynchronously, with the event).
   it('an aborted execution reaches ExecutionEndedRule (from infra/events.yml) and on-call', async () => {
     const { aws, world, stateMachineArn, start } = await machine(slow, { Deploy: async () => ({}) });
-    const topic = world.sns.createTopic('ebship-local-alerts');
-    const rule = loadExecutionEndedRule({ DeployStateMachine: stateMachineArn, AlertTopic: topic });
+    const ended = endedFunction(world);
+    const rule = loadExecutionEndedRule({ DeployStateMachine: stateMachineArn, ...ended.refs });
     expect(rule).toBeDefined();
     if (rule) world.rules.push(rule);
     const arn = await start();
@@ -166,10 +175,12 @@ describe('execution status changes on EventBridge', () => {
       .filter((e) => e['detail-type'] === 'Step Functions Execution Status Change')
       .map((e) => e.detail.status);
     expect(statuses).toEqual(['RUNNING', 'ABORTED']);
-    expect(world.sns.published).toHaveLength(1);
-    const name = arn.split(':').at(-1) ?? '';
-    expect(world.sns.published[0]?.message).toContain(`deploy execution ${name} ended ABORTED`);
-    expect(world.sns.published[0]?.message).toContain(arn);
+    expect(ended.received).toHaveLength(1);
+    expect(ended.received[0]).toMatchObject({
+      source: 'aws.states',
+      'detail-type': 'Step Functions Execution Status Change',
+      detail: { status: 'ABORTED', executionArn: arn },
+    });
   });
 
   it('TimeoutSeconds runs on the simulated clock: TIMED_OUT, ExecutionTimedOut, and the rule fires', async () => {
@@ -178,8 +189,8 @@ describe('execution status changes on EventBridge', () => {
       { Deploy: async () => ({}) },
       createClock(6000),
     );
-    const topic = world.sns.createTopic('ebship-local-alerts');
-    const rule = loadExecutionEndedRule({ DeployStateMachine: stateMachineArn, AlertTopic: topic });
+    const ended = endedFunction(world);
+    const rule = loadExecutionEndedRule({ DeployStateMachine: stateMachineArn, ...ended.refs });
     if (rule) world.rules.push(rule);
     const arn = await start();
     await world.sfn.executions.get(arn)?.done;
@@ -191,7 +202,7 @@ describe('execution status changes on EventBridge', () => {
     expect(((e?.stopDate?.getTime() ?? 0) - (e?.startDate.getTime() ?? 0)) / 1000).toBeGreaterThanOrEqual(
       600,
     );
-    expect(world.sns.published[0]?.message).toContain('ended TIMED_OUT');
+    expect(ended.received[0]).toMatchObject({ detail: { status: 'TIMED_OUT', executionArn: arn } });
   });
 
   it('a FAILED execution sends FAILED with its error; the alert rule ignores it', async () => {
@@ -203,8 +214,8 @@ describe('execution status changes on EventBridge', () => {
         },
       },
     );
-    const topic = world.sns.createTopic('ebship-local-alerts');
-    const rule = loadExecutionEndedRule({ DeployStateMachine: stateMachineArn, AlertTopic: topic });
+    const ended = endedFunction(world);
+    const rule = loadExecutionEndedRule({ DeployStateMachine: stateMachineArn, ...ended.refs });
     if (rule) world.rules.push(rule);
     const arn = await start();
     await world.sfn.executions.get(arn)?.done;
@@ -216,7 +227,7 @@ describe('execution status changes on EventBridge', () => {
       errorType: 'Busy',
       errorMessage: 'still busy',
     });
-    expect(world.sns.published).toHaveLength(0);
+    expect(ended.received).toHaveLength(0);
   });
 });
 
