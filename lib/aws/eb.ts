@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-elastic-beanstalk';
 import { EnvironmentNotFound } from '../errors.js';
 import type { HealthSnapshot, InstanceSnapshot } from '../health/verdict.js';
+import { maskAppText } from '../text/mask.js';
 
 export interface EnvRef {
   application: string;
@@ -154,7 +155,8 @@ export async function eventsSince(
     .map((e) => ({
       date: (e.EventDate ?? new Date(0)).toISOString(),
       severity: e.Severity ?? 'INFO',
-      message: e.Message ?? '',
+      // Event texts can quote the application (a failing command's output): masked before state.
+      message: maskAppText(e.Message ?? ''),
     }))
     .sort((a, b) => a.date.localeCompare(b.date));
 }
@@ -223,7 +225,7 @@ async function enhancedHealth(client: ElasticBeanstalkClient, environment: strin
       status: h.Status as string | undefined,
       color: h.Color,
       healthStatus: h.HealthStatus,
-      causes: h.Causes ?? [],
+      causes: (h.Causes ?? []).map(maskAppText),
       refreshedAt: h.RefreshedAt,
     };
   } catch (err) {
@@ -261,6 +263,6 @@ async function instancesHealth(
     color: i.Color,
     versionLabel: i.Deployment?.VersionLabel,
     deploymentStatus: i.Deployment?.Status,
-    causes: (i.Causes ?? []).map((c) => `${i.InstanceId}: ${c}`),
+    causes: (i.Causes ?? []).map((c) => `${i.InstanceId}: ${maskAppText(c)}`),
   }));
 }

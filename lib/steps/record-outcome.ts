@@ -3,6 +3,7 @@ import { logger } from '../logger.js';
 import { runtimeEnv } from '../runtime.js';
 import { forgetPush, getLastGood, recordDeployment } from '../store/deployments.js';
 import { releaseWithOutcome } from '../store/ownership.js';
+import { maskAppText } from '../text/mask.js';
 import type { CaughtError, DeployState, OutcomeStatus } from '../workflow-state.js';
 
 /**
@@ -29,7 +30,7 @@ export async function recordOutcome(
     toVersion: release.versionLabel,
     imageUri: release.imageUri,
     outcome: status,
-    reason: outcomeReason(state, status),
+    reason: maskAppText(outcomeReason(state, status)),
     startedAt: release.startedAt,
     endedAt: now.toISOString(),
     durationSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(release.startedAt)) / 1000)),

@@ -6,6 +6,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { EnvironmentBusy } from '../errors.js';
+import { maskAppText } from '../text/mask.js';
 
 /**
  * ebship's one DynamoDB table (docs/architecture.md, "DynamoDB table"): per environment a lock, the
@@ -348,7 +349,9 @@ export async function recordDeployment(
     toVersion: entry.toVersion,
     imageUri: entry.imageUri || undefined,
     outcome: entry.outcome,
-    reason: entry.reason,
+    // Reasons quote EB events and check output: masked on the way in, and again on the way out
+    // for rows written before masking existed.
+    reason: entry.reason === undefined ? undefined : maskAppText(entry.reason),
     startedAt: entry.startedAt,
     endedAt: entry.endedAt,
     durationSeconds: entry.durationSeconds,
@@ -413,7 +416,7 @@ function toHistoryEntry(key: EnvKey, item: Record<string, unknown>): HistoryEntr
     toVersion: str(item.toVersion),
     imageUri: optStr(item.imageUri),
     outcome: outcome(item.outcome),
-    reason: optStr(item.reason),
+    reason: typeof item.reason === 'string' ? maskAppText(item.reason) : undefined,
     startedAt,
     endedAt: optStr(item.endedAt),
     durationSeconds: typeof item.durationSeconds === 'number' ? item.durationSeconds : undefined,

@@ -184,6 +184,25 @@ describe('record-outcome handler', () => {
     expect(await listHistory(db, TABLE, ENV)).toHaveLength(1);
   });
 
+  it('masks what the application printed before it reaches history (a secret in a check\'s output)', async () => {
+    // Arrange: the failure quotes a log line with a database URL and its password.
+    await takeLock(EXECUTION);
+    const state = endState('ROLLED_BACK', {
+      failure: {
+        Error: 'MigrationsPending',
+        Cause: JSON.stringify({ errorMessage: 'psql: postgresql://app:Hunter2Secret@db:5432/app refused' }),
+      },
+    });
+
+    // Act
+    await handler(state, context);
+
+    // Assert
+    const [entry] = await listHistory(db, TABLE, ENV);
+    expect(entry?.reason).toContain('MigrationsPending');
+    expect(entry?.reason).not.toContain('Hunter2Secret');
+  });
+
   it('records nothing when resolution failed and there is no release', async () => {
     // Act
     const result = await handler(
