@@ -1,8 +1,8 @@
 import { dynamo } from '../aws/clients/dynamo.js';
-import { logger } from '../logger.js';
+import { LockLost } from '../errors.js';
 import { runtimeEnv } from '../runtime.js';
-import { forgetPush, getLastGood, recordDeployment } from '../store/deployments.js';
-import { releaseWithOutcome } from '../store/ownership.js';
+import { forgetPush, listHistory, putLastGood, recordDeployment, releaseLock } from '../store/deployments.js';
+import { proveLock } from '../store/ownership.js';
 import { maskAppText } from '../text/mask.js';
 import type { CaughtError, DeployState, OutcomeStatus } from '../workflow-state.js';
 
@@ -20,6 +20,30 @@ export async function recordOutcome(
   const { release } = state;
   if (!release) return { recorded: false };
   const table = runtimeEnv().tableName;
+  // The lock's owner is always the execution (also when $.lock is missing: AcquireLock took it, then
+  // its Lambda failed before the result reached the state machine).
+  const owner = state.lock?.owner ?? release.executionId;
+  const held = await proveLock(dynamo, table, release, owner).then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof LockLost) return false;
+      throw err;
+    },
+  );
+  if (!held && state.lock?.owner) {
+    // It held the lock once. Either an earlier run of this step finished (a retry after it
+    // succeeded), or the execution was stopped, finalised and redriven: it must change nothing.
+    const mine = (await listHistory(dynamo, table, release, 50)).find(
+      (h) => h.executionId === release.executionId,
+    );
+    if (!mine || ['RUNNING', 'ABORTED', 'TIMED_OUT'].includes(mine.outcome)) {
+      throw new LockLost(
+        `execution ${owner} no longer holds the lock on ${release.application}/${release.environment}: ` +
+          'it was stopped or timed out and its outcome was already recorded; this redriven run records nothing',
+      );
+    }
+    return { recorded: true, lockReleased: false };
+  }
   await recordDeployment(dynamo, table, {
     target: release.target,
     application: release.application,
@@ -37,26 +61,17 @@ export async function recordOutcome(
   });
   if (status === 'FAILED_BEFORE_DEPLOY' && release.trigger === 'push')
     await forgetPush(dynamo, table, release);
-  // The lock's owner is always the execution: release it even when $.lock is missing (AcquireLock
-  // took it, then its Lambda failed before the result reached the state machine).
-  const owner = state.lock?.owner ?? release.executionId;
-  const good =
-    status === 'SUCCEEDED'
-      ? {
-          versionLabel: release.versionLabel,
-          imageDigest: release.imageDigest,
-          imagePushedAt: release.imagePushedAt,
-          deployedAt: now.toISOString(),
-          executionId: release.executionId,
-        }
-      : undefined;
-  const released = await releaseWithOutcome(dynamo, table, release, owner, good);
-  if (!released && good) {
-    const current = await getLastGood(dynamo, table, release);
-    if (current?.executionId !== release.executionId) {
-      logger.warn('lock no longer held: the last good version was not moved', { owner });
-    }
+  if (!held) return { recorded: true, lockReleased: false };
+  if (status === 'SUCCEEDED') {
+    await putLastGood(dynamo, table, release, {
+      versionLabel: release.versionLabel,
+      imageDigest: release.imageDigest,
+      imagePushedAt: release.imagePushedAt,
+      deployedAt: now.toISOString(),
+      executionId: release.executionId,
+    });
   }
+  const released = await releaseLock(dynamo, table, release, owner);
   return { recorded: true, lockReleased: released };
 }
 

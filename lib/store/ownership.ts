@@ -6,14 +6,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { LockLost } from '../errors.js';
-import {
-  type EnvKey,
-  envPk,
-  isConditionFailed,
-  type LastGood,
-  putLastGood,
-  releaseLock,
-} from './deployments.js';
+import { type EnvKey, envPk, isConditionFailed } from './deployments.js';
 
 /**
  * What an execution may do only while it holds its environment's lock. Every step that changes EB
@@ -101,30 +94,6 @@ function readPending(value: unknown): Record<string, PendingUpdate> {
     };
   }
   return out;
-}
-
-/**
- * Ends an execution's hold on its environment: the last good version moves only after a conditional
- * write proved `owner` still holds the lock, then the lock is deleted on the same condition. False
- * when the lock was not ours (already released by an earlier run of the same step, or lost):
- * nothing was written. (DynamoDB transactions would do it in one write, but the local stand-in's
- * DynamoDB, dynalite, has none; a lock cannot change hands while its owner runs.)
- */
-export async function releaseWithOutcome(
-  db: DynamoDBDocumentClient,
-  table: string,
-  key: EnvKey,
-  owner: string,
-  lastGood?: LastGood,
-): Promise<boolean> {
-  try {
-    await proveLock(db, table, key, owner);
-  } catch (err) {
-    if (err instanceof LockLost) return false;
-    throw err;
-  }
-  if (lastGood) await putLastGood(db, table, key, lastGood);
-  return releaseLock(db, table, key, owner);
 }
 
 /**

@@ -1,6 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeEnvironmentsCommand, ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
-import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeEnvironmentsCommand,
+  DescribeEventsCommand,
+  ElasticBeanstalkClient,
+} from '@aws-sdk/client-elastic-beanstalk';
+import {
+  DescribeExecutionCommand,
+  RedriveExecutionCommand,
+  SFNClient,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -229,6 +238,70 @@ describe('the safety promise under injected faults (stand-in, real SDK clients)'
     ]);
     expect(push?.alerts[0]?.message).toMatch(/Now: +Updating/);
     expect(push?.alerts[0]?.attributes?.outcome).toBe('ABORTED');
+  });
+
+  it('an execution redriven after it was stopped and finalised changes nothing and alerts nobody again', async () => {
+    const scenario: Scenario = {
+      ...scenarioSchema.parse({
+        description: 'stopped, then redriven from the console',
+        pushes: [{ tag: 'v1.3.0', expect: 'FAILED' }],
+        environment: { onUpdate: GOOD },
+      }),
+      name: 'redriven',
+    };
+    let redriven: { status?: string; error?: string } = {};
+    let updatesAfterRedrive = -1;
+    let history: { outcome: string }[] = [];
+    const outcome = await runScenario(scenario, {
+      config,
+      configPath: 'ebship.yml',
+      clock: createClock(240),
+      port,
+      follow: async (executionArn) => {
+        const sfn = new SFNClient({});
+        const eb = new ElasticBeanstalkClient({});
+        const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+        const until = async (done: () => Promise<boolean>) => {
+          for (let i = 0; i < 600 && !(await done()); i++) await new Promise((r) => setTimeout(r, 10));
+        };
+        await until(async () => {
+          const { Environments } = await eb.send(
+            new DescribeEnvironmentsCommand({ EnvironmentNames: [ENV.environment] }),
+          );
+          return Environments?.[0]?.Status === 'Updating';
+        });
+        await sfn.send(new StopExecutionCommand({ executionArn }));
+        await until(async () => {
+          const { Item } = await db.send(
+            new GetCommand({
+              TableName: DEFAULT_NAMES.tableName,
+              Key: { pk: `EXEC#${executionArn}`, sk: 'ALERT' },
+            }),
+          );
+          return Item?.status === 'sent';
+        });
+        // Someone redrives it from the console (Step Functions RedriveExecution).
+        const before =
+          (await eb.send(new DescribeEventsCommand({ EnvironmentName: ENV.environment }))).Events ?? [];
+        await sfn.send(new RedriveExecutionCommand({ executionArn }));
+        await until(async () => {
+          const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+          redriven = { status: d.status, error: d.error };
+          return d.status !== 'RUNNING';
+        });
+        const after =
+          (await eb.send(new DescribeEventsCommand({ EnvironmentName: ENV.environment }))).Events ?? [];
+        updatesAfterRedrive = after
+          .slice(0, after.length - before.length)
+          .filter((e) => e.Message === 'Environment update is starting.').length;
+        history = await listHistory(db, DEFAULT_NAMES.tableName, ENV);
+      },
+    });
+    expect(redriven.status).toBe('FAILED');
+    expect(redriven.error).toBe('LockLost');
+    expect(updatesAfterRedrive).toBe(0);
+    expect(history[0]).toMatchObject({ outcome: 'ABORTED' });
+    expect(outcome.pushes[0]?.alerts).toHaveLength(1);
   });
 
   // Every AWS call the workflow makes, with the fault kinds that apply to it.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/record-outcome.js';
-import { InputInvalid } from '../../../lib/errors.js';
+import { InputInvalid, LockLost } from '../../../lib/errors.js';
 import {
   acquireLock,
   getLastGood,
@@ -141,19 +141,33 @@ describe('record-outcome handler', () => {
     });
   });
 
-  it('does not release a lock another execution holds', async () => {
+  it('does not release a lock another execution holds, and records nothing (LockLost)', async () => {
     // Arrange: this execution's lease ran out and another execution took the environment.
     await takeLock(OTHER_EXECUTION);
 
     // Act
-    const result = await handler(
-      endState('FAILED_BEFORE_DEPLOY', { error: { Error: 'SecretInvalid' } }),
-      context,
-    );
+    const run = handler(endState('FAILED_BEFORE_DEPLOY', { error: { Error: 'SecretInvalid' } }), context);
+
+    // Assert
+    await expect(run).rejects.toThrow(LockLost);
+    expect((await getLock(db, TABLE, ENV))?.owner).toBe(OTHER_EXECUTION);
+    expect(await listHistory(db, TABLE, ENV)).toEqual([]);
+  });
+
+  it('records a push that never held the lock (it waited past its budget) without touching the holder', async () => {
+    // Arrange
+    await takeLock(OTHER_EXECUTION);
+    const { lock: _none, ...neverLocked } = endState('FAILED_BEFORE_DEPLOY', {
+      error: { Error: 'EnvironmentBusy' },
+    });
+
+    // Act
+    const result = await handler(neverLocked, context);
 
     // Assert
     expect(result).toEqual({ recorded: true, lockReleased: false });
     expect((await getLock(db, TABLE, ENV))?.owner).toBe(OTHER_EXECUTION);
+    expect((await listHistory(db, TABLE, ENV))[0]).toMatchObject({ outcome: 'FAILED_BEFORE_DEPLOY' });
   });
 
   it('never moves the last good version for an execution that lost its lock (redriven, stale)', async () => {
@@ -162,9 +176,10 @@ describe('record-outcome handler', () => {
     await takeLock(OTHER_EXECUTION);
 
     // Act
-    await handler(endState('SUCCEEDED'), context);
+    const run = handler(endState('SUCCEEDED'), context);
 
     // Assert
+    await expect(run).rejects.toThrow(LockLost);
     expect((await getLastGood(db, TABLE, ENV))?.versionLabel).toBe(OLD_GOOD.versionLabel);
     expect((await getLock(db, TABLE, ENV))?.owner).toBe(OTHER_EXECUTION);
   });
@@ -184,7 +199,7 @@ describe('record-outcome handler', () => {
     expect(await listHistory(db, TABLE, ENV)).toHaveLength(1);
   });
 
-  it('masks what the application printed before it reaches history (a secret in a check\'s output)', async () => {
+  it("masks what the application printed before it reaches history (a secret in a check's output)", async () => {
     // Arrange: the failure quotes a log line with a database URL and its password.
     await takeLock(EXECUTION);
     const state = endState('ROLLED_BACK', {
