@@ -6,7 +6,7 @@ import { DEFAULT_NAMES, provision } from './provision.js';
 import type { Scenario } from './scenarios.js';
 import { startStandin } from './server.js';
 import type { PublishedMessage } from './services/sns.js';
-import type { TaskHandler, TaskHandlerResolver } from './services/step-functions.js';
+import type { HistoryEvent, TaskHandler, TaskHandlerResolver } from './services/step-functions.js';
 
 /**
  * Runs one scenario end to end in this process: starts the stand-in on a scaled clock, points the
@@ -28,6 +28,8 @@ export interface PushOutcome {
   ebOperations: string[];
   /** Faults that fired during this push (faults.ts). */
   faults: FiredFault[];
+  /** The execution's history (Step Functions HistoryEvents, simulated timestamps). */
+  history: HistoryEvent[];
 }
 
 export interface ScenarioOutcome {
@@ -61,6 +63,8 @@ export interface RunOptions {
    * a warm Lambda, so several scenarios in one process must reuse one endpoint.
    */
   port?: number;
+  /** Called once the environment points at the stand-in, before the first push (load handlers here). */
+  onReady?: () => Promise<void>;
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioOutcome> {
@@ -94,6 +98,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     });
     process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
     delete process.env.AWS_PROFILE;
+    await options.onReady?.();
     resolver ??= await loadRegistry();
     const definition = options.definition ? await options.definition() : await loadDefinition();
     // Named like a deployed stage (`ebship-<stage>-deploy`, stage "local"), so the CLI finds it.
@@ -151,6 +156,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         alerts,
         ebOperations: world.eb.calls.slice(firstCall).map((c) => c.action),
         faults: world.faults.fired.slice(firstFault),
+        history: execution.history,
       });
     }
     return {

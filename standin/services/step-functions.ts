@@ -260,8 +260,16 @@ export class StepFunctions {
     const compiled = this.compile(machine);
     const { sm, prepared } = resume ? this.compileFrom(machine, resume.state) : compiled;
     const { originalTypes, waitHandlers } = prepared;
+    const recorder = new HistoryRecorder(execution, definition, originalTypes, this.clock, machine.roleArn);
+    const stopped = new AbortController();
     const handlers = {
-      ...wrapHandlers(this.resolveHandlers(definition), this.clock, this.faults),
+      ...wrapHandlers(this.resolveHandlers(definition), {
+        clock: this.clock,
+        faults: this.faults,
+        retriers: retriersOf(definition),
+        recorder,
+        signal: stopped.signal,
+      }),
       ...waitHandlers,
     };
     const context = {
@@ -283,8 +291,10 @@ export class StepFunctions {
     const { result, eventLogs, abort } = sm.run(resume ? resume.input : parsed, options);
     const { promise: done, resolve } = Promise.withResolvers<void>();
     execution.done = done;
-    execution.abort = abort;
-    const recorder = new HistoryRecorder(execution, definition, originalTypes, this.clock, machine.roleArn);
+    execution.abort = () => {
+      stopped.abort();
+      abort();
+    };
     // The state machine's TimeoutSeconds runs on the simulated clock (the library's would be real time).
     const timeoutSeconds = (definition as { TimeoutSeconds?: number }).TimeoutSeconds;
     const timer = new AbortController();
@@ -313,6 +323,7 @@ export class StepFunctions {
         await result.catch(() => undefined);
       } finally {
         timer.abort();
+        stopped.abort();
         if (execution.status === 'RUNNING') this.finish(execution, 'ABORTED', {});
         resolve();
       }
@@ -358,7 +369,7 @@ export class StepFunctions {
   /** The machine, started at `state` instead of StartAt (for a redrive). */
   private compileFrom(machine: Machine, state: string): NonNullable<Machine['compiled']> {
     const original = JSON.parse(machine.definition) as StateMachineDefinition;
-    const prepared = scaleWaits(scaleRetries({ ...original, StartAt: state }, this.clock), this.clock);
+    const prepared = scaleWaits(withoutRetries({ ...original, StartAt: state }), this.clock);
     return { prepared, sm: new StateMachine(prepared.runnable, { validationOptions: { noValidate: true } }) };
   }
 
@@ -367,8 +378,8 @@ export class StepFunctions {
       const original = JSON.parse(machine.definition) as StateMachineDefinition;
       // Validates the definition as written (throws for an invalid one)...
       new StateMachine(original, { validationOptions: { checkArn: false } });
-      // ...then runs a copy whose waits and retry intervals are on the scaled clock.
-      const prepared = scaleWaits(scaleRetries(original, this.clock), this.clock);
+      // ...then runs a copy whose waits and retries (done by the task wrappers) are on the scaled clock.
+      const prepared = scaleWaits(withoutRetries(original), this.clock);
       return {
         prepared,
         sm: new StateMachine(prepared.runnable, { validationOptions: { noValidate: true } }),
@@ -492,37 +503,110 @@ function lambdaFailure(err: unknown): TaskError {
  */
 export const LAMBDA_INVOCATION_MS = 1000;
 
+interface Retrier {
+  ErrorEquals: string[];
+  IntervalSeconds?: number;
+  MaxAttempts?: number;
+  BackoffRate?: number;
+  MaxDelaySeconds?: number;
+  JitterStrategy?: 'FULL' | 'NONE';
+}
+
+function retriersOf(definition: StateMachineDefinition): Map<string, Retrier[]> {
+  const states = (definition as unknown as { States: Record<string, StateDef> }).States;
+  return new Map(
+    Object.entries(states).flatMap(([name, st]) =>
+      Array.isArray(st.Retry) ? [[name, st.Retry as unknown as Retrier[]] as const] : [],
+    ),
+  );
+}
+
+/**
+ * How long Step Functions waits before retry number `attempt` (0-based) of a retrier (developer
+ * guide, "Retrying after an error"): IntervalSeconds x BackoffRate^attempt, at most MaxDelaySeconds,
+ * and with JitterStrategy FULL a random time up to that. Undefined: not retried.
+ */
+export function retryDelaySeconds(
+  retriers: Retrier[],
+  errorName: string,
+  attempts: number[],
+  random: () => number = Math.random,
+): { retrier: number; seconds: number } | undefined {
+  const index = retriers.findIndex((r) =>
+    r.ErrorEquals.some(
+      (e) =>
+        e === errorName ||
+        e === 'States.ALL' ||
+        (e === 'States.TaskFailed' && errorName !== 'States.Timeout'),
+    ),
+  );
+  const r = retriers[index];
+  if (!r) return undefined;
+  const done = attempts[index] ?? 0;
+  if (done >= (r.MaxAttempts ?? 3)) return undefined;
+  const backedOff = (r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** done;
+  const capped = r.MaxDelaySeconds === undefined ? backedOff : Math.min(backedOff, r.MaxDelaySeconds);
+  return { retrier: index, seconds: r.JitterStrategy === 'FULL' ? random() * capped : capped };
+}
+
 function wrapHandlers(
   handlers: Record<string, TaskHandler>,
-  clock: Clock,
-  faults?: Faults,
+  ctx: {
+    clock: Clock;
+    faults?: Faults;
+    retriers: Map<string, Retrier[]>;
+    recorder: HistoryRecorder;
+    signal: AbortSignal;
+  },
 ): Record<string, (input: JSONValue) => Promise<JSONValue>> {
+  const { clock, faults } = ctx;
+  /** One invocation: faults, the handler (simulated time held meanwhile), Lambda's error shape. */
+  const invoke = async (name: string, fn: TaskHandler, input: JSONValue): Promise<JSONValue> => {
+    const fault = faults?.onCall('lambda', name);
+    if (fault && (fault.fault === 'error-before' || fault.fault === 'throttle')) {
+      const e = faultError('lambda', fault);
+      throw new TaskError(e.code, e.message);
+    }
+    let out: unknown;
+    const release = clock.hold?.();
+    try {
+      out = await fn(input);
+    } catch (err) {
+      throw lambdaFailure(err);
+    } finally {
+      clock.jump?.(LAMBDA_INVOCATION_MS);
+      // Time stays still until what follows the invocation has run to its next wait.
+      if (release) setImmediate(release);
+    }
+    if (fault?.fault === 'error-after' || fault?.fault === 'reply-lost') {
+      // The handler ran and returned; Lambda (or the invoke) failed after it: the result is lost.
+      const e = faultError('lambda', { ...fault, fault: 'error-after' });
+      throw new TaskError(e.code, e.message);
+    }
+    // Lambda returns JSON: undefined becomes null, dates become strings.
+    return JSON.parse(JSON.stringify(out ?? null)) as JSONValue;
+  };
   return Object.fromEntries(
     Object.entries(handlers).map(([name, fn]) => [
       name,
       async (input: JSONValue) => {
-        const fault = faults?.onCall('lambda', name);
-        if (fault && (fault.fault === 'error-before' || fault.fault === 'throttle')) {
-          const e = faultError('lambda', fault);
-          throw new TaskError(e.code, e.message);
+        // The state's Retry runs here, its waits on the simulated clock.
+        const retriers = ctx.retriers.get(name) ?? [];
+        const attempts = retriers.map(() => 0);
+        for (;;) {
+          try {
+            return await invoke(name, fn, input);
+          } catch (err) {
+            const e = err instanceof Error ? err : new Error(String(err));
+            const delay = ctx.signal.aborted ? undefined : retryDelaySeconds(retriers, e.name, attempts);
+            if (!delay) throw err;
+            attempts[delay.retrier] = (attempts[delay.retrier] ?? 0) + 1;
+            ctx.recorder.taskFailed(name, e.name, e.message);
+            await clock.sleep(delay.seconds * 1000, ctx.signal);
+            if (ctx.signal.aborted) throw err;
+            ctx.recorder.retried(name, input);
+          }
         }
-        let out: unknown;
-        const release = clock.hold?.();
-        try {
-          out = await fn(input);
-        } catch (err) {
-          throw lambdaFailure(err);
-        } finally {
-          release?.();
-          clock.jump?.(LAMBDA_INVOCATION_MS);
-        }
-        if (fault?.fault === 'error-after' || fault?.fault === 'reply-lost') {
-          // The handler ran and returned; Lambda (or the invoke) failed after it: the result is lost.
-          const e = faultError('lambda', { ...fault, fault: 'error-after' });
-          throw new TaskError(e.code, e.message);
-        }
-        // Lambda returns JSON: undefined becomes null, dates become strings.
-        return JSON.parse(JSON.stringify(out ?? null)) as JSONValue;
       },
     ]),
   );
@@ -593,33 +677,18 @@ function pathValue(input: JSONValue, path: string): unknown {
 }
 
 /**
- * Retriers with their times divided by the clock's scale: IntervalSeconds and MaxDelaySeconds in
- * real seconds, BackoffRate, MaxAttempts and JitterStrategy unchanged, so the library applies them as
- * Step Functions documents (developer guide, "Retrying after an error": the interval grows by
- * BackoffRate per attempt, is capped at MaxDelaySeconds, and FULL jitter waits a random time up to it).
+ * The runnable copy: Retry is done by the task wrappers (so its waits run on the simulated clock),
+ * and TimeoutSeconds by the stand-in itself.
  */
-function scaleRetries(definition: StateMachineDefinition, clock: Clock): StateMachineDefinition {
+function withoutRetries(definition: StateMachineDefinition): StateMachineDefinition {
   const states = (definition as unknown as { States: Record<string, StateDef> }).States;
-  const scaled: Record<string, StateDef> = {};
+  const runnable: Record<string, StateDef> = {};
   for (const [name, state] of Object.entries(states)) {
-    if (!Array.isArray(state.Retry)) {
-      scaled[name] = state;
-      continue;
-    }
-    scaled[name] = {
-      ...state,
-      Retry: (state.Retry as JsonObject[]).map((r) => ({
-        ...r,
-        IntervalSeconds: clock.toRealMs(Number(r.IntervalSeconds ?? 1) * 1000) / 1000,
-        ...(r.MaxDelaySeconds !== undefined
-          ? { MaxDelaySeconds: clock.toRealMs(Number(r.MaxDelaySeconds) * 1000) / 1000 }
-          : {}),
-      })),
-    };
+    const { Retry: _retry, ...rest } = state;
+    runnable[name] = state.Type === 'Task' ? (rest as StateDef) : state;
   }
-  // TimeoutSeconds is kept by the stand-in itself, on the simulated clock.
-  const { TimeoutSeconds: _timeout, ...rest } = definition as unknown as JsonObject;
-  return { ...rest, States: scaled } as unknown as StateMachineDefinition;
+  const { TimeoutSeconds: _timeout, ...top } = definition as unknown as JsonObject;
+  return { ...top, States: runnable } as unknown as StateMachineDefinition;
 }
 
 type LogEvent = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'];
@@ -734,6 +803,22 @@ class HistoryRecorder {
       default:
         return;
     }
+  }
+
+  /** A failed attempt that the state's Retry will run again (the wrapper retries). */
+  taskFailed(state: string, error: string, cause: string): void {
+    const details = { error, cause };
+    if (this.isLambda(state))
+      this.push('LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: details });
+    else
+      this.push('TaskFailed', {
+        taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', ...details },
+      });
+  }
+
+  /** The retry: the function is scheduled again (the state is not re-entered). */
+  retried(state: string, input: unknown): void {
+    this.scheduled(state, input);
   }
 
   private scheduled(state: string, input: unknown): void {

@@ -17,14 +17,16 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createDeployTableCommand } from '../../lib/store/table.js';
+import { freePort } from '../../standin/ports.js';
 
 export const REGION = 'us-east-1';
 export const TABLE = 'ebship-test';
 export const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ebship-test-alerts';
 export const BUCKET = 'ebship-test-bundles';
 export const MIGRATION_DOCUMENT = 'ebship-test-migration-check';
-// Test files run in separate processes: each gets its own port.
-const DYNAMO_PORT = 20_000 + (process.pid % 20_000);
+// Test files run in separate processes: each asks the OS for a free port (a port derived from the
+// pid could collide with another file's).
+const DYNAMO_PORT = await freePort();
 
 process.env.AWS_REGION = REGION;
 process.env.AWS_ACCESS_KEY_ID = 'test';
