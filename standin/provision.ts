@@ -29,6 +29,16 @@ export const DEFAULT_NAMES: ProvisionNames = {
 
 export const KNOWN_GOOD_TAG = 'v1.2.0';
 
+/** The resource names of an ebship stage, as serverless.yml / infra name them (and the CLI expects). */
+export function stageNames(stage: string): ProvisionNames {
+  return {
+    tableName: `ebship-${stage}`,
+    bundleBucket: `ebship-${stage}-bundles`,
+    alertTopic: `ebship-${stage}-alerts`,
+    migrationDocumentName: `ebship-${stage}-migration-check`,
+  };
+}
+
 export interface Provisioned {
   alertTopicArn: string;
   knownGood: { versionLabel: string; imageDigest: string };
@@ -124,7 +134,10 @@ export async function provision(
     region: world.region,
     credentials: { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'standin' },
   });
-  await dynamo.send(createDeployTableCommand(names.tableName));
+  // One table for every target provisioned (serve mode provisions them all).
+  await dynamo.send(createDeployTableCommand(names.tableName)).catch((err: Error) => {
+    if (err.name !== 'ResourceInUseException') throw err;
+  });
   await dynamo.send(
     new PutItemCommand({
       TableName: names.tableName,

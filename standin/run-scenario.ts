@@ -227,14 +227,14 @@ async function follow(
 const REGISTRY = '../functions/registry.js';
 const DEFINITION = '../lib/workflow/definition.js';
 
-async function loadRegistry(): Promise<TaskHandlerResolver> {
+export async function loadRegistry(): Promise<TaskHandlerResolver> {
   const mod: unknown = await import(REGISTRY);
   const fn = (mod as { localTaskHandlers?: unknown }).localTaskHandlers;
   if (typeof fn !== 'function') throw new Error('functions/registry.ts does not export localTaskHandlers');
   return (definition) => (fn as (d: unknown) => Record<string, TaskHandler>)(definition);
 }
 
-async function loadDefinition(): Promise<unknown> {
+export async function loadDefinition(): Promise<unknown> {
   const mod: unknown = await import(DEFINITION);
   const fn = (mod as { loadDeployDefinition?: unknown }).loadDeployDefinition;
   if (typeof fn !== 'function')
