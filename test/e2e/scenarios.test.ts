@@ -105,7 +105,7 @@ describe('stand-in scenarios end to end', () => {
       scenarioNames()
         .filter((n) => n !== 'rehearsal')
         .sort(),
-    ).toEqual([...Object.keys(expectations), 'throttling-storm'].sort());
+    ).toEqual([...Object.keys(expectations), 'throttling-storm', 'update-reply-lost'].sort());
   });
 
   it.each(Object.entries(expectations))('%s', { timeout: 60_000 }, async (name, want) => {
@@ -141,5 +141,22 @@ describe('stand-in scenarios end to end', () => {
     expect(push.finalVersion).toMatch(/^v1\.3\.0-/);
     expect(push.alerts[0]?.subject).toMatch(/Deployed: antenna-prod/);
     expect(push.ebOperations.filter((op) => op === 'UpdateEnvironment')).toHaveLength(1);
+  });
+
+  // A fault from the scenario's data: EB applies UpdateEnvironment, then the reply is lost. The
+  // deploy must still end on the new version, Green, with a "Deployed" alert.
+  it('deploys when the UpdateEnvironment reply is lost after EB applied it', {
+    timeout: 60_000,
+  }, async () => {
+    const outcome = await run('update-reply-lost');
+    const push = outcome.pushes.at(-1) as PushOutcome;
+
+    expect(push.faults).toMatchObject([
+      { fault: 'reply-lost', service: 'elasticbeanstalk', operation: 'UpdateEnvironment' },
+    ]);
+    expect(push.status).toBe('SUCCEEDED');
+    expect(push.finalVersion).toMatch(/^v1\.3\.0-/);
+    expect(push.finalColor).toBe('Green');
+    expect(push.alerts.map((a) => a.subject)).toEqual([expect.stringMatching(/Deployed: antenna-prod/)]);
   });
 });
