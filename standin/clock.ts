@@ -18,8 +18,9 @@ export interface Clock {
   /** Simulated seconds since the clock started, for progress lines. */
   elapsedSeconds(): number;
   /**
-   * Stops simulated time until the returned release is called (holds nest). The stand-in holds it
-   * while a Lambda handler runs, so the host's CPU time never shows as simulated time.
+   * Slows simulated time to real speed until the returned release is called (holds nest). The
+   * stand-in holds it while a Lambda handler runs, so the host's CPU time is not multiplied by the
+   * scale (and an SDK backing off inside the handler waits as long as it would on AWS).
    */
   hold?(): () => void;
   /** Moves simulated time forward at once; sleepers whose time has come wake up. */
@@ -44,41 +45,81 @@ export function createClock(scale = DEFAULT_SCALE, startedAt = Math.max(RealDate
   let heldMs = 0;
   let heldSince: number | undefined;
   let holds = 0;
-  /** Simulated milliseconds jumped. */
-  let jumped = 0;
-  const running = () => {
+  /** Simulated milliseconds added (jumps) or dropped (a sleeper woken late). */
+  let offset = 0;
+  /** Sleepers, by the simulated instant they wait for. */
+  const sleepers = new Set<{ until: number; wake: () => void }>();
+  // Held time runs at real speed: a handler's own waits (the SDK backing off) take the time they
+  // take on AWS, while its CPU time is not multiplied by the scale.
+  const raw = () => {
     const real = performance.now();
-    return real - realStart - heldMs - (heldSince === undefined ? 0 : real - heldSince);
+    const held = heldMs + (heldSince === undefined ? 0 : real - heldSince);
+    return startedAt + (real - realStart - held) * scale + held + offset;
   };
+  const earliest = () => {
+    let min = Number.POSITIVE_INFINITY;
+    for (const s of sleepers) if (s.until < min) min = s.until;
+    return min;
+  };
+  // Time never passes a sleeper's instant before that sleeper has woken: a timer that fires late
+  // (a busy host) does not show as simulated time.
   const now = () => {
-    const t = Math.floor(startedAt + running() * scale + jumped);
+    const t = Math.floor(Math.min(raw(), earliest()));
     if (t > latest) latest = t;
     return t;
   };
   const toRealMs = (simulatedMs: number) => Math.max(0, simulatedMs / scale);
-  /** Sleepers wait for a simulated instant: re-armed when time was held or jumped meanwhile. */
-  const sleepers = new Set<{ wake: () => void }>();
+  const hold = () => {
+    if (holds++ === 0) heldSince = performance.now();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--holds === 0 && heldSince !== undefined) {
+        heldMs += performance.now() - heldSince;
+        heldSince = undefined;
+      }
+    };
+  };
   const sleep = (simulatedMs: number, signal?: AbortSignal) =>
     new Promise<void>((resolve) => {
       if (signal?.aborted) return resolve();
-      const until = now() + simulatedMs;
+      const until = now() + Math.max(0, Math.ceil(simulatedMs));
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const done = () => {
+      const finish = () => {
         clearTimeout(timer);
         sleepers.delete(sleeper);
-        signal?.removeEventListener('abort', done);
-        resolve();
+        signal?.removeEventListener('abort', finish);
       };
       const arm = () => {
         clearTimeout(timer);
         const left = until - now();
-        if (left <= 0) return done();
-        // While time is held it does not move: look again a little later instead of spinning.
-        timer = setTimeout(arm, holds > 0 ? Math.max(5, toRealMs(left)) : toRealMs(left));
+        if (left <= 0) {
+          // Wake exactly at `until`: whatever real time the timer was late is dropped, and time
+          // stands still until what the sleeper does next has run to its next wait.
+          const release = hold();
+          const late = raw() - until;
+          if (late > 0 && until <= earliest()) offset -= late;
+          finish();
+          resolve();
+          setImmediate(release);
+          return;
+        }
+        // While time is held (or another sleeper is due first) it does not move: look again a
+        // little later instead of spinning.
+        const wait = toRealMs(left);
+        timer = setTimeout(arm, holds > 0 || earliest() < until ? Math.max(5, wait) : wait);
       };
-      const sleeper = { wake: arm };
+      const sleeper = { until, wake: arm };
       sleepers.add(sleeper);
-      signal?.addEventListener('abort', done, { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          finish();
+          resolve();
+        },
+        { once: true },
+      );
       arm();
     });
   return {
@@ -88,20 +129,9 @@ export function createClock(scale = DEFAULT_SCALE, startedAt = Math.max(RealDate
     toRealMs,
     elapsedSeconds: () => (now() - startedAt) / 1000,
     sleep,
-    hold: () => {
-      if (holds++ === 0) heldSince = performance.now();
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        if (--holds === 0 && heldSince !== undefined) {
-          heldMs += performance.now() - heldSince;
-          heldSince = undefined;
-        }
-      };
-    },
+    hold,
     jump: (simulatedMs) => {
-      jumped += Math.max(0, simulatedMs);
+      offset += Math.max(0, simulatedMs);
       for (const s of [...sleepers]) s.wake();
     },
   };

@@ -4,7 +4,7 @@ import type { EbshipConfig, SecretSpec, Target, ValueFormat } from '../lib/confi
 import { versionDescription, versionLabel } from '../lib/release/version-label.js';
 import { createDeployTableCommand } from '../lib/store/table.js';
 import type { Scenario } from './scenarios.js';
-import { loadMigrationDocument } from './ssm-document.js';
+import { migrationDocumentSpec } from './ssm-document.js';
 import type { World } from './world.js';
 
 /**
@@ -29,6 +29,16 @@ export const DEFAULT_NAMES: ProvisionNames = {
 };
 
 export const KNOWN_GOOD_TAG = 'v1.2.0';
+
+/** The resource names of an ebship stage, as serverless.yml / infra name them (and the CLI expects). */
+export function stageNames(stage: string): ProvisionNames {
+  return {
+    tableName: `ebship-${stage}`,
+    bundleBucket: `ebship-${stage}-bundles`,
+    alertTopic: `ebship-${stage}-alerts`,
+    migrationDocumentName: `ebship-${stage}-migration-check`,
+  };
+}
 
 export interface Provisioned {
   alertTopicArn: string;
@@ -118,7 +128,7 @@ export async function provision(
   // fails and names the check's exit code on stderr (infra/migration-check-script.cjs).
   world.ssm.addDocument(
     migrationDocumentFor(names.migrationDocumentName, scenario.target),
-    loadMigrationDocument(),
+    migrationDocumentSpec(target),
   );
   const check = scenario.migrationCheck;
   world.ssm.outcome =
@@ -138,7 +148,10 @@ export async function provision(
     region: world.region,
     credentials: { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'standin' },
   });
-  await dynamo.send(createDeployTableCommand(names.tableName));
+  // One table for every target provisioned (serve mode provisions them all).
+  await dynamo.send(createDeployTableCommand(names.tableName)).catch((err: Error) => {
+    if (err.name !== 'ResourceInUseException') throw err;
+  });
   await dynamo.send(
     new PutItemCommand({
       TableName: names.tableName,

@@ -6,7 +6,7 @@ import { DEFAULT_NAMES, provision } from './provision.js';
 import type { Scenario } from './scenarios.js';
 import { startStandin } from './server.js';
 import type { PublishedMessage } from './services/sns.js';
-import type { TaskHandler, TaskHandlerResolver } from './services/step-functions.js';
+import type { HistoryEvent, TaskHandler, TaskHandlerResolver } from './services/step-functions.js';
 
 /**
  * Runs one scenario end to end in this process: starts the stand-in on a scaled clock, points the
@@ -30,6 +30,8 @@ export interface PushOutcome {
   faults: FiredFault[];
   /** Version labels of the UpdateEnvironment calls EB applied during this push, in order. */
   updatesApplied: string[];
+  /** The execution's history (Step Functions HistoryEvents, simulated timestamps). */
+  history: HistoryEvent[];
 }
 
 export interface ScenarioOutcome {
@@ -63,6 +65,8 @@ export interface RunOptions {
    * a warm Lambda, so several scenarios in one process must reuse one endpoint.
    */
   port?: number;
+  /** Called once the environment points at the stand-in, before the first push (load handlers here). */
+  onReady?: () => Promise<void>;
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioOutcome> {
@@ -96,6 +100,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     });
     process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
     delete process.env.AWS_PROFILE;
+    await options.onReady?.();
     resolver ??= await loadRegistry();
     const definition = options.definition ? await options.definition() : await loadDefinition();
     // Named like a deployed stage (`ebship-<stage>-deploy`, stage "local"), so the CLI finds it.
@@ -161,6 +166,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
           .filter((c) => c.action === 'UpdateEnvironment' && !c.error)
           .map((c) => String(c.input.VersionLabel)),
         faults: world.faults.fired.slice(firstFault),
+        history: execution.history,
       });
     }
     return {
@@ -239,14 +245,14 @@ async function loadFunction(path: string): Promise<(event: unknown) => Promise<u
 }
 const DEFINITION = '../lib/workflow/definition.js';
 
-async function loadRegistry(): Promise<TaskHandlerResolver> {
+export async function loadRegistry(): Promise<TaskHandlerResolver> {
   const mod: unknown = await import(REGISTRY);
   const fn = (mod as { localTaskHandlers?: unknown }).localTaskHandlers;
   if (typeof fn !== 'function') throw new Error('functions/registry.ts does not export localTaskHandlers');
   return (definition) => (fn as (d: unknown) => Record<string, TaskHandler>)(definition);
 }
 
-async function loadDefinition(): Promise<unknown> {
+export async function loadDefinition(): Promise<unknown> {
   const mod: unknown = await import(DEFINITION);
   const fn = (mod as { loadDeployDefinition?: unknown }).loadDeployDefinition;
   if (typeof fn !== 'function')

@@ -37,6 +37,8 @@ export interface StandinOptions {
   /** Resolves the local handler of each Task state, for executions. */
   taskHandlers?: TaskHandlerResolver;
   region?: string;
+  /** Answers the stand-in's own control requests (`/_standin/...`, serve mode). */
+  control?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 export interface Standin {
@@ -191,6 +193,8 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
         await withFaults(req, service.service, action, call, (err) => queryErrorReply(namespace, err)),
       );
     }
+    // No S3 bucket name can start with "_": the control path cannot shadow a bucket.
+    if (options.control && (req.url ?? '').startsWith('/_standin/')) return options.control(req, res);
     const operation = s3Operation(req.method, req.url);
     const reply = await withFaults(
       req,

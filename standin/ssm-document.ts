@@ -1,38 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import type { Target } from '../lib/config/schema.js';
 import type { SsmDocumentSpec } from './services/ssm.js';
 
 /**
- * The migration-check SSM document as infra/ssm.yml defines it: its parameters' allowedPattern and
- * its step's timeoutSeconds, so the stand-in's SendCommand checks exactly what AWS would.
+ * The migration-check SSM document of a target as infra/config-vars.cjs generates it: its container
+ * and argv are fixed in the script, so it takes no parameters (SendCommand with any is refused:
+ * InvalidParameters), and its step's timeoutSeconds is the target's migrationCheck.timeoutSeconds.
  */
-export const SSM_FILE = fileURLToPath(new URL('../infra/ssm.yml', import.meta.url));
-
-export function loadMigrationDocument(file = SSM_FILE): SsmDocumentSpec | undefined {
-  if (!existsSync(file)) return undefined;
-  // CloudFormation tags (!Ref...) are kept as plain values: only the document content is read.
-  const doc = parse(readFileSync(file, 'utf8'), { logLevel: 'silent' }) as {
-    Resources?: Record<string, { Type?: string; Properties?: { Content?: unknown } }>;
-  };
-  const resource = Object.values(doc?.Resources ?? {}).find((r) => r.Type === 'AWS::SSM::Document');
-  const content = resource?.Properties?.Content as
-    | {
-        parameters?: Record<string, { allowedPattern?: string; default?: unknown }>;
-        mainSteps?: { inputs?: { timeoutSeconds?: unknown } }[];
-      }
-    | undefined;
-  if (!content) return undefined;
-  const parameters: SsmDocumentSpec['parameters'] = {};
-  for (const [name, p] of Object.entries(content.parameters ?? {})) {
-    parameters[name] = {
-      ...(p.allowedPattern ? { allowedPattern: p.allowedPattern } : {}),
-      ...(p.default !== undefined ? { default: String(p.default) } : {}),
-    };
-  }
-  const timeout = Number(content.mainSteps?.[0]?.inputs?.timeoutSeconds);
+export function migrationDocumentSpec(target: Pick<Target, 'migrationCheck'>): SsmDocumentSpec {
   return {
-    parameters,
-    ...(Number.isFinite(timeout) && timeout > 0 ? { executionTimeoutSeconds: timeout } : {}),
+    parameters: {},
+    ...(target.migrationCheck ? { executionTimeoutSeconds: target.migrationCheck.timeoutSeconds } : {}),
   };
 }

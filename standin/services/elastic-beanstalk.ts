@@ -1,9 +1,37 @@
-import { unzipSync } from 'fflate';
-import { parse as parseYaml } from 'yaml';
 import type { Clock } from '../clock.js';
 import type { EbFault, Faults } from '../faults.js';
 import { int, type JsonObject, pageOf, requestId, ServiceError, str, strList } from '../protocol.js';
+import { busEventOf, matchingEvents } from './eb-events.js';
+import { describeEnvironmentHealth, describeInstancesHealth, rank } from './eb-health.js';
+import {
+  type AppVersion,
+  type Color,
+  DEFAULT_EB_OPTIONS,
+  DEFAULT_HEALTH_STATUS,
+  type EbEnvironmentSpec,
+  type EbEvent,
+  type EbOptions,
+  type Environment,
+  type HealthStep,
+  type Instance,
+  type Severity,
+  type UpdateBehaviour,
+} from './eb-model.js';
+import { DescribeThrottle } from './eb-throttle.js';
+import { Timeline } from './eb-timeline.js';
+import { dockerProblem, processingProblem } from './eb-versions.js';
 import type { S3Store } from './s3.js';
+
+export {
+  type Color,
+  DEFAULT_EB_OPTIONS,
+  type EbEnvironmentSpec,
+  type EbOptions,
+  type HealthStep,
+  type Severity,
+  type UpdateBehaviour,
+} from './eb-model.js';
+export { dockerProblem, processingProblem } from './eb-versions.js';
 
 /**
  * Elastic Beanstalk (query protocol, 2010-12-01) as ebship sees it: applications, versions processed
@@ -11,122 +39,13 @@ import type { S3Store } from './s3.js';
  * the scenario (data), enhanced health, events with EB's own texts, and Describe* throttling.
  * State advances lazily from the simulated clock: whatever a Describe call observes is what EB
  * would show at that simulated instant.
+ *
+ * This file: the query API's dispatch and the update lifecycle. The model is in eb-model.ts,
+ * Describe* throttling in eb-throttle.ts, pending changes in eb-timeline.ts, health in
+ * eb-health.ts, events in eb-events.ts, bundle checks in eb-versions.ts.
  */
 
 export const EB_NAMESPACE = 'http://elasticbeanstalk.amazonaws.com/docs/2010-12-01/';
-
-export type Color = 'Green' | 'Yellow' | 'Red' | 'Grey';
-export type Severity = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL';
-const SEVERITIES: Severity[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
-
-/** One point of the health timeline after an update ends, in simulated seconds after the end. */
-export interface HealthStep {
-  afterSeconds: number;
-  color: Color;
-  healthStatus?: string;
-  causes?: string[];
-}
-
-/** What the environment does with one UpdateEnvironment (scenario data; the last one repeats). */
-export interface UpdateBehaviour {
-  /** Simulated seconds the environment stays Updating. */
-  durationSeconds: number;
-  /**
-   * deployed: every instance runs the new version. reverted: the deploy failed and EB put the
-   * previous version back. stuck: never leaves Updating (until AbortEnvironmentUpdate).
-   * partial: Ready, but some instances kept the old version (a rolling deploy that failed midway).
-   */
-  result: 'deployed' | 'reverted' | 'stuck' | 'partial';
-  /** Health after the update ends; default: Green / Ok at once. */
-  health: HealthStep[];
-}
-
-export interface EbEnvironmentSpec {
-  application: string;
-  environment: string;
-  versionLabel: string;
-  instances: number;
-  platformArn: string;
-  solutionStackName: string;
-  optionSettings: { Namespace: string; OptionName: string; Value: string }[];
-  onUpdate: UpdateBehaviour[];
-}
-
-export interface EbOptions {
-  /** Application versions allowed per region (DescribeAccountAttributes), default 1000. */
-  versionQuota: number;
-  /** Describe* token bucket, in calls per simulated second. */
-  throttleRate: number;
-  throttleBurst: number;
-  /** Page size of DescribeInstancesHealth. */
-  instancesPageSize: number;
-  /** Simulated seconds CreateApplicationVersion Process=true takes. */
-  processSeconds: number;
-}
-
-export const DEFAULT_EB_OPTIONS: EbOptions = {
-  versionQuota: 1000,
-  throttleRate: 2,
-  throttleBurst: 15,
-  instancesPageSize: 10,
-  processSeconds: 10,
-};
-
-interface AppVersion {
-  application: string;
-  label: string;
-  description?: string;
-  bucket?: string;
-  key?: string;
-  status: 'Processing' | 'Processed' | 'Unprocessed' | 'Failed';
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-interface Instance {
-  id: string;
-  launchedAt: Date;
-  versionLabel: string;
-  deploymentId: number;
-  deploymentStatus: 'In Progress' | 'Deployed' | 'Failed';
-  deploymentTime: Date;
-}
-
-interface EbEvent {
-  seq: number;
-  date: Date;
-  message: string;
-  severity: Severity;
-  application: string;
-  environment?: string;
-  versionLabel?: string;
-  requestId: string;
-}
-
-interface Environment {
-  spec: EbEnvironmentSpec;
-  id: string;
-  status: 'Launching' | 'Updating' | 'Ready' | 'Aborting' | 'Terminating' | 'Terminated';
-  versionLabel: string;
-  color: Color;
-  healthStatus: string;
-  causes: string[];
-  instances: Instance[];
-  createdAt: Date;
-  updatedAt: Date;
-  updates: number;
-  deployments: number;
-  /** The version running before the update in progress (what an abort or a revert restores). */
-  previousVersion?: string;
-  requestId?: string;
-}
-
-const DEFAULT_HEALTH_STATUS: Record<Color, string> = {
-  Green: 'Ok',
-  Yellow: 'Warning',
-  Red: 'Severe',
-  Grey: 'Unknown',
-};
 
 export class ElasticBeanstalk {
   readonly applications = new Map<string, { createdAt: Date; versions: Map<string, AppVersion> }>();
@@ -134,8 +53,7 @@ export class ElasticBeanstalk {
   readonly events: EbEvent[] = [];
   /** Every call the stand-in answered, in order (for tests and the rehearsal's summary). */
   readonly calls: { action: string; input: JsonObject; at: number; error?: string }[] = [];
-  private tokens: number;
-  private tokensAt: number;
+  private readonly throttle: DescribeThrottle;
   private instanceSeq = 0;
 
   constructor(
@@ -146,8 +64,7 @@ export class ElasticBeanstalk {
     private readonly account = '123456789012',
     private readonly faults?: Faults,
   ) {
-    this.tokens = options.throttleBurst;
-    this.tokensAt = clock.now();
+    this.throttle = new DescribeThrottle(clock, options.throttleRate, options.throttleBurst);
   }
 
   // ---------- provisioning (scenario data) ----------
@@ -248,7 +165,7 @@ export class ElasticBeanstalk {
     this.calls.push(entry);
     this.currentRequestId = request;
     try {
-      if (action.startsWith('Describe')) this.takeToken();
+      if (action.startsWith('Describe')) this.throttle.take();
       this.settle();
       return this.dispatch(action, input);
     } catch (err) {
@@ -303,16 +220,6 @@ export class ElasticBeanstalk {
       default:
         throw new ServiceError('InvalidAction', `The action ${action} is not valid for this web service.`);
     }
-  }
-
-  /** EB answers Describe* bursts with HTTP 400 Throttling "Rate exceeded" (about 2/s, burst 15). */
-  private takeToken(): void {
-    const now = this.clock.now();
-    const { throttleRate, throttleBurst } = this.options;
-    this.tokens = Math.min(throttleBurst, this.tokens + ((now - this.tokensAt) / 1000) * throttleRate);
-    this.tokensAt = now;
-    if (this.tokens < 1) throw new ServiceError('Throttling', 'Rate exceeded');
-    this.tokens -= 1;
   }
 
   private createApplication(input: JsonObject): unknown {
@@ -704,7 +611,7 @@ export class ElasticBeanstalk {
   private terminate(env: Environment, at: number, fire: (detail?: string) => void): void {
     if (env.status === 'Terminating' || env.status === 'Terminated') return;
     fire(env.status);
-    this.timeline = this.timeline.filter((t) => t.env !== env.spec.environment);
+    this.timeline.cancel(env.spec.environment);
     const app = env.spec.application;
     const name = env.spec.environment;
     const request = requestId();
@@ -765,7 +672,7 @@ export class ElasticBeanstalk {
       );
     }
     const now = this.clock.now();
-    this.timeline = this.timeline.filter((t) => t.env !== env.spec.environment);
+    this.timeline.cancel(env.spec.environment);
     env.status = 'Aborting';
     env.requestId = this.currentRequestId;
     const previous = env.previousVersion ?? env.versionLabel;
@@ -796,130 +703,19 @@ export class ElasticBeanstalk {
   }
 
   private describeEnvironmentHealth(input: JsonObject): unknown {
-    const env = this.env(input);
-    // Only the attributes asked for; "All" for all, none: just the environment's name (EB API
-    // reference, DescribeEnvironmentHealth AttributeNames).
-    const pick = attributePicker(input);
-    const counts: Record<string, number> = {
-      NoData: 0,
-      Unknown: 0,
-      Pending: 0,
-      Ok: 0,
-      Info: 0,
-      Warning: 0,
-      Degraded: 0,
-      Severe: 0,
-    };
-    for (const i of env.instances) {
-      const s = this.instanceHealth(env, i).healthStatus;
-      counts[s] = (counts[s] ?? 0) + 1;
-    }
-    return {
-      EnvironmentName: env.spec.environment,
-      HealthStatus: pick('HealthStatus', env.healthStatus),
-      Status: pick('Status', env.status),
-      Color: pick('Color', env.color),
-      Causes: pick('Causes', env.causes),
-      ApplicationMetrics: pick('ApplicationMetrics', this.metrics(env)),
-      InstancesHealth: pick('InstancesHealth', counts),
-      RefreshedAt: pick('RefreshedAt', new Date(this.clock.now())),
-    };
-  }
-
-  private instanceHealth(
-    env: Environment,
-    i: Instance,
-  ): { color: Color; healthStatus: string; causes: string[] } {
-    if (i.deploymentStatus === 'Failed') {
-      return {
-        color: 'Red',
-        healthStatus: 'Degraded',
-        causes: ['Application deployment failed on this instance.'],
-      };
-    }
-    return { color: env.color, healthStatus: env.healthStatus, causes: env.causes };
-  }
-
-  private metrics(env: Environment): JsonObject {
-    const failing = env.color === 'Red' ? 60 : 0;
-    return {
-      Duration: 10,
-      RequestCount: 120,
-      StatusCodes: { Status2xx: 120 - failing, Status3xx: 0, Status4xx: 0, Status5xx: failing },
-    };
+    return describeEnvironmentHealth(this.env(input), input, this.clock.now());
   }
 
   private describeInstancesHealth(input: JsonObject): unknown {
-    const env = this.env(input);
-    const { page, next } = pageOf(env.instances, str(input, 'NextToken'), this.options.instancesPageSize);
-    // Only the attributes asked for; "All" for all, none: just the instance ids (EB API reference,
-    // DescribeInstancesHealth AttributeNames).
-    const pick = attributePicker(input);
-    return {
-      InstanceHealthList: page.map((i) => {
-        const h = this.instanceHealth(env, i);
-        return {
-          InstanceId: i.id,
-          HealthStatus: pick('HealthStatus', h.healthStatus),
-          Color: pick('Color', h.color),
-          Causes: pick('Causes', h.causes),
-          LaunchedAt: pick('LaunchedAt', i.launchedAt),
-          ApplicationMetrics: pick('ApplicationMetrics', this.metrics(env)),
-          Deployment: pick('Deployment', {
-            VersionLabel: i.versionLabel,
-            DeploymentId: i.deploymentId,
-            Status: i.deploymentStatus,
-            DeploymentTime: i.deploymentTime,
-          }),
-          AvailabilityZone: pick('AvailabilityZone', `${this.region}a`),
-          InstanceType: pick('InstanceType', 't3.large'),
-        };
-      }),
-      RefreshedAt: pick('RefreshedAt', new Date(this.clock.now())),
-      NextToken: next,
-    };
+    return describeInstancesHealth(this.env(input), input, this.clock.now(), {
+      region: this.region,
+      pageSize: this.options.instancesPageSize,
+    });
   }
 
   private describeEvents(input: JsonObject): unknown {
     this.settle();
-    const application = str(input, 'ApplicationName');
-    const environment = str(input, 'EnvironmentName');
-    const label = str(input, 'VersionLabel');
-    const request = str(input, 'RequestId');
-    const severity = str(input, 'Severity') as Severity | undefined;
-    const minSeverity = severity ? SEVERITIES.indexOf(severity) : 0;
-    const start = input.StartTime ? Date.parse(String(input.StartTime)) : undefined;
-    const end = input.EndTime ? Date.parse(String(input.EndTime)) : undefined;
-    const matching = this.events
-      .filter(
-        (e) =>
-          (!application || e.application === application) &&
-          (!environment || e.environment === environment) &&
-          (!label || e.versionLabel === label) &&
-          (!request || e.requestId === request) &&
-          SEVERITIES.indexOf(e.severity) >= minSeverity &&
-          (start === undefined || e.date.getTime() >= start) &&
-          (end === undefined || e.date.getTime() < end),
-      )
-      // EB lists the newest event first.
-      .sort((a, b) => b.date.getTime() - a.date.getTime() || b.seq - a.seq);
-    const { page, next } = pageOf(
-      matching,
-      str(input, 'NextToken'),
-      Math.min(int(input, 'MaxRecords') ?? 1000, 1000),
-    );
-    return {
-      Events: page.map((e) => ({
-        EventDate: e.date,
-        Message: e.message,
-        ApplicationName: e.application,
-        VersionLabel: e.versionLabel,
-        EnvironmentName: e.environment,
-        RequestId: e.requestId,
-        Severity: e.severity,
-      })),
-      NextToken: next,
-    };
+    return matchingEvents(this.events, input);
   }
 
   private describeEnvironmentResources(input: JsonObject): unknown {
@@ -995,23 +791,15 @@ export class ElasticBeanstalk {
     return app;
   }
 
-  /** Pending changes, applied when the simulated clock reaches `at`; `env` tags what an abort cancels. */
-  private timeline: { at: number; env?: string; apply: () => void }[] = [];
+  /** Pending changes, applied when the simulated clock reaches them. */
+  private readonly timeline = new Timeline();
 
   private schedule(at: number, apply: () => void, env?: Environment): void {
-    this.timeline.push({ at, env: env?.spec.environment, apply });
+    this.timeline.add(at, apply, env?.spec.environment);
   }
 
-  /** Applies every due change in time order, including changes scheduled by the ones applied. */
   private settle(): void {
-    const now = this.clock.now();
-    for (;;) {
-      this.timeline.sort((a, b) => a.at - b.at);
-      const first = this.timeline[0];
-      if (!first || first.at > now) return;
-      this.timeline.shift();
-      first.apply();
-    }
+    this.timeline.settle(this.clock.now());
   }
 
   private event(
@@ -1056,40 +844,6 @@ export class ElasticBeanstalk {
   }
 }
 
-/**
- * The EventBridge event EB sends for an environment event, if any (EB developer guide, "Using Elastic
- * Beanstalk with Amazon EventBridge", event field mapping).
- */
-function busEventOf(message: string): { detailType: string; status: string } | undefined {
-  const change = 'Elastic Beanstalk resource status change';
-  if (message.startsWith('Environment health has transitioned'))
-    return { detailType: 'Health status change', status: 'Environment health changed' };
-  if (message === 'Environment update is starting.')
-    return { detailType: change, status: 'Environment update started' };
-  if (message === 'Environment update completed successfully.')
-    return { detailType: change, status: 'Environment update successful' };
-  if (message.startsWith('Update environment operation is complete, but with errors'))
-    return { detailType: change, status: 'Environment update failed' };
-  if (message === 'terminateEnvironment is starting.')
-    return { detailType: change, status: 'Environment termination started' };
-  if (message === 'terminateEnvironment completed successfully.')
-    return { detailType: change, status: 'Environment termination successful' };
-  return undefined;
-}
-
-/** Keeps a value only if AttributeNames asks for it (or for All). */
-function attributePicker(input: JsonObject): (name: string, value: unknown) => unknown {
-  const wanted = strList(input, 'AttributeNames');
-  const all = wanted.includes('All');
-  return (name, value) => (all || wanted.includes(name) ? value : undefined);
-}
-
-function rank(healthStatus: string): number {
-  return ['Ok', 'Info', 'Pending', 'Unknown', 'NoData', 'Suspended', 'Warning', 'Degraded', 'Severe'].indexOf(
-    healthStatus,
-  );
-}
-
 function requiredParam(input: JsonObject, key: string): string {
   const v = str(input, key);
   if (!v) throw new ServiceError('MissingParameter', `The request must contain the parameter ${key}.`);
@@ -1100,67 +854,4 @@ function randomId(length: number): string {
   let out = '';
   while (out.length < length) out += Math.random().toString(36).slice(2);
   return out.slice(0, length);
-}
-
-/** The files of a zip bundle, or why it is not one. */
-function unzipBundle(zip: Buffer): Record<string, string> | string {
-  try {
-    const decoder = new TextDecoder();
-    return Object.fromEntries(
-      Object.entries(unzipSync(new Uint8Array(zip))).map(([name, bytes]) => [name, decoder.decode(bytes)]),
-    );
-  } catch (err) {
-    return `the source bundle is not a valid zip file (${(err as Error).message})`;
-  }
-}
-
-/**
- * What EB's processing of a version (CreateApplicationVersion Process=true) refuses: a zip it cannot
- * open, or an `.ebextensions/*.config` that is not a YAML/JSON mapping. Process validates env.yaml and
- * .ebextensions only (EB API reference, CreateApplicationVersion, Process): Docker configuration is
- * not checked there (see dockerProblem).
- */
-export function processingProblem(zip: Buffer): string | undefined {
-  const files = unzipBundle(zip);
-  if (typeof files === 'string') return files;
-  for (const [name, text] of Object.entries(files)) {
-    if (/^\.ebextensions\/[^/]+\.config$/.test(name)) {
-      try {
-        const doc: unknown = parseYaml(text);
-        if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-          return `The configuration file ${name} in application version does not contain a valid YAML or JSON mapping.`;
-        }
-      } catch (err) {
-        return `The configuration file ${name} in application version contains invalid YAML or JSON. YAML exception: ${(err as Error).message.split('\n')[0]}`;
-      }
-    }
-  }
-  return undefined;
-}
-
-/** A Docker configuration the instances cannot use: Dockerrun.aws.json or docker-compose.yml unparsable. */
-export function dockerProblem(zip: Buffer): string | undefined {
-  const files = unzipBundle(zip);
-  if (typeof files === 'string') return undefined;
-  const dockerrun = files['Dockerrun.aws.json'];
-  if (dockerrun !== undefined) {
-    try {
-      const doc: unknown = JSON.parse(dockerrun);
-      if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
-        return 'Dockerrun.aws.json is not an object';
-    } catch (err) {
-      return `Dockerrun.aws.json is not valid JSON: ${(err as Error).message}`;
-    }
-  }
-  const compose = files['docker-compose.yml'] ?? files['docker-compose.yaml'];
-  if (compose !== undefined) {
-    try {
-      const doc: unknown = parseYaml(compose);
-      if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
-        return 'docker-compose.yml is not a mapping';
-    } catch (err) {
-      return `docker-compose.yml is not valid YAML: ${(err as Error).message.split('\n')[0]}`;
-    }
-  }
-  return undefined;
 }

@@ -71,7 +71,9 @@ export class Sns {
     const message = str(input, 'Message');
     if (!message) throw new ServiceError('InvalidParameter', 'Invalid parameter: Empty message');
     const subject = str(input, 'Subject');
-    if (subject !== undefined && subject.length > 100) {
+    // SNS API reference, Publish: "Subjects must be UTF-8 text with no line breaks or control
+    // characters, and less than 100 characters long."
+    if (subject !== undefined && (subject.length >= 100 || hasControlCharacter(subject))) {
       throw new ServiceError('InvalidParameter', 'Invalid parameter: Subject');
     }
     const attributes: Record<string, string> = {};
@@ -93,4 +95,11 @@ export class Sns {
     this.onPublish?.(published);
     return { MessageId: published.messageId };
   }
+}
+
+function hasControlCharacter(text: string): boolean {
+  return [...text].some((c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x20 || (code >= 0x7f && code <= 0x9f);
+  });
 }

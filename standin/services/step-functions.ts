@@ -2,8 +2,13 @@ import '../../lib/polyfills.js';
 import { randomUUID } from 'node:crypto';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { Clock } from '../clock.js';
-import { type Faults, faultError } from '../faults.js';
+import type { Faults } from '../faults.js';
 import { type JsonObject, pageOf, ServiceError, str } from '../protocol.js';
+import { causeText, HistoryRecorder, type LogEvent, stripData } from './sfn-history.js';
+import { scaleWaits, withoutRetries } from './sfn-rewrite.js';
+import { retriersOf, wrapHandlers } from './sfn-tasks.js';
+
+export { LAMBDA_INVOCATION_MS, retryDelaySeconds } from './sfn-tasks.js';
 
 /**
  * Step Functions (JSON 1.0, `AWSStepFunctions.*`) running the real ASL with aws-local-stepfunctions.
@@ -260,8 +265,16 @@ export class StepFunctions {
     const compiled = this.compile(machine);
     const { sm, prepared } = resume ? this.compileFrom(machine, resume.state) : compiled;
     const { originalTypes, waitHandlers } = prepared;
+    const recorder = new HistoryRecorder(execution, definition, originalTypes, this.clock, machine.roleArn);
+    const stopped = new AbortController();
     const handlers = {
-      ...wrapHandlers(this.resolveHandlers(definition), this.clock, this.faults),
+      ...wrapHandlers(this.resolveHandlers(definition), {
+        clock: this.clock,
+        faults: this.faults,
+        retriers: retriersOf(definition),
+        recorder,
+        signal: stopped.signal,
+      }),
       ...waitHandlers,
     };
     const context = {
@@ -283,8 +296,10 @@ export class StepFunctions {
     const { result, eventLogs, abort } = sm.run(resume ? resume.input : parsed, options);
     const { promise: done, resolve } = Promise.withResolvers<void>();
     execution.done = done;
-    execution.abort = abort;
-    const recorder = new HistoryRecorder(execution, definition, originalTypes, this.clock, machine.roleArn);
+    execution.abort = () => {
+      stopped.abort();
+      abort();
+    };
     // The state machine's TimeoutSeconds runs on the simulated clock (the library's would be real time).
     const timeoutSeconds = (definition as { TimeoutSeconds?: number }).TimeoutSeconds;
     const timer = new AbortController();
@@ -313,6 +328,7 @@ export class StepFunctions {
         await result.catch(() => undefined);
       } finally {
         timer.abort();
+        stopped.abort();
         if (execution.status === 'RUNNING') this.finish(execution, 'ABORTED', {});
         resolve();
       }
@@ -358,7 +374,7 @@ export class StepFunctions {
   /** The machine, started at `state` instead of StartAt (for a redrive). */
   private compileFrom(machine: Machine, state: string): NonNullable<Machine['compiled']> {
     const original = JSON.parse(machine.definition) as StateMachineDefinition;
-    const prepared = scaleWaits(scaleRetries({ ...original, StartAt: state }, this.clock), this.clock);
+    const prepared = scaleWaits(withoutRetries({ ...original, StartAt: state }), this.clock);
     return { prepared, sm: new StateMachine(prepared.runnable, { validationOptions: { noValidate: true } }) };
   }
 
@@ -367,8 +383,8 @@ export class StepFunctions {
       const original = JSON.parse(machine.definition) as StateMachineDefinition;
       // Validates the definition as written (throws for an invalid one)...
       new StateMachine(original, { validationOptions: { checkArn: false } });
-      // ...then runs a copy whose waits and retry intervals are on the scaled clock.
-      const prepared = scaleWaits(scaleRetries(original, this.clock), this.clock);
+      // ...then runs a copy whose waits and retries (done by the task wrappers) are on the scaled clock.
+      const prepared = scaleWaits(withoutRetries(original), this.clock);
       return {
         prepared,
         sm: new StateMachine(prepared.runnable, { validationOptions: { noValidate: true } }),
@@ -441,340 +457,5 @@ export class StepFunctions {
     const { page, next } = pageOf(events, str(input, 'nextToken'), Math.min(max, 1000));
     const withData = input.includeExecutionData !== false;
     return { events: withData ? page : page.map(stripData), nextToken: next };
-  }
-}
-
-function stripData(event: HistoryEvent): HistoryEvent {
-  const copy: HistoryEvent = { ...event };
-  for (const [k, v] of Object.entries(copy)) {
-    if (k.endsWith('EventDetails') && typeof v === 'object' && v !== null) {
-      const { input: _i, output: _o, ...rest } = v as JsonObject;
-      copy[k] = rest;
-    }
-  }
-  return copy;
-}
-
-/** A Lambda's error reaches Step Functions as `Cause` text; keep whatever the handler said. */
-function causeText(cause: unknown): string | undefined {
-  if (cause === undefined || cause === null) return undefined;
-  return typeof cause === 'string' ? cause : JSON.stringify(cause);
-}
-
-/** An error as Step Functions reports it: `name` is the Error, `message` the Cause. */
-class TaskError extends Error {
-  constructor(name: string, cause: string) {
-    super(cause);
-    this.name = name;
-  }
-}
-
-/**
- * A Lambda function's error as Step Functions sees it: Error is the errorType, Cause is the JSON the
- * Lambda runtime returns, {"errorType","errorMessage","trace"} (Step Functions developer guide,
- * "Handling errors": Lambda.Unknown and the function's own error types).
- */
-function lambdaFailure(err: unknown): TaskError {
-  const e = err instanceof Error ? err : new Error(String(err));
-  const errorType = e.name || 'Error';
-  const cause = JSON.stringify({
-    errorType,
-    errorMessage: e.message,
-    trace: (e.stack ?? `${errorType}: ${e.message}`).split('\n'),
-  });
-  return new TaskError(errorType, cause);
-}
-
-/**
- * Simulated time one Lambda invocation takes, whatever the host's CPU: simulated time stands still
- * while a handler runs, then moves on by this much. Step durations then describe the simulated
- * deployment, the same on a loaded machine as on an idle one.
- */
-export const LAMBDA_INVOCATION_MS = 1000;
-
-function wrapHandlers(
-  handlers: Record<string, TaskHandler>,
-  clock: Clock,
-  faults?: Faults,
-): Record<string, (input: JSONValue) => Promise<JSONValue>> {
-  return Object.fromEntries(
-    Object.entries(handlers).map(([name, fn]) => [
-      name,
-      async (input: JSONValue) => {
-        const fault = faults?.onCall('lambda', name);
-        if (fault && (fault.fault === 'error-before' || fault.fault === 'throttle')) {
-          const e = faultError('lambda', fault);
-          throw new TaskError(e.code, e.message);
-        }
-        let out: unknown;
-        const release = clock.hold?.();
-        try {
-          out = await fn(input);
-        } catch (err) {
-          throw lambdaFailure(err);
-        } finally {
-          release?.();
-          clock.jump?.(LAMBDA_INVOCATION_MS);
-        }
-        if (fault?.fault === 'error-after' || fault?.fault === 'reply-lost') {
-          // The handler ran and returned; Lambda (or the invoke) failed after it: the result is lost.
-          const e = faultError('lambda', { ...fault, fault: 'error-after' });
-          throw new TaskError(e.code, e.message);
-        }
-        // Lambda returns JSON: undefined becomes null, dates become strings.
-        return JSON.parse(JSON.stringify(out ?? null)) as JSONValue;
-      },
-    ]),
-  );
-}
-
-type StateDef = JsonObject & { Type: string };
-
-/**
- * The library sleeps Wait states in real time. Each Wait state becomes a Task of the same name
- * whose local handler waits the same simulated time on the scaled clock (Seconds, SecondsPath,
- * Timestamp, TimestampPath); the history still reports Wait events.
- */
-function scaleWaits(
-  definition: StateMachineDefinition,
-  clock: Clock,
-): {
-  runnable: StateMachineDefinition;
-  originalTypes: Map<string, string>;
-  waitHandlers: Record<string, (input: JSONValue) => Promise<JSONValue>>;
-} {
-  const states = (definition as unknown as { States: Record<string, StateDef> }).States;
-  const originalTypes = new Map<string, string>();
-  const waitHandlers: Record<string, (input: JSONValue) => Promise<JSONValue>> = {};
-  const rewritten: Record<string, StateDef> = {};
-  for (const [name, state] of Object.entries(states)) {
-    originalTypes.set(name, state.Type);
-    if (state.Type !== 'Wait') {
-      rewritten[name] = state;
-      continue;
-    }
-    const { Seconds, SecondsPath, Timestamp, TimestampPath, Type: _t, ...rest } = state;
-    rewritten[name] = {
-      ...rest,
-      Type: 'Task',
-      Resource: `arn:aws:lambda:us-east-1:000000000000:function:wait-${name}`,
-    };
-    waitHandlers[name] = async (input: JSONValue) => {
-      let ms = 0;
-      if (typeof Seconds === 'number') ms = Seconds * 1000;
-      else if (typeof SecondsPath === 'string') ms = Number(pathValue(input, SecondsPath)) * 1000;
-      else {
-        const ts =
-          typeof Timestamp === 'string' ? Timestamp : String(pathValue(input, String(TimestampPath)));
-        ms = Date.parse(ts) - clock.now();
-      }
-      if (!Number.isFinite(ms) || ms < 0) ms = 0;
-      await clock.sleep(ms);
-      return input;
-    };
-  }
-  return {
-    runnable: { ...definition, States: rewritten } as unknown as StateMachineDefinition,
-    originalTypes,
-    waitHandlers,
-  };
-}
-
-/** Reads a simple reference path (`$.a.b`) from the (already InputPath-filtered) input. */
-function pathValue(input: JSONValue, path: string): unknown {
-  let node: unknown = input;
-  for (const part of path
-    .replace(/^\$\.?/, '')
-    .split('.')
-    .filter(Boolean)) {
-    node = typeof node === 'object' && node !== null ? (node as JsonObject)[part] : undefined;
-  }
-  return node;
-}
-
-/**
- * Retriers with their times divided by the clock's scale: IntervalSeconds and MaxDelaySeconds in
- * real seconds, BackoffRate, MaxAttempts and JitterStrategy unchanged, so the library applies them as
- * Step Functions documents (developer guide, "Retrying after an error": the interval grows by
- * BackoffRate per attempt, is capped at MaxDelaySeconds, and FULL jitter waits a random time up to it).
- */
-function scaleRetries(definition: StateMachineDefinition, clock: Clock): StateMachineDefinition {
-  const states = (definition as unknown as { States: Record<string, StateDef> }).States;
-  const scaled: Record<string, StateDef> = {};
-  for (const [name, state] of Object.entries(states)) {
-    if (!Array.isArray(state.Retry)) {
-      scaled[name] = state;
-      continue;
-    }
-    scaled[name] = {
-      ...state,
-      Retry: (state.Retry as JsonObject[]).map((r) => ({
-        ...r,
-        IntervalSeconds: clock.toRealMs(Number(r.IntervalSeconds ?? 1) * 1000) / 1000,
-        ...(r.MaxDelaySeconds !== undefined
-          ? { MaxDelaySeconds: clock.toRealMs(Number(r.MaxDelaySeconds) * 1000) / 1000 }
-          : {}),
-      })),
-    };
-  }
-  // TimeoutSeconds is kept by the stand-in itself, on the simulated clock.
-  const { TimeoutSeconds: _timeout, ...rest } = definition as unknown as JsonObject;
-  return { ...rest, States: scaled } as unknown as StateMachineDefinition;
-}
-
-type LogEvent = Awaited<ReturnType<ReturnType<StateMachine['run']>['eventLogs']['next']>>['value'];
-
-/** Turns the library's event log into Step Functions HistoryEvents. */
-class HistoryRecorder {
-  private readonly resources = new Map<string, string>();
-
-  constructor(
-    private readonly execution: Execution,
-    definition: StateMachineDefinition,
-    private readonly originalTypes: Map<string, string>,
-    private readonly clock: Clock,
-    private readonly roleArn: string,
-  ) {
-    const states = (definition as unknown as { States: Record<string, StateDef> }).States;
-    for (const [name, s] of Object.entries(states))
-      if (typeof s.Resource === 'string') this.resources.set(name, s.Resource);
-  }
-
-  private push(type: string, details: JsonObject = {}): void {
-    const h = this.execution.history;
-    h.push({
-      id: h.length + 1,
-      previousEventId: h.length,
-      timestamp: new Date(this.clock.now()),
-      type,
-      ...details,
-    });
-  }
-
-  private isLambda(state: string): boolean {
-    return (this.resources.get(state) ?? '').startsWith('arn:aws:lambda:');
-  }
-
-  record(event: LogEvent): void {
-    if (!event || typeof event !== 'object') return;
-    const json = (v: unknown) => JSON.stringify(v ?? null);
-    switch (event.type) {
-      case 'ExecutionStarted':
-        this.push('ExecutionStarted', {
-          executionStartedEventDetails: {
-            input: json(event.input),
-            inputDetails: { truncated: false },
-            roleArn: this.roleArn,
-          },
-        });
-        return;
-      case 'ExecutionSucceeded':
-        this.push('ExecutionSucceeded', {
-          executionSucceededEventDetails: { output: json(event.output), outputDetails: { truncated: false } },
-        });
-        return;
-      case 'ExecutionFailed':
-        this.push('ExecutionFailed', {
-          executionFailedEventDetails: { error: event.Error, cause: causeText(event.Cause) },
-        });
-        return;
-      case 'ExecutionTimeout':
-        this.push('ExecutionTimedOut', { executionTimedOutEventDetails: {} });
-        return;
-      case 'StateEntered': {
-        this.execution.unfinishedState = { state: event.state.name, input: event.state.input as JSONValue };
-        const type = this.originalTypes.get(event.state.name) ?? event.state.type;
-        this.push(`${type}StateEntered`, {
-          stateEnteredEventDetails: {
-            name: event.state.name,
-            input: json(event.state.input),
-            inputDetails: { truncated: false },
-          },
-        });
-        if (type === 'Task') this.scheduled(event.state.name, event.state.input);
-        return;
-      }
-      case 'StateExited': {
-        if (this.execution.unfinishedState?.state === event.state.name)
-          this.execution.unfinishedState = undefined;
-        const type = this.originalTypes.get(event.state.name) ?? event.state.type;
-        if (type === 'Task') this.succeeded(event.state.name, event.state.output);
-        // Fail and Succeed states end the execution without an exit event of their own... except Succeed.
-        if (type === 'Fail') return;
-        this.push(`${type}StateExited`, {
-          stateExitedEventDetails: {
-            name: event.state.name,
-            output: json(event.state.output),
-            outputDetails: { truncated: false },
-          },
-        });
-        return;
-      }
-      case 'StateFailed': {
-        const type = this.originalTypes.get(event.state.name) ?? event.state.type;
-        if (type !== 'Task') return;
-        const details = { error: event.Error, cause: causeText(event.Cause) };
-        if (this.isLambda(event.state.name))
-          this.push('LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: details });
-        else
-          this.push('TaskFailed', {
-            taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', ...details },
-          });
-        return;
-      }
-      case 'StateRetried':
-        // A retry schedules the function again; the state is not re-entered.
-        this.scheduled(event.state.name, event.state.input);
-        return;
-      case 'StateCaught': {
-        const type = this.originalTypes.get(event.state.name) ?? event.state.type;
-        this.push(`${type}StateExited`, { stateExitedEventDetails: { name: event.state.name } });
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
-  private scheduled(state: string, input: unknown): void {
-    const resource = this.resources.get(state) ?? '';
-    if (this.isLambda(state)) {
-      this.push('LambdaFunctionScheduled', {
-        lambdaFunctionScheduledEventDetails: {
-          resource,
-          input: JSON.stringify(input ?? null),
-          inputDetails: { truncated: false },
-        },
-      });
-      this.push('LambdaFunctionStarted');
-    } else {
-      this.push('TaskScheduled', {
-        taskScheduledEventDetails: {
-          resourceType: 'lambda',
-          resource: 'invoke',
-          region: 'us-east-1',
-          parameters: JSON.stringify(input ?? null),
-        },
-      });
-      this.push('TaskStarted', { taskStartedEventDetails: { resourceType: 'lambda', resource: 'invoke' } });
-    }
-  }
-
-  private succeeded(state: string, output: unknown): void {
-    const text = JSON.stringify(output ?? null);
-    if (this.isLambda(state)) {
-      this.push('LambdaFunctionSucceeded', {
-        lambdaFunctionSucceededEventDetails: { output: text, outputDetails: { truncated: false } },
-      });
-    } else {
-      this.push('TaskSucceeded', {
-        taskSucceededEventDetails: {
-          resourceType: 'lambda',
-          resource: 'invoke',
-          output: text,
-          outputDetails: { truncated: false },
-        },
-      });
-    }
   }
 }

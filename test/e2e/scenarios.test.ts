@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/load.js';
 import { createClock } from '../../standin/clock.js';
+import { freePort } from '../../standin/ports.js';
 import { type PushOutcome, runScenario } from '../../standin/run-scenario.js';
 import { loadScenario, scenarioNames } from '../../standin/scenarios.js';
 
@@ -11,8 +12,9 @@ import { loadScenario, scenarioNames } from '../../standin/scenarios.js';
  * the alert, and what EB was asked to do.
  */
 const config = loadConfig('ebship.yml');
-// One endpoint for the whole file: the handlers' SDK clients are created once per process.
-const port = 30_000 + (process.pid % 20_000);
+// One endpoint for the whole file: the handlers' SDK clients are created once per process. The OS
+// picks the port (one derived from the pid could collide with another file's dynalite).
+const port = await freePort();
 const run = (name: string, scale?: number) => {
   const scenario = loadScenario(name);
   return runScenario(scenario, {
@@ -105,7 +107,7 @@ describe('stand-in scenarios end to end', () => {
       scenarioNames()
         .filter((n) => n !== 'rehearsal')
         .sort(),
-    ).toEqual([...Object.keys(expectations), 'throttling-storm'].sort());
+    ).toEqual([...Object.keys(expectations), 'throttling-storm', 'update-reply-lost'].sort());
   });
 
   it.each(Object.entries(expectations))('%s', { timeout: 60_000 }, async (name, want) => {
@@ -128,12 +130,12 @@ describe('stand-in scenarios end to end', () => {
     expect(push.ebOperations.includes('AbortEnvironmentUpdate')).toBe(want.aborted ?? false);
   });
 
-  // The SDK backs off throttled calls in real time, which a scaled clock multiplies (and so does CPU
-  // load from other test files): this one runs at a low scale to keep simulated time honest.
+  // The SDK backs off throttled calls in real time, inside a handler, where simulated time runs at
+  // real speed: its waits take as long as on AWS, at any scale.
   it('survives a throttling storm: EB throttles, the SDK and Step Functions retry, and it deploys', {
     timeout: 120_000,
   }, async () => {
-    const outcome = await run('throttling-storm', 15);
+    const outcome = await run('throttling-storm');
     const push = outcome.pushes.at(-1) as PushOutcome;
 
     expect(outcome.throttled).toBeGreaterThan(0);
@@ -141,5 +143,22 @@ describe('stand-in scenarios end to end', () => {
     expect(push.finalVersion).toMatch(/^v1\.3\.0-/);
     expect(push.alerts[0]?.subject).toMatch(/Deployed: antenna-prod/);
     expect(push.ebOperations.filter((op) => op === 'UpdateEnvironment')).toHaveLength(1);
+  });
+
+  // A fault from the scenario's data: EB applies UpdateEnvironment, then the reply is lost. The
+  // deploy must still end on the new version, Green, with a "Deployed" alert.
+  it('deploys when the UpdateEnvironment reply is lost after EB applied it', {
+    timeout: 60_000,
+  }, async () => {
+    const outcome = await run('update-reply-lost');
+    const push = outcome.pushes.at(-1) as PushOutcome;
+
+    expect(push.faults).toMatchObject([
+      { fault: 'reply-lost', service: 'elasticbeanstalk', operation: 'UpdateEnvironment' },
+    ]);
+    expect(push.status).toBe('SUCCEEDED');
+    expect(push.finalVersion).toMatch(/^v1\.3\.0-/);
+    expect(push.finalColor).toBe('Green');
+    expect(push.alerts.map((a) => a.subject)).toEqual([expect.stringMatching(/Deployed: antenna-prod/)]);
   });
 });

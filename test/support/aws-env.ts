@@ -17,16 +17,16 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createDeployTableCommand } from '../../lib/store/table.js';
+import { freePort } from '../../standin/ports.js';
 
 export const REGION = 'us-east-1';
 export const TABLE = 'ebship-test';
 export const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ebship-test-alerts';
 export const BUCKET = 'ebship-test-bundles';
 export const MIGRATION_DOCUMENT = 'ebship-test-migration-check';
-// Test files run in separate processes: each gets its own port, derived from its pid (unique among live
-// processes; pid_max is 32768 here) and kept below Linux's ephemeral range (32768-60999), where port-0
-// listeners (the stand-in, dynalite-table.ts) and outgoing connections take theirs.
-const DYNAMO_PORT = 1024 + (process.pid % 31_744);
+// Test files run in separate processes: each asks the OS for a free port (a port derived from the
+// pid could collide with another file's).
+const DYNAMO_PORT = await freePort();
 
 process.env.AWS_REGION = REGION;
 process.env.AWS_ACCESS_KEY_ID = 'test';
