@@ -11,7 +11,7 @@ import { logger } from '../logger.js';
 import { parseRequest, type ReleaseRequest } from '../release/request.js';
 import { digestFromDescription, shortDigest, versionLabel } from '../release/version-label.js';
 import { config, runtimeEnv } from '../runtime.js';
-import { getLastGood } from '../store/deployments.js';
+import { getLastGood, recordDeployment } from '../store/deployments.js';
 import type { Release } from '../workflow-state.js';
 
 export interface ExecutionInfo {
@@ -36,8 +36,11 @@ export async function resolveRelease(input: unknown, exec: ExecutionInfo): Promi
     else requests.push(r.request);
   }
   const [first, ...others] = requests;
-  if (!first)
-    return { ignored: { reason: resolutions.map((r) => ('ignored' in r ? r.ignored : '')).join('; ') } };
+  if (!first) {
+    const reason = resolutions.map((r) => ('ignored' in r ? r.ignored : '')).join('; ');
+    await recordIgnoredPush(input, reason, exec);
+    return { ignored: { reason } };
+  }
   for (const other of others) await fanOut(other, exec.stateMachineArn);
   return { release: await toRelease(first, exec) };
 }
@@ -124,5 +127,35 @@ async function fanOut(request: ReleaseRequest, stateMachineArn: string): Promise
     logger.info('push fanned out to another target', { fanOutTarget: request.target, executionName: name });
   } catch (err) {
     if ((err as Error).name !== 'ExecutionAlreadyExists') throw err;
+  }
+}
+
+/**
+ * A tagged push to a configured repository that no target's tag pattern takes is history for those
+ * targets: `ebship history` says why that tag did not deploy. (Untagged pushes, failed pushes and
+ * other repositories involve no target.)
+ */
+async function recordIgnoredPush(input: unknown, reason: string, exec: ExecutionInfo): Promise<void> {
+  const detail = (input as { source?: unknown; detail?: Record<string, unknown> } | undefined)?.detail;
+  if ((input as { source?: unknown })?.source !== 'aws.ecr' || !detail) return;
+  const repository = detail['repository-name'];
+  const tag = detail['image-tag'];
+  if (typeof repository !== 'string' || typeof tag !== 'string' || detail.result !== 'SUCCESS') return;
+  const now = new Date();
+  for (const [name, target] of Object.entries(config().targets)) {
+    if (target.source.repository !== repository) continue;
+    await recordDeployment(dynamo, runtimeEnv().tableName, {
+      target: name,
+      application: target.application,
+      environment: target.environment,
+      executionId: exec.executionId,
+      trigger: 'push',
+      toVersion: tag.slice(0, 128),
+      outcome: 'SKIPPED',
+      reason: `ignored: ${reason}`,
+      startedAt: exec.startedAt,
+      endedAt: now.toISOString(),
+      durationSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(exec.startedAt)) / 1000)),
+    });
   }
 }

@@ -1,4 +1,5 @@
 import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import { requestHandler } from './timeouts.js';
 
 /**
  * EB's Describe* calls are throttled at about 2/s with a burst of 15 per account (EB API reference,
@@ -7,4 +8,4 @@ import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
  * times with the standard mode's short jittered backoff, then lets the step fail. Step Functions'
  * Retry (throttled errors) and the health watch (a throttled poll is no data) do the waiting.
  */
-export const eb = new ElasticBeanstalkClient({ retryMode: 'standard', maxAttempts: 3 });
+export const eb = new ElasticBeanstalkClient({ retryMode: 'standard', maxAttempts: 3, requestHandler });

@@ -1,3 +1,4 @@
 import { SNSClient } from '@aws-sdk/client-sns';
+import { requestHandler } from './timeouts.js';
 
-export const sns = new SNSClient({});
+export const sns = new SNSClient({ requestHandler });

@@ -1,3 +1,4 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { requestHandler } from './timeouts.js';
 
-export const ssm = new SSMClient({});
+export const ssm = new SSMClient({ requestHandler });

@@ -4,7 +4,7 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/resolve-release.js';
 import { ImageNotFound, InputInvalid } from '../../../lib/errors.js';
-import { putLastGood } from '../../../lib/store/deployments.js';
+import { listHistory, putLastGood } from '../../../lib/store/deployments.js';
 import {
   ACCOUNT,
   awsError,
@@ -108,6 +108,18 @@ describe('resolve-release handler: pushes', () => {
     // Assert
     expect(result).toEqual({ ignored: { reason: expect.stringContaining(reason) } });
     expect(mocks.ecr).not.toHaveReceivedAnyCommand();
+  });
+
+  it("writes why a tag no pattern takes did not deploy to the history of the repository's targets", async () => {
+    // Act
+    await handler(execution(pushEvent('main-7f5b264', DIGEST)), context);
+
+    // Assert
+    expect((await listHistory(db, TABLE, ENV))[0]).toMatchObject({
+      outcome: 'SKIPPED',
+      toVersion: 'main-7f5b264',
+      reason: expect.stringContaining('does not match the tag pattern "v*"'),
+    });
   });
 
   it('fails an unknown tag with ImageNotFound that says how to find the right one', async () => {
