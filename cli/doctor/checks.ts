@@ -29,7 +29,7 @@ export interface DoctorClients {
   ssm: SSMClient;
 }
 
-/** EB's `environmentsecrets` namespace needs platform versions released on or after this day (eb-facts.md). */
+/** EB's `environmentsecrets` namespace needs platform versions released on or after this day (EB developer guide, "Using Secrets Manager and Parameter Store with environment variables"). */
 export const ENVIRONMENT_SECRETS_SINCE = new Date('2025-03-26T00:00:00Z');
 
 export async function diagnose(

@@ -43,7 +43,7 @@ export async function getEnvironment(
 
 export interface VersionInfo {
   label: string;
-  /** Lower-cased: EB documents Processed/PROCESSED inconsistently (eb-facts.md). */
+  /** Lower-cased: the EB API model lists Processed, some answers say PROCESSED (ApplicationVersionStatus). */
   status: string;
   description?: string;
 }
@@ -176,7 +176,7 @@ export async function abortUpdate(client: ElasticBeanstalkClient, ref: EnvRef): 
 const IN_PROGRESS = new Set(['Launching', 'Updating', 'Aborting', 'LinkingFrom', 'LinkingTo']);
 
 /**
- * One health look. EB throttles Describe* at about 2 calls/s per account (eb-facts.md), and every
+ * One health look. EB throttles Describe* at about 2 calls/s per account (AWS Support, quoted in aws/aws-cli issues), and every
  * environment ebship watches polls at once, so a look costs as few calls as the verdict needs: while
  * the environment is Updating, enhanced health (which carries Status) and the events; once it is
  * Ready (or on basic health), also the environment's version label and every instance (paged).

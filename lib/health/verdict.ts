@@ -46,7 +46,7 @@ export interface WatchContext {
 
 /**
  * EB event texts that mean the update failed, as the EB CLI keys on them
- * (eb-facts.md "Event texts"). After these, EB may return to Ready, even Green, on the OLD version.
+ * (the EB CLI's ebcli/operations/commonops.py keys on them). After these, EB may return to Ready, even Green, on the OLD version.
  */
 const REVERTED = 'The environment was reverted to the previous configuration setting.';
 const FAILURE_EVENTS = [
@@ -55,7 +55,7 @@ const FAILURE_EVENTS = [
   'Update environment operation is complete, but with errors.',
 ];
 
-// Enhanced health statuses to colours (eb-facts.md "Health and status").
+// Enhanced health statuses to colours (EB developer guide, "Health colors and statuses").
 const STATUS_COLOR: Record<string, Color> = {
   Ok: 'Green',
   Info: 'Green',
