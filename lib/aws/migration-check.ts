@@ -19,8 +19,8 @@ export function migrationDocumentFor(prefix: string, target: string): string {
 }
 
 /**
- * Right after SendCommand, GetCommandInvocation answers InvocationDoesNotExist for a while
- * (SSM API reference, GetCommandInvocation: InvocationDoesNotExist right after SendCommand): these polls are allowed on top of the check's own timeout.
+ * Right after SendCommand, GetCommandInvocation answers InvocationDoesNotExist for a while (SSM API
+ * reference, GetCommandInvocation errors): these polls are allowed on top of the check's own timeout.
  */
 const MAX_NOT_YET = 10;
 const POLL_SECONDS = 5;
