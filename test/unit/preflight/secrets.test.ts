@@ -315,7 +315,8 @@ describe('inspectSecrets', () => {
 
   it('turns an unrecognised client error into secret-unreadable, naming the call', async () => {
     planted({ 'app/api-key': 'value' });
-    sm.on(GetSecretValueCommand).rejects(awsError('ValidationException', 'bad'));
+    // Mentioning KMS does not make it a permission problem: only AccessDeniedException does.
+    sm.on(GetSecretValueCommand).rejects(awsError('ValidationException', 'bad KMS key id'));
     const { findings } = await inspectSecrets(client, oneSecret());
     expect(findings).toEqual([
       expect.objectContaining({
