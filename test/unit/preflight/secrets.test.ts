@@ -184,6 +184,25 @@ describe('inspectSecrets', () => {
 
     // Assert
     expect(findings[0]?.message).toContain('secretsmanager:GetSecretValue');
+    // Not a KMS problem: the fix would send the user to the wrong policy.
+    expect(findings[0]?.message).not.toContain('kms:Decrypt');
+  });
+
+  it('treats the older AccessDenied code like AccessDeniedException', async () => {
+    sm.on(DescribeSecretCommand).resolves({ ARN: arnOf('app/api-key') });
+    sm.on(GetSecretValueCommand).rejects(awsError('AccessDenied', 'Access Denied'));
+    const { findings } = await inspectSecrets(client, oneSecret());
+    expect(findings).toEqual([expect.objectContaining({ ruleId: 'secret-access-denied' })]);
+  });
+
+  it.each([
+    ['neither a string nor a binary value', {}],
+    ['an empty binary value', { SecretBinary: new Uint8Array([]) }],
+  ])('reports a secret with %s as empty, not binary', async (_, answer) => {
+    sm.on(DescribeSecretCommand).resolves({ ARN: arnOf('app/api-key') });
+    sm.on(GetSecretValueCommand).resolves(answer);
+    const { findings } = await inspectSecrets(client, oneSecret());
+    expect(findings.map((f) => f.ruleId)).toEqual(['secret-empty']);
   });
 
   it.each([
@@ -296,7 +315,8 @@ describe('inspectSecrets', () => {
 
   it('turns an unrecognised client error into secret-unreadable, naming the call', async () => {
     planted({ 'app/api-key': 'value' });
-    sm.on(GetSecretValueCommand).rejects(awsError('ValidationException', 'bad'));
+    // Mentioning KMS does not make it a permission problem: only AccessDeniedException does.
+    sm.on(GetSecretValueCommand).rejects(awsError('ValidationException', 'bad KMS key id'));
     const { findings } = await inspectSecrets(client, oneSecret());
     expect(findings).toEqual([
       expect.objectContaining({

@@ -45,6 +45,22 @@ describe('checkValue', () => {
     expect(ids(checkValue(value, 'url', 'SENTRY_DSN', {}))).toEqual(expected);
   });
 
+  // Celery (kombu) accepts these ssl_cert_reqs values on a rediss:// broker URL.
+  it.each(['none', 'optional', 'required', 'cert_none', 'cert_optional', 'CERT_REQUIRED'])(
+    'accepts ssl_cert_reqs=%s',
+    (reqs) => {
+      const url = `rediss://cache.internal:6379/0?ssl_cert_reqs=${reqs}`;
+      expect(ids(checkValue(url, 'redis-url', 'CELERY_BROKER_URL', encrypted))).toEqual([]);
+    },
+  );
+
+  it('says whether ssl_cert_reqs is missing or has an unknown value', () => {
+    const [missing] = checkValue('rediss://c:6379/0', 'redis-url', 'R', encrypted);
+    const [unknown] = checkValue('rediss://c:6379/0?ssl_cert_reqs=maybe', 'redis-url', 'R', encrypted);
+    expect(missing?.message).toContain('URL without ssl_cert_reqs');
+    expect(unknown?.message).toContain('URL with an unknown value for ssl_cert_reqs');
+  });
+
   it('names a known driver scheme so the user sees what to change', () => {
     const [problem] = checkValue('postgres://u:p@db:5432/app', 'database-url', 'DATABASE_URL', psycopg3);
     expect(problem?.message).toContain('"postgres://"');

@@ -10,6 +10,7 @@ describe('image references (ECR API reference, ImageIdentifier)', () => {
     [`sha256:${HEX.slice(1)}`, false],
     [`sha256:${HEX}0`, false],
     [`sha512:${HEX}`, false],
+    [`image@sha256:${HEX}`, false],
     [HEX, false],
     [undefined, false],
   ])('digest %s: %s', (value, ok) => {

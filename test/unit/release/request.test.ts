@@ -83,6 +83,16 @@ describe('parseRequest', () => {
     [{ target: 'antenna-prod', imageTag: 'v1; rm -rf /' }, 'is not a valid ECR tag'],
     [{ target: 'antenna-prod', imageTag: 'v1', extra: 1 }, 'manual execution input is invalid'],
     [{ source: 'aws.s3', 'detail-type': 'Object Created' }, 'not an ECR push event'],
+    [
+      { target: 'antenna-prod', trigger: 'rollback', imageTag: 'v9' },
+      'a rollback takes "rollbackTo" (a version label), not an image tag or digest',
+    ],
+    [
+      { target: 'antenna-prod', rollbackTo: 'v9-090909090909', imageDigest: DIGEST },
+      'a rollback takes "rollbackTo"',
+    ],
+    [{ target: 5, imageTag: 'v1' }, 'manual execution input is invalid (target: '],
+    ['v1', 'manual execution input is invalid (input: '],
   ])('rejects bad manual input %j with a message that says how to fix it', (input, message) => {
     expect(() => parseRequest(input, config)).toThrow(InputInvalid);
     expect(() => parseRequest(input, config)).toThrow(message);

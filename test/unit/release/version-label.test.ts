@@ -13,6 +13,17 @@ describe('versionLabel', () => {
     expect(versionLabel('v10', DIGEST)).toBe('v10-ab12ab12ab12');
   });
 
+  it('names an untagged image "untagged", and turns characters EB labels cannot hold into "-"', () => {
+    expect(versionLabel(undefined, DIGEST)).toBe('untagged-ab12ab12ab12');
+    expect(versionLabel('feature/x+y', DIGEST)).toBe('feature-x-y-ab12ab12ab12');
+  });
+
+  it('cuts a long tag so the label is exactly 100 characters, the EB maximum', () => {
+    const label = versionLabel('t'.repeat(128), DIGEST);
+    expect(label).toHaveLength(100);
+    expect(label).toBe(`${'t'.repeat(87)}-ab12ab12ab12`);
+  });
+
   it('is the same for the same tag and digest, so a re-push reuses the version', () => {
     expect(versionLabel('v10', DIGEST)).toBe(versionLabel('v10', DIGEST));
   });
