@@ -150,8 +150,8 @@ ${Object.entries(env)
   .map(([k, v]) => `export ${k}=${v}`)
   .join('\n')}
 unset AWS_PROFILE
-# ebship's resources here are stage "${opts.stage}": pass --stage ${opts.stage} to each ebship command, e.g.
-ebship() { npx ebship "$@" --stage ${opts.stage}; }
+# ebship's resources here are stage "${opts.stage}": the CLI's --stage defaults to EBSHIP_STAGE.
+export EBSHIP_STAGE=${opts.stage}
 
 Control it (push an image, advance time, apply a scenario or a fault):
   npx tsx standin/control.ts push ${Object.values(config.targets)[0]?.source.repository ?? '<repository>'} v1.4.0
