@@ -66,7 +66,11 @@ export function buildProgram(io: Io, act: Act): Command {
       'Ship container images to AWS Elastic Beanstalk through the ebship state machine: deploy, follow, roll back, and check bundles before they ship.',
     )
     .version(VERSION, '-V, --version')
-    .option('--stage <stage>', 'the deployed ebship stage (serverless --stage; default: EBSHIP_STAGE, then dev)', io.env.EBSHIP_STAGE || 'dev')
+    .option(
+      '--stage <stage>',
+      'the deployed ebship stage (serverless --stage; default: EBSHIP_STAGE, then dev)',
+      io.env.EBSHIP_STAGE || 'dev',
+    )
     .option('--region <region>', 'AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile)')
     .option('--profile <name>', 'AWS profile (default: AWS_PROFILE)')
     .option('-c, --config <path>', 'ebship.yml to read (default: EBSHIP_CONFIG, then ./ebship.yml)')

@@ -119,16 +119,8 @@ function visibleLength(text: string): number {
   return text.replace(/\u001b\[[0-9;]*m/g, '').length;
 }
 
-/** 75 → "1m15s"; 3725 → "1h02m05s". */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const rest = s % 60;
-  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m${String(rest).padStart(2, '0')}s`;
-  if (m > 0) return `${m}m${String(rest).padStart(2, '0')}s`;
-  return `${rest}s`;
-}
+/** One duration text for alerts, history and the CLI: 75 → "1m 15s" (lib/text/duration.ts). */
+export { formatDuration } from '../lib/text/duration.js';
 
 /** "2025-06-02 09:00:05 UTC": one time zone for everyone reading the same incident. */
 export function formatTime(iso: string | Date | undefined): string {

@@ -1,4 +1,5 @@
 import { shortDigest } from '../release/version-label.js';
+import { formatDuration } from '../text/duration.js';
 import { maskAppText } from '../text/mask.js';
 import type { CaughtError, DeployState, HealthProgress, OutcomeStatus, Release } from '../workflow-state.js';
 
@@ -340,16 +341,6 @@ function causeMessage(cause: string | undefined): string | undefined {
     return typeof parsed.errorMessage === 'string' ? clean(parsed.errorMessage, TEXT_MAX * 2) : undefined;
   }
   return clean(cause, TEXT_MAX * 2);
-}
-
-export function formatDuration(totalSeconds: number): string {
-  const s = Math.max(0, Math.round(totalSeconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  if (h > 0) return `${h}h ${m}m ${sec}s`;
-  if (m > 0) return `${m}m ${sec}s`;
-  return `${sec}s`;
 }
 
 function duration(startedAt: string, now: Date): string {

@@ -174,9 +174,9 @@ describe('ebship history', () => {
     expect(second).toBeGreaterThan(0);
     expect(first).toBeGreaterThan(second);
     expect(lines[second]).toMatch(
-      /manual\s+v1\.4\.1-0b1c2d3e4f5a -> v1\.4\.2-3f2a9c1b7d4e\s+rolled back\s+7m05s\s+CheckHealth: Red \(Severe\)/,
+      /manual\s+v1\.4\.1-0b1c2d3e4f5a -> v1\.4\.2-3f2a9c1b7d4e\s+rolled back\s+7m 5s\s+CheckHealth: Red \(Severe\)/,
     );
-    expect(lines[first]).toMatch(/push\s+v1\.4\.0-aaaaaaaaaaaa -> v1\.4\.1-0b1c2d3e4f5a\s+deployed\s+5m00s/);
+    expect(lines[first]).toMatch(/push\s+v1\.4\.0-aaaaaaaaaaaa -> v1\.4\.1-0b1c2d3e4f5a\s+deployed\s+5m 0s/);
   });
 
   it('honours --limit and prints JSON', async () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { composeAlert, formatDuration, MESSAGE_MAX_BYTES, SUBJECT_MAX } from '../../../lib/alerts/compose.js';
+import { composeAlert, MESSAGE_MAX_BYTES, SUBJECT_MAX } from '../../../lib/alerts/compose.js';
+import { formatDuration } from '../../../lib/text/duration.js';
 import type { DeployState, OutcomeStatus } from '../../../lib/workflow-state.js';
 import { failedBeforeDeploy, NOW, release, rollbackFailed, rolledBack, succeeded } from './deploy-states.js';
 
