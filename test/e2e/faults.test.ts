@@ -93,6 +93,26 @@ async function runWith(image: 'good' | 'bad', faults: unknown[], scale = 240): P
   return { push, lockAtEnd, newLabel };
 }
 
+/** Polls `done` every 10 ms, for at most 6 s of real time. */
+async function until(done: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 600 && !(await done()); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+async function environmentIs(eb: ElasticBeanstalkClient, status: string): Promise<boolean> {
+  const { Environments } = await eb.send(
+    new DescribeEnvironmentsCommand({ EnvironmentNames: [ENV.environment] }),
+  );
+  return Environments?.[0]?.Status === status;
+}
+
+/** The execution's one alert was published (its claim in the table says sent). */
+async function alertSent(db: DynamoDBDocumentClient, executionArn: string): Promise<boolean> {
+  const { Item } = await db.send(
+    new GetCommand({ TableName: DEFAULT_NAMES.tableName, Key: { pk: `EXEC#${executionArn}`, sk: 'ALERT' } }),
+  );
+  return Item?.status === 'sent';
+}
+
 /** The invariants every run must keep, whatever failed. */
 function assertPromiseKept(run: Run, image: 'good' | 'bad'): void {
   const { push, lockAtEnd } = run;
@@ -206,25 +226,10 @@ describe('the safety promise under injected faults (stand-in, real SDK clients)'
         const eb = new ElasticBeanstalkClient({});
         const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
         // Once EB is updating to the new version, someone stops the execution from the console.
-        for (;;) {
-          const { Environments } = await eb.send(
-            new DescribeEnvironmentsCommand({ EnvironmentNames: [ENV.environment] }),
-          );
-          if (Environments?.[0]?.Status === 'Updating') break;
-          await new Promise((r) => setTimeout(r, 10));
-        }
+        await until(() => environmentIs(eb, 'Updating'));
         await sfn.send(new StopExecutionCommand({ executionArn, cause: 'stopped by a person' }));
-        // EventBridge invokes executionEnded asynchronously: wait for its alert claim to be sent.
-        for (let i = 0; i < 400; i++) {
-          const { Item } = await db.send(
-            new GetCommand({
-              TableName: DEFAULT_NAMES.tableName,
-              Key: { pk: `EXEC#${executionArn}`, sk: 'ALERT' },
-            }),
-          );
-          if (Item?.status === 'sent') break;
-          await new Promise((r) => setTimeout(r, 10));
-        }
+        // EventBridge invokes executionEnded asynchronously: wait for its alert to be sent.
+        await until(() => alertSent(db, executionArn));
         lockAtEnd = await getLock(db, DEFAULT_NAMES.tableName, ENV);
         history = await listHistory(db, DEFAULT_NAMES.tableName, ENV);
       },
@@ -261,25 +266,9 @@ describe('the safety promise under injected faults (stand-in, real SDK clients)'
         const sfn = new SFNClient({});
         const eb = new ElasticBeanstalkClient({});
         const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-        const until = async (done: () => Promise<boolean>) => {
-          for (let i = 0; i < 600 && !(await done()); i++) await new Promise((r) => setTimeout(r, 10));
-        };
-        await until(async () => {
-          const { Environments } = await eb.send(
-            new DescribeEnvironmentsCommand({ EnvironmentNames: [ENV.environment] }),
-          );
-          return Environments?.[0]?.Status === 'Updating';
-        });
+        await until(() => environmentIs(eb, 'Updating'));
         await sfn.send(new StopExecutionCommand({ executionArn }));
-        await until(async () => {
-          const { Item } = await db.send(
-            new GetCommand({
-              TableName: DEFAULT_NAMES.tableName,
-              Key: { pk: `EXEC#${executionArn}`, sk: 'ALERT' },
-            }),
-          );
-          return Item?.status === 'sent';
-        });
+        await until(() => alertSent(db, executionArn));
         // Someone redrives it from the console (Step Functions RedriveExecution).
         const before =
           (await eb.send(new DescribeEventsCommand({ EnvironmentName: ENV.environment }))).Events ?? [];
