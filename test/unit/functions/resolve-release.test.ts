@@ -160,6 +160,16 @@ describe('resolve-release handler: pushes', () => {
     );
   });
 
+  it('takes the tag from ECR for a manual request by digest, so the label names it', async () => {
+    // Act
+    const result = await handler(execution({ target: 'antenna-prod', imageDigest: DIGEST }), context);
+
+    // Assert
+    expect(result).toMatchObject({
+      release: { imageTag: 'v10', versionLabel: LABEL, hasMigrationCheck: true },
+    });
+  });
+
   it('resolves a manual request for a tag to a manual release', async () => {
     // Act
     const result = await handler(execution({ target: 'antenna-prod', imageTag: 'v10' }), context);
@@ -312,6 +322,23 @@ describe('resolve-release handler: rollback requests', () => {
       /^(\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\/)?antenna-backend@sha256:[0-9a-f]{64}$/,
     );
     expect(uri.endsWith(OLD_DIGEST)).toBe(true);
+  });
+
+  it('names the image repository@digest when the rolled-back-to image is gone from ECR', async () => {
+    // Arrange: ECR lifecycle rules may have expired it; EB still holds the version.
+    mocks.ecr.on(DescribeImagesCommand).rejects(awsError('ImageNotFoundException', 'image not found'));
+
+    // Act
+    const result = await handler(execution({ target: 'antenna-prod', rollbackTo: OLD_LABEL }), context);
+
+    // Assert
+    expect(result).toMatchObject({
+      release: {
+        imageUri: `antenna-backend@${OLD_DIGEST}`,
+        imageDigest: OLD_DIGEST,
+        imagePushedAt: undefined,
+      },
+    });
   });
 
   it('rolls back to the label a person names', async () => {

@@ -134,6 +134,7 @@ describe('checkSecretValue', () => {
     ['   \n', 'secret-empty'],
     ['not json', 'secret-not-json'],
     ['["a"]', 'secret-not-json'],
+    ['null', 'secret-not-json'],
   ])('rejects %j for a JSON secret', (value, ruleId) => {
     expect(ids(checkSecretValue(value, appConfig, 'APP_CONFIG', {}))).toEqual([ruleId]);
   });
