@@ -18,7 +18,7 @@ import { loadConfig } from '../lib/config/load.js';
 import { healthVerdict } from '../lib/health/verdict.js';
 import { behaviours, digest, FakeAws, mocks, runDeploy, startDynamo } from '../test/workflow/harness.js';
 
-// Step Functions Standard: $0.025 per 1,000 state transitions (eb-facts.md); Lambda requests $0.20 per 1M.
+// Step Functions Standard: $0.025 per 1,000 state transitions (AWS Step Functions pricing page); Lambda requests $0.20 per 1M.
 const SFN_PER_TRANSITION = 0.025 / 1000;
 const LAMBDA_PER_REQUEST = 0.2 / 1_000_000;
 

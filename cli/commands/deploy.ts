@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { describeImage } from '../../lib/aws/ecr-images.js';
+import { DIGEST, TAG } from '../../lib/release/image-ref.js';
 import { shortDigest, versionLabel } from '../../lib/release/version-label.js';
 import { findBusy } from '../aws/busy.js';
 import { findStateMachine, readableExecutionName, startExecution } from '../aws/executions.js';
@@ -16,10 +17,6 @@ interface DeployOptions {
   digest?: string;
   follow?: boolean;
 }
-
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-// ECR image tags: up to 128 of [A-Za-z0-9_.-], not starting with . or -.
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export function registerDeploy(program: Command, act: Act): void {
   program

@@ -10,6 +10,7 @@ import { zipBundle } from '../../lib/bundle/zip.js';
 import type { Target } from '../../lib/config/schema.js';
 import { lintBundle } from '../../lib/preflight/bundle-rules.js';
 import { formatFindings, hasErrors } from '../../lib/preflight/format.js';
+import { DIGEST, TAG } from '../../lib/release/image-ref.js';
 import { versionLabel } from '../../lib/release/version-label.js';
 import { type Act, examples } from '../command.js';
 import type { Context } from '../context.js';
@@ -23,8 +24,6 @@ interface PlanOptions {
   out?: string;
 }
 
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** Stands in for the AWS account in a plan's image URI and secret ARNs: no AWS call is made. */
 const PLACEHOLDER_ACCOUNT = '000000000000';
 

@@ -1,4 +1,5 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
+import { causeMessage as messageOfCause } from '../../lib/workflow/caught-error.js';
 import { loadDeployDefinition } from '../../lib/workflow/definition.js';
 import type { HealthProgress } from '../../lib/workflow-state.js';
 import { formatDuration } from '../output.js';
@@ -239,16 +240,8 @@ export class ExecutionTracker {
 
 /** Lambda puts `{"errorMessage": ...}` JSON in Cause; other tasks a plain message. */
 export function causeMessage(cause: string | undefined): string {
-  if (!cause) return '(no message)';
-  let message = cause;
-  try {
-    const parsed: unknown = JSON.parse(cause);
-    if (typeof parsed === 'object' && parsed !== null && 'errorMessage' in parsed) {
-      message = String((parsed as { errorMessage: unknown }).errorMessage);
-    }
-  } catch {
-    // Not JSON: the cause is the message.
-  }
+  const message = messageOfCause(cause) ?? cause;
+  if (!message) return '(no message)';
   const flat = message.replace(/\s+/g, ' ').trim();
   return flat.length > 400 ? `${flat.slice(0, 399)}…` : flat;
 }

@@ -1,6 +1,8 @@
+import { DIGEST, TAG } from '../release/image-ref.js';
 import { shortDigest } from '../release/version-label.js';
 import { formatDuration } from '../text/duration.js';
 import { maskAppText } from '../text/mask.js';
+import { causeMessage as messageOfCause } from '../workflow/caught-error.js';
 import type { CaughtError, DeployState, HealthProgress, OutcomeStatus, Release } from '../workflow-state.js';
 
 /**
@@ -278,8 +280,6 @@ function unresolvedMessage(state: DeployState, status: OutcomeStatus): string {
 }
 
 const TARGET = /^[a-z0-9][a-z0-9-]{0,62}$/;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const LABEL = /^[A-Za-z0-9._-]{1,100}$/;
 const REPOSITORY = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 
@@ -328,19 +328,10 @@ export function describeError(error: CaughtError, indent = 4): string {
   return indented(message ? `${name}: ${message}` : name, indent);
 }
 
+/** The caught error's message (lib/workflow/caught-error.ts), cleaned for the alert. */
 function causeMessage(cause: string | undefined): string | undefined {
-  if (!cause) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(cause);
-  } catch {
-    return clean(cause, TEXT_MAX * 2);
-  }
-  if (isRecord(parsed)) {
-    // Structured causes without a message (Step Functions' own payloads) are not dumped.
-    return typeof parsed.errorMessage === 'string' ? clean(parsed.errorMessage, TEXT_MAX * 2) : undefined;
-  }
-  return clean(cause, TEXT_MAX * 2);
+  const message = messageOfCause(cause);
+  return message === undefined ? undefined : clean(message, TEXT_MAX * 2);
 }
 
 function duration(startedAt: string, now: Date): string {

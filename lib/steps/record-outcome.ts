@@ -4,7 +4,8 @@ import { runtimeEnv } from '../runtime.js';
 import { forgetPush, listHistory, putLastGood, recordDeployment, releaseLock } from '../store/deployments.js';
 import { proveLock } from '../store/ownership.js';
 import { maskAppText } from '../text/mask.js';
-import type { CaughtError, DeployState, OutcomeStatus } from '../workflow-state.js';
+import { describeCaught } from '../workflow/caught-error.js';
+import type { DeployState, OutcomeStatus } from '../workflow-state.js';
 
 /**
  * Writes the deployment's outcome to history, and releases the environment lock together with the
@@ -81,24 +82,12 @@ export function outcomeReason(state: DeployState, status: OutcomeStatus): string
   const watch = (h: DeployState['health']) =>
     h && (h.verdict === 'rollback' || h.verdict === 'timeout' || h.verdict === 'overridden') ? h.causes : [];
   const parts = [
-    state.error && errorMessage(state.error),
-    state.failure && errorMessage(state.failure),
+    state.error && describeCaught(state.error),
+    state.failure && describeCaught(state.failure),
     ...watch(state.health).slice(0, 2),
     ...(status === 'ROLLBACK_FAILED' || status === 'OVERRIDDEN'
       ? watch(state.rollbackHealth).slice(0, 1)
       : []),
   ].filter((p): p is string => Boolean(p));
   return (parts.join('; ') || status).slice(0, 1000);
-}
-
-/** Lambda puts `{"errorType","errorMessage","trace"}` in Cause; local runs put the bare message. */
-export function errorMessage(error: CaughtError): string {
-  if (!error.Cause) return error.Error;
-  try {
-    const parsed = JSON.parse(error.Cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === 'string') return `${error.Error}: ${parsed.errorMessage}`;
-  } catch {
-    // Not JSON: a plain message.
-  }
-  return `${error.Error}: ${error.Cause}`;
 }

@@ -24,7 +24,7 @@ import { EnvironmentNotFound } from '../../../lib/errors.js';
 
 const client = new ElasticBeanstalkClient({ region: 'us-east-1' });
 const ebMock = mockClient(ElasticBeanstalkClient);
-// EB answers some statuses upper-cased although the model lists them capitalised (eb-facts.md).
+// EB answers some statuses upper-cased although the model lists them capitalised (EB API model, ApplicationVersionStatus).
 const UPPER_PROCESSING = 'PROCESSING' as ApplicationVersionStatus;
 const ref = { application: 'antenna', environment: 'antenna-prod' };
 
