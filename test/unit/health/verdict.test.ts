@@ -387,3 +387,58 @@ describe('healthVerdict: what happened between two polls', () => {
     expect(v.verdict).toBe('healthy');
   });
 });
+
+// Mutation survivors of issue 15 (lib/health/verdict.ts): each is something a user would notice.
+describe('healthVerdict: the decisions a mutation must not flip', () => {
+  it('a Grey poll inside the grace period restarts the bake: the colour must hold for all of it', () => {
+    const green30 = healthVerdict(snap(30), ctx, undefined);
+    const grey45 = healthVerdict(snap(45, { color: 'Grey', healthStatus: 'NoData' }), ctx, green30);
+    const green60 = healthVerdict(snap(60), ctx, grey45);
+
+    expect(grey45.verdict).toBe('wait');
+    expect(healthVerdict(snap(95), ctx, green60).verdict).toBe('wait');
+    expect(healthVerdict(snap(121), ctx, green60).verdict).toBe('healthy');
+  });
+
+  it('waits while an instance reports the new label but its deployment is still In Progress', () => {
+    const inProgress = snap(200, {
+      instances: [
+        {
+          id: 'i-1',
+          healthStatus: 'Ok',
+          color: 'Green',
+          versionLabel: 'v2-abc',
+          deploymentStatus: 'In Progress',
+          causes: [],
+        },
+      ],
+    });
+    const v = healthVerdict(inProgress, ctx, { polls: 5, convergedAt: at(0), healthySince: at(0) });
+    expect(v.verdict).toBe('wait');
+    expect(v.causes[0]).toContain('0 of 1 instances deployed on v2-abc');
+  });
+
+  it.each(['Terminating', 'Terminated'])('rolls back (and says so) when the environment is %s', (status) => {
+    const v = healthVerdict(snap(60, { status, instances: [] }), ctx, undefined);
+    expect(v.verdict).toBe('rollback');
+    expect(v.causes[0]).toBe(`environment is ${status}`);
+  });
+
+  it("recognises EB's failure events with the suffixes EB adds to them", () => {
+    const v = healthVerdict(
+      snap(60, {
+        events: [
+          {
+            date: at(50),
+            severity: 'ERROR',
+            message:
+              'Update environment operation is complete, but with errors. For more information, see troubleshooting documentation.',
+          },
+        ],
+      }),
+      ctx,
+      undefined,
+    );
+    expect(v.verdict).toBe('rollback');
+  });
+});
