@@ -27,7 +27,7 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
 export const EXIT_CODE_HELP = `Exit codes:
   0    deployed (or the execution ignored/skipped the image; a note says why)
-  1    lint/plan found errors, or an AWS call failed unexpectedly
+  1    lint/plan/doctor found errors, or an AWS call failed unexpectedly
   2    bad input or setup (usage, unknown target, malformed digest, image not in ECR,
        no AWS credentials, state machine not deployed for the stage)
   3    rolled back: the new version failed its checks, the last good version runs again

@@ -160,6 +160,12 @@ Control it (push an image, advance time, apply a scenario or a fault):
   npx tsx standin/control.ts status
 Ctrl-C stops it.`);
 
+  // EB's state advances when someone looks; look regularly, so its EventBridge events (health and
+  // status changes) reach the rules even while nobody polls.
+  setInterval(() => {
+    for (const name of world.eb.environments.keys()) world.eb.snapshot(name);
+  }, 250).unref();
+
   const stop = async () => {
     await standin?.close();
     process.exit(0);

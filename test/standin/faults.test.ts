@@ -1,6 +1,7 @@
 import {
   DescribeEnvironmentsCommand,
   DescribeEventsCommand,
+  ElasticBeanstalkClient,
   UpdateEnvironmentCommand,
 } from '@aws-sdk/client-elastic-beanstalk';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -99,6 +100,32 @@ describe('wire faults', () => {
     );
     expect(env.Environments?.[0]).toMatchObject({ Status: 'Updating', VersionLabel: 'v1.1.0-bbbbbbb' });
     expect(world.faults.fired.map((f) => f.fault)).toEqual(['reply-lost']);
+  });
+
+  it('a reply that never comes: the SDK times out, and the update took effect', async () => {
+    const { world } = await setUp();
+    const eb = new ElasticBeanstalkClient({
+      endpoint: standin?.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'standin-secret' },
+      maxAttempts: 1,
+      // Newer SDKs only warn on a request timeout unless told to throw.
+      requestHandler: { requestTimeout: 300, throwOnRequestTimeout: true },
+    });
+    world.faults.add({
+      fault: 'reply-lost',
+      service: 'elasticbeanstalk',
+      operation: 'UpdateEnvironment',
+      hang: true,
+    });
+
+    const err = await rejection(eb.send(deploy));
+
+    expect(err.name).toBe('TimeoutError');
+    expect(world.eb.snapshot('antenna-prod')).toMatchObject({
+      status: 'Updating',
+      versionLabel: 'v1.1.0-bbbbbbb',
+    });
   });
 
   it('a 5xx before the call: EB InternalFailure (HTTP 500) and nothing changed', async () => {
