@@ -442,3 +442,102 @@ describe('healthVerdict: the decisions a mutation must not flip', () => {
     expect(v.verdict).toBe('rollback');
   });
 });
+
+describe('healthVerdict: what on-call reads and when the next poll comes', () => {
+  it('keeps the warning and error events for the alert, not the informational ones', () => {
+    const v = healthVerdict(
+      snap(30, {
+        events: [
+          { date: at(10), severity: 'INFO', message: 'Environment update is starting.' },
+          {
+            date: at(12),
+            severity: 'WARN',
+            message: 'Environment health has transitioned from Pending to Warning.',
+          },
+          { date: at(14), severity: 'ERROR', message: 'Instance deployment failed on i-1.' },
+          { date: at(16), severity: 'FATAL', message: 'Something fatal.' },
+        ],
+      }),
+      ctx,
+      undefined,
+    );
+    expect(v.events).toEqual([
+      `${at(12)} WARN Environment health has transitioned from Pending to Warning.`,
+      `${at(14)} ERROR Instance deployment failed on i-1.`,
+      `${at(16)} FATAL Something fatal.`,
+    ]);
+  });
+
+  it('does not restart the bake for a transition to a colour the target accepts', () => {
+    const first = healthVerdict(snap(30), ctx, undefined);
+    const v = healthVerdict(
+      snap(60, {
+        events: [
+          { date: at(45), severity: 'INFO', message: 'Environment health has transitioned from Ok to Info.' },
+        ],
+      }),
+      ctx,
+      first,
+    );
+    expect(v.healthySince).toBe(at(30));
+    expect(healthVerdict(snap(91), ctx, v).verdict).toBe('healthy');
+  });
+
+  it('polls again exactly when the bake would end, not a full interval later', () => {
+    // Green since 30 s; at 80 s, 10 s of the 60 s bake are left: poll in 10 s, not ~15.
+    const v = healthVerdict(snap(80), ctx, { polls: 3, convergedAt: at(30), healthySince: at(30) }, 1);
+    expect(v.verdict).toBe('wait');
+    expect(v.nextPollSeconds).toBe(10);
+  });
+
+  it('says how many instances run the new version while some are behind', () => {
+    const v = healthVerdict(
+      snap(100, {
+        instances: [
+          {
+            id: 'i-1',
+            healthStatus: 'Ok',
+            color: 'Green',
+            versionLabel: 'v2-abc',
+            deploymentStatus: 'Deployed',
+            causes: [],
+          },
+          {
+            id: 'i-2',
+            healthStatus: 'Ok',
+            color: 'Green',
+            versionLabel: 'v1-old',
+            deploymentStatus: 'Deployed',
+            causes: [],
+          },
+        ],
+      }),
+      ctx,
+      undefined,
+    );
+    expect(v.verdict).toBe('wait');
+    expect(v.causes[0]).toBe('1 of 2 instances deployed on v2-abc');
+  });
+
+  it('reads colours from enhanced health first, basic colour otherwise', () => {
+    expect(colorOf({ healthStatus: 'Severe', color: 'Green' })).toBe('Red');
+    expect(colorOf({ healthStatus: 'Warning' })).toBe('Yellow');
+    expect(colorOf({ color: 'Yellow' })).toBe('Yellow');
+    expect(colorOf({ color: 'Red' })).toBe('Red');
+    expect(colorOf({ color: 'Purple' })).toBe('Grey');
+  });
+
+  it('reads basic health transitions ("... set to RED") between polls too', () => {
+    const first = healthVerdict(snap(30, { healthStatus: undefined }), ctx, undefined);
+    const v = healthVerdict(
+      snap(45, {
+        healthStatus: undefined,
+        events: [{ date: at(40), severity: 'WARN', message: 'Environment health has been set to RED' }],
+      }),
+      ctx,
+      first,
+    );
+    expect(v.verdict).toBe('rollback');
+    expect(v.causes[0]).toContain('health went Severe');
+  });
+});
