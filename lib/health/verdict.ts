@@ -49,6 +49,7 @@ export interface WatchContext {
  * (the EB CLI's ebcli/operations/commonops.py keys on them). After these, EB may return to Ready, even Green, on the OLD version.
  */
 const REVERTED = 'The environment was reverted to the previous configuration setting.';
+const COMPLETED = 'Environment update completed successfully.';
 const FAILURE_EVENTS = [
   'Failed to deploy application.',
   'The environment was reverted to the previous configuration setting.',
@@ -183,8 +184,14 @@ export function healthVerdict(
 
   const convergedAt = previous?.convergedAt ?? snapshot.now;
   // A poll sees one moment; EB logs every health transition. One to Degraded/Severe after the
-  // update converged counts even if health recovered before this poll.
-  const since = Date.parse(convergedAt);
+  // update completed counts even if health recovered before this poll: from EB's own completion
+  // event when it logged one (the first Ready poll can come seconds after it), else from the poll
+  // that first saw the update converged. Transitions during the update (instances restarting) don't.
+  const completed = snapshot.events.filter((e) => e.message.includes(COMPLETED)).at(-1)?.date;
+  const since = Math.min(
+    Date.parse(convergedAt),
+    completed ? Date.parse(completed) : Number.POSITIVE_INFINITY,
+  );
   const transitions = snapshot.events
     .map((e) => ({ ...e, to: transitionTo(e.message) }))
     .filter((e) => e.to && Date.parse(e.date) > since);

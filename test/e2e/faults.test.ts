@@ -188,8 +188,12 @@ describe('the safety promise under injected faults (stand-in, real SDK clients)'
         ],
       },
     ]);
+    expect(run.push.faults.map((f) => f.fault)).toContain('health-flap');
     expect(run.push.error).toBe('DeploymentRolledBack');
-    expect(run.push.alerts[0]?.message).toMatch(/between two polls/);
+    // Usually the polls miss the 3 s flap and EB's transition event is what rolls back; on a loaded
+    // machine a poll can land inside it. Either way it rolls back, and says why (the between-polls
+    // judgement itself is pinned down with plain data in test/unit/health/verdict.test.ts).
+    expect(run.push.alerts[0]?.message).toMatch(/between two polls|health is Red \(Severe\)/);
     expect(run.lockAtEnd).toBeUndefined();
   });
 

@@ -541,3 +541,29 @@ describe('healthVerdict: what on-call reads and when the next poll comes', () =>
     expect(v.causes[0]).toContain('health went Severe');
   });
 });
+
+describe('healthVerdict: a flap between the end of the update and the first Ready poll', () => {
+  it('counts it: the window starts at EB\'s "Environment update completed successfully." event', () => {
+    const v = healthVerdict(
+      snap(30, {
+        events: [
+          { date: at(20), severity: 'INFO', message: 'Environment update completed successfully.' },
+          {
+            date: at(24),
+            severity: 'WARN',
+            message: 'Environment health has transitioned from Ok to Severe.',
+          },
+          {
+            date: at(27),
+            severity: 'INFO',
+            message: 'Environment health has transitioned from Severe to Ok.',
+          },
+        ],
+      }),
+      ctx,
+      undefined,
+    );
+    expect(v.verdict).toBe('rollback');
+    expect(v.causes[0]).toContain(`health went Severe at ${at(24)}`);
+  });
+});
