@@ -198,8 +198,9 @@ describe('the safety promise under injected faults (stand-in, real SDK clients)'
   });
 
   it('a deploy from the console during the watch ends it without rolling back over the person', async () => {
+    // The update takes 240 s and the bake 60 s more: at 270 s ebship is still watching.
     const run = await runWith('good', [
-      { fault: 'console-deploy', afterSeconds: 300, versionLabel: 'hotfix-from-console' },
+      { fault: 'console-deploy', afterSeconds: 270, versionLabel: 'hotfix-from-console' },
     ]);
     expect(run.push.error).toBe('DeploymentOverridden');
     expect(run.push.finalVersion).toBe('hotfix-from-console');
