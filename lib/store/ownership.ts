@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -110,6 +111,9 @@ export async function claimAlert(
   staleSeconds = 120,
 ): Promise<boolean> {
   const stale = new Date(now.getTime() - staleSeconds * 1000).toISOString();
+  // The SDK may send the put again after its first attempt took effect (a 5xx or a lost reply):
+  // the token tells our own claim from another run's.
+  const token = randomUUID();
   try {
     await db.send(
       new PutCommand({
@@ -118,6 +122,7 @@ export async function claimAlert(
           pk: alertPk(executionId),
           sk: 'ALERT',
           status: 'sending',
+          token,
           claimedAt: now.toISOString(),
           // Kept as long as Step Functions keeps the execution (90 days).
           expiresAt: Math.floor(now.getTime() / 1000) + 90 * 86400,
@@ -129,9 +134,16 @@ export async function claimAlert(
     );
     return true;
   } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
+    if (!isConditionFailed(err)) throw err;
   }
+  const { Item } = await db.send(
+    new GetCommand({
+      TableName: table,
+      Key: { pk: alertPk(executionId), sk: 'ALERT' },
+      ConsistentRead: true,
+    }),
+  );
+  return Item?.token === token;
 }
 
 export async function markAlertSent(

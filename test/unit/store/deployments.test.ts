@@ -540,3 +540,23 @@ describe('takeOverLock', () => {
     expect((await getLock(local.db, local.table, env))?.owner).toBe(EXEC_B);
   });
 });
+
+describe('claimAlert', () => {
+  it('recognises its own claim when the SDK wrote it twice (a 5xx after the first write took effect)', async () => {
+    const { claimAlert } = await import('../../../lib/store/ownership.js');
+    const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
+    let replayed = false;
+    const retrying = {
+      send: async (command: unknown) => {
+        if (command instanceof PutCommand && !replayed) {
+          replayed = true;
+          await local.db.send(command);
+        }
+        return local.db.send(command as never);
+      },
+    } as unknown as typeof local.db;
+
+    expect(await claimAlert(retrying, local.table, 'arn:exec-1', new Date())).toBe(true);
+    expect(await claimAlert(local.db, local.table, 'arn:exec-1', new Date())).toBe(false);
+  });
+});
