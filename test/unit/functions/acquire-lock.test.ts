@@ -46,6 +46,17 @@ beforeEach(() => {
   mocks.sfn.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
 });
 
+/** Another execution holds the environment, deploying the newer image. */
+function otherExecutionDeploys() {
+  return acquireLock(db, TABLE, ENV, {
+    owner: OTHER_EXECUTION,
+    versionLabel: NEWER.versionLabel,
+    imageDigest: NEWER.imageDigest,
+    leaseSeconds: 3 * 3600,
+    now: new Date(),
+  });
+}
+
 describe('acquire-lock handler', () => {
   it('takes the environment for this execution on a new push', async () => {
     // Arrange
@@ -135,13 +146,7 @@ describe('acquire-lock handler', () => {
 
   it('waits, for free in the state machine, while another execution holds the environment', async () => {
     // Arrange: a push that started just now finds the environment busy.
-    await acquireLock(db, TABLE, ENV, {
-      owner: OTHER_EXECUTION,
-      versionLabel: NEWER.versionLabel,
-      imageDigest: NEWER.imageDigest,
-      leaseSeconds: 3 * 3600,
-      now: new Date(),
-    });
+    await otherExecutionDeploys();
 
     // Act
     const result = await handler({ release: release({ startedAt: new Date().toISOString() }) }, context);
@@ -155,13 +160,7 @@ describe('acquire-lock handler', () => {
 
   it('treats a holder it cannot look up (throttled, access denied) as alive: never two deploys at once', async () => {
     // Arrange
-    await acquireLock(db, TABLE, ENV, {
-      owner: OTHER_EXECUTION,
-      versionLabel: NEWER.versionLabel,
-      imageDigest: NEWER.imageDigest,
-      leaseSeconds: 3 * 3600,
-      now: new Date(),
-    });
+    await otherExecutionDeploys();
     mocks.sfn.on(DescribeExecutionCommand).rejects(awsError('ThrottlingException', 'Rate exceeded'));
 
     // Act
@@ -175,13 +174,7 @@ describe('acquire-lock handler', () => {
 
   it('once its wait budget is spent, fails with EnvironmentBusy naming the execution that holds the environment', async () => {
     // Arrange
-    await acquireLock(db, TABLE, ENV, {
-      owner: OTHER_EXECUTION,
-      versionLabel: NEWER.versionLabel,
-      imageDigest: NEWER.imageDigest,
-      leaseSeconds: 3 * 3600,
-      now: new Date(),
-    });
+    await otherExecutionDeploys();
 
     // Act
     const run = handler({ release: release() }, context);
@@ -209,13 +202,7 @@ describe('acquire-lock handler', () => {
     ],
   ])('takes over the lock of an execution that %s', async (_why, holderIsGone) => {
     // Arrange
-    await acquireLock(db, TABLE, ENV, {
-      owner: OTHER_EXECUTION,
-      versionLabel: NEWER.versionLabel,
-      imageDigest: NEWER.imageDigest,
-      leaseSeconds: 3 * 3600,
-      now: new Date(),
-    });
+    await otherExecutionDeploys();
     holderIsGone();
 
     // Act
