@@ -113,6 +113,44 @@ async function alertSent(db: DynamoDBDocumentClient, executionArn: string): Prom
   return Item?.status === 'sent';
 }
 
+/**
+ * A good push that someone stops from the console once EB is updating; `then` runs after ebship's
+ * executionEnded function has sent its alert, while the stand-in still runs.
+ */
+async function stopMidDeploy(
+  then: (
+    aws: { sfn: SFNClient; eb: ElasticBeanstalkClient; db: DynamoDBDocumentClient },
+    executionArn: string,
+  ) => Promise<void>,
+) {
+  const scenario: Scenario = {
+    ...scenarioSchema.parse({
+      description: 'stopped from the console mid-deploy',
+      pushes: [{ tag: 'v1.3.0', expect: 'FAILED' }],
+      environment: { onUpdate: GOOD },
+    }),
+    name: 'stopped',
+  };
+  return runScenario(scenario, {
+    config,
+    configPath: 'ebship.yml',
+    clock: createClock(240),
+    port,
+    follow: async (executionArn) => {
+      const aws = {
+        sfn: new SFNClient({}),
+        eb: new ElasticBeanstalkClient({}),
+        db: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+      };
+      await until(() => environmentIs(aws.eb, 'Updating'));
+      await aws.sfn.send(new StopExecutionCommand({ executionArn, cause: 'stopped by a person' }));
+      // EventBridge invokes executionEnded asynchronously: wait for its alert to be sent.
+      await until(() => alertSent(aws.db, executionArn));
+      await then(aws, executionArn);
+    },
+  });
+}
+
 /** The invariants every run must keep, whatever failed. */
 function assertPromiseKept(run: Run, image: 'good' | 'bad'): void {
   const { push, lockAtEnd } = run;
@@ -219,33 +257,11 @@ describe('the safety promise under injected faults (stand-in, real SDK clients)'
   });
 
   it('an execution stopped mid-deploy is finalised by ebship: history ABORTED, lock free, one alert saying where EB is', async () => {
-    const scenario: Scenario = {
-      ...scenarioSchema.parse({
-        description: 'stopped from the console mid-deploy',
-        pushes: [{ tag: 'v1.3.0', expect: 'FAILED' }],
-        environment: { onUpdate: GOOD },
-      }),
-      name: 'stopped',
-    };
     let lockAtEnd: LockItem | undefined;
     let history: { outcome: string }[] = [];
-    const outcome = await runScenario(scenario, {
-      config,
-      configPath: 'ebship.yml',
-      clock: createClock(240),
-      port,
-      follow: async (executionArn) => {
-        const sfn = new SFNClient({});
-        const eb = new ElasticBeanstalkClient({});
-        const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-        // Once EB is updating to the new version, someone stops the execution from the console.
-        await until(() => environmentIs(eb, 'Updating'));
-        await sfn.send(new StopExecutionCommand({ executionArn, cause: 'stopped by a person' }));
-        // EventBridge invokes executionEnded asynchronously: wait for its alert to be sent.
-        await until(() => alertSent(db, executionArn));
-        lockAtEnd = await getLock(db, DEFAULT_NAMES.tableName, ENV);
-        history = await listHistory(db, DEFAULT_NAMES.tableName, ENV);
-      },
+    const outcome = await stopMidDeploy(async ({ db }) => {
+      lockAtEnd = await getLock(db, DEFAULT_NAMES.tableName, ENV);
+      history = await listHistory(db, DEFAULT_NAMES.tableName, ENV);
     });
     const push = outcome.pushes[0];
     expect(push?.status).toBe('ABORTED');
@@ -259,45 +275,25 @@ describe('the safety promise under injected faults (stand-in, real SDK clients)'
   });
 
   it('an execution redriven after it was stopped and finalised changes nothing and alerts nobody again', async () => {
-    const scenario: Scenario = {
-      ...scenarioSchema.parse({
-        description: 'stopped, then redriven from the console',
-        pushes: [{ tag: 'v1.3.0', expect: 'FAILED' }],
-        environment: { onUpdate: GOOD },
-      }),
-      name: 'redriven',
-    };
     let redriven: { status?: string; error?: string } = {};
     let updatesAfterRedrive = -1;
     let history: { outcome: string }[] = [];
-    const outcome = await runScenario(scenario, {
-      config,
-      configPath: 'ebship.yml',
-      clock: createClock(240),
-      port,
-      follow: async (executionArn) => {
-        const sfn = new SFNClient({});
-        const eb = new ElasticBeanstalkClient({});
-        const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-        await until(() => environmentIs(eb, 'Updating'));
-        await sfn.send(new StopExecutionCommand({ executionArn }));
-        await until(() => alertSent(db, executionArn));
-        // Someone redrives it from the console (Step Functions RedriveExecution).
-        const before =
-          (await eb.send(new DescribeEventsCommand({ EnvironmentName: ENV.environment }))).Events ?? [];
-        await sfn.send(new RedriveExecutionCommand({ executionArn }));
-        await until(async () => {
-          const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-          redriven = { status: d.status, error: d.error };
-          return d.status !== 'RUNNING';
-        });
-        const after =
-          (await eb.send(new DescribeEventsCommand({ EnvironmentName: ENV.environment }))).Events ?? [];
-        updatesAfterRedrive = after
-          .slice(0, after.length - before.length)
-          .filter((e) => e.Message === 'Environment update is starting.').length;
-        history = await listHistory(db, DEFAULT_NAMES.tableName, ENV);
-      },
+    const outcome = await stopMidDeploy(async ({ sfn, eb, db }, executionArn) => {
+      // Someone redrives it from the console (Step Functions RedriveExecution).
+      const before =
+        (await eb.send(new DescribeEventsCommand({ EnvironmentName: ENV.environment }))).Events ?? [];
+      await sfn.send(new RedriveExecutionCommand({ executionArn }));
+      await until(async () => {
+        const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        redriven = { status: d.status, error: d.error };
+        return d.status !== 'RUNNING';
+      });
+      const after =
+        (await eb.send(new DescribeEventsCommand({ EnvironmentName: ENV.environment }))).Events ?? [];
+      updatesAfterRedrive = after
+        .slice(0, after.length - before.length)
+        .filter((e) => e.Message === 'Environment update is starting.').length;
+      history = await listHistory(db, DEFAULT_NAMES.tableName, ENV);
     });
     expect(redriven.status).toBe('FAILED');
     expect(redriven.error).toBe('LockLost');
