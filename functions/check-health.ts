@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { checkHealth } from '../lib/steps/check-health.js';
 import { parseEvent, parseState } from '../lib/workflow/input.js';
 import type { HealthProgress } from '../lib/workflow-state.js';

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { logger } from '../lib/logger.js';
 import { type Resolution, resolveRelease } from '../lib/steps/resolve-release.js';
 import { beginInvocation, logRelease, parseEvent } from '../lib/workflow/input.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The shape of `ebship.yml`: one file of targets. Every field a platform engineer writes is

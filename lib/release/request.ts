@@ -1,5 +1,5 @@
 import picomatch from 'picomatch';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EbshipConfig, TagPattern, Target } from '../config/schema.js';
 import { InputInvalid } from '../errors.js';
 import { DIGEST, TAG } from './image-ref.js';

@@ -1,5 +1,5 @@
 import type { EnvironmentDescription } from '@aws-sdk/client-elastic-beanstalk';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Alert } from '../alerts/compose.js';
 import { publishAlert } from '../alerts/publish.js';
 import { dynamo } from '../aws/clients/dynamo.js';
