@@ -8,6 +8,7 @@ import { registerLint } from './commands/lint.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRollback } from './commands/rollback.js';
 import { registerStatus } from './commands/status.js';
+import { registerTrace } from './commands/trace.js';
 import { registerValidate } from './commands/validate.js';
 import { Context, type GlobalOptions, type Io } from './context.js';
 import { toCliError } from './errors.js';
@@ -94,6 +95,7 @@ export function buildProgram(io: Io, act: Act): Command {
     registerLint,
     registerValidate,
     registerDoctor,
+    registerTrace,
   ]) {
     register(program, act);
   }

@@ -1,5 +1,15 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -38,6 +48,7 @@ targets:
 
 let service: string;
 let taskRoot: string;
+let packaged: string;
 
 function write(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -73,6 +84,7 @@ beforeAll(async () => {
   write(join(include, 'README.md'), 'not part of any bundle\n');
 
   const out = join(service, '.package');
+  packaged = out;
   await slsPackage(out);
   taskRoot = join(service, '.task-root');
   for (const [file, bytes] of Object.entries(unzipSync(readFileSync(join(out, 'buildBundle.zip'))))) {
@@ -188,4 +200,23 @@ describe('serverless package on an invalid ebship.yml', () => {
     expect(failure).toBeDefined();
     for (const line of problems) expect(failure).toContain(line);
   }, 120_000);
+});
+
+describe('packaged functions', () => {
+  it('ship without source maps, which stay beside the build for `ebship trace`', () => {
+    const zips = readdirSync(packaged).filter((f) => f.endsWith('.zip'));
+    expect(zips.length).toBeGreaterThan(10);
+    for (const zip of zips) {
+      const files = unzipSync(readFileSync(join(packaged, zip)));
+      const code = Object.entries(files).filter(([name]) => name.startsWith('functions/'));
+      expect(
+        code.map(([name]) => name),
+        zip,
+      ).toEqual([expect.stringMatching(/^functions\/[\w-]+\.mjs$/)]);
+      const [name, bytes] = code[0] ?? ['', new Uint8Array()];
+      // Without a map in the zip, a sourceMappingURL comment would only send Node looking for it.
+      expect(Buffer.from(bytes).toString('utf8'), zip).not.toContain('sourceMappingURL');
+      expect(existsSync(join(service, '.esbuild', '.build', `${name}.map`)), `${name}.map`).toBe(true);
+    }
+  });
 });

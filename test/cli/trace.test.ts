@@ -1,0 +1,80 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from './harness.js';
+
+// A function built the way serverless.yml builds the Lambdas (minified ESM, external source map, names
+// kept), thrown from for real, its stack rewritten to the /var/task paths Lambda prints.
+const SOURCE = `export async function handler(event: { depth: number }) {
+  if (event.depth > 0) return handler({ depth: event.depth - 1 });
+  throw new Error('environment e-123 has no version');
+}
+`;
+
+let dir: string;
+let lambdaTrace: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ebship-trace-'));
+  mkdirSync(join(dir, 'functions'));
+  writeFileSync(join(dir, 'functions', 'boom.ts'), SOURCE);
+  const out = join(dir, '.esbuild', '.build', 'functions', 'boom.mjs');
+  await build({
+    entryPoints: [join(dir, 'functions', 'boom.ts')],
+    outfile: out,
+    bundle: true,
+    minify: true,
+    keepNames: true,
+    sourcemap: 'external',
+    format: 'esm',
+    platform: 'node',
+    logLevel: 'silent',
+  });
+  const { handler } = await import(pathToFileURL(out).href);
+  const error = await handler({ depth: 2 }).catch((e: Error) => e);
+  // Lambda prints ESM frames as file:// URLs under /var/task; vitest may print plain paths.
+  const built = join(dir, '.esbuild', '.build');
+  lambdaTrace = String(error.stack)
+    .replaceAll(pathToFileURL(built).href, 'file:///var/task')
+    .replaceAll(built, 'file:///var/task');
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('ebship trace', () => {
+  it('maps every frame of a minified Lambda stack trace back to the TypeScript line it came from', async () => {
+    expect(lambdaTrace).toMatch(/file:\/\/\/var\/task\/functions\/boom\.mjs:1:\d+/);
+    writeFileSync(join(dir, 'error.txt'), lambdaTrace);
+
+    const run = await cli(['trace', 'error.txt'], { cwd: dir });
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Error: environment e-123 has no version');
+    expect(run.stdout).toMatch(/at handler \(functions\/boom\.ts:3:\d+\)/);
+    expect(run.stdout).toMatch(/at handler \(functions\/boom\.ts:2:\d+\)/);
+    expect(run.stdout).not.toContain('/var/task');
+  });
+
+  it('says which bundle has no map and exits 1 when the maps are not the deployed build', async () => {
+    writeFileSync(
+      join(dir, 'other.txt'),
+      'Error: x\n    at handler (file:///var/task/functions/notify.mjs:1:999)\n',
+    );
+
+    const run = await cli(['trace', 'other.txt'], { cwd: dir });
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('/var/task/functions/notify.mjs:1:999');
+    expect(run.stderr).toContain('no source map for functions/notify.mjs in .esbuild/.build');
+  });
+
+  it('names the unreadable file and exits 2', async () => {
+    const run = await cli(['trace', 'missing.txt'], { cwd: dir });
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('cannot read missing.txt');
+  });
+});
