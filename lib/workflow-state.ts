@@ -78,6 +78,8 @@ export interface VersionResult {
   status: string;
   polls: number;
   nextPollSeconds: number;
+  /** Seconds spent in WaitForVersion so far (the waits grow: lib/steps/create-app-version.ts). */
+  waitedSeconds?: number;
 }
 
 export interface DeployResult {

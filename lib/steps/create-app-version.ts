@@ -3,11 +3,25 @@ import { eb } from '../aws/clients/eb.js';
 import { createVersion, findVersion } from '../aws/eb.js';
 import { VersionProcessingFailed } from '../errors.js';
 import { versionDescription } from '../release/version-label.js';
+import { formatDuration } from '../text/duration.js';
 import type { BundleResult, Release, VersionResult } from '../workflow-state.js';
 
-const POLL_SECONDS = 5;
+/**
+ * A container bundle is small, and EB often processes it within a second or two of
+ * CreateApplicationVersion, so the first look comes 1 s after it and the waits then grow by a second
+ * each (1, 2, 3, 4 s) up to 10 s. A version ready in 1 s deploys a second later; one ready in 10 s is
+ * seen at 10 s (doubling would see it at 15 s); a slow one costs few transitions (65 looks in 10
+ * minutes, against 120 at a fixed 5 s). The waiting is Step Functions' (a Wait state), never a Lambda's.
+ */
+const FIRST_POLL_SECONDS = 1;
+const MAX_POLL_SECONDS = 10;
 /** EB processes a version in seconds to a couple of minutes; past 10 minutes something is wrong. */
-const MAX_POLLS = 120;
+const MAX_WAIT_SECONDS = 600;
+
+/** The wait before look number `polls + 1` at the version. */
+export function versionPollSeconds(polls: number): number {
+  return Math.min(FIRST_POLL_SECONDS * (polls + 1), MAX_POLL_SECONDS);
+}
 const USABLE = ['processed', 'unprocessed'];
 
 /** Creates the version (or reuses it) on the first call; on later calls, reads its processing status. */
@@ -17,6 +31,7 @@ export async function createOrCheckVersion(
   previous?: VersionResult,
 ): Promise<VersionResult> {
   const polls = (previous?.polls ?? -1) + 1;
+  const waitedSeconds = previous ? (previous.waitedSeconds ?? 0) + previous.nextPollSeconds : 0;
   let status: string;
   let reused = previous?.reused ?? false;
   if (previous) {
@@ -42,9 +57,9 @@ export async function createOrCheckVersion(
       `EB could not process version ${release.versionLabel} (${status}); nothing was deployed. ${await versionErrors(release)}${recover}`,
     );
   }
-  if (!USABLE.includes(status) && polls >= MAX_POLLS) {
+  if (!USABLE.includes(status) && waitedSeconds >= MAX_WAIT_SECONDS) {
     throw new VersionProcessingFailed(
-      `version ${release.versionLabel} still ${status} after ${polls * POLL_SECONDS}s; nothing was deployed`,
+      `version ${release.versionLabel} still ${status} after ${formatDuration(waitedSeconds)}; nothing was deployed`,
     );
   }
   return {
@@ -52,7 +67,8 @@ export async function createOrCheckVersion(
     reused,
     status: USABLE.includes(status) ? 'processed' : status,
     polls,
-    nextPollSeconds: POLL_SECONDS,
+    nextPollSeconds: versionPollSeconds(polls),
+    waitedSeconds,
   };
 }
 

@@ -82,6 +82,7 @@ export const versionSchema = contract<VersionResult>()({
   status: z.string(),
   polls: count,
   nextPollSeconds: seconds,
+  waitedSeconds: seconds.optional(),
 }) satisfies z.ZodType<VersionResult>;
 
 export const deploySchema = contract<DeployResult>()({

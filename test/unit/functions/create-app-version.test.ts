@@ -29,9 +29,9 @@ const versionIs = (s: string) => ({
 });
 
 const firstCall = () => ({ input: pushEvent(), release: release(), lock, secrets, bundle });
-const laterCall = (polls: number) => ({
+const laterCall = (polls: number, waitedSeconds = 0, nextPollSeconds = 1) => ({
   ...firstCall(),
-  version: { label: LABEL, reused: false, status: 'processing', polls, nextPollSeconds: 5 },
+  version: { label: LABEL, reused: false, status: 'processing', polls, nextPollSeconds, waitedSeconds },
 });
 
 beforeEach(() => {
@@ -61,7 +61,8 @@ describe('create-app-version handler', () => {
       reused: false,
       status: 'processing',
       polls: 0,
-      nextPollSeconds: 5,
+      nextPollSeconds: 1,
+      waitedSeconds: 0,
     });
   });
 
@@ -81,15 +82,35 @@ describe('create-app-version handler', () => {
     expect(result).toMatchObject({ status: 'processed', polls: 2 });
   });
 
-  it('keeps waiting while EB is still processing', async () => {
+  it('keeps waiting while EB is still processing, looking soon at first and then less often', async () => {
     // Arrange
     mocks.eb.on(DescribeApplicationVersionsCommand).resolves(versionIs('Processing'));
 
-    // Act
-    const result = await handler(laterCall(3), context);
+    // Act: thirteen looks
+    const waits: number[] = [];
+    let version = (await handler(firstCall(), context)) as { nextPollSeconds: number };
+    for (let look = 0; look < 12; look++) {
+      waits.push(version.nextPollSeconds);
+      version = (await handler({ ...firstCall(), version }, context)) as { nextPollSeconds: number };
+    }
+
+    // Assert: a version EB processes in a second deploys a second later; a slow one costs few polls
+    expect(waits).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 10]);
+    expect(version).toMatchObject({ status: 'processing', polls: 12, waitedSeconds: 75 });
+  });
+
+  it('gives up after 10 minutes of processing with nothing deployed', async () => {
+    // Arrange
+    mocks.eb.on(DescribeApplicationVersionsCommand).resolves(versionIs('Processing'));
+
+    // Act: 595 s waited before this look, and its own wait makes 605
+    const stillProcessing = await handler(laterCall(60, 585, 10), context);
+    const run = handler(laterCall(61, 595, 10), context);
 
     // Assert
-    expect(result).toMatchObject({ status: 'processing', polls: 4, nextPollSeconds: 5 });
+    expect(stillProcessing).toMatchObject({ status: 'processing', waitedSeconds: 595 });
+    await expect(run).rejects.toThrow(VersionProcessingFailed);
+    await expect(run).rejects.toThrow(`version ${LABEL} still processing after 10m 5s; nothing was deployed`);
   });
 
   it("fails with VersionProcessingFailed quoting EB's event when EB cannot process the bundle", async () => {
@@ -127,7 +148,14 @@ describe('create-app-version handler', () => {
 
     // Assert
     expect(mocks.eb).not.toHaveReceivedCommand(CreateApplicationVersionCommand);
-    expect(result).toEqual({ label: LABEL, reused: true, status: 'processed', polls: 0, nextPollSeconds: 5 });
+    expect(result).toEqual({
+      label: LABEL,
+      reused: true,
+      status: 'processed',
+      polls: 0,
+      nextPollSeconds: 1,
+      waitedSeconds: 0,
+    });
   });
 
   it('rejects a state without the bundle step result with InputInvalid naming it', async () => {
