@@ -8,14 +8,25 @@ import {
   type EnvironmentDescription,
 } from '@aws-sdk/client-elastic-beanstalk';
 import type { Target } from '../config/schema.js';
+import { formatDuration } from '../text/duration.js';
 import { at, type Finding } from './finding.js';
+import type { VersionCount } from './version-count.js';
+
+export interface InspectOptions {
+  /** Shares the region's version count between deploys (lib/preflight/version-count.ts); default: count now. */
+  versionCount?: (count: () => Promise<number>) => Promise<VersionCount>;
+}
 
 /**
  * Read-only look at the target's EB environment before a version is created: it exists and is
  * live, it runs the platform the bundle is for, enhanced health is on (ebship's verdict reads
  * per-instance versions), and the region has room for one more application version.
  */
-export async function inspectEnvironment(client: ElasticBeanstalkClient, target: Target): Promise<Finding[]> {
+export async function inspectEnvironment(
+  client: ElasticBeanstalkClient,
+  target: Target,
+  options: InspectOptions = {},
+): Promise<Finding[]> {
   const { Environments = [] } = await client.send(
     new DescribeEnvironmentsCommand({
       ApplicationName: target.application,
@@ -48,7 +59,7 @@ export async function inspectEnvironment(client: ElasticBeanstalkClient, target:
   }
   const findings: Finding[] = [...platformFindings(env, target, where)];
   findings.push(...(await healthReportingFindings(client, target, where)));
-  findings.push(...(await versionQuotaFindings(client, target)));
+  findings.push(...(await versionQuotaFindings(client, target, options)));
   return findings;
 }
 
@@ -118,19 +129,18 @@ async function healthReportingFindings(
 const QUOTA_WARNING_HEADROOM = 20;
 const DEFAULT_VERSION_QUOTA = 1000;
 
-async function versionQuotaFindings(client: ElasticBeanstalkClient, target: Target): Promise<Finding[]> {
+async function versionQuotaFindings(
+  client: ElasticBeanstalkClient,
+  target: Target,
+  options: InspectOptions,
+): Promise<Finding[]> {
   const attributes = await client.send(new DescribeAccountAttributesCommand({}));
   const quota = attributes.ResourceQuotas?.ApplicationVersionQuota?.Maximum ?? DEFAULT_VERSION_QUOTA;
-  // The quota is per region across all applications, so count every application's versions.
-  let count = 0;
-  let nextToken: string | undefined;
-  do {
-    const page = await client.send(
-      new DescribeApplicationVersionsCommand({ MaxRecords: 1000, NextToken: nextToken }),
-    );
-    count += page.ApplicationVersions?.length ?? 0;
-    nextToken = page.NextToken;
-  } while (nextToken);
+  const counted = options.versionCount
+    ? await options.versionCount(() => countVersions(client))
+    : { count: await countVersions(client), ageSeconds: 0 };
+  const count = counted.count;
+  const age = counted.ageSeconds > 0 ? ` (counted ${formatDuration(counted.ageSeconds)} ago)` : '';
 
   const headroom = quota - count;
   if (headroom > QUOTA_WARNING_HEADROOM) return [];
@@ -146,11 +156,25 @@ async function versionQuotaFindings(client: ElasticBeanstalkClient, target: Targ
       severity: headroom <= 0 ? 'error' : 'warning',
       message:
         headroom <= 0
-          ? `this region holds ${count} application versions, the account's quota of ${quota}: CreateApplicationVersion will fail with TooManyApplicationVersionsException`
-          : `this region holds ${count} of ${quota} application versions: ${headroom} deploys left before CreateApplicationVersion fails`,
+          ? `this region holds ${count} application versions${age}, the account's quota of ${quota}: CreateApplicationVersion will fail with TooManyApplicationVersionsException`
+          : `this region holds ${count} of ${quota} application versions${age}: ${headroom} deploys left before CreateApplicationVersion fails`,
       fix,
     }),
   ];
+}
+
+/** The quota is per region across all applications, so count every application's versions. */
+async function countVersions(client: ElasticBeanstalkClient): Promise<number> {
+  let count = 0;
+  let nextToken: string | undefined;
+  do {
+    const page = await client.send(
+      new DescribeApplicationVersionsCommand({ MaxRecords: 1000, NextToken: nextToken }),
+    );
+    count += page.ApplicationVersions?.length ?? 0;
+    nextToken = page.NextToken;
+  } while (nextToken);
+  return count;
 }
 
 /** Whether the application deletes old versions itself; 'unknown' when not allowed to look. */

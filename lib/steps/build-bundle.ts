@@ -1,6 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { eb } from '../aws/clients/eb.js';
 import { s3 } from '../aws/clients/s3.js';
+import { s3CountStore } from '../aws/version-count-store.js';
 import { readIncludeDir } from '../bundle/include.js';
 import { renderBundle } from '../bundle/render.js';
 import { bundleKey, uploadBundle } from '../bundle/upload.js';
@@ -10,6 +11,7 @@ import { PreflightFailed } from '../errors.js';
 import { lintBundle } from '../preflight/bundle-rules.js';
 import { inspectEnvironment } from '../preflight/environment.js';
 import { formatFindings, hasErrors } from '../preflight/format.js';
+import { cachedVersionCount } from '../preflight/version-count.js';
 import { config, runtimeEnv } from '../runtime.js';
 import type { BundleResult, Release, SecretsResult } from '../workflow-state.js';
 
@@ -36,7 +38,11 @@ export async function buildBundle(release: Release, secrets: SecretsResult): Pro
     secretArns: secrets.arns,
     includeFiles,
   });
-  const findings = [...lintBundle(files, target), ...(await inspectEnvironment(eb, target))];
+  const counts = s3CountStore(s3, env.bundleBucket);
+  const findings = [
+    ...lintBundle(files, target),
+    ...(await inspectEnvironment(eb, target, { versionCount: (count) => cachedVersionCount(counts, count) })),
+  ];
   if (hasErrors(findings)) {
     throw new PreflightFailed(
       `preflight checks failed for ${release.target}; nothing was deployed:\n${formatFindings(findings)}`,

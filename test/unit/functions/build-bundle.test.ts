@@ -6,7 +6,7 @@ import {
   DescribeConfigurationSettingsCommand,
   DescribeEnvironmentsCommand,
 } from '@aws-sdk/client-elastic-beanstalk';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { handler } from '../../../functions/build-bundle.js';
@@ -40,9 +40,13 @@ function environmentOn(solutionStack: string) {
   };
 }
 
+/** The bundle upload (the bucket also keeps the region's version count). */
+const bundlePut = () =>
+  mocks.s3.commandCalls(PutObjectCommand).find((c) => c.args[0].input.Key?.startsWith('bundles/'));
+
 /** The zip ebship put in the bundle bucket, as path → text. */
 function uploadedFiles(): Record<string, string> {
-  const body = mocks.s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Body;
+  const body = bundlePut()?.args[0].input.Body;
   if (!(body instanceof Uint8Array)) throw new Error('no bundle was uploaded');
   return listZip(body);
 }
@@ -70,6 +74,9 @@ beforeEach(() => {
   mocks.eb.on(DescribeApplicationVersionsCommand).resolves({ ApplicationVersions: [] });
   mocks.eb.on(DescribeApplicationsCommand).resolves({ Applications: [{ ApplicationName: 'antenna' }] });
   mocks.s3.on(PutObjectCommand).resolves({});
+  mocks.s3
+    .on(GetObjectCommand)
+    .rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }));
 });
 
 const state = () => ({ input: pushEvent(), release: release(), lock, secrets });
@@ -81,13 +88,12 @@ describe('build-bundle handler', () => {
 
     // Assert
     const key = `bundles/antenna/${LABEL}.zip`;
-    expect(mocks.s3).toHaveReceivedCommandTimes(PutObjectCommand, 1);
     expect(mocks.s3).toHaveReceivedCommandWith(PutObjectCommand, {
       Bucket: BUCKET,
       Key: key,
       ContentType: 'application/zip',
     });
-    const body = mocks.s3.commandCalls(PutObjectCommand)[0]?.args[0].input.Body as Uint8Array;
+    const body = bundlePut()?.args[0].input.Body as Uint8Array;
     expect(result).toEqual({
       bucket: BUCKET,
       key,
@@ -145,7 +151,56 @@ describe('build-bundle handler', () => {
     await expect(run).rejects.toThrow(PreflightFailed);
     await expect(run).rejects.toThrow('preflight checks failed for antenna-prod; nothing was deployed');
     await expect(run).rejects.toThrow('running Docker');
-    expect(mocks.s3).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(bundlePut()).toBeUndefined();
+  });
+
+  describe("the region's version count", () => {
+    const countObject = (count: number, countedAt: string) => ({
+      Body: { transformToString: async () => JSON.stringify({ count, countedAt }) },
+    });
+
+    it('is counted once and kept in the bundle bucket for the next deploys', async () => {
+      // Act
+      await handler(state(), context);
+
+      // Assert
+      expect(mocks.eb).toHaveReceivedCommand(DescribeApplicationVersionsCommand);
+      const kept = mocks.s3
+        .commandCalls(PutObjectCommand)
+        .find((c) => c.args[0].input.Key === 'ebship/version-count.json');
+      expect(JSON.parse(String(kept?.args[0].input.Body))).toEqual({
+        count: 0,
+        countedAt: expect.any(String),
+      });
+    });
+
+    it('is not recounted while a deploy counted it in the last 15 minutes, and the finding says how old it is', async () => {
+      // Arrange: 990 of 1000 counted 6 minutes ago
+      const sixMinutesAgo = new Date(Date.now() - 360_000).toISOString();
+      mocks.s3.on(GetObjectCommand).resolves(countObject(990, sixMinutesAgo) as never);
+
+      // Act
+      const result = await handler(state(), context);
+
+      // Assert
+      expect(mocks.eb).not.toHaveReceivedCommand(DescribeApplicationVersionsCommand);
+      expect(result.warnings.join('\n')).toMatch(
+        /holds 990 of 1000 application versions \(counted 6m \d+s ago\)/,
+      );
+    });
+
+    it('is counted again once the kept count is 15 minutes old', async () => {
+      // Arrange
+      const old = new Date(Date.now() - 901_000).toISOString();
+      mocks.s3.on(GetObjectCommand).resolves(countObject(990, old) as never);
+
+      // Act
+      const result = await handler(state(), context);
+
+      // Assert
+      expect(mocks.eb).toHaveReceivedCommand(DescribeApplicationVersionsCommand);
+      expect(result.warnings.join('\n')).not.toContain('application versions');
+    });
   });
 
   it('rejects a state without the secrets step result with InputInvalid naming it', async () => {

@@ -1,0 +1,36 @@
+/**
+ * The region's count of application versions, shared by every deploy for a while. Counting pages
+ * through every version in the region (DescribeApplicationVersions, 1,000 a call): fifty deploys at
+ * once, each counting, would spend EB's shared Describe budget for nothing, since the count moves by
+ * one per deploy. One deploy counts; the others reuse its count for `VERSION_COUNT_TTL_SECONDS`, and
+ * the finding says how old the count is.
+ */
+export const VERSION_COUNT_TTL_SECONDS = 900;
+
+export interface VersionCount {
+  count: number;
+  countedAt: string;
+  /** Seconds between the count and now: 0 when this call counted. */
+  ageSeconds: number;
+}
+
+/** Where the last count is kept (an object in the bundle bucket: lib/aws/version-count-store.ts). */
+export interface CountStore {
+  read(): Promise<{ count: number; countedAt: string } | undefined>;
+  write(value: { count: number; countedAt: string }): Promise<void>;
+}
+
+export async function cachedVersionCount(
+  store: CountStore,
+  count: () => Promise<number>,
+  now = new Date(),
+): Promise<VersionCount> {
+  const kept = await store.read();
+  if (kept) {
+    const ageSeconds = Math.floor((now.getTime() - Date.parse(kept.countedAt)) / 1000);
+    if (ageSeconds >= 0 && ageSeconds < VERSION_COUNT_TTL_SECONDS) return { ...kept, ageSeconds };
+  }
+  const fresh = { count: await count(), countedAt: now.toISOString() };
+  await store.write(fresh);
+  return { ...fresh, ageSeconds: 0 };
+}
