@@ -1,24 +1,21 @@
 import type { Clock } from '../clock.js';
-import type { EbFault, Faults } from '../faults.js';
+import type { Faults } from '../faults.js';
 import { int, type JsonObject, pageOf, requestId, ServiceError, str, strList } from '../protocol.js';
 import { busEventOf, matchingEvents } from './eb-events.js';
-import { describeEnvironmentHealth, describeInstancesHealth, rank } from './eb-health.js';
+import { describeEnvironmentHealth, describeInstancesHealth } from './eb-health.js';
 import {
   type AppVersion,
   type Color,
   DEFAULT_EB_OPTIONS,
-  DEFAULT_HEALTH_STATUS,
   type EbEnvironmentSpec,
   type EbEvent,
   type EbOptions,
   type Environment,
-  type HealthStep,
-  type Instance,
   type Severity,
-  type UpdateBehaviour,
 } from './eb-model.js';
 import { DescribeThrottle } from './eb-throttle.js';
 import { Timeline } from './eb-timeline.js';
+import { UpdateLifecycle } from './eb-update.js';
 import { dockerProblem, processingProblem } from './eb-versions.js';
 import type { S3Store } from './s3.js';
 
@@ -40,9 +37,10 @@ export { dockerProblem, processingProblem } from './eb-versions.js';
  * State advances lazily from the simulated clock: whatever a Describe call observes is what EB
  * would show at that simulated instant.
  *
- * This file: the query API's dispatch and the update lifecycle. The model is in eb-model.ts,
- * Describe* throttling in eb-throttle.ts, pending changes in eb-timeline.ts, health in
- * eb-health.ts, events in eb-events.ts, bundle checks in eb-versions.ts.
+ * This file: the query API's dispatch, validation and state. The update lifecycle (UpdateEnvironment's
+ * timeline, aborts, reverts, update faults) is in eb-update.ts, the model in eb-model.ts, Describe*
+ * throttling in eb-throttle.ts, pending changes in eb-timeline.ts, health in eb-health.ts, events in
+ * eb-events.ts, bundle checks in eb-versions.ts.
  */
 
 export const EB_NAMESPACE = 'http://elasticbeanstalk.amazonaws.com/docs/2010-12-01/';
@@ -396,271 +394,11 @@ export class ElasticBeanstalk {
           `Application version ${label} is in ${version.status} state and cannot be deployed.`,
         );
       }
-      const behaviour = env.spec.onUpdate[Math.min(env.updates, env.spec.onUpdate.length - 1)] ?? {
-        durationSeconds: 60,
-        result: 'deployed' as const,
-        health: [],
-      };
-      env.updates += 1;
-      this.startUpdate(
-        env,
-        label,
-        behaviour,
-        this.currentRequestId,
-        this.faults?.onUpdate(env.spec.environment),
-      );
+      this.lifecycle.update(env, label, this.currentRequestId, this.faults?.onUpdate(env.spec.environment));
     }
     // AWS answers with the environment as the update left it: the NEW VersionLabel, Status Updating
     // (the UpdateEnvironment example in the EB API reference / botocore examples-1.json).
     return this.describeEnvironment(env);
-  }
-
-  private startUpdate(
-    env: Environment,
-    label: string,
-    behaviour: UpdateBehaviour,
-    request: string,
-    faults: { spec: EbFault; fire: (detail?: string) => void }[] = [],
-    start = this.clock.now(),
-  ): void {
-    // EB does not check Docker configuration when it processes a version: the instances find out
-    // when they deploy it, and the deploy fails there.
-    const dockerFailure = this.dockerProblemOf(env.spec.application, label);
-    if (dockerFailure && behaviour.result !== 'stuck') behaviour = { ...behaviour, result: 'reverted' };
-    env.deployments += 1;
-    env.previousVersion = env.versionLabel;
-    // EB shows the version being deployed from the moment the update starts; a failed deploy puts
-    // the previous one back.
-    env.versionLabel = label;
-    env.requestId = request;
-    env.status = 'Updating';
-    env.updatedAt = new Date(start);
-    this.setHealth(
-      env,
-      { afterSeconds: 0, color: 'Grey', healthStatus: 'Pending', causes: [] },
-      start,
-      false,
-    );
-    const deploymentId = env.deployments;
-    for (const i of env.instances) {
-      i.deploymentId = deploymentId;
-      i.deploymentStatus = 'In Progress';
-      i.deploymentTime = new Date(start);
-    }
-    const app = env.spec.application;
-    const name = env.spec.environment;
-    this.event(app, name, label, 'INFO', 'Environment update is starting.', start, env.requestId);
-    for (const f of faults) this.scheduleFault(env, f.spec, f.fire, start, behaviour);
-    if (behaviour.result === 'stuck') return;
-    const end = start + behaviour.durationSeconds * 1000;
-    this.schedule(
-      end,
-      () => {
-        const previous = env.previousVersion ?? env.versionLabel;
-        env.status = 'Ready';
-        env.updatedAt = new Date(end);
-        if (behaviour.result === 'reverted') {
-          if (dockerFailure) {
-            for (const i of env.instances) {
-              this.event(
-                app,
-                name,
-                label,
-                'ERROR',
-                `[Instance: ${i.id}] Command failed on instance. Return code: 1 Output: Engine execution has encountered an error..`,
-                end,
-                env.requestId,
-              );
-            }
-            this.event(
-              app,
-              name,
-              label,
-              'ERROR',
-              "Instance deployment failed. For details, see 'eb-engine.log'.",
-              end,
-              env.requestId,
-            );
-          }
-          env.versionLabel = previous;
-          for (const i of env.instances) this.deployInstance(i, previous, 'Deployed', end);
-          this.event(app, name, label, 'ERROR', 'Failed to deploy application.', end, env.requestId);
-          this.event(
-            app,
-            name,
-            label,
-            'INFO',
-            'The environment was reverted to the previous configuration setting.',
-            end,
-            env.requestId,
-          );
-          this.event(
-            app,
-            name,
-            label,
-            'ERROR',
-            'Update environment operation is complete, but with errors. For more information, see troubleshooting documentation.',
-            end,
-            env.requestId,
-          );
-        } else if (behaviour.result === 'partial') {
-          env.versionLabel = label;
-          env.instances.forEach((i, n) => {
-            if (n === 0) this.deployInstance(i, label, 'Deployed', end);
-            else this.deployInstance(i, previous, 'Failed', end);
-          });
-          this.event(
-            app,
-            name,
-            label,
-            'ERROR',
-            'Update environment operation is complete, but with errors. For more information, see troubleshooting documentation.',
-            end,
-            env.requestId,
-          );
-        } else {
-          env.versionLabel = label;
-          for (const i of env.instances) this.deployInstance(i, label, 'Deployed', end);
-          this.event(
-            app,
-            name,
-            label,
-            'INFO',
-            'New application version was deployed to running EC2 instances.',
-            end,
-            env.requestId,
-          );
-          this.event(
-            app,
-            name,
-            label,
-            'INFO',
-            'Environment update completed successfully.',
-            end,
-            env.requestId,
-          );
-        }
-        const steps =
-          behaviour.health.length > 0 ? behaviour.health : [{ afterSeconds: 0, color: 'Green' as const }];
-        for (const step of steps) {
-          const at = end + step.afterSeconds * 1000;
-          this.schedule(at, () => this.setHealth(env, step, at, true), env);
-        }
-      },
-      env,
-    );
-  }
-
-  /** Schedules an environment fault armed for this update (faults.ts). */
-  private scheduleFault(
-    env: Environment,
-    spec: EbFault,
-    fire: (detail?: string) => void,
-    start: number,
-    behaviour: UpdateBehaviour,
-  ): void {
-    if (spec.fault === 'health-flap') {
-      if (behaviour.result === 'stuck') return;
-      const end = start + behaviour.durationSeconds * 1000;
-      spec.steps.forEach((step, n) => {
-        const at = end + step.afterSeconds * 1000;
-        this.schedule(
-          at,
-          () => {
-            if (n === 0) fire(step.color);
-            this.setHealth(env, step, at, true);
-          },
-          env,
-        );
-      });
-      return;
-    }
-    if (spec.fault === 'console-deploy') {
-      // Someone deploys another version from the console: EB only accepts it once the environment is
-      // Ready, so the console user retries until then. Not tagged with the environment: an abort of
-      // ebship's update does not cancel it.
-      const attempt = (at: number) => {
-        if (env.status === 'Terminating' || env.status === 'Terminated') return;
-        if (env.status !== 'Ready') {
-          this.schedule(at + 10_000, () => attempt(at + 10_000));
-          return;
-        }
-        if (!this.app(env.spec.application).versions.has(spec.versionLabel)) {
-          this.addVersion(env.spec.application, spec.versionLabel);
-        }
-        fire(spec.versionLabel);
-        const request = requestId();
-        this.startUpdate(
-          env,
-          spec.versionLabel,
-          { durationSeconds: spec.durationSeconds, result: 'deployed', health: [] },
-          request,
-          [],
-          at,
-        );
-      };
-      const at = start + spec.afterSeconds * 1000;
-      this.schedule(at, () => attempt(at));
-      return;
-    }
-    const at = start + spec.afterSeconds * 1000;
-    this.schedule(at, () => this.terminate(env, at, fire));
-  }
-
-  /** The environment is terminated (by someone else): Terminating, then Terminated with no instances. */
-  private terminate(env: Environment, at: number, fire: (detail?: string) => void): void {
-    if (env.status === 'Terminating' || env.status === 'Terminated') return;
-    fire(env.status);
-    this.timeline.cancel(env.spec.environment);
-    const app = env.spec.application;
-    const name = env.spec.environment;
-    const request = requestId();
-    env.status = 'Terminating';
-    env.updatedAt = new Date(at);
-    env.color = 'Grey';
-    env.healthStatus = 'Unknown';
-    env.causes = [];
-    this.event(app, name, undefined, 'INFO', 'terminateEnvironment is starting.', at, request);
-    const end = at + 120_000;
-    this.schedule(end, () => {
-      env.status = 'Terminated';
-      env.updatedAt = new Date(end);
-      env.instances = [];
-      this.event(app, name, undefined, 'INFO', 'terminateEnvironment completed successfully.', end, request);
-    });
-  }
-
-  /** The Docker problem of a version's bundle, if its bundle is in S3 and has one. */
-  private dockerProblemOf(application: string, label: string): string | undefined {
-    const version = this.applications.get(application)?.versions.get(label);
-    const object = version?.bucket && version.key ? this.s3.get(version.bucket, version.key) : undefined;
-    return object ? dockerProblem(object.body) : undefined;
-  }
-
-  private deployInstance(i: Instance, label: string, status: Instance['deploymentStatus'], at: number): void {
-    i.versionLabel = label;
-    i.deploymentStatus = status;
-    i.deploymentTime = new Date(at);
-  }
-
-  private setHealth(env: Environment, step: HealthStep, at: number, announce: boolean): void {
-    const healthStatus = step.healthStatus ?? DEFAULT_HEALTH_STATUS[step.color];
-    const before = env.healthStatus;
-    env.color = step.color;
-    env.healthStatus = healthStatus;
-    env.causes = step.causes ?? [];
-    if (announce && before !== healthStatus && before !== 'Pending' && healthStatus !== 'Pending') {
-      const worse = rank(healthStatus) > rank(before);
-      const detail = env.causes.length > 0 ? ` ${env.causes.join(' ')}` : '';
-      this.event(
-        env.spec.application,
-        env.spec.environment,
-        undefined,
-        worse && rank(healthStatus) >= rank('Warning') ? 'WARN' : 'INFO',
-        `Environment health has transitioned from ${before} to ${healthStatus}.${detail}`,
-        at,
-      );
-    }
   }
 
   private abortEnvironmentUpdate(input: JsonObject): unknown {
@@ -671,35 +409,15 @@ export class ElasticBeanstalk {
         `Environment named ${env.spec.environment} is in an invalid state for this operation. Must be Updating.`,
       );
     }
-    const now = this.clock.now();
-    this.timeline.cancel(env.spec.environment);
-    env.status = 'Aborting';
-    env.requestId = this.currentRequestId;
-    const previous = env.previousVersion ?? env.versionLabel;
-    const app = env.spec.application;
-    const name = env.spec.environment;
-    this.event(app, name, undefined, 'INFO', 'Environment update is being aborted.', now, env.requestId);
-    const end = now + 30_000;
-    this.schedule(
-      end,
-      () => {
-        env.status = 'Ready';
-        env.versionLabel = previous;
-        for (const i of env.instances) this.deployInstance(i, previous, 'Deployed', end);
-        this.setHealth(env, { afterSeconds: 0, color: 'Green' }, end, true);
-        this.event(
-          app,
-          name,
-          undefined,
-          'INFO',
-          'The environment was reverted to the previous configuration setting.',
-          end,
-          env.requestId,
-        );
-      },
-      env,
-    );
+    this.lifecycle.abort(env, this.currentRequestId);
     return {};
+  }
+
+  /** The Docker problem of a version's bundle, if its bundle is in S3 and has one. */
+  private dockerProblemOf(application: string, label: string): string | undefined {
+    const version = this.applications.get(application)?.versions.get(label);
+    const object = version?.bucket && version.key ? this.s3.get(version.bucket, version.key) : undefined;
+    return object ? dockerProblem(object.body) : undefined;
   }
 
   private describeEnvironmentHealth(input: JsonObject): unknown {
@@ -793,6 +511,17 @@ export class ElasticBeanstalk {
 
   /** Pending changes, applied when the simulated clock reaches them. */
   private readonly timeline = new Timeline();
+
+  /** UpdateEnvironment's timeline, aborts and update faults (eb-update.ts). */
+  private readonly lifecycle = new UpdateLifecycle({
+    now: () => this.clock.now(),
+    schedule: (at, apply, env) => this.schedule(at, apply, env),
+    cancel: (environment) => this.timeline.cancel(environment),
+    event: (...args) => this.event(...args),
+    hasVersion: (application, label) => this.app(application).versions.has(label),
+    addVersion: (application, label) => this.addVersion(application, label),
+    dockerProblemOf: (application, label) => this.dockerProblemOf(application, label),
+  });
 
   private schedule(at: number, apply: () => void, env?: Environment): void {
     this.timeline.add(at, apply, env?.spec.environment);
