@@ -155,6 +155,11 @@ function endedAlert(
           : '  Lock:       this execution held none (another execution may be deploying it).',
       ],
     });
+    steps.push({
+      text: `See where ${e.target} is now:`,
+      commands: [`ebship status ${e.target}`],
+      aws: [`aws elasticbeanstalk describe-environments --environment-names ${name}`],
+    });
     if (e.entry && env) {
       const app = env.ApplicationName ?? '';
       steps.push(
