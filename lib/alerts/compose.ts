@@ -4,6 +4,20 @@ import { formatDuration } from '../text/duration.js';
 import { maskAppText } from '../text/mask.js';
 import { causeMessage as messageOfCause } from '../workflow/caught-error.js';
 import type { CaughtError, DeployState, HealthProgress, OutcomeStatus, Release } from '../workflow-state.js';
+import type { ChatNotification } from './chat-schema.js';
+import { diagnosticsOf } from './diagnostics.js';
+import { consoleLinks } from './links.js';
+import { type AlertModel, type AlertStep, SEVERITY, WHOLE_STAGE } from './model.js';
+import {
+  type AlertData,
+  asciiSubject,
+  EMAIL_MAX_BYTES,
+  renderChat,
+  renderData,
+  renderEmail,
+  SUBJECT_MAX,
+  subjectOf,
+} from './render.js';
 
 /**
  * The on-call alert for a finished deployment, built from the state machine's state. Pure: the
@@ -11,18 +25,22 @@ import type { CaughtError, DeployState, HealthProgress, OutcomeStatus, Release }
  *
  * Only fields chosen here are printed, each one cleaned and capped: the state also holds the raw
  * execution input, error traces and command output, and none of that is dumped into an email.
+ * composeModel builds the one AlertModel; lib/alerts/render.ts renders it per channel.
  */
 export interface Alert {
   subject: string;
+  /** The email (and SNS "default") rendering. */
   message: string;
-  /** SNS message attributes, for subscription filter policies (outcome, target, ...). */
+  /** SNS message attributes, for subscription filter policies: outcome, severity, target, application, environment. */
   attributes: Record<string, string>;
+  /** Amazon Q Developer's custom notification (chat). */
+  chat: ChatNotification;
+  /** The model as JSON, for machines (SQS, Lambda subscribers). */
+  data: AlertData;
 }
 
-// SNS Publish: Subject is ASCII without line breaks or control characters, under 100 characters;
-// Message at most 256 KiB including attributes. Stay well under both.
-export const SUBJECT_MAX = 99;
-export const MESSAGE_MAX_BYTES = 200_000;
+export { asciiSubject, SUBJECT_MAX };
+export const MESSAGE_MAX_BYTES = EMAIL_MAX_BYTES;
 const TEXT_MAX = 1_000;
 const LIST_MAX = 10;
 
@@ -34,20 +52,73 @@ const HEADLINE: Record<OutcomeStatus, string> = {
   OVERRIDDEN: 'Deploy overridden by someone else',
 };
 
+/** Renders a model for every channel, with the attributes filter policies match on. */
+export function renderAlert(model: AlertModel): Alert {
+  return {
+    subject: subjectOf(model),
+    message: renderEmail(model),
+    attributes: attributesOf(model),
+    chat: renderChat(model),
+    data: renderData(model),
+  };
+}
+
+export function attributesOf(model: AlertModel): Record<string, string> {
+  return {
+    outcome: model.outcome,
+    severity: model.severity,
+    target: model.target,
+    application: model.application,
+    environment: model.environment,
+  };
+}
+
 export function composeAlert(state: DeployState, now: Date): Alert {
+  return renderAlert(composeModel(state, now));
+}
+
+export function composeModel(state: DeployState, now: Date): AlertModel {
   const status = state.outcome?.status ?? inferStatus(state);
   const { release } = state;
   const target = release?.target ?? inputTarget(state.input) ?? 'unknown target';
-  const message = release ? releaseMessage(state, release, status, now) : unresolvedMessage(state, status);
-  return {
-    subject: subjectLine(state, status, target, release),
-    message: capBytes(message, MESSAGE_MAX_BYTES),
-    attributes: {
-      outcome: status,
-      target,
+  const diagnostics = diagnosticsOf(state);
+  const endedAt = endedAtOf(state, now);
+  const durationSeconds = release ? durationOf(release.startedAt, endedAt) : undefined;
+  const executionId = release?.executionId ?? executionOf(state);
+  const base = {
+    outcome: status,
+    severity: SEVERITY[status],
+    target,
+    application: release?.application ?? WHOLE_STAGE,
+    environment: release?.environment ?? WHOLE_STAGE,
+    title: titleOf(state, status, target, release),
+    links: consoleLinks({
+      ...(executionId ? { executionArn: executionId } : {}),
       ...(release ? { application: release.application, environment: release.environment } : {}),
-    },
+      ...(diagnostics?.environmentId ? { environmentId: diagnostics.environmentId } : {}),
+    }),
+    instances: diagnostics?.instances ?? [],
+    logTails: diagnostics?.logTails ?? [],
+    ...(diagnostics?.note ? { logTailNote: diagnostics.note } : {}),
+    ...(durationSeconds !== undefined ? { durationSeconds } : {}),
+    ...(executionId ? { executionId } : {}),
+    threadId: release ? threadIdOf(release.application, release.environment) : `ebship/${target}`,
+    keywords: [status, target, ...(release ? [release.environment, release.versionLabel] : [])],
   };
+  if (!release) return { ...base, ...unresolvedModel(state, status) };
+  const todo = whatToDo(state, release, status);
+  return {
+    ...base,
+    summary: headline(state, release, status),
+    facts: facts(state, release, status, durationSeconds),
+    sections: why(state, status),
+    ...todo,
+  };
+}
+
+/** One chat thread per environment (Amazon Q Developer's metadata.threadId). */
+export function threadIdOf(application: string, environment: string): string {
+  return `ebship/${application}/${environment}`;
 }
 
 /**
@@ -64,26 +135,16 @@ function inferStatus(state: DeployState): OutcomeStatus {
   return healthy ? 'SUCCEEDED' : 'ROLLBACK_FAILED';
 }
 
-function subjectLine(
+function titleOf(
   state: DeployState,
   status: OutcomeStatus,
   target: string,
   release: Release | undefined,
 ): string {
-  const head = `[ebship] ${HEADLINE[status]}: ${target}`;
-  if (!release) return asciiSubject(head);
+  const head = `${HEADLINE[status]}: ${target}`;
+  if (!release) return head;
   const back = status === 'ROLLED_BACK' && state.rollback ? `, back on ${state.rollback.toVersion}` : '';
-  return asciiSubject(`${head} ${release.versionLabel}${back}`);
-}
-
-function releaseMessage(state: DeployState, release: Release, status: OutcomeStatus, now: Date): string {
-  const sections = [
-    headline(state, release, status),
-    facts(state, release, status, now),
-    why(state, status),
-    whatToDo(state, release, status),
-  ];
-  return sections.filter((s) => s.length > 0).join('\n\n');
+  return `${head} ${release.versionLabel}${back}`;
 }
 
 function headline(state: DeployState, release: Release, status: OutcomeStatus): string {
@@ -106,7 +167,12 @@ function headline(state: DeployState, release: Release, status: OutcomeStatus): 
   }
 }
 
-function facts(state: DeployState, release: Release, status: OutcomeStatus, now: Date): string {
+function facts(
+  state: DeployState,
+  release: Release,
+  status: OutcomeStatus,
+  durationSeconds: number | undefined,
+): [string, string][] {
   const from = state.deploy?.fromVersion;
   const version =
     status === 'FAILED_BEFORE_DEPLOY'
@@ -123,10 +189,10 @@ function facts(state: DeployState, release: Release, status: OutcomeStatus, now:
   rows.push(
     ['Image', image(release)],
     ['Trigger', release.trigger],
-    ['Duration', duration(release.startedAt, now)],
+    ['Duration', durationSeconds === undefined ? 'unknown' : formatDuration(durationSeconds)],
     ['Execution', release.executionId],
   );
-  return table(rows.map(([k, v]) => [k, oneLine(v, 300)]));
+  return rows.map(([k, v]) => [k, oneLine(v, 300)]);
 }
 
 function image(release: Release): string {
@@ -134,11 +200,13 @@ function image(release: Release): string {
   return release.imageDigest ? `${name} @ ${shortDigest(release.imageDigest)}` : `${name} (digest unknown)`;
 }
 
-function why(state: DeployState, status: OutcomeStatus): string {
+function why(state: DeployState, status: OutcomeStatus): AlertModel['sections'] {
   const parts: string[] = [];
+  let title = '';
+  const more: AlertModel['sections'] = [];
   switch (status) {
     case 'SUCCEEDED': {
-      parts.push('Checks');
+      title = 'Checks';
       if (state.health) parts.push(...healthLines('Health', state.health));
       if (state.migration?.status === 'passed') {
         parts.push(`  Migration check: passed on ${oneLine(state.migration.instanceId, 40)}`);
@@ -148,33 +216,36 @@ function why(state: DeployState, status: OutcomeStatus): string {
       break;
     }
     case 'ROLLED_BACK':
-      parts.push('Why it was rolled back');
+      title = 'Why it was rolled back';
       if (state.failure) parts.push(`  Error: ${describeError(state.failure)}`);
       if (state.health) parts.push(...healthLines('Health after the deploy', state.health));
       if (state.rollbackHealth) parts.push(...healthLines('Health after the rollback', state.rollbackHealth));
       break;
     case 'FAILED_BEFORE_DEPLOY':
-      parts.push('Why it stopped');
+      title = 'Why it stopped';
       parts.push(`  Error: ${state.error ? describeError(state.error) : 'no error was recorded'}`);
       parts.push('  The environment was not changed: no application version was deployed.');
       break;
-    case 'ROLLBACK_FAILED':
-      parts.push('Why the deploy was rolled back');
+    case 'ROLLBACK_FAILED': {
+      title = 'Why the deploy was rolled back';
       if (state.failure) parts.push(`  Error: ${describeError(state.failure)}`);
       if (state.health) parts.push(...healthLines('Health after the deploy', state.health));
-      parts.push('', 'Why the rollback failed');
-      if (state.error) parts.push(`  Error: ${describeError(state.error)}`);
-      if (state.rollbackHealth) parts.push(...healthLines('Health after the rollback', state.rollbackHealth));
-      if (!state.error && !state.rollbackHealth) parts.push('  No rollback result was recorded.');
+      const failed: string[] = [];
+      if (state.error) failed.push(`  Error: ${describeError(state.error)}`);
+      if (state.rollbackHealth)
+        failed.push(...healthLines('Health after the rollback', state.rollbackHealth));
+      if (!state.error && !state.rollbackHealth) failed.push('  No rollback result was recorded.');
+      more.push({ title: 'Why the rollback failed', lines: failed });
       break;
+    }
     case 'OVERRIDDEN': {
-      parts.push('What happened');
+      title = 'What happened';
       const watch = state.rollbackHealth?.verdict === 'overridden' ? state.rollbackHealth : state.health;
       if (watch) parts.push(...healthLines('Health watch', watch));
       break;
     }
   }
-  return parts.length > 1 ? parts.join('\n') : '';
+  return [...(parts.length > 0 ? [{ title, lines: parts }] : []), ...more];
 }
 
 function healthLines(title: string, h: HealthProgress): string[] {
@@ -204,79 +275,145 @@ function verdictText(h: HealthProgress): string {
   }
 }
 
-function whatToDo(state: DeployState, release: Release, status: OutcomeStatus): string {
-  const retry =
-    release.trigger === 'push'
-      ? ` Pushing the same image again is ignored as a duplicate; deploy it by hand (execution input {"target": "${release.target}", "imageDigest": "${release.imageDigest}"}).`
-      : '';
+type Steps = Pick<AlertModel, 'stepsTitle' | 'stepsIntro' | 'steps'>;
+
+function whatToDo(state: DeployState, release: Release, status: OutcomeStatus): Steps {
+  const t = shellQuote(release.target);
+  const env = shellQuote(release.environment);
+  const r = regionFlag(release.executionId);
+  const logs: AlertStep = {
+    text: 'See what the app printed last:',
+    commands: [`ebship logs ${t}`],
+    aws: [
+      `aws elasticbeanstalk request-environment-info --environment-name ${env} --info-type tail${r}`,
+      `aws elasticbeanstalk retrieve-environment-info --environment-name ${env} --info-type tail${r}   # a minute later: one presigned URL per instance`,
+    ],
+  };
+  const redeploy: AlertStep = {
+    text:
+      release.trigger === 'push'
+        ? `Once fixed, push a new image; to deploy this one again by hand (pushing the same image again is ignored as a duplicate):`
+        : 'Once fixed, deploy again:',
+    commands: [`ebship deploy ${t} --digest ${release.imageDigest} --follow`],
+    aws: [
+      `aws stepfunctions start-execution --state-machine-arn ${stateMachineOf(release.executionId)} --input '{"target":"${release.target}","imageDigest":"${release.imageDigest}"}'${r}`,
+    ],
+  };
   switch (status) {
     case 'SUCCEEDED':
-      return '';
+      return { stepsTitle: '', stepsIntro: [], steps: [] };
     case 'ROLLED_BACK':
-      return `What to do\n  Nothing urgent: ${release.environment} runs ${state.rollback?.toVersion ?? 'the previous version'} again. Fix the cause above before shipping ${release.versionLabel} again.${retry}`;
+      return {
+        stepsTitle: 'What to do',
+        stepsIntro: [
+          `Nothing urgent: ${release.environment} runs ${state.rollback?.toVersion ?? 'the previous version'} again. Fix the cause above before shipping ${release.versionLabel} again.${release.trigger === 'push' ? ' Pushing the same image again is ignored as a duplicate.' : ''}`,
+        ],
+        steps: [logs, redeploy],
+      };
     case 'FAILED_BEFORE_DEPLOY':
-      return `What to do\n  Nothing urgent: ${release.environment} still runs what it ran before. Fix the cause above, then deploy again.${retry}`;
+      return {
+        stepsTitle: 'What to do',
+        stepsIntro: [
+          `Nothing urgent: ${release.environment} still runs what it ran before. Fix the cause above, then deploy again.${release.trigger === 'push' ? ' Pushing the same image again is ignored as a duplicate.' : ''}`,
+        ],
+        steps: [redeploy],
+      };
     case 'ROLLBACK_FAILED':
-      return manualRecovery(state, release);
+      return manualRecovery(state, release, logs);
     case 'OVERRIDDEN':
-      return `What to do\n  Check with whoever deployed to ${release.environment} (its events name the version). ebship did not roll back over them, and ${release.versionLabel} was not marked good; deploy it again when the environment is yours.`;
+      return {
+        stepsTitle: 'What to do',
+        stepsIntro: [
+          `Check with whoever deployed to ${release.environment} (its events name the version). ebship did not roll back over them, and ${release.versionLabel} was not marked good; deploy it again when the environment is yours.`,
+        ],
+        steps: [
+          {
+            text: 'See who deployed what:',
+            commands: [`ebship status ${t}`],
+            aws: [`aws elasticbeanstalk describe-events --environment-name ${env} --max-items 20${r}`],
+          },
+          redeploy,
+        ],
+      };
   }
 }
 
 /** Step by step, with commands that can be pasted: on-call may not know ebship. */
-function manualRecovery(state: DeployState, release: Release): string {
+function manualRecovery(state: DeployState, release: Release, logs: AlertStep): Steps {
   const app = shellQuote(release.application);
   const env = shellQuote(release.environment);
-  const region = regionOf(release.executionId);
-  const r = region ? ` --region ${region}` : '';
+  const r = regionFlag(release.executionId);
   const good = state.rollback?.toVersion ?? state.deploy?.fromVersion;
   const label = good ? shellQuote(good) : '<label>';
-  const lines = [
-    'What to do now (manual action needed)',
-    `  ${release.environment} may be running ${release.versionLabel} (the failed version), ${good ?? 'an older version'}, or a mix of both.`,
-    '  1. See where the environment is:',
-    `       aws elasticbeanstalk describe-environments --application-name ${app} --environment-names ${env}${r}`,
-    '     If it stays Updating, stop the update first:',
-    `       aws elasticbeanstalk abort-environment-update --environment-name ${env}${r}`,
+  const steps: AlertStep[] = [
+    {
+      text: 'See where the environment is:',
+      commands: [`ebship status ${shellQuote(release.target)}`],
+      aws: [
+        `aws elasticbeanstalk describe-environments --application-name ${app} --environment-names ${env}${r}`,
+      ],
+      followUp: {
+        text: 'If it stays Updating, stop the update first:',
+        commands: [`aws elasticbeanstalk abort-environment-update --environment-name ${env}${r}`],
+      },
+    },
   ];
-  if (good) {
-    lines.push(
-      `  2. Once it is Ready, restore ${good} (the last version known to be good) by hand, with ebship:`,
-    );
-  } else {
-    lines.push(
-      '  2. ebship knows no version that was good on this environment (first deploy). Pick the last one that worked:',
-      `       aws elasticbeanstalk describe-application-versions --application-name ${app} --max-records 10${r}`,
-      '     Once the environment is Ready, restore it by hand, with ebship:',
-    );
+  if (!good) {
+    steps.push({
+      text: 'ebship knows no version that was good on this environment (first deploy). Pick the last one that worked:',
+      commands: [
+        `aws elasticbeanstalk describe-application-versions --application-name ${app} --max-records 10${r}`,
+      ],
+    });
   }
-  lines.push(
-    `       ebship rollback ${shellQuote(release.target)} --to ${label}`,
-    '     or with the AWS CLI:',
-    `       aws elasticbeanstalk update-environment --application-name ${app} --environment-name ${env} --version-label ${label}${r}`,
-    `  3. Watch health until it is Green and every instance runs ${good ?? 'that version'}:`,
-    `       aws elasticbeanstalk describe-environment-health --environment-name ${env} --attribute-names All${r}`,
+  steps.push(
+    {
+      text: good
+        ? `Once it is Ready, restore ${good} (the last version known to be good) by hand, with ebship:`
+        : 'Once the environment is Ready, restore it by hand, with ebship:',
+      commands: [`ebship rollback ${shellQuote(release.target)} --to ${label}`],
+      aws: [
+        `aws elasticbeanstalk update-environment --application-name ${app} --environment-name ${env} --version-label ${label}${r}`,
+      ],
+    },
+    {
+      text: `Watch health until it is Green and every instance runs ${good ?? 'that version'}:`,
+      commands: [
+        `aws elasticbeanstalk describe-environment-health --environment-name ${env} --attribute-names All${r}`,
+      ],
+    },
+    logs,
   );
-  return lines.join('\n');
+  return {
+    stepsTitle: 'What to do now (manual action needed)',
+    stepsIntro: [
+      `${release.environment} may be running ${release.versionLabel} (the failed version), ${good ?? 'an older version'}, or a mix of both.`,
+    ],
+    steps,
+  };
 }
 
 /** Resolution failed: there is no release, only the input, which is described, never dumped. */
-function unresolvedMessage(state: DeployState, status: OutcomeStatus): string {
-  const lines = [
-    status === 'FAILED_BEFORE_DEPLOY'
-      ? 'ebship could not work out what to deploy, so it deployed nothing: no environment was changed.'
-      : `ebship ended (${status}) without knowing what it was deploying.`,
-    '',
-    `Input received: ${describeInput(state.input)}`,
-  ];
-  if (state.error) lines.push(`Error: ${describeError(state.error)}`);
-  if (state.failure) lines.push(`Error: ${describeError(state.failure)}`);
-  lines.push(
-    '',
-    'What to do',
-    '  Check that the input is an ECR push event or {"target": "<target>", "imageTag": "<tag>"} for a target in ebship.yml.',
-  );
-  return lines.join('\n');
+function unresolvedModel(
+  state: DeployState,
+  status: OutcomeStatus,
+): Pick<AlertModel, 'summary' | 'facts' | 'sections' | 'stepsTitle' | 'stepsIntro' | 'steps'> {
+  const lines = [`  Input received: ${describeInput(state.input)}`];
+  if (state.error) lines.push(`  Error: ${describeError(state.error)}`);
+  if (state.failure) lines.push(`  Error: ${describeError(state.failure)}`);
+  return {
+    summary:
+      status === 'FAILED_BEFORE_DEPLOY'
+        ? 'ebship could not work out what to deploy, so it deployed nothing: no environment was changed.'
+        : `ebship ended (${status}) without knowing what it was deploying.`,
+    facts: [],
+    sections: [{ title: 'What came in', lines }],
+    stepsTitle: 'What to do',
+    stepsIntro: [
+      'Check that the input is an ECR push event or {"target": "<target>", "imageTag": "<tag>"} for a target in ebship.yml.',
+    ],
+    steps: [],
+  };
 }
 
 const TARGET = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -334,18 +471,33 @@ function causeMessage(cause: string | undefined): string | undefined {
   return message === undefined ? undefined : clean(message, TEXT_MAX * 2);
 }
 
-function duration(startedAt: string, now: Date): string {
+/** The one duration: the execution's start to its outcome (the Mark* state's entry time), else to `now`. */
+export function durationOf(startedAt: string, endedAt: Date): number | undefined {
   const start = Date.parse(startedAt);
-  return Number.isNaN(start) ? 'unknown' : formatDuration((now.getTime() - start) / 1000);
+  return Number.isNaN(start) ? undefined : Math.max(0, Math.round((endedAt.getTime() - start) / 1000));
 }
 
-function regionOf(executionArn: string): string | undefined {
-  return /^arn:aws[a-z-]*:states:([a-z0-9-]+):/.exec(executionArn)?.[1];
+function endedAtOf(state: DeployState, now: Date): Date {
+  const at = (state.outcome as { endedAt?: unknown } | undefined)?.endedAt;
+  const parsed = typeof at === 'string' ? Date.parse(at) : Number.NaN;
+  return Number.isNaN(parsed) ? now : new Date(parsed);
 }
 
-function table(rows: [string, string][]): string {
-  const width = Math.max(...rows.map(([k]) => k.length)) + 2;
-  return rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n');
+function regionFlag(executionArn: string): string {
+  const region = /^arn:aws[a-z-]*:states:([a-z0-9-]+):/.exec(executionArn)?.[1];
+  return region ? ` --region ${region}` : '';
+}
+
+/** arn:...:execution:<machine>:<name> → arn:...:stateMachine:<machine> */
+function stateMachineOf(executionArn: string): string {
+  const m = /^(arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}):execution:([^:]+):/.exec(executionArn);
+  return m ? `${m[1]}:stateMachine:${m[2]}` : '<state machine ARN>';
+}
+
+/** Executions that failed before resolving a release still have an id: ResolveRelease's input has it. */
+function executionOf(state: DeployState): string | undefined {
+  const id = (state as { executionId?: unknown }).executionId;
+  return typeof id === 'string' ? id : undefined;
 }
 
 function bullets(items: string[], indent: number): string[] {
@@ -365,16 +517,6 @@ export function clean(text: string, max = TEXT_MAX): string {
   return masked.length > max ? `${masked.slice(0, max - 1)}…` : masked;
 }
 
-/** SNS rejects subjects that are not printable ASCII or are 100 characters or more. */
-export function asciiSubject(text: string): string {
-  const ascii = maskAppText(text)
-    .replace(/[\u2013\u2014]/g, '-')
-    .replace(/[^\x20-\x7E]/g, '?')
-    .replace(/ {2,}/g, ' ')
-    .trim();
-  return ascii.length > SUBJECT_MAX ? `${ascii.slice(0, SUBJECT_MAX - 3)}...` : ascii;
-}
-
 /** `clean`, on one line: for table cells and list items. */
 function oneLine(text: string, max = TEXT_MAX): string {
   return clean(text.replace(/\s*\n\s*/g, ' / '), max);
@@ -383,17 +525,6 @@ function oneLine(text: string, max = TEXT_MAX): string {
 /** A multi-line message under a label: continuation lines indented to stay inside their section. */
 function indented(text: string, indent: number): string {
   return text.replace(/\n/g, `\n${' '.repeat(indent)}`);
-}
-
-function capBytes(text: string, maxBytes: number): string {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length <= maxBytes) return text;
-  const note = '\n\n(message cut to fit the SNS size limit)';
-  const cut = bytes
-    .subarray(0, maxBytes - Buffer.byteLength(note))
-    .toString('utf8')
-    .replace(/\uFFFD+$/, '');
-  return `${cut}${note}`;
 }
 
 function shellQuote(value: string): string {

@@ -2,6 +2,36 @@ import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws
 import { EbshipError } from '../errors.js';
 import { type Alert, asciiSubject } from './compose.js';
 
+/** SNS Publish: the whole Message (every protocol's rendering) and its attributes, at most 256 KiB. */
+export const SNS_MESSAGE_MAX_BYTES = 262_144;
+
+/**
+ * One Publish, a rendering per protocol (SNS Publish, MessageStructure=json: "default" plus a key
+ * per protocol; https://docs.aws.amazon.com/sns/latest/api/API_Publish.html):
+ * - default (email, SMS and anything unnamed): the plain text;
+ * - https: Amazon Q Developer in chat applications subscribes to a topic over HTTPS, and renders
+ *   only its custom notification JSON (lib/alerts/chat-schema.ts);
+ * - sqs, lambda: the alert as JSON (lib/alerts/render.ts, renderData), for machines.
+ * email-json subscribers get the text too, inside SNS's own JSON envelope. Any other HTTPS
+ * subscriber (a webhook) also receives the chat JSON: README, "Subscribe on-call".
+ */
+export function messageByProtocol(alert: Alert): string {
+  const build = (data: string | undefined) =>
+    JSON.stringify({
+      default: alert.message,
+      https: JSON.stringify(alert.chat),
+      ...(data ? { sqs: data, lambda: data } : {}),
+    });
+  const full = build(JSON.stringify(alert.data));
+  if (Buffer.byteLength(full, 'utf8') <= MESSAGE_BUDGET) return full;
+  // Too big together: machines get the alert without its log tails (the text keeps them), then none.
+  const lean = build(JSON.stringify({ ...alert.data, logTails: [], logTailsOmitted: true }));
+  return Buffer.byteLength(lean, 'utf8') <= MESSAGE_BUDGET ? lean : build(undefined);
+}
+
+/** Room for the message attributes and the subject within SNS_MESSAGE_MAX_BYTES. */
+const MESSAGE_BUDGET = SNS_MESSAGE_MAX_BYTES - 4_096;
+
 /** An alert could not be published to one or more topics (it was still sent to the others). */
 export class AlertNotDelivered extends EbshipError {
   override readonly name = 'AlertNotDelivered';
@@ -18,6 +48,7 @@ export async function publishAlert(client: SNSClient, topicArns: string[], alert
     throw new AlertNotDelivered(`no SNS topic to publish "${alert.subject}" to: set ALERT_TOPIC_ARN`);
   }
   const messageAttributes = attributes(alert.attributes);
+  const message = messageByProtocol(alert);
   const results = await Promise.allSettled(
     topics.map((topicArn) =>
       client.send(
@@ -26,7 +57,8 @@ export async function publishAlert(client: SNSClient, topicArns: string[], alert
           // SNS rejects a Subject of 100+ characters or with line breaks, and the alert with it:
           // whoever built this alert, the subject is made safe here, at the one place that sends.
           Subject: asciiSubject(alert.subject) || '[ebship] alert',
-          Message: alert.message,
+          Message: message,
+          MessageStructure: 'json',
           MessageAttributes: messageAttributes,
         }),
       ),

@@ -1,6 +1,8 @@
 import type { EnvironmentDescription } from '@aws-sdk/client-elastic-beanstalk';
 import * as z from 'zod';
-import type { Alert } from '../alerts/compose.js';
+import { type Alert, renderAlert, threadIdOf } from '../alerts/compose.js';
+import { consoleLinks } from '../alerts/links.js';
+import { type AlertModel, type AlertStep, SEVERITY, WHOLE_STAGE } from '../alerts/model.js';
 import { publishAlert } from '../alerts/publish.js';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { eb } from '../aws/clients/eb.js';
@@ -12,6 +14,7 @@ import { parseRequest } from '../release/request.js';
 import { config, runtimeEnv } from '../runtime.js';
 import { type HistoryEntry, listHistory, recordDeployment, releaseLock } from '../store/deployments.js';
 import { claimAlert, markAlertSent, releaseNextTurn } from '../store/ownership.js';
+import { formatDuration } from '../text/duration.js';
 
 /**
  * "Step Functions Execution Status Change" (Step Functions developer guide, "Automating Step
@@ -55,7 +58,7 @@ export async function finishEndedExecution(event: unknown, now = new Date()): Pr
       'not a Step Functions "Execution Status Change" event; this function is the target of ebship\'s ExecutionEndedRule',
     );
   }
-  const { executionArn, status, input, startDate } = parsed.data.detail;
+  const { executionArn, status, input, startDate, stopDate } = parsed.data.detail;
   const result: Finalised = { executionArn, status, released: [], finalised: [], alerted: false };
   if (status !== 'ABORTED' && status !== 'TIMED_OUT') return result;
 
@@ -88,7 +91,9 @@ export async function finishEndedExecution(event: unknown, now = new Date()): Pr
   }
 
   if (!(await claimAlert(dynamo, table, executionArn, now))) return result;
-  const alert = endedAlert(status, executionArn, startDate ?? undefined, now, envs);
+  // The execution's own stop time: the duration matches the console's and the history's.
+  const ended = stopDate ? new Date(stopDate) : now;
+  const alert = endedAlert(status, executionArn, startDate ?? undefined, ended, result.released, envs);
   const topics = [
     runtimeEnv().alertTopicArn,
     ...targets.flatMap((t) => config().targets[t]?.alertTopicArn ?? []),
@@ -116,55 +121,95 @@ function endedAlert(
   executionArn: string,
   startDate: number | undefined,
   now: Date,
+  released: string[],
   envs: { target: string; environment: EnvironmentDescription | undefined; entry?: HistoryEntry }[],
 ): Alert {
   const what = status === 'ABORTED' ? 'STOPPED' : 'TIMED OUT';
   const first = envs[0];
-  const target = first?.target ?? 'unknown target';
+  const target = first?.target ?? WHOLE_STAGE;
   const version = first?.entry?.toVersion;
-  const subject = `[ebship] ${what} - check the environment: ${target}${version ? ` ${version}` : ''}`.slice(
-    0,
-    99,
-  );
-  const lines = [
-    `An ebship deployment ${status === 'ABORTED' ? 'was stopped from outside (StopExecution or the console)' : 'hit the state machine timeout'} before it finished. ebship did not roll back: the environment may be mid-update or on the new, unverified version.`,
-    '',
-    `Execution:  ${executionArn}`,
-    ...(startDate ? [`Started:    ${new Date(startDate).toISOString()}`] : []),
-    `Ended:      ${now.toISOString()}`,
-  ];
+  const started = startDate ?? (first?.entry ? Date.parse(first.entry.startedAt) : Number.NaN);
+  const durationSeconds = Number.isNaN(started)
+    ? undefined
+    : Math.max(0, Math.round((now.getTime() - started) / 1000));
+  const facts: [string, string][] = [['Execution', executionArn]];
+  if (!Number.isNaN(started)) facts.push(['Started', new Date(started).toISOString()]);
+  facts.push(['Ended', now.toISOString()]);
+  if (durationSeconds !== undefined) facts.push(['Duration', formatDuration(durationSeconds)]);
+  const sections: AlertModel['sections'] = [];
+  const steps: AlertStep[] = [];
   for (const e of envs) {
     const env = e.environment;
-    lines.push(
-      '',
-      `Target ${e.target}`,
-      e.entry
-        ? `  Deploying:  ${e.entry.fromVersion ?? '(unknown)'} → ${e.entry.toVersion}`
-        : '  Deploying:  nothing yet (it ended before the environment was changed)',
-      env
-        ? `  Now:        ${env.Status} ${env.Health ?? ''} on ${env.VersionLabel ?? '(no version)'}`
-        : '  Now:        could not be read',
-      '  The lock on the environment was released: the next push deploys.',
-    );
+    const name = env?.EnvironmentName ?? config().targets[e.target]?.environment ?? e.target;
+    sections.push({
+      title: `Target ${e.target}`,
+      lines: [
+        e.entry
+          ? `  Deploying:  ${e.entry.fromVersion ?? '(unknown)'} → ${e.entry.toVersion}`
+          : '  Deploying:  nothing yet (it ended before the environment was changed)',
+        env
+          ? `  Now:        ${env.Status} ${env.Health ?? ''} on ${env.VersionLabel ?? '(no version)'}`
+          : '  Now:        could not be read',
+        released.includes(name)
+          ? '  Lock:       released by ebship just now: the next push or `ebship deploy` goes ahead.'
+          : '  Lock:       this execution held none (another execution may be deploying it).',
+      ],
+    });
+    steps.push({
+      text: `See where ${e.target} is now:`,
+      commands: [`ebship status ${e.target}`],
+      aws: [`aws elasticbeanstalk describe-environments --environment-names ${name}`],
+    });
     if (e.entry && env) {
       const app = env.ApplicationName ?? '';
-      const name = env.EnvironmentName ?? '';
-      lines.push(
-        '  What to do',
-        `    1. If it is still Updating and should not be: aws elasticbeanstalk abort-environment-update --environment-name ${name}`,
-        `    2. If it runs ${e.entry.toVersion} and that is not wanted: ebship rollback ${e.target} --follow`,
-        `       (or: aws elasticbeanstalk update-environment --application-name ${app} --environment-name ${name} --version-label <last good>)`,
+      steps.push(
+        {
+          text: `If ${name} is still Updating and should not be, stop the update:`,
+          commands: [`aws elasticbeanstalk abort-environment-update --environment-name ${name}`],
+        },
+        {
+          text: `If it runs ${e.entry.toVersion} and that is not wanted, roll back to the last good version:`,
+          commands: [`ebship rollback ${e.target} --follow`],
+          aws: [
+            `aws elasticbeanstalk update-environment --application-name ${app} --environment-name ${name} --version-label <last good>`,
+          ],
+        },
+        {
+          text: 'See what the app printed last:',
+          commands: [`ebship logs ${e.target}`],
+        },
       );
     }
   }
-  return {
-    subject,
-    message: lines.join('\n'),
-    attributes: {
-      outcome: status,
-      target,
-      ...(first?.environment?.ApplicationName ? { application: first.environment.ApplicationName } : {}),
-      ...(first?.environment?.EnvironmentName ? { environment: first.environment.EnvironmentName } : {}),
-    },
+  const app =
+    first?.environment?.ApplicationName ?? (first ? config().targets[first.target]?.application : undefined);
+  const envName =
+    first?.environment?.EnvironmentName ?? (first ? config().targets[first.target]?.environment : undefined);
+  const model: AlertModel = {
+    outcome: status,
+    severity: SEVERITY[status],
+    target,
+    application: app ?? WHOLE_STAGE,
+    environment: envName ?? WHOLE_STAGE,
+    title: `${what} - check the environment: ${target}${version ? ` ${version}` : ''}`,
+    summary: `An ebship deployment ${status === 'ABORTED' ? 'was stopped from outside (StopExecution or the console)' : 'hit the state machine timeout'} before it finished. ebship did not roll back: the environment may be mid-update or on the new, unverified version.`,
+    facts,
+    sections,
+    stepsTitle: 'What to do',
+    stepsIntro: [],
+    steps,
+    links: consoleLinks({
+      executionArn,
+      ...(app ? { application: app } : {}),
+      ...(envName ? { environment: envName } : {}),
+      ...(first?.environment?.EnvironmentId ? { environmentId: first.environment.EnvironmentId } : {}),
+    }),
+    instances: [],
+    logTails: [],
+    ...(durationSeconds !== undefined ? { durationSeconds } : {}),
+    executionId: executionArn,
+    threadId: threadIdOf(app ?? 'ebship', envName ?? 'stage'),
+    keywords: [status, target, ...(envName ? [envName] : []), ...(version ? [version] : [])],
   };
+  return renderAlert(model);
 }

@@ -9,7 +9,10 @@ export interface PublishedMessage {
   topicArn: string;
   messageId: string;
   subject?: string;
+  /** What an email subscription receives (MessageStructure=json: the "email" key, else "default"). */
   message: string;
+  /** MessageStructure=json: the message per protocol ("default", "https", "sqs"...), as published. */
+  byProtocol?: Record<string, string>;
   attributes: Record<string, string>;
   publishedAt: Date;
 }
@@ -68,8 +71,14 @@ export class Sns {
   private publish(input: JsonObject): unknown {
     const topicArn = str(input, 'TopicArn') ?? str(input, 'TargetArn') ?? '';
     if (!this.topics.has(topicArn)) throw new ServiceError('NotFound', 'Topic does not exist', 404);
-    const message = str(input, 'Message');
-    if (!message) throw new ServiceError('InvalidParameter', 'Invalid parameter: Empty message');
+    const raw = str(input, 'Message');
+    if (!raw) throw new ServiceError('InvalidParameter', 'Invalid parameter: Empty message');
+    const byProtocol = str(input, 'MessageStructure') === 'json' ? perProtocol(raw) : undefined;
+    const message = byProtocol ? (byProtocol.email ?? byProtocol.default ?? '') : raw;
+    // SNS API reference, Publish: "Maximum message size: 256 KB" (the whole Message, every protocol's).
+    if (Buffer.byteLength(raw, 'utf8') > 262_144) {
+      throw new ServiceError('InvalidParameter', 'Invalid parameter: Message too long');
+    }
     const subject = str(input, 'Subject');
     // SNS API reference, Publish: "Subjects must be UTF-8 text with no line breaks or control
     // characters, and less than 100 characters long."
@@ -88,6 +97,7 @@ export class Sns {
       messageId: randomUUID(),
       subject,
       message,
+      ...(byProtocol ? { byProtocol } : {}),
       attributes,
       publishedAt: new Date(),
     };
@@ -95,6 +105,37 @@ export class Sns {
     this.onPublish?.(published);
     return { MessageId: published.messageId };
   }
+}
+
+/**
+ * SNS API reference, Publish, MessageStructure: "json" means Message is a JSON object with at least
+ * a top-level "default" key whose value is a string; other keys name protocols. Otherwise SNS
+ * answers InvalidParameter.
+ */
+function perProtocol(raw: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ServiceError(
+      'InvalidParameter',
+      'Invalid parameter: Message Structure - JSON message body failed to parse',
+    );
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ServiceError(
+      'InvalidParameter',
+      'Invalid parameter: Message Structure - JSON message body failed to parse',
+    );
+  }
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  if (typeof (parsed as Record<string, unknown>).default !== 'string') {
+    throw new ServiceError(
+      'InvalidParameter',
+      'Invalid parameter: Message Structure - No default entry in JSON message body',
+    );
+  }
+  return Object.fromEntries(entries.filter(([, v]) => typeof v === 'string')) as Record<string, string>;
 }
 
 function hasControlCharacter(text: string): boolean {

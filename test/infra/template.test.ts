@@ -254,8 +254,9 @@ describe('functions', () => {
   it('run Node.js 24 on arm64 with the documented environment', () => {
     const functions = ofType('AWS::Lambda::Function');
 
-    // The 13 steps of the state machine, and executionEnded (the ExecutionEndedRule's target).
-    expect(functions).toHaveLength(14);
+    // The 13 steps of the state machine, executionEnded (the ExecutionEndedRule's target) and
+    // undeliveredEvents (the UndeliveredEventsRule's).
+    expect(functions).toHaveLength(15);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
       const env = (fn.Properties.Environment as { Variables: Json }).Variables;
@@ -577,8 +578,35 @@ describe('events', () => {
     expect(alarm.Properties).toMatchObject({
       Namespace: 'AWS/SQS',
       Dimensions: [{ Name: 'QueueName', Value: getAtt('EventsDeadLetterQueue', 'QueueName') }],
-      AlarmActions: [{ Ref: 'AlertTopic' }],
     });
+    // Not CloudWatch's raw JSON on the topic (no subject, no attributes): through ebship's code.
+    expect(alarm.Properties.AlarmActions).toBeUndefined();
+    const rule = resource('UndeliveredEventsRule');
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.cloudwatch'],
+      'detail-type': ['CloudWatch Alarm State Change'],
+      resources: [getAtt('EventsDeadLetterAlarm', 'Arn')],
+      detail: { state: { value: ['ALARM'] } },
+    });
+    expect((rule.Properties.Targets as Json[])[0]?.Arn).toEqual(
+      getAtt('UndeliveredEventsLambdaFunction', 'Arn'),
+    );
+    expect(resource('UndeliveredEventsInvokePermission').Properties).toMatchObject({
+      Principal: 'events.amazonaws.com',
+      SourceArn: getAtt('UndeliveredEventsRule', 'Arn'),
+    });
+    expect(roleActions('UndeliveredEventsRole')).toEqual(
+      new Set([
+        ...LOG_ACTIONS,
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'sns:Publish',
+        'kms:GenerateDataKey*',
+        'kms:Decrypt',
+      ]),
+    );
   });
 
   it("finalises and alerts through ebship's own code when an execution times out or is aborted from outside", () => {
@@ -602,31 +630,21 @@ describe('events', () => {
 });
 
 describe('storage and alerting', () => {
-  it('lets EventBridge and CloudWatch use the alert key only on behalf of this account', () => {
-    const policy = resource('AlertTopicKey').Properties.KeyPolicy as { Statement: Statement[] };
-    const services = policy.Statement.filter(
-      (s) => (s as Statement & { Principal?: { Service?: unknown } }).Principal?.Service !== undefined,
-    );
-
-    expect(services.length).toBeGreaterThan(0);
-    for (const s of services) {
-      expect(s.Condition).toMatchObject({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
-    }
-  });
-
-  it('encrypts the alert topic with a rotating key that EventBridge and CloudWatch may use', () => {
+  it('lets no AWS service publish to the alert topic or use its key: every alert comes from ebship code', () => {
     const key = resource('AlertTopicKey');
-    const services = asArray((key.Properties.KeyPolicy as { Statement: Statement[] }).Statement).flatMap(
-      (s) =>
-        asArray(
-          ((s as Statement & { Principal?: { Service?: string | string[] } }).Principal?.Service ??
-            []) as string[],
-        ),
+    const [, topicPolicy] = first(ofType('AWS::SNS::TopicPolicy'), 'topic policy');
+    const principals = [
+      ...asArray((key.Properties.KeyPolicy as { Statement: Statement[] }).Statement),
+      ...asArray((topicPolicy.Properties.PolicyDocument as { Statement: Statement[] }).Statement).filter(
+        (s) => s.Effect === 'Allow',
+      ),
+    ].flatMap((s) =>
+      asArray(((s as Statement & { Principal?: { Service?: string } }).Principal?.Service ?? []) as string[]),
     );
 
     expect(resource('AlertTopic').Properties.KmsMasterKeyId).toEqual({ Ref: 'AlertTopicKey' });
     expect(key.Properties.EnableKeyRotation).toBe(true);
-    expect(services).toEqual(expect.arrayContaining(['events.amazonaws.com', 'cloudwatch.amazonaws.com']));
+    expect(principals).toEqual([]);
     expect(Object.values(template.Outputs).map((o) => o.Value)).toContainEqual({ Ref: 'AlertTopic' });
   });
 

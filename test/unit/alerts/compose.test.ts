@@ -34,6 +34,7 @@ describe('composeAlert: SUCCEEDED', () => {
     expect(alert.message).not.toContain('What to do');
     expect(alert.attributes).toEqual({
       outcome: 'SUCCEEDED',
+      severity: 'info',
       target: 'antenna-prod',
       application: 'antenna',
       environment: 'antenna-prod-web',
@@ -221,7 +222,14 @@ describe('composeAlert: FAILED_BEFORE_DEPLOY', () => {
     expect(alert.message).toContain(
       'Error: ConfigInvalid: ebship.yml is invalid:\n      - targets.antenna-prod.platform: expected "ecs" or "docker"',
     );
-    expect(alert.attributes).toEqual({ outcome: 'FAILED_BEFORE_DEPLOY', target: 'unknown target' });
+    // A filter policy on target or environment still matches "*" when it lists it (README, "Subscribe on-call").
+    expect(alert.attributes).toEqual({
+      outcome: 'FAILED_BEFORE_DEPLOY',
+      severity: 'warning',
+      target: 'unknown target',
+      application: '*',
+      environment: '*',
+    });
   });
 
   it('names the target of a manual request it could not resolve, and flags invalid fields', () => {

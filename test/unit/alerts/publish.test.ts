@@ -1,8 +1,9 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Alert } from '../../../lib/alerts/compose.js';
+import { type Alert, composeAlert } from '../../../lib/alerts/compose.js';
 import { AlertNotDelivered, publishAlert } from '../../../lib/alerts/publish.js';
+import { NOW, rolledBack } from './deploy-states.js';
 
 const sns = mockClient(SNSClient);
 const client = new SNSClient({ region: 'eu-west-1' });
@@ -10,11 +11,8 @@ const client = new SNSClient({ region: 'eu-west-1' });
 const EBSHIP_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:ebship-alerts';
 const TEAM_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:antenna-oncall';
 
-const alert: Alert = {
-  subject: '[ebship] ROLLED BACK: antenna-prod v1.4.2-3f2a9c1b7d4e, back on v1.4.1-9a8b7c6d5e4f',
-  message: 'antenna-prod: v1.4.2-3f2a9c1b7d4e failed on antenna-prod-web, so ebship rolled back.',
-  attributes: { outcome: 'ROLLED_BACK', target: 'antenna-prod', environment: '' },
-};
+const composed = composeAlert(rolledBack, NOW);
+const alert: Alert = { ...composed, attributes: { ...composed.attributes, environment: '' } };
 
 describe('publishAlert', () => {
   beforeEach(() => {
@@ -35,11 +33,13 @@ describe('publishAlert', () => {
     expect(sns).toHaveReceivedCommandWith(PublishCommand, {
       TopicArn: TEAM_TOPIC,
       Subject: alert.subject,
-      Message: alert.message,
+      MessageStructure: 'json',
       // SNS rejects attributes with empty values: the empty `environment` is left out.
       MessageAttributes: {
         outcome: { DataType: 'String', StringValue: 'ROLLED_BACK' },
+        severity: { DataType: 'String', StringValue: 'warning' },
         target: { DataType: 'String', StringValue: 'antenna-prod' },
+        application: { DataType: 'String', StringValue: 'antenna' },
       },
     });
   });

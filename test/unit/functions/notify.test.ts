@@ -31,6 +31,12 @@ function endState(status: OutcomeStatus, extra: Partial<DeployState> = {}): Depl
 
 useFreshTable();
 
+/** The text an email subscription gets from the n-th Publish (MessageStructure=json, "default"). */
+function emailText(n: number): string {
+  const message = mocks.sns.commandCalls(PublishCommand)[n]?.args[0].input.Message ?? '{}';
+  return (JSON.parse(message) as { default: string }).default;
+}
+
 beforeEach(() => {
   mocks.sns.reset();
   let n = 0;
@@ -80,6 +86,7 @@ describe('notify handler', () => {
       TopicArn: TOPIC,
       Subject: subject,
       Message: expect.stringContaining(`antenna-prod now runs ${LABEL} on antenna-prod (was ${OLD_LABEL}).`),
+      MessageStructure: 'json',
       MessageAttributes: expect.objectContaining({
         outcome: { DataType: 'String', StringValue: 'SUCCEEDED' },
       }),
@@ -121,8 +128,9 @@ describe('notify handler', () => {
     expect(result.subject).toBe('[ebship] Deploy failed, environment unchanged: antenna-prod');
     expect(mocks.sns).toHaveReceivedCommandWith(PublishCommand, {
       TopicArn: TOPIC,
-      Message: expect.stringContaining('ImageNotFound: tag "v99" is not in ECR repository antenna-backend'),
+      MessageStructure: 'json',
     });
+    expect(emailText(0)).toContain('ImageNotFound: tag "v99" is not in ECR repository antenna-backend');
   });
 
   describe('with a per-target topic in ebship.yml', () => {

@@ -1,0 +1,109 @@
+/**
+ * One alert, whatever sent it (Notify, the execution-ended rule, the dead-letter-queue alarm), and
+ * whatever reads it: lib/alerts/render-*.ts turn this into the email text, the Amazon Q Developer
+ * chat notification and the JSON machines read. Every string here is already cleaned (masked, one
+ * line where it should be, capped) by whoever built the model.
+ */
+
+/** Deploy outcomes, plus the alerts that do not come from the workflow's own end. */
+export type AlertOutcome =
+  | 'SUCCEEDED'
+  | 'ROLLED_BACK'
+  | 'FAILED_BEFORE_DEPLOY'
+  | 'ROLLBACK_FAILED'
+  | 'OVERRIDDEN'
+  | 'ABORTED'
+  | 'TIMED_OUT'
+  | 'EVENTS_UNDELIVERED';
+
+/** info: nothing to do. warning: look when you can. critical: a person is needed now. */
+export type Severity = 'info' | 'warning' | 'critical';
+
+export const SEVERITY: Record<AlertOutcome, Severity> = {
+  SUCCEEDED: 'info',
+  ROLLED_BACK: 'warning',
+  FAILED_BEFORE_DEPLOY: 'warning',
+  OVERRIDDEN: 'warning',
+  EVENTS_UNDELIVERED: 'warning',
+  ROLLBACK_FAILED: 'critical',
+  ABORTED: 'critical',
+  TIMED_OUT: 'critical',
+};
+
+/** Outcomes a target cannot opt out of (`alerts.notifyOn`): a person must act on them. */
+export const ALWAYS_SENT: ReadonlySet<AlertOutcome> = new Set([
+  'ROLLBACK_FAILED',
+  'ABORTED',
+  'TIMED_OUT',
+  'EVENTS_UNDELIVERED',
+]);
+
+/** The value of `target`/`application`/`environment` on an alert that concerns the whole stage. */
+export const WHOLE_STAGE = '*';
+
+/** One thing to do: what and why in words, then the commands (ebship first), then the AWS CLI's. */
+export interface AlertStep {
+  text: string;
+  commands: string[];
+  /** The same with the AWS CLI alone, for on-call without ebship installed. */
+  aws?: string[];
+  /** Lines printed after the commands (a follow-up within the same step). */
+  followUp?: { text: string; commands: string[] };
+}
+
+export interface AlertLink {
+  label: string;
+  url: string;
+}
+
+/** The last lines an instance's application printed (EB tail logs or CloudWatch Logs), masked and capped. */
+export interface InstanceLogTail {
+  instanceId: string;
+  /** Which log (file or log stream) the lines come from. */
+  source: string;
+  lines: string;
+  /** Earlier lines were dropped to fit the size cap. */
+  truncated: boolean;
+}
+
+/** An instance and the version it runs, when the alert was composed (partial deploys, manual action). */
+export interface InstanceVersion {
+  instanceId: string;
+  versionLabel?: string;
+  deploymentStatus?: string;
+  color?: string;
+}
+
+export interface AlertModel {
+  outcome: AlertOutcome;
+  severity: Severity;
+  /** Target name, or WHOLE_STAGE. Attributes for SNS subscription filter policies come from these three. */
+  target: string;
+  application: string;
+  environment: string;
+  /** Subject line without the "[ebship] " prefix: outcome, target, version. */
+  title: string;
+  /** One or two sentences: what happened, from which version to which, and what state it left. */
+  summary: string;
+  /** Label → value rows (Target, Version, Duration...). */
+  facts: [string, string][];
+  /** Sections of explanation (Why it was rolled back, Checks...), lines indented for plain text. */
+  sections: { title: string; lines: string[] }[];
+  /** The heading of the steps ("What to do", "What to do now (manual action needed)"). */
+  stepsTitle: string;
+  /** Said before the numbered steps. */
+  stepsIntro: string[];
+  steps: AlertStep[];
+  links: AlertLink[];
+  instances: InstanceVersion[];
+  logTails: InstanceLogTail[];
+  /** Why there is no log tail when one was wanted (request refused, not ready in time...). */
+  logTailNote?: string;
+  /** Seconds from the execution's start to its outcome: the one duration every channel shows. */
+  durationSeconds?: number;
+  executionId?: string;
+  /** Groups one environment's alerts (Amazon Q Developer's metadata.threadId). */
+  threadId: string;
+  /** Searchable words for chat (outcome, target, environment, version). */
+  keywords: string[];
+}
