@@ -2,21 +2,57 @@
  * `npm run bench`: speed, cost and size of ebship, measured and written to docs/benchmarks.md.
  * Nothing here is asserted: numbers are for people to compare across changes.
  *
- *   npm run bench                 all measurements
- *   npm run bench -- --no-package skip `serverless package` (artifact sizes)
+ *   npm run bench                       all measurements
+ *   npm run bench -- --no-package       skip `serverless package` (artifact sizes, cold import)
+ *   npm run bench -- --fleet 1,20,50,200 fleet sizes to push at once (default 1,20,50)
  */
 // The workflow harness must load first: it points DynamoDB at an in-process dynalite.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { renderBundle } from '../lib/bundle/render.js';
 import { zipBundle } from '../lib/bundle/zip.js';
 import { loadConfig } from '../lib/config/load.js';
 import { healthVerdict } from '../lib/health/verdict.js';
 import { behaviours, digest, FakeAws, mocks, runDeploy, startDynamo } from '../test/workflow/harness.js';
+import type { FleetResult } from './fleet.js';
+import { judgeTimelines } from './peers.js';
+
+/** One fleet run in its own process (bench/fleet.ts): the handlers keep their first SDK clients. */
+function runFleet(n: number, options: Record<string, number> = {}): FleetResult {
+  const text = execFileSync('npx', ['tsx', 'bench/fleet.ts', String(n), JSON.stringify(options)], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' },
+  });
+  return JSON.parse(text.trim().split('\n').at(-1) ?? '{}') as FleetResult;
+}
+
+/** serverless.yml's function key (camelCase) to its handler file (kebab-case). */
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Median CPU milliseconds of importing `file` in a fresh Node, over `runs` processes. */
+function importCpuMs(file: string, runs = 5): string {
+  const script =
+    'const t=process.cpuUsage();await import(process.argv[1]);const c=process.cpuUsage(t);console.log((c.user+c.system)/1000)';
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    try {
+      const outText = execFileSync(process.execPath, ['--input-type=module', '-e', script, resolve(file)], {
+        env: { ...process.env, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' },
+        encoding: 'utf8',
+      });
+      samples.push(Number(outText.trim().split('\n').at(-1)));
+    } catch {
+      return 'n/a';
+    }
+  }
+  samples.sort((a, b) => a - b);
+  return (samples[Math.floor(runs / 2)] ?? 0).toFixed(0);
+}
 
 // Step Functions Standard: $0.025 per 1,000 state transitions (AWS Step Functions pricing page); Lambda requests $0.20 per 1M.
 const SFN_PER_TRANSITION = 0.025 / 1000;
@@ -103,7 +139,9 @@ out();
 
 out('## One deployment through the real state machine (aws-local-stepfunctions, mocked AWS)');
 out();
-out('A simulated poll is 15 s of EB time; Wait states run at zero. Transitions include retries.');
+out(
+  'A simulated poll is 15 s of EB time; Wait states run at zero. Transitions are billed ones: states entered plus retries.',
+);
 out();
 out(
   '| path | result | state transitions | Lambda invocations | EB API calls | cost per deploy (SFN + Lambda requests) | wall ms |',
@@ -132,7 +170,7 @@ for (const [path, event] of [
   const start = performance.now();
   const run = await runDeploy(event);
   const wall = performance.now() - start;
-  const transitions = run.events.filter((e) => e.type === 'StateEntered').length;
+  const transitions = run.events.filter((e) => e.type === 'StateEntered' || e.type === 'StateRetried').length;
   const lambdas = run.events.filter((e) => e.type === 'StateEntered' && e.state.type === 'Task').length;
   const cost = transitions * SFN_PER_TRANSITION + lambdas * LAMBDA_PER_REQUEST;
   out(
@@ -155,17 +193,100 @@ if (!process.argv.includes('--no-package')) {
         env: { ...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench' },
       },
     );
-    out('| artifact | bytes |');
-    out('| --- | --- |');
+    out(
+      'Zipped size, and the CPU time of importing the bundle in a fresh Node (median of 5; the cold-start share that is ours). Source maps stay out of the zips (`ebship trace` maps stack traces).',
+    );
+    out();
+    out('| artifact | bytes | import ms CPU |');
+    out('| --- | --- | --- |');
     for (const file of readdirSync(dir)
       .filter((f) => f.endsWith('.zip'))
-      .sort())
-      out(`| ${file} | ${statSync(join(dir, file)).size} |`);
+      .sort()) {
+      const fn = file.replace(/\.zip$/, '');
+      const bundle = join('.esbuild', '.build', 'functions', `${kebab(fn)}.mjs`);
+      out(`| ${file} | ${statSync(join(dir, file)).size} | ${importCpuMs(bundle)} |`);
+    }
   } catch (err) {
     out(`serverless package failed: ${(err as Error).message.split('\n')[0]}`);
   }
   out();
 }
+
+const fleetArg = process.argv.indexOf('--fleet');
+const fleetSizes = (fleetArg > 0 ? (process.argv[fleetArg + 1] ?? '') : '1,20,50')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
+
+out('## Push → UpdateEnvironment (stand-in, real handlers and ASL)');
+out();
+out(
+  "Simulated seconds from the ECR push to EB receiving UpdateEnvironment. The stand-in charges every Lambda invocation a fixed simulated second (standin/services/sfn-tasks.ts); the rows take that apart from the Wait states (EB processing the version) and the handlers' own time.",
+);
+out();
+out(
+  '| EB processes the version in | push → UpdateEnvironment | invocations (1 s each) | waiting for EB | ebship handlers |',
+);
+out('| --- | --- | --- | --- | --- |');
+for (const processSeconds of [1, 10]) {
+  const r = runFleet(1, { processSeconds });
+  const p = r.pushToUpdate;
+  if (p)
+    out(
+      `| ${processSeconds} s | ${p.seconds.toFixed(1)} s | ${p.invocations} | ${p.waitSeconds.toFixed(1)} s | ${p.handlerSeconds.toFixed(2)} s |`,
+    );
+}
+out();
+
+out("## A fleet pushed at once (stand-in, EB's throttle of 2 calls/s, burst 15)");
+out();
+out(
+  "N targets, one push each, at the same instant, through the real ECR rule, state machine and handlers. GB-s counts each invocation at its memory size, with the stand-in's 1 s per invocation included.",
+);
+out();
+out(
+  '| N | outcomes | EB calls | throttled | EB calls per env-minute | median / slowest deploy | Lambda GB-s per deploy | transitions per deploy (retries) | wall s |',
+);
+out('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const n of fleetSizes) {
+  const r = runFleet(n);
+  out(
+    `| ${n} | ${Object.entries(r.outcomes)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(
+        ', ',
+      )} | ${r.ebCalls} | ${r.throttled} | ${r.ebCallsPerEnvMinute.toFixed(1)} | ${r.medianSeconds.toFixed(0)} / ${r.maxSeconds.toFixed(0)} s | ${(r.lambdaGbSeconds / n).toFixed(1)} | ${r.transitionsPerExecution.toFixed(1)} (${r.retries}) | ${r.wallSeconds.toFixed(0)} |`,
+  );
+}
+out();
+out('How one deploy grows with the length of the update and the number of instances:');
+out();
+out('| instances | update s | EB calls | deploy s | transitions |');
+out('| --- | --- | --- | --- | --- |');
+for (const [instances, updateSeconds] of [
+  [1, 60],
+  [1, 240],
+  [1, 600],
+  [10, 240],
+  [20, 240],
+] as const) {
+  const r = runFleet(1, { instances, updateSeconds });
+  out(
+    `| ${instances} | ${updateSeconds} | ${r.ebCalls} | ${r.medianSeconds.toFixed(0)} | ${r.transitionsPerExecution} |`,
+  );
+}
+out();
+
+out('## Bad deploys called a success');
+out();
+out(
+  "40 timelines: the environment is Ready and Green after an update of 60–240 s, then goes Red 0–55 s later and stays Red. Each tool's polling rule (bench/peers.ts says which, and where each comes from) judges the same timelines; ebship runs its real verdict function.",
+);
+out();
+out('| tool | called success (of 40 broken deploys) |');
+out('| --- | --- |');
+for (const row of judgeTimelines()) out(`| ${row.tool} | ${row.calledSuccess} |`);
+out();
 
 // The mutation-testing section is written by hand from `npm run mutate` (minutes per module): keep it.
 const previous = readFileSync('docs/benchmarks.md', 'utf8');
