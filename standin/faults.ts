@@ -50,6 +50,7 @@ export const FAULT_SERVICES = [
   's3',
   'dynamodb',
   'lambda',
+  'iam',
 ] as const;
 export type FaultService = (typeof FAULT_SERVICES)[number];
 
@@ -330,6 +331,8 @@ const THROTTLING: Record<FaultService, { code: string; status: number; message: 
   },
   // Lambda's own throttling, as a Task state sees it.
   lambda: { code: 'Lambda.TooManyRequestsException', status: 429, message: 'Rate Exceeded.' },
+  // IAM (query protocol): 400 Throttling.
+  iam: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
 };
 
 /** Each service's own internal error (5xx). */
@@ -351,6 +354,12 @@ const INTERNAL: Record<FaultService, { code: string; status: number; message: st
     status: 500,
     message:
       'Lambda encountered an internal error while invoking the function. (Service: Lambda, Status Code: 500)',
+  },
+  // IAM's ServiceFailureException (botocore iam service-2.json: code ServiceFailure, HTTP 500).
+  iam: {
+    code: 'ServiceFailure',
+    status: 500,
+    message: 'The request processing has failed because of an unknown error.',
   },
 };
 

@@ -6,6 +6,7 @@ import { loadConfig } from '../lib/config/load.js';
 import { createClock, installClock } from './clock.js';
 import { loadEcrRulePattern, loadExecutionEndedRule } from './ecr-rule.js';
 import type { FaultInput } from './faults.js';
+import { provisionIam } from './iam-roles.js';
 import { readBody } from './protocol.js';
 import { provision, stageNames } from './provision.js';
 import { loadDefinition, loadRegistry } from './run-scenario.js';
@@ -94,6 +95,8 @@ async function main(): Promise<void> {
     const provisioned = await provision(world, endpoint, config, { ...scenario, target }, names);
     alertTopicArn = provisioned.alertTopicArn;
   }
+  // IAM as the deployed stack leaves it, for `ebship doctor` (standin/iam-roles.ts).
+  provisionIam(world, config, configPath, opts.stage);
   const env: Record<string, string> = {
     AWS_ENDPOINT_URL: endpoint,
     AWS_ACCESS_KEY_ID: 'AKIDSTANDIN',

@@ -15,6 +15,7 @@ import {
   ServiceError,
 } from './protocol.js';
 import { EB_NAMESPACE, type EbOptions } from './services/elastic-beanstalk.js';
+import { IAM_NAMESPACE } from './services/iam.js';
 import { s3ErrorReply, s3Operation } from './services/s3.js';
 import { SNS_NAMESPACE } from './services/sns.js';
 import type { TaskHandlerResolver } from './services/step-functions.js';
@@ -92,6 +93,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       handle: (a, i, r) => world.eb.handle(a, i, r),
     },
     '2010-03-31': { service: 'sns', namespace: SNS_NAMESPACE, handle: (a, i) => world.sns.handle(a, i) },
+    '2010-05-08': { service: 'iam', namespace: IAM_NAMESPACE, handle: (a, i) => world.iam.handle(a, i) },
   };
 
   /**

@@ -4,10 +4,12 @@ import { EventBus, type EventRule } from './eventbridge.js';
 import { Faults } from './faults.js';
 import { Ecr, type EcrImage } from './services/ecr.js';
 import { DEFAULT_EB_OPTIONS, type EbOptions, ElasticBeanstalk } from './services/elastic-beanstalk.js';
+import { Iam } from './services/iam.js';
 import { S3Store } from './services/s3.js';
 import { SecretsManager } from './services/secrets-manager.js';
 import { Sns } from './services/sns.js';
 import { Ssm } from './services/ssm.js';
+import { SsmInventory } from './services/ssm-inventory.js';
 import { StepFunctions, type TaskHandlerResolver } from './services/step-functions.js';
 
 /**
@@ -33,6 +35,7 @@ export class World {
   readonly ssm: Ssm;
   readonly sns: Sns;
   readonly sfn: StepFunctions;
+  readonly iam: Iam;
   /** The default event bus; `rules` are its rules. */
   readonly bus: EventBus;
   readonly rules: EventRule[];
@@ -90,6 +93,8 @@ export class World {
       (id) => [...this.eb.environments.keys()].some((env) => this.eb.instanceIds(env).includes(id)),
       this.faults,
     );
+    this.ssm.inventory = new SsmInventory(clock, { instances: () => this.eb.instanceTags() });
+    this.iam = new Iam(clock, account);
     this.sns = new Sns(region, account);
     this.sfn = new StepFunctions(
       clock,

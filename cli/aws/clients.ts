@@ -1,6 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -17,6 +19,9 @@ export interface AwsClients {
   db: DynamoDBDocumentClient;
   /** `ebship doctor`: whether instances are SSM-managed. */
   ssm: SSMClient;
+  /** `ebship doctor`: the policy simulator and the secrets' ARNs and keys. */
+  iam: IAMClient;
+  secrets: SecretsManagerClient;
   /** The region the clients use, resolved like the SDK does (throws when there is none). */
   region(): Promise<string>;
 }
@@ -38,6 +43,8 @@ export function createClients(options: ClientOptions): AwsClients {
     eb: new ElasticBeanstalkClient({ ...common, retryMode: 'adaptive', maxAttempts: 6 }),
     ecr: new ECRClient(common),
     ssm: new SSMClient(common),
+    iam: new IAMClient(common),
+    secrets: new SecretsManagerClient(common),
     db: DynamoDBDocumentClient.from(new DynamoDBClient(common), {
       marshallOptions: { removeUndefinedValues: true },
     }),

@@ -8,7 +8,7 @@ export function registerDoctor(program: Command, act: Act): void {
   program
     .command('doctor')
     .description(
-      "Check a real AWS account before the first deploy, read-only: each target's environment exists and runs the right platform, enhanced health is on, ebship's operations role is associated, the platform supports environmentsecrets, instances are SSM-managed, and the version quota has room. Each failure names the command that fixes it.",
+      "Check a real AWS account before the first deploy, read-only: each target's environment exists and runs the right platform, enhanced health is on, ebship's operations role is associated, the platform supports environmentsecrets, instances are SSM-managed, the version quota has room, and (through IAM's policy simulator) the instances can read the secrets and pull the image and ebship's roles can make every call a deploy makes. Each failure names the command that fixes it.",
     )
     .argument('[target]', 'one target (default: every target in ebship.yml)')
     .addHelpText(
@@ -21,10 +21,13 @@ export function registerDoctor(program: Command, act: Act): void {
 export async function doctor(ctx: Context, only: string | undefined): Promise<number> {
   const names = only === undefined ? Object.keys(ctx.config().targets).sort() : [only];
   const aws = ctx.aws();
-  const roleName = `ebship-${ctx.names.stage}-eb-operations`;
+  const region = await aws.region();
   const results: { target: string; checks: Check[] }[] = [];
   for (const name of names) {
-    results.push({ target: name, checks: await diagnose(aws, ctx.target(name), roleName) });
+    results.push({
+      target: name,
+      checks: await diagnose(aws, { name, target: ctx.target(name), stage: ctx.names.stage, region }),
+    });
   }
   const failed = results.some((r) => r.checks.some((c) => !c.ok && !c.warning));
   if (ctx.json) {

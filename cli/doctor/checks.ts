@@ -5,9 +5,12 @@ import {
   type ElasticBeanstalkClient,
   type EnvironmentDescription,
 } from '@aws-sdk/client-elastic-beanstalk';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeInstanceInformationCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { Target } from '../../lib/config/schema.js';
 import { inspectEnvironment } from '../../lib/preflight/environment.js';
+import { type IamScope, iamChecks } from './iam-checks.js';
 
 /**
  * `ebship doctor`: read-only checks of a real account before the first deploy. Each failed check
@@ -27,16 +30,23 @@ export interface Check {
 export interface DoctorClients {
   eb: ElasticBeanstalkClient;
   ssm: SSMClient;
+  iam: IAMClient;
+  secrets: SecretsManagerClient;
+}
+
+/** Which target, in which stage and region; the rest of IamScope is found by diagnose. */
+export interface DoctorScope extends Pick<IamScope, 'functions' | 'callsOf'> {
+  name: string;
+  target: Target;
+  stage: string;
+  region: string;
 }
 
 /** EB's `environmentsecrets` namespace needs platform versions released on or after this day (EB developer guide, "Using Secrets Manager and Parameter Store with environment variables"). */
 export const ENVIRONMENT_SECRETS_SINCE = new Date('2025-03-26T00:00:00Z');
 
-export async function diagnose(
-  clients: DoctorClients,
-  target: Target,
-  operationsRoleName: string,
-): Promise<Check[]> {
+export async function diagnose(clients: DoctorClients, scope: DoctorScope): Promise<Check[]> {
+  const { target } = scope;
   const env = await liveEnvironment(clients.eb, target);
   const checks: Check[] = [];
   // Existence, platform, enhanced health and the version quota: the preflight BuildBundle runs.
@@ -53,11 +63,20 @@ export async function diagnose(
   if (!checks.some((c) => c.id === 'environment-basic-health')) {
     checks.push({ id: 'enhanced-health', ok: true, message: 'enhanced health reporting is on' });
   }
-  checks.push(operationsRoleCheck(env, target, operationsRoleName));
+  checks.push(operationsRoleCheck(env, target, `ebship-${scope.stage}-eb-operations`));
   if (Object.keys(target.secrets).length > 0)
     checks.push(await secretsPlatformCheck(clients.eb, env, target));
-  if (target.migrationCheck) checks.push(await ssmManagedCheck(clients, target));
+  const instanceIds = await instancesOf(clients.eb, target);
+  if (target.migrationCheck) checks.push(await ssmManagedCheck(clients, target, instanceIds));
+  checks.push(...(await iamChecks(clients, { ...scope, env, instanceIds })));
   return checks;
+}
+
+async function instancesOf(eb: ElasticBeanstalkClient, target: Target): Promise<string[]> {
+  const { EnvironmentResources } = await eb.send(
+    new DescribeEnvironmentResourcesCommand({ EnvironmentName: target.environment }),
+  );
+  return (EnvironmentResources?.Instances ?? []).flatMap((i) => (i.Id ? [i.Id] : []));
 }
 
 async function liveEnvironment(eb: ElasticBeanstalkClient, target: Target) {
@@ -132,11 +151,7 @@ async function secretsPlatformCheck(
 }
 
 /** The migration check runs through SSM Run Command: every instance must be a managed node. */
-async function ssmManagedCheck(clients: DoctorClients, target: Target): Promise<Check> {
-  const { EnvironmentResources } = await clients.eb.send(
-    new DescribeEnvironmentResourcesCommand({ EnvironmentName: target.environment }),
-  );
-  const instances = (EnvironmentResources?.Instances ?? []).flatMap((i) => (i.Id ? [i.Id] : []));
+async function ssmManagedCheck(clients: DoctorClients, target: Target, instances: string[]): Promise<Check> {
   const managed = new Set<string>();
   let nextToken: string | undefined;
   do {

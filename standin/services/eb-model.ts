@@ -104,6 +104,8 @@ export interface Environment {
   /** The version running before the update in progress (what an abort or a revert restores). */
   previousVersion?: string;
   requestId?: string;
+  /** The role EB uses for downstream calls (AssociateEnvironmentOperationsRole), if any. */
+  operationsRole?: string;
 }
 
 export const DEFAULT_HEALTH_STATUS: Record<Color, string> = {

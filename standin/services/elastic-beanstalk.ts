@@ -13,6 +13,7 @@ import {
   type Environment,
   type Severity,
 } from './eb-model.js';
+import { describePlatformVersion } from './eb-platforms.js';
 import { DescribeThrottle } from './eb-throttle.js';
 import { Timeline } from './eb-timeline.js';
 import { UpdateLifecycle } from './eb-update.js';
@@ -129,6 +130,26 @@ export class ElasticBeanstalk {
     return env.instances.map((i) => i.id);
   }
 
+  /**
+   * The running instances of every environment with the EC2 tags EB puts on them ("Tagging
+   * Elastic Beanstalk environments": elasticbeanstalk:environment-name and -id).
+   */
+  instanceTags(): { id: string; tags: Record<string, string> }[] {
+    this.settle();
+    return [...this.environments.values()]
+      .filter((e) => e.status !== 'Terminated')
+      .flatMap((e) =>
+        e.instances.map((i) => ({
+          id: i.id,
+          tags: {
+            'elasticbeanstalk:environment-name': e.spec.environment,
+            'elasticbeanstalk:environment-id': e.id,
+            Name: e.spec.environment,
+          },
+        })),
+      );
+  }
+
   /** What the environment looks like now, for progress lines and tests. */
   snapshot(
     environment: string,
@@ -205,6 +226,16 @@ export class ElasticBeanstalk {
         return this.describeEnvironmentResources(input);
       case 'DescribeConfigurationSettings':
         return this.describeConfigurationSettings(input);
+      case 'DescribePlatformVersion':
+        return describePlatformVersion(input, this.region);
+      case 'AssociateEnvironmentOperationsRole': {
+        const env = this.env(input);
+        env.operationsRole = requiredParam(input, 'OperationsRole');
+        return {};
+      }
+      case 'DisassociateEnvironmentOperationsRole':
+        this.env(input).operationsRole = undefined;
+        return {};
       case 'DescribeAccountAttributes':
         return {
           ResourceQuotas: {
@@ -365,6 +396,7 @@ export class ElasticBeanstalk {
       HealthStatus: e.healthStatus,
       Tier: { Name: 'WebServer', Type: 'Standard', Version: '1.0' },
       EnvironmentArn: this.arn('environment', `${e.spec.application}/${e.spec.environment}`),
+      OperationsRole: e.operationsRole,
     };
   }
 

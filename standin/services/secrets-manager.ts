@@ -12,6 +12,8 @@ export interface SecretSpec {
   deletedAt?: Date;
   /** The caller's role may not read it (AccessDeniedException). */
   accessDenied?: boolean;
+  /** A customer managed key; absent for the AWS managed key aws/secretsmanager. */
+  kmsKeyId?: string;
 }
 
 interface Secret extends SecretSpec {
@@ -87,6 +89,8 @@ export class SecretsManager {
       CreatedDate: s.createdAt,
       LastChangedDate: s.createdAt,
       DeletedDate: s.deletedAt,
+      // Omitted for the AWS managed key (API reference, DescribeSecret KmsKeyId).
+      KmsKeyId: s.kmsKeyId,
       VersionIdsToStages: s.value === undefined ? undefined : { [s.versionId]: ['AWSCURRENT'] },
     };
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Faults, SsmStatusFault } from '../faults.js';
 import { type JsonObject, ServiceError, str, strList } from '../protocol.js';
+import type { SsmInventory } from './ssm-inventory.js';
 
 /**
  * SSM Run Command (JSON 1.1, `AmazonSSM.*`). Nothing runs: the scenario says what the command
@@ -96,6 +97,9 @@ export class Ssm {
     private readonly faults?: Faults,
   ) {}
 
+  /** Managed-node inventory (DescribeInstanceInformation), in ssm-inventory.ts. */
+  inventory?: SsmInventory;
+
   /** Registers a document with its parameter rules (allowedPattern) and execution timeout. */
   addDocument(name: string, spec?: SsmDocumentSpec): void {
     this.documents.add(name);
@@ -111,6 +115,7 @@ export class Ssm {
       case 'ListCommandInvocations':
         return this.listCommandInvocations(input);
       default:
+        if (this.inventory?.handles(operation)) return this.inventory.handle(operation, input);
         throw new ServiceError('UnknownOperationException', `Unknown operation ${operation}`);
     }
   }

@@ -7,6 +7,13 @@ import {
   DescribePlatformVersionCommand,
   ElasticBeanstalkClient,
 } from '@aws-sdk/client-elastic-beanstalk';
+import {
+  GetInstanceProfileCommand,
+  IAMClient,
+  SimulatePrincipalPolicyCommand,
+  type SimulatePrincipalPolicyCommandInput,
+} from '@aws-sdk/client-iam';
+import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -21,11 +28,15 @@ import { cli } from './harness.js';
 
 const eb = mockClient(ElasticBeanstalkClient);
 const ssm = mockClient(SSMClient);
+const iam = mockClient(IAMClient);
+const secrets = mockClient(SecretsManagerClient);
 const ACCOUNT = '123456789012';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/ebship-prod-eb-operations`;
 const PLATFORM = 'arn:aws:elasticbeanstalk:us-east-1::platform/ECS running on 64bit Amazon Linux 2023/4.5.0';
 
 interface Account {
+  /** Actions the simulator refuses, on any resource. */
+  denied?: string[];
   operationsRole?: string;
   systemType?: string;
   platformDate?: Date;
@@ -56,6 +67,11 @@ function account(a: Account = {}): void {
             OptionName: 'SystemType',
             Value: a.systemType ?? 'enhanced',
           },
+          {
+            Namespace: 'aws:autoscaling:launchconfiguration',
+            OptionName: 'IamInstanceProfile',
+            Value: 'aws-elasticbeanstalk-ec2-role',
+          },
         ],
       },
     ],
@@ -79,11 +95,51 @@ function account(a: Account = {}): void {
       PingStatus: 'Online',
     })),
   });
+  secrets.on(DescribeSecretCommand).callsFake((input: { SecretId: string }) => ({
+    ARN: `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:${input.SecretId}-AbCdEf`,
+    Name: input.SecretId,
+  }));
+  iam.on(GetInstanceProfileCommand).resolves({
+    InstanceProfile: {
+      Path: '/',
+      InstanceProfileName: 'aws-elasticbeanstalk-ec2-role',
+      InstanceProfileId: 'AIPAEXAMPLE',
+      Arn: `arn:aws:iam::${ACCOUNT}:instance-profile/aws-elasticbeanstalk-ec2-role`,
+      CreateDate: new Date(),
+      Roles: [
+        {
+          Path: '/',
+          RoleName: 'aws-elasticbeanstalk-ec2-role',
+          RoleId: 'AROAEXAMPLE',
+          Arn: `arn:aws:iam::${ACCOUNT}:role/aws-elasticbeanstalk-ec2-role`,
+          CreateDate: new Date(),
+        },
+      ],
+    },
+  });
+  // One EvaluationResult per action, each resource's decision in ResourceSpecificResults (IAM API
+  // reference, EvaluationResult).
+  iam.on(SimulatePrincipalPolicyCommand).callsFake((input: SimulatePrincipalPolicyCommandInput) => ({
+    EvaluationResults: (input.ActionNames ?? []).map((action) => {
+      const decision = a.denied?.includes(action) ? 'implicitDeny' : 'allowed';
+      return {
+        EvalActionName: action,
+        EvalDecision: decision,
+        ResourceSpecificResults: (input.ResourceArns ?? ['*']).map((r) => ({
+          EvalResourceName: r,
+          EvalResourceDecision: decision,
+        })),
+      };
+    }),
+    IsTruncated: false,
+  }));
 }
 
 beforeEach(() => {
   eb.reset();
   ssm.reset();
+  iam.reset();
+  secrets.reset();
 });
 
 describe('ebship doctor', () => {
@@ -97,12 +153,21 @@ describe('ebship doctor', () => {
     expect(r.stdout).toMatch(/ok {3}operations-role/);
     expect(r.stdout).toMatch(/ok {3}platform-environmentsecrets/);
     expect(r.stdout).toMatch(/ok {3}ssm-managed: all 2 instance/);
-    const mutating = eb.calls().filter((c) => !/^(Describe|List)/.test(c.args[0].constructor.name));
+    expect(r.stdout).toMatch(/ok {3}instance-secrets/);
+    expect(r.stdout).toMatch(/ok {3}instance-ecr/);
+    expect(r.stdout).toMatch(/ok {3}deploy-roles: the 14 ebship roles may make every call a deploy makes/);
+    const calls = [eb, ssm, iam, secrets].flatMap((c) => c.calls().map((x) => x.args[0].constructor.name));
+    const mutating = calls.filter((name) => !/^(Describe|List|Get|Simulate)/.test(name));
     expect(mutating).toEqual([]);
   });
 
   it('names the fix as a command for each failed check, and exits 1', async () => {
-    account({ systemType: 'basic', platformDate: new Date('2024-11-01T00:00:00Z'), online: ['i-0aaa'] });
+    account({
+      systemType: 'basic',
+      platformDate: new Date('2024-11-01T00:00:00Z'),
+      online: ['i-0aaa'],
+      denied: ['ecr:BatchGetImage', 'elasticbeanstalk:UpdateEnvironment'],
+    });
 
     const r = await cli(['doctor', 'antenna-prod', '--stage', 'prod']);
 
@@ -116,6 +181,16 @@ describe('ebship doctor', () => {
     expect(r.stdout).toMatch(/FAIL platform-environmentsecrets: .*released 2024-11-01/);
     expect(r.stdout).toMatch(/FAIL ssm-managed: instance\(s\) i-0bbb are not SSM-managed/);
     expect(r.stdout).toContain('AmazonSSMManagedInstanceCore');
+    expect(r.stdout).toMatch(
+      /FAIL instance-ecr: instance role aws-elasticbeanstalk-ec2-role may not ecr:BatchGetImage/,
+    );
+    expect(r.stdout).toContain(
+      'fix: aws iam attach-role-policy --role-name aws-elasticbeanstalk-ec2-role --policy-arn arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly',
+    );
+    expect(r.stdout).toMatch(
+      /FAIL deploy-roles: .*ebship-prod-deploy-version may not elasticbeanstalk:UpdateEnvironment on arn:aws:elasticbeanstalk:us-east-1:123456789012:environment\/antenna\/antenna-prod/,
+    );
+    expect(r.stdout).toContain('fix: npx serverless deploy --stage prod --region us-east-1');
   });
 
   it('reports every target as JSON', async () => {

@@ -73,46 +73,30 @@ const ON_BEHALF: Record<string, Record<string, string>> = {
 const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
 /**
- * Actions the Service Authorization Reference lists with no resource type: IAM accepts only "*"
- * for them. Anything else on "*" fails the test. Keep in step with the comments in infra/iam.yml.
+ * Actions IAM accepts only on "*" (no resource type in the Service Authorization Reference), read
+ * from the table in docs/iam.md ("Grants on `*`"): a `*` grant is allowed only if that table lists
+ * it, with a link to the AWS page that says so.
  */
-const STAR_ONLY_ACTIONS = new Set([
-  'elasticbeanstalk:DescribeAccountAttributes',
-  'ssm:GetCommandInvocation',
-  'autoscaling:DescribeAutoScalingGroups',
-  'autoscaling:DescribeAutoScalingInstances',
-  'autoscaling:DescribeLaunchConfigurations',
-  'autoscaling:DescribeLifecycleHooks',
-  'autoscaling:DescribePolicies',
-  'autoscaling:DescribeScalingActivities',
-  'autoscaling:DescribeScheduledActions',
-  'ec2:DescribeAccountAttributes',
-  'ec2:DescribeAvailabilityZones',
-  'ec2:DescribeImages',
-  'ec2:DescribeInstanceStatus',
-  'ec2:DescribeInstances',
-  'ec2:DescribeLaunchTemplateVersions',
-  'ec2:DescribeLaunchTemplates',
-  'ec2:DescribeSecurityGroups',
-  'ec2:DescribeSubnets',
-  'ec2:DescribeVpcs',
-  'elasticloadbalancing:DescribeInstanceHealth',
-  'elasticloadbalancing:DescribeLoadBalancers',
-  'elasticloadbalancing:DescribeTargetGroups',
-  'elasticloadbalancing:DescribeTargetHealth',
-  'ecs:DeregisterTaskDefinition',
-  'ecs:DescribeTaskDefinition',
-  'ecs:RegisterTaskDefinition',
-  // Step Functions log delivery (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html).
-  'logs:CreateLogDelivery',
-  'logs:DeleteLogDelivery',
-  'logs:DescribeLogGroups',
-  'logs:DescribeResourcePolicies',
-  'logs:GetLogDelivery',
-  'logs:ListLogDeliveries',
-  'logs:PutResourcePolicy',
-  'logs:UpdateLogDelivery',
-]);
+const IAM_DOC = readFileSync(join(REPO, 'docs/iam.md'), 'utf8');
+const STAR_ROWS = (() => {
+  const section = IAM_DOC.split(/^### Grants on `\*`.*$/m)[1]?.split(/^#{2,3} /m)[0] ?? '';
+  const links = new Map(
+    [...IAM_DOC.matchAll(/^\[([\w-]+)\]: (\S+)$/gm)].map((m) => [m[1] ?? '', m[2] ?? '']),
+  );
+  return section
+    .split('\n')
+    .filter((line) => /^\| `[a-z0-9-]+:/.test(line))
+    .map((line) => {
+      const cells = line.split('|').map((c) => c.trim());
+      const ref = /\]\[([\w-]+)\]/.exec(cells.at(-2) ?? '')?.[1] ?? '';
+      return {
+        actions: [...(cells[1] ?? '').matchAll(/`([a-z0-9-]+:[A-Za-z0-9*]+)`/g)].map((m) => m[1] ?? ''),
+        why: cells[3] ?? '',
+        source: links.get(ref) ?? '',
+      };
+    });
+})();
+const STAR_ONLY_ACTIONS = new Set(STAR_ROWS.flatMap((r) => r.actions));
 
 const kebab = (name: string) =>
   name.replace(/[A-Z]/g, (c, i: number) => (i === 0 ? '' : '-') + c.toLowerCase());
@@ -299,6 +283,13 @@ describe('functions', () => {
     expect(unused, `${name} is granted actions its code never calls`).toEqual([]);
   });
 
+  // `ebship doctor` finds each role by this name to simulate it (docs/iam.md).
+  it('each have a role named ebship-<stage>-<function>', () => {
+    for (const name of [...FUNCTION_NAMES, 'ExecutionEnded']) {
+      expect(resource(`${name}Role`).Properties.RoleName).toBe(`ebship-${STAGE}-${kebab(name)}`);
+    }
+  });
+
   it('each write logs only to their own log group', () => {
     for (const name of Object.keys(FUNCTIONS)) {
       const logs = roleStatements(`${name}Role`).find((s) => asArray(s.Action).includes('logs:PutLogEvents'));
@@ -378,6 +369,21 @@ describe('least privilege', () => {
     }
 
     expect(offenders).toEqual([]);
+  });
+
+  it('lists in docs/iam.md only "*" grants the template makes, each with why and an AWS source', () => {
+    const onStar = new Set(
+      identityStatements()
+        .filter((s) => s.statement.Effect === 'Allow' && asArray(s.statement.Resource).includes('*'))
+        .flatMap((s) => asArray(s.statement.Action)),
+    );
+
+    expect(STAR_ROWS.length).toBeGreaterThan(0);
+    for (const row of STAR_ROWS) {
+      expect(row.source, row.actions.join(', ')).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//);
+      expect(row.why.length, row.actions.join(', ')).toBeGreaterThan(20);
+    }
+    expect([...STAR_ONLY_ACTIONS].filter((a) => !onStar.has(a))).toEqual([]);
   });
 
   // A prefix wildcard (`awseb-e-*`, `role/*`, `bucket/*`) on a write reaches resources of every EB

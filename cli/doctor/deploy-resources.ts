@@ -1,0 +1,113 @@
+import type { ContextEntry } from '@aws-sdk/client-iam';
+import type { Target } from '../../lib/config/schema.js';
+
+/**
+ * Which of a target's own resources each deploy call acts on, to simulate it there: the ARNs
+ * infra/config-vars.cjs scopes the roles to, as they exist in the account. The actions come from the
+ * code (deploy-calls.ts); this maps an action to where it lands. An action this does not know is
+ * reported as not judged, never passed.
+ */
+export interface TargetArns {
+  partition: string;
+  region: string;
+  account: string;
+  stage: string;
+  /** The target's name in ebship.yml (its check document is named after it). */
+  name: string;
+  target: Target;
+  /** The secrets' full ARNs (DescribeSecret), by secret id. */
+  secretArns: string[];
+  /** The environment's running instances. */
+  instanceIds: string[];
+}
+
+export interface Simulation {
+  resources: string[];
+  context?: ContextEntry[];
+}
+
+// A version label no real version has: the simulation needs a concrete ARN, not a pattern.
+const PROBE = 'ebship-doctor-probe';
+
+// EB actions authorised on the environment.
+const ENVIRONMENT_ACTIONS = new Set([
+  'AbortEnvironmentUpdate',
+  'DescribeConfigurationSettings',
+  'DescribeEnvironmentHealth',
+  'DescribeEnvironmentResources',
+  'DescribeEnvironments',
+  'DescribeInstancesHealth',
+  'UpdateEnvironment',
+]);
+
+/**
+ * Where to simulate `action` for this target; 'unused' when a deploy of this target never makes the
+ * call (no secrets, no migration check); undefined when ebship does not know where it lands.
+ */
+export function simulationFor(action: string, t: TargetArns): Simulation | 'unused' | undefined {
+  const [service = '', name = ''] = action.split(':');
+  const arn = (svc: string, resource: string, region = t.region, account = t.account) =>
+    `arn:${t.partition}:${svc}:${region}:${account}:${resource}`;
+  const app = t.target.application;
+  const environmentArn = arn('elasticbeanstalk', `environment/${app}/${t.target.environment}`);
+  const applicationArn = arn('elasticbeanstalk', `application/${app}`);
+  const versionArn = arn('elasticbeanstalk', `applicationversion/${app}/${PROBE}`);
+  const stateMachine = `ebship-${t.stage}-deploy`;
+  switch (service) {
+    case 'dynamodb':
+      return { resources: [arn('dynamodb', `table/ebship-${t.stage}`)] };
+    case 'ecr':
+      return { resources: [arn('ecr', `repository/${t.target.source.repository}`)] };
+    case 'secretsmanager':
+      if (Object.keys(t.target.secrets).length === 0) return 'unused';
+      return t.secretArns.length > 0 ? { resources: t.secretArns } : undefined;
+    case 's3':
+      return { resources: [`arn:${t.partition}:s3:::ebship-${t.stage}-bundles/${app}/${PROBE}.zip`] };
+    case 'sns':
+      return {
+        resources: [
+          arn('sns', `ebship-${t.stage}-alerts`),
+          ...(t.target.alertTopicArn ? [t.target.alertTopicArn] : []),
+        ],
+      };
+    case 'states':
+      return name === 'StartExecution'
+        ? { resources: [arn('states', `stateMachine:${stateMachine}`)] }
+        : { resources: [arn('states', `execution:${stateMachine}:${PROBE}`)] };
+    case 'elasticbeanstalk':
+      if (ENVIRONMENT_ACTIONS.has(name)) return { resources: [environmentArn] };
+      // EB authorises DescribeEvents on what its filters name; every ebship call names the
+      // application (with the environment or with the version label), so the application and its
+      // versions are what each caller must be allowed.
+      if (name === 'DescribeEvents') return { resources: [applicationArn, versionArn] };
+      if (name === 'CreateApplicationVersion') return { resources: [applicationArn, versionArn] };
+      if (name === 'DescribeApplicationVersions') return { resources: [versionArn] };
+      if (name === 'DescribeApplications') return { resources: [applicationArn] };
+      // No resource type in the Service Authorization Reference.
+      if (name === 'DescribeAccountAttributes') return { resources: ['*'] };
+      return undefined;
+    case 'ssm':
+      if (name === 'SendCommand') {
+        if (!t.target.migrationCheck) return 'unused';
+        if (t.instanceIds.length === 0) return undefined;
+        return {
+          resources: [
+            arn('ssm', `document/ebship-${t.stage}-migration-check-${t.name}`),
+            ...t.instanceIds.map((id) => arn('ec2', `instance/${id}`)),
+          ],
+          // SendCommand on an instance is pinned to EB's environment tag on it.
+          context: [
+            {
+              ContextKeyName: 'ssm:resourceTag/elasticbeanstalk:environment-name',
+              ContextKeyValues: [t.target.environment],
+              ContextKeyType: 'string',
+            },
+          ],
+        };
+      }
+      if (name === 'GetCommandInvocation') return t.target.migrationCheck ? { resources: ['*'] } : 'unused';
+      return undefined;
+    default:
+      return undefined;
+  }
+}
