@@ -127,9 +127,11 @@ for tool in docker aws base64 timeout mktemp grep; do
 done
 workdir=''
 one_off=''
+run_pid=''
 cleanup() {
   rc=$?
   trap - EXIT HUP INT TERM
+  if [ -n "$run_pid" ]; then kill "$run_pid" 2>/dev/null; fi
   if [ -n "$one_off" ]; then docker rm -f "$one_off" >/dev/null 2>&1; fi
   if [ -n "$workdir" ]; then rm -rf "$workdir"; fi
   exit "$rc"
@@ -206,9 +208,14 @@ if ! docker pull --quiet "$image" >/dev/null; then
 fi
 one_off="ebship-release-$$"
 # The app container's network: the release reaches the database the way the app does.
+# In the background and waited for: a shell runs its traps only once a foreground command ends, and
+# \`wait\` returns at once on a signal, so SIGTERM from SSM (its timeout, a cancel) cleans up now.
 timeout -k 15 "$limit" docker run --rm --name "$one_off" --env-file "$workdir/release.env" \\
-  --network "container:$cid" "$image" "$@"
+  --network "container:$cid" "$image" "$@" &
+run_pid=$!
+wait "$run_pid"
 status=$?
+run_pid=''
 if [ "$status" -eq 124 ]; then
   echo "ebship: the release command ran past its ${timeoutSeconds}s timeout on $host and was stopped" >&2
   exit ${EXIT.timedOut}
