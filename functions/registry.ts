@@ -2,15 +2,19 @@ import type { Context } from 'aws-lambda';
 import { handler as abortUpdate } from './abort-update.js';
 import { handler as acquireLock } from './acquire-lock.js';
 import { handler as buildBundle } from './build-bundle.js';
+import { handler as checkChecks } from './check-checks.js';
 import { handler as checkHealth } from './check-health.js';
 import { handler as checkMigration } from './check-migration.js';
+import { handler as checkRelease } from './check-release.js';
 import { handler as createAppVersion } from './create-app-version.js';
 import { handler as deployVersion } from './deploy-version.js';
 import { handler as notify } from './notify.js';
 import { handler as recordOutcome } from './record-outcome.js';
 import { handler as resolveRelease } from './resolve-release.js';
 import { handler as rollBack } from './roll-back.js';
+import { handler as startChecks } from './start-checks.js';
 import { handler as startMigrationCheck } from './start-migration-check.js';
+import { handler as startRelease } from './start-release.js';
 import { handler as validateSecrets } from './validate-secrets.js';
 
 type Handler = (event: unknown, context?: Context) => Promise<unknown>;
@@ -25,11 +29,15 @@ export const handlersBySubstitution: Record<string, Handler> = {
   ValidateSecretsArn: validateSecrets,
   BuildBundleArn: buildBundle,
   CreateAppVersionArn: createAppVersion,
+  StartReleaseArn: startRelease,
+  CheckReleaseArn: checkRelease,
   DeployVersionArn: deployVersion,
   CheckHealthArn: checkHealth,
   AbortUpdateArn: abortUpdate,
   StartMigrationCheckArn: startMigrationCheck,
   CheckMigrationArn: checkMigration,
+  StartChecksArn: startChecks,
+  CheckChecksArn: checkChecks,
   RollBackArn: rollBack,
   RecordOutcomeArn: recordOutcome,
   NotifyArn: notify,

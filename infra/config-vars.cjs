@@ -18,6 +18,12 @@ const { readdirSync, readFileSync, realpathSync, statSync } = require('node:fs')
 const { isAbsolute, join, relative, resolve, sep } = require('node:path');
 const { parse } = require('yaml');
 const { migrationCheckScript } = require('./migration-check-script.cjs');
+const {
+  releaseScript,
+  RELEASE_DIGEST_PATTERN,
+  RELEASE_REGION_TOKEN,
+  RELEASE_REGISTRY_TOKEN,
+} = require('./release-script.cjs');
 
 // The same file the Lambdas read at cold start (EBSHIP_CONFIG=ebship.yml, packaged at the zip root).
 const CONFIG_FILE = resolve(__dirname, '..', 'ebship.yml');
@@ -184,6 +190,118 @@ function migrationDocument(file, name, check) {
   };
 }
 
+/** An SSM Command document running one shell script (aws:runShellScript) for `timeout` seconds. */
+function commandDocument(nameSuffix, description, stepName, timeout, script, parameters) {
+  return {
+    Type: 'AWS::SSM::Document',
+    Properties: {
+      Name: { 'Fn::Sub': `\${AWS::StackName}-${nameSuffix}` },
+      DocumentType: 'Command',
+      DocumentFormat: 'YAML',
+      TargetType: '/AWS::EC2::Instance',
+      UpdateMethod: 'NewVersion',
+      Content: {
+        schemaVersion: '2.2',
+        description,
+        ...(parameters ? { parameters } : {}),
+        mainSteps: [
+          {
+            action: 'aws:runShellScript',
+            name: stepName,
+            inputs: { timeoutSeconds: String(timeout), runCommand: [script] },
+          },
+        ],
+      },
+    },
+  };
+}
+
+/** What lib/config/schema.ts defaults the release phase and the checks to. */
+const DEFAULT_RELEASE_TIMEOUT = 600;
+/** The release document's own step timeout adds the ECR login and pull (lib/config/limits.ts RELEASE_PULL_SECONDS). */
+const RELEASE_PULL_SECONDS = 300;
+const DEFAULT_POST_CHECK_TIMEOUT = 120;
+
+/**
+ * The release-phase document of a target, `<stack>-release-<target>`: the container, repository and
+ * argv are fixed in the script (infra/release-script.cjs); its one parameter is the new image's
+ * digest, which SSM refuses unless it matches `^sha256:[a-f0-9]{64}$`. The registry is this stack's
+ * account and region (the ECR push rule only sees this account's pushes), joined in by CloudFormation.
+ */
+function releaseDocument(file, name, target) {
+  const at = `targets.${name}.release`;
+  const release = target.release;
+  if (release === null || typeof release !== 'object') fail(file, `${at} must be a mapping`);
+  const timeout = release.timeoutSeconds ?? DEFAULT_RELEASE_TIMEOUT;
+  let script;
+  try {
+    script = releaseScript({
+      container: requireString(file, release.container, `${at}.container`),
+      repository: requireString(file, target.source?.repository, `targets.${name}.source.repository`),
+      argv: release.command,
+      timeoutSeconds: timeout,
+    });
+  } catch (err) {
+    fail(file, `${at}: ${err.message}`);
+  }
+  const [beforeRegistry, rest] = script.split(RELEASE_REGISTRY_TOKEN);
+  const [beforeRegion, afterRegion] = rest.split(RELEASE_REGION_TOKEN);
+  const joined = {
+    'Fn::Join': [
+      '',
+      [
+        beforeRegistry,
+        { Ref: 'AWS::AccountId' },
+        '.dkr.ecr.',
+        { Ref: 'AWS::Region' },
+        '.',
+        { Ref: 'AWS::URLSuffix' },
+        beforeRegion,
+        { Ref: 'AWS::Region' },
+        afterRegion,
+      ],
+    ],
+  };
+  return commandDocument(
+    `release-${name}`,
+    `ebship: the release phase of target ${name}: a one-off container of the new image with the environment of "${release.container}" (from ebship.yml).`,
+    'runReleasePhase',
+    timeout + RELEASE_PULL_SECONDS,
+    joined,
+    {
+      imageDigest: {
+        type: 'String',
+        description: 'The new image digest (sha256:<64 hex>).',
+        allowedPattern: RELEASE_DIGEST_PATTERN,
+      },
+    },
+  );
+}
+
+/** One post-deploy check's document, `<stack>-check-<target>-<check>`: the migration check's script, another argv. */
+function checkDocument(file, name, check, i) {
+  const at = `targets.${name}.checks.${i}`;
+  if (check === null || typeof check !== 'object') fail(file, `${at} must be a mapping`);
+  const checkName = requireString(file, check.name, `${at}.name`);
+  const container = requireString(file, check.container, `${at}.container`);
+  let script;
+  try {
+    script = migrationCheckScript(container, check.command);
+  } catch (err) {
+    fail(file, `${at}: ${err.message.replace('migration check', 'check')}`);
+  }
+  return {
+    checkName,
+    resource: commandDocument(
+      `check-${name}-${checkName}`,
+      `ebship: post-deploy check "${checkName}" of target ${name}, run in its "${container}" container (from ebship.yml).`,
+      'runCheck',
+      check.timeoutSeconds ?? DEFAULT_POST_CHECK_TIMEOUT,
+      script,
+    ),
+  };
+}
+
 /**
  * What the ECR rule may filter on `image-tag` for one target, in EventBridge's content filters, or
  * undefined when its pattern cannot be expressed (a regex, or a glob with `?`, `[...]`, `{a,b}`...):
@@ -233,6 +351,10 @@ function configVars(text, file = 'ebship.yml', root = resolve(__dirname, '..')) 
   const includePatterns = [];
   const migrationResources = {};
   const migrationDocumentNames = [];
+  // Release-phase and post-deploy check documents (issue 11), and their name suffixes.
+  const releaseResources = {};
+  const releaseDocumentNames = [];
+  const checkDocumentNames = [];
   for (const [name, target] of Object.entries(targets)) {
     const at = `targets.${name}`;
     if (target === null || typeof target !== 'object') fail(file, `${at} must be a mapping`);
@@ -262,6 +384,21 @@ function configVars(text, file = 'ebship.yml', root = resolve(__dirname, '..')) 
         fail(file, `targets ${name} and another target both map to ${id}; rename one`);
       migrationResources[id] = migrationDocument(file, name, target.migrationCheck);
       migrationDocumentNames.push(name);
+    }
+    if (target.release !== undefined) {
+      const id = `ReleaseDocument${pascal(name)}`;
+      if (id in releaseResources)
+        fail(file, `targets ${name} and another target both map to ${id}; rename one`);
+      releaseResources[id] = releaseDocument(file, name, target);
+      releaseDocumentNames.push(`release-${name}`);
+    }
+    for (const [i, check] of (Array.isArray(target.checks) ? target.checks : []).entries()) {
+      const { checkName, resource } = checkDocument(file, name, check, i);
+      const id = `CheckDocument${pascal(name)}${pascal(checkName)}`;
+      if (id in releaseResources)
+        fail(file, `${id} is generated twice; rename check "${checkName}" of ${name}`);
+      releaseResources[id] = resource;
+      checkDocumentNames.push(`check-${name}-${checkName}`);
     }
   }
 
@@ -305,6 +442,15 @@ function configVars(text, file = 'ebship.yml', root = resolve(__dirname, '..')) 
             localArn('ssm', `document/\${AWS::StackName}-migration-check-${n}`),
           )
         : [localArn('ssm', 'document/ebship-no-migration-checks-configured')],
+    releaseResources,
+    releaseDocumentArns:
+      releaseDocumentNames.length > 0
+        ? releaseDocumentNames.map((n) => localArn('ssm', `document/\${AWS::StackName}-${n}`))
+        : [localArn('ssm', 'document/ebship-no-release-phase-configured')],
+    checkDocumentArns:
+      checkDocumentNames.length > 0
+        ? checkDocumentNames.map((n) => localArn('ssm', `document/\${AWS::StackName}-${n}`))
+        : [localArn('ssm', 'document/ebship-no-checks-configured')],
   };
 }
 

@@ -81,6 +81,21 @@ export class MigrationCheckFailed extends EbshipError {
   override readonly name = 'MigrationCheckFailed';
 }
 
+/** The release phase's command failed or timed out: the deploy stops before the environment changes. */
+export class ReleaseFailed extends EbshipError {
+  override readonly name = 'ReleaseFailed';
+}
+
+/** The release phase could not run (no healthy instance, no app container, not SSM-managed, no image pull). */
+export class ReleaseNotRun extends EbshipError {
+  override readonly name = 'ReleaseNotRun';
+}
+
+/** A post-deploy check with `onFailure: rollback` failed, timed out or could not run: roll back. */
+export class CheckFailed extends EbshipError {
+  override readonly name = 'CheckFailed';
+}
+
 /** A rollback was needed but there is no version known to be good (first deploy). */
 export class NoGoodVersion extends EbshipError {
   override readonly name = 'NoGoodVersion';

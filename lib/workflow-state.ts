@@ -26,6 +26,10 @@ export interface Release {
   /** True when `versionLabel` already exists in EB (rollback by hand): skip secrets and bundle. */
   existingVersion: boolean;
   hasMigrationCheck: boolean;
+  /** The target has `release:`; rollbacks never run it (the old image's migrations are applied). Absent: false. */
+  hasReleasePhase?: boolean;
+  /** The target has `checks:`. Absent: false. */
+  hasChecks?: boolean;
   executionId: string;
   /** ISO start of the execution. */
   startedAt: string;
@@ -135,6 +139,39 @@ export interface MigrationResult {
   output?: string;
 }
 
+/** The release phase: one command on one instance, before UpdateEnvironment. */
+export interface ReleasePhaseResult {
+  /** skipped: no healthy instance or app container to run on, and release.onEmptyEnvironment is skip. */
+  status: 'pending' | 'passed' | 'skipped';
+  commandId?: string;
+  instanceId?: string;
+  polls: number;
+  nextPollSeconds: number;
+  /** Masked last lines of the command's output. */
+  output?: string;
+  /** Why it was skipped, for history and the alert. */
+  note?: string;
+}
+
+/** One post-deploy check sent to its instances. */
+export interface CheckRun {
+  name: string;
+  commandId: string;
+  instanceIds: string[];
+  /** Instances whose invocation has ended (passed, or failed for a `warn` check). */
+  finished: string[];
+}
+
+/** The post-deploy checks, all sent at once, polled together. */
+export interface ChecksResult {
+  status: 'pending' | 'passed';
+  runs: CheckRun[];
+  polls: number;
+  nextPollSeconds: number;
+  /** Masked one-paragraph notes on `warn` checks that failed: in history and the alert. */
+  warnings: string[];
+}
+
 export interface RollbackResult {
   fromVersion: string;
   toVersion: string;
@@ -171,6 +208,8 @@ export interface DeployState {
   deploy?: DeployResult;
   health?: HealthProgress;
   migration?: MigrationResult;
+  releasePhase?: ReleasePhaseResult;
+  checks?: ChecksResult;
   /** Why a rollback was started. */
   failure?: CaughtError;
   rollback?: RollbackResult;

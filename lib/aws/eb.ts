@@ -235,7 +235,8 @@ async function enhancedHealth(client: ElasticBeanstalkClient, environment: strin
   }
 }
 
-async function instancesHealth(
+/** Every instance's enhanced health and deployment (DescribeInstancesHealth); [] without enhanced health. */
+export async function instancesHealth(
   client: ElasticBeanstalkClient,
   environment: string,
 ): Promise<InstanceSnapshot[]> {

@@ -38,6 +38,8 @@ const ABORT_SECONDS = TASK_SECONDS;
 const ROLLBACK_START_SECONDS = 864 + TASK_SECONDS;
 /** GetCommandInvocation answers InvocationDoesNotExist for a while first (lib/aws/migration-check.ts: 10 polls of 5 s). */
 const MIGRATION_REGISTER_SECONDS = 10 * 5;
+/** The release phase's ECR login and image pull, on top of its command's timeout (infra/release-script.cjs). */
+export const RELEASE_PULL_SECONDS = 300;
 /** RecordOutcome and Notify, with their retries. */
 const OUTCOME_SECONDS = 2 * TASK_SECONDS;
 /** Throttling retries across the polls, clock skew, and Step Functions' own scheduling. */
@@ -58,6 +60,18 @@ function watchSeconds(target: Target): number {
 export function deployBudget(target: Target): DeployBudget {
   const parts = [
     { name: 'preflight', seconds: PREFLIGHT_SECONDS },
+    ...(target.release
+      ? [
+          {
+            name: 'release phase (release.timeoutSeconds)',
+            seconds:
+              target.release.timeoutSeconds +
+              RELEASE_PULL_SECONDS +
+              MIGRATION_REGISTER_SECONDS +
+              2 * TASK_SECONDS,
+          },
+        ]
+      : []),
     { name: 'deploy start', seconds: DEPLOY_START_SECONDS },
     { name: 'health watch (health.timeoutSeconds)', seconds: watchSeconds(target) },
     ...(target.migrationCheck
@@ -65,6 +79,18 @@ export function deployBudget(target: Target): DeployBudget {
           {
             name: 'migration check (migrationCheck.timeoutSeconds)',
             seconds: target.migrationCheck.timeoutSeconds + MIGRATION_REGISTER_SECONDS + 2 * TASK_SECONDS,
+          },
+        ]
+      : []),
+    ...(target.checks.length > 0
+      ? [
+          {
+            // The checks run at the same time: the longest one bounds them.
+            name: 'post-deploy checks (longest checks[].timeoutSeconds)',
+            seconds:
+              Math.max(...target.checks.map((c) => c.timeoutSeconds)) +
+              MIGRATION_REGISTER_SECONDS +
+              2 * TASK_SECONDS,
           },
         ]
       : []),
@@ -96,6 +122,6 @@ export function deployBudgetProblem(target: Target): string | undefined {
     `a deploy of this target can take ${total}s (${parts.map((p) => `${p.name} ${p.seconds}`).join(' + ')}), ` +
     `${over}s more than the ${DEPLOY_LIMIT_SECONDS}s a deploy may take (half the state machine's ${EXECUTION_TIMEOUT_SECONDS}s TimeoutSeconds, ` +
     'so a push waiting behind another deploy of the environment still has time for its own); ' +
-    `lower health.timeoutSeconds to at most ${maxTimeout}${target.migrationCheck ? ' or lower migrationCheck.timeoutSeconds' : ''}`
+    `lower health.timeoutSeconds to at most ${maxTimeout}${target.migrationCheck ? ' or lower migrationCheck.timeoutSeconds' : ''}${target.release ? ' or lower release.timeoutSeconds' : ''}${target.checks.length > 0 ? ' or lower checks[].timeoutSeconds' : ''}`
   );
 }

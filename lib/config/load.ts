@@ -45,7 +45,7 @@ export function parseConfig(text: string, source = 'ebship.yml'): EbshipConfig {
   const located = (name: string, p: ConfigProblem): ConfigProblem => ({
     ...p,
     path: `targets.${name}.${p.path}`,
-    line: lineOf(['targets', name, ...p.path.split('.')]),
+    line: lineOf(['targets', name, ...p.path.split('.').map((k) => (/^\d+$/.test(k) ? Number(k) : k))]),
   });
   const problems = [
     ...Object.entries(targets).flatMap(([name, t]) => crossFieldProblems(t).map((p) => located(name, p))),
@@ -153,6 +153,7 @@ function crossFieldProblems(t: Target): ConfigProblem[] {
       message: `"${t.migrationCheck.container}" is not a container of this target; use one of ${[...names].join(', ')}`,
     });
   }
+  problems.push(...releaseAndCheckProblems(t, names));
   if (typeof t.source.tags === 'object') {
     const problem = tagRegexProblem(t.source.tags.regex);
     if (problem) problems.push({ path: 'source.tags.regex', message: problem });
@@ -165,6 +166,41 @@ function crossFieldProblems(t: Target): ConfigProblem[] {
   }
   const budget = deployBudgetProblem(t);
   if (budget) problems.push({ path: 'health.timeoutSeconds', message: budget });
+  return problems;
+}
+
+/** The release phase and the checks name containers of this target, and the checks have distinct names. */
+function releaseAndCheckProblems(t: Target, names: Set<string>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const known = [...names].join(', ');
+  if (t.release) {
+    const c = t.containers.find((x) => x.name === t.release?.container);
+    if (!c) {
+      problems.push({
+        path: 'release.container',
+        message: `"${t.release.container}" is not a container of this target; use one of ${known} (its running copy lends the release its environment and secrets)`,
+      });
+    } else if (!c.image.includes(PUSHED_IMAGE)) {
+      problems.push({
+        path: 'release.container',
+        message: `container "${c.name}" does not run the pushed image ("${PUSHED_IMAGE}"); the release phase runs the new image with the environment of an app container, so name the container that runs it`,
+      });
+    }
+  }
+  const seen = new Set<string>();
+  t.checks.forEach((check, i) => {
+    if (seen.has(check.name))
+      problems.push({
+        path: `checks.${i}.name`,
+        message: `another check is already named "${check.name}"; check names must be unique within a target (alerts and history name the check)`,
+      });
+    seen.add(check.name);
+    if (!names.has(check.container))
+      problems.push({
+        path: `checks.${i}.container`,
+        message: `"${check.container}" is not a container of this target; use one of ${known}`,
+      });
+  });
   return problems;
 }
 

@@ -120,6 +120,64 @@ const migrationCheck = z
   })
   .strict();
 
+// --- Release phase and post-deploy checks (issue 11) ---------------------------------------------
+
+/** A container of this target, by name: the one whose running copy gives the env, or that a check runs in. */
+const containerRef = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_-]*$/,
+    'must be a container name of this target: letters, digits, "_" or "-"',
+  );
+
+/**
+ * A one-off run of the NEW image before UpdateEnvironment (Heroku's release phase, Fly's
+ * release_command): Django migrations (backwards compatible, the old version keeps serving while they
+ * run), collectstatic to S3, a cache warm-up. Runs once, on one healthy instance, through SSM, with
+ * the env and secrets of the running `container`. A failure stops the deploy with nothing changed.
+ */
+const releasePhase = z
+  .object({
+    /** The app container whose running copy lends its environment and secrets; must run `{{image}}`. */
+    container: containerRef,
+    /** argv run in a one-off container of the new image; exit 0 lets the deploy go on. */
+    command: z.array(argument.min(1)).min(1),
+    /** Seconds the command may run (the image pull and ECR login have 5 more minutes of their own). */
+    timeoutSeconds: z.number().int().min(30).max(3600).default(600),
+    /**
+     * No healthy instance, or none runs `container` yet (a first deploy, an environment created with
+     * the sample app): `fail` stops the deploy; `skip` deploys without the release phase.
+     */
+    onEmptyEnvironment: z.enum(['skip', 'fail']).default('fail'),
+  })
+  .strict();
+
+/** Check names: used in alerts, history and the SSM document name `<stack>-check-<target>-<name>`. */
+export const CHECK_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+
+/** A command run in a running container after the health verdict and before success (generalises migrationCheck). */
+const postDeployCheck = z
+  .object({
+    name: z
+      .string()
+      .regex(
+        CHECK_NAME,
+        'check names are 1-40 lowercase letters, digits and hyphens, starting with a letter or digit',
+      ),
+    /** The running container (Dockerrun name or compose service) to run the command in. */
+    container: containerRef,
+    /** argv; exit 0 means the check passed. Fixed in the target's SSM document, never from an event. */
+    command: z.array(argument.min(1)).min(1),
+    timeoutSeconds: z.number().int().min(10).max(3600).default(120),
+    /** `one` healthy instance of the new version, or `all` of them (per-host things like a Celery worker). */
+    on: z.enum(['one', 'all']).default('one'),
+    /** `rollback` (default) rolls back on failure; `warn` only reports it in the alert and history. */
+    onFailure: z.enum(['rollback', 'warn']).default('rollback'),
+  })
+  .strict();
+
+// --- end of release phase and checks -----------------------------------------------------------
+
 const tagPattern = z.union([
   z.string().min(1).max(128).describe('glob, e.g. "v*"'),
   // Checked further in load.ts (valid, and no nested unbounded quantifiers that could backtrack forever).
@@ -162,6 +220,10 @@ const target = z
     cache: z.object({ encryptedInTransit: z.boolean() }).strict().optional(),
     health: healthPolicy.default(healthPolicy.parse({})),
     migrationCheck: migrationCheck.optional(),
+    /** Release phase: a one-off run of the new image before the environment changes (issue 11). */
+    release: releasePhase.optional(),
+    /** Post-deploy checks, after the health verdict and before success. At most 10. */
+    checks: z.array(postDeployCheck).max(10).default([]),
     /**
      * A directory (relative to ebship.yml) of your own `.ebextensions/`, `.platform/` and `Procfile`
      * files, added to every bundle and checked by preflight. Packaged with the Lambdas.
@@ -193,4 +255,6 @@ export type Container = z.infer<typeof container>;
 export type HealthPolicy = z.infer<typeof healthPolicy>;
 export type SecretSpec = z.infer<typeof secret>;
 export type MigrationCheck = z.infer<typeof migrationCheck>;
+export type ReleasePhase = z.infer<typeof releasePhase>;
+export type PostDeployCheck = z.infer<typeof postDeployCheck>;
 export type TagPattern = z.infer<typeof tagPattern>;

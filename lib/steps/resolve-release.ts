@@ -55,6 +55,8 @@ async function toRelease(request: ReleaseRequest, exec: ExecutionInfo): Promise<
     platform: target.platform,
     repository: target.source.repository,
     hasMigrationCheck: target.migrationCheck !== undefined,
+    hasReleasePhase: target.release !== undefined,
+    hasChecks: target.checks.length > 0,
     executionId: exec.executionId,
     startedAt: exec.startedAt,
   };

@@ -3,12 +3,15 @@ import { DIGEST } from '../release/image-ref.js';
 import type {
   BundleResult,
   CaughtError,
+  CheckRun,
+  ChecksResult,
   DeployResult,
   DeployState,
   HealthProgress,
   LockResult,
   MigrationResult,
   Release,
+  ReleasePhaseResult,
   RollbackResult,
   SecretsResult,
   VersionResult,
@@ -50,6 +53,8 @@ export const releaseSchema = contract<Release>()({
   trigger: z.enum(['push', 'manual', 'rollback']),
   existingVersion: z.boolean(),
   hasMigrationCheck: z.boolean(),
+  hasReleasePhase: z.boolean().optional(),
+  hasChecks: z.boolean().optional(),
   executionId: text,
   startedAt: isoTime,
 }) satisfies z.ZodType<Release>;
@@ -117,6 +122,31 @@ export const migrationSchema = contract<MigrationResult>()({
   output: z.string().optional(),
 }) satisfies z.ZodType<MigrationResult>;
 
+export const releasePhaseSchema = contract<ReleasePhaseResult>()({
+  status: z.enum(['pending', 'passed', 'skipped']),
+  commandId: text.optional(),
+  instanceId: text.optional(),
+  polls: count,
+  nextPollSeconds: seconds,
+  output: z.string().optional(),
+  note: z.string().optional(),
+}) satisfies z.ZodType<ReleasePhaseResult>;
+
+const checkRunSchema = contract<CheckRun>()({
+  name: text,
+  commandId: text,
+  instanceIds: z.array(text),
+  finished: z.array(text),
+}) satisfies z.ZodType<CheckRun>;
+
+export const checksSchema = contract<ChecksResult>()({
+  status: z.enum(['pending', 'passed']),
+  runs: z.array(checkRunSchema),
+  polls: count,
+  nextPollSeconds: seconds,
+  warnings: lines,
+}) satisfies z.ZodType<ChecksResult>;
+
 export const rollbackSchema = contract<RollbackResult>()({
   fromVersion: z.string(),
   toVersion: text,
@@ -151,6 +181,8 @@ export const deployStateSchema = contract<DeployState>()({
   deploy: deploySchema.optional(),
   health: healthSchema.optional(),
   migration: migrationSchema.optional(),
+  releasePhase: releasePhaseSchema.optional(),
+  checks: checksSchema.optional(),
   failure: caughtErrorSchema.optional(),
   rollback: rollbackSchema.optional(),
   rollbackHealth: healthSchema.optional(),

@@ -48,6 +48,10 @@ const FUNCTION_NAMES = [
   'AbortUpdate',
   'StartMigrationCheck',
   'CheckMigration',
+  'StartRelease',
+  'CheckRelease',
+  'StartChecks',
+  'CheckChecks',
   'RollBack',
   'RecordOutcome',
   'Notify',
@@ -238,9 +242,9 @@ describe('functions', () => {
   it('run Node.js 24 on arm64 with the documented environment', () => {
     const functions = ofType('AWS::Lambda::Function');
 
-    // The 13 steps of the state machine, executionEnded (the ExecutionEndedRule's target) and
+    // The 17 steps of the state machine, executionEnded (the ExecutionEndedRule's target) and
     // undeliveredEvents (the UndeliveredEventsRule's).
-    expect(functions).toHaveLength(15);
+    expect(functions).toHaveLength(19);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
       const env = (fn.Properties.Environment as { Variables: Json }).Variables;
@@ -265,7 +269,7 @@ describe('functions', () => {
         ][0],
     );
 
-    expect(new Set(roles).size).toBe(13);
+    expect(new Set(roles).size).toBe(17);
     for (const role of roles) expect(resource(role).Type).toBe('AWS::IAM::Role');
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
   });
@@ -730,10 +734,12 @@ describe('migration check documents', () => {
     mainSteps: { action: string; inputs: { runCommand: string[]; timeoutSeconds: string } }[];
   }
   const documents = () =>
-    ofType('AWS::SSM::Document').map(([, r]) => ({
-      name: (r.Properties.Name as { 'Fn::Sub': string })['Fn::Sub'],
-      content: r.Properties.Content as DocumentContent,
-    }));
+    ofType('AWS::SSM::Document')
+      .map(([, r]) => ({
+        name: (r.Properties.Name as { 'Fn::Sub': string })['Fn::Sub'],
+        content: r.Properties.Content as DocumentContent,
+      }))
+      .filter((d) => d.name.includes('-migration-check-'));
 
   it('are one per target with a check, named for it, taking no parameters', () => {
     const withCheck = Object.entries(config.targets).filter(([, t]) => t.migrationCheck !== undefined);
@@ -759,5 +765,44 @@ describe('migration check documents', () => {
     );
     expect(argv).toEqual(['python', 'manage.py', 'migrate', '--check']);
     expect(antenna?.content.mainSteps[0]?.inputs.timeoutSeconds).toBe('300');
+  });
+});
+
+describe('release-phase and check documents', () => {
+  interface Doc {
+    name: string;
+    content: {
+      parameters?: Record<string, { allowedPattern?: string }>;
+      mainSteps: { inputs: { runCommand: unknown[]; timeoutSeconds: string } }[];
+    };
+  }
+  const documents = (): Doc[] =>
+    ofType('AWS::SSM::Document').map(([, r]) => ({
+      name: (r.Properties.Name as { 'Fn::Sub': string })['Fn::Sub'],
+      content: r.Properties.Content as Doc['content'],
+    }));
+
+  it('give each release document one parameter, the digest, which SSM checks against a digest pattern', () => {
+    const releases = documents().filter((d) => d.name.includes('-release-'));
+    expect(releases.map((d) => d.name)).toEqual(
+      Object.entries(config.targets)
+        .filter(([, t]) => t.release !== undefined)
+        .map(([name]) => `\${AWS::StackName}-release-${name}`),
+    );
+    for (const d of releases) {
+      expect(d.content.parameters).toEqual({
+        imageDigest: expect.objectContaining({ allowedPattern: '^sha256:[a-f0-9]{64}$' }),
+      });
+      // The registry is the stack's own account and region, joined in by CloudFormation.
+      const script = JSON.stringify(d.content.mainSteps[0]?.inputs.runCommand);
+      expect(script).toContain('AWS::AccountId');
+      expect(script).not.toContain('@@EBSHIP_');
+    }
+  });
+
+  it('give each post-deploy check a document of its own, without parameters', () => {
+    const checks = documents().filter((d) => /-check-/.test(d.name) && !d.name.includes('-migration-check-'));
+    expect(checks.map((d) => d.name)).toContain('${AWS::StackName}-check-antenna-prod-celery-worker');
+    for (const d of checks) expect(d.content.parameters).toBeUndefined();
   });
 });

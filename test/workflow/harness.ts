@@ -52,6 +52,15 @@ export interface EnvLook {
 }
 export type Behaviour = (step: number) => EnvLook;
 
+/** What GetCommandInvocation answers for a command once it is registered. */
+export interface CommandLook {
+  status: 'Success' | 'Failed' | 'InProgress' | 'TimedOut';
+  code: number;
+  stdout: string;
+  stderr?: string;
+  statusDetails?: string;
+}
+
 export const behaviours = {
   /** Updating for two polls, then Ready and Green on the new version. */
   healthy: (step: number): EnvLook =>
@@ -131,11 +140,21 @@ export class FakeAws {
   failProcessing = new Set<string>();
   images: Image[] = [];
   secrets: Record<string, string | undefined> = {};
-  migration: { status: 'Success' | 'Failed'; code: number; stdout: string } = {
+  migration: CommandLook = {
     status: 'Success',
     code: 0,
     stdout: 'No changes detected',
   };
+  /** The release phase's command (document `...-release-<target>`). */
+  release: CommandLook = {
+    status: 'Success',
+    code: 0,
+    stdout: 'Operations to perform:\n  No migrations to apply.',
+  };
+  /** Post-deploy checks by name (document `...-check-<target>-<name>`); default: passes. */
+  checks: Record<string, CommandLook> = {};
+  /** SendCommand calls, in order, for assertions (document, instances, parameters). */
+  sent: { document: string; instanceIds: string[]; parameters?: Record<string, string[]> }[] = [];
   published: { subject?: string; message: string; topic?: string }[] = [];
   /** Status Step Functions reports for other executions (a lock holder): RUNNING unless a test says otherwise. */
   otherExecutionStatus = 'RUNNING';
@@ -360,19 +379,33 @@ export class FakeAws {
       };
     });
 
-    mocks.ssm.on(SendCommandCommand).callsFake(() => {
-      this.notYet = 1;
-      return { Command: { CommandId: 'cmd-0001' } };
-    });
-    mocks.ssm.on(GetCommandInvocationCommand).callsFake(() => {
+    mocks.ssm
+      .on(SendCommandCommand)
+      .callsFake(
+        (input: { DocumentName: string; InstanceIds?: string[]; Parameters?: Record<string, string[]> }) => {
+          this.notYet = 1;
+          this.sent.push({
+            document: input.DocumentName,
+            instanceIds: input.InstanceIds ?? [],
+            ...(input.Parameters ? { parameters: input.Parameters } : {}),
+          });
+          const id = `cmd-${String(this.sent.length).padStart(4, '0')}`;
+          this.commandDocuments.set(id, input.DocumentName);
+          return { Command: { CommandId: id } };
+        },
+      );
+    mocks.ssm.on(GetCommandInvocationCommand).callsFake((input: { CommandId: string }) => {
       if (this.notYet > 0) {
         this.notYet -= 1;
         throw Object.assign(new Error(''), { name: 'InvocationDoesNotExist' });
       }
+      const look = this.lookOf(this.commandDocuments.get(input.CommandId) ?? '');
       return {
-        Status: this.migration.status,
-        ResponseCode: this.migration.code,
-        StandardOutputContent: this.migration.stdout,
+        Status: look.status,
+        ResponseCode: look.code,
+        StandardOutputContent: look.stdout,
+        ...(look.stderr ? { StandardErrorContent: look.stderr } : {}),
+        ...(look.statusDetails ? { StatusDetails: look.statusDetails } : {}),
       };
     });
     mocks.sns
@@ -387,6 +420,16 @@ export class FakeAws {
       executionArn: 'arn:aws:states:us-east-1:123456789012:execution:ebship:child',
       startDate: new Date(),
     });
+  }
+
+  private readonly commandDocuments = new Map<string, string>();
+
+  /** What a command of this document reports: the release, a named check, or the migration check. */
+  private lookOf(document: string): CommandLook {
+    if (/-release-/.test(document)) return this.release;
+    const check = /-check-antenna-prod-(.+)$/.exec(document)?.[1];
+    if (check !== undefined) return this.checks[check] ?? { status: 'Success', code: 0, stdout: 'ok' };
+    return this.migration;
   }
 
   private digestOf(label: string): string {

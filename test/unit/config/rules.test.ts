@@ -165,7 +165,7 @@ describe('timeouts add up', () => {
 
     const problem = err.problems.find((p) => p.path === 'targets.antenna-prod.health.timeoutSeconds');
     expect(problem?.message).toMatch(
-      /can take \d+s \(preflight \d+ \+ deploy start \d+ \+ health watch \(health\.timeoutSeconds\) 7338 \+ .*rollback watch \(health\.timeoutSeconds\) 7338 .*\), \d+s more than the 10800s a deploy may take \(half the state machine's 21600s TimeoutSeconds.*lower health\.timeoutSeconds to at most \d+/,
+      /can take \d+s \(preflight \d+ \+ (?:release phase \(release\.timeoutSeconds\) \d+ \+ )?deploy start \d+ \+ health watch \(health\.timeoutSeconds\) 7338 \+ .*rollback watch \(health\.timeoutSeconds\) 7338 .*\), \d+s more than the 10800s a deploy may take \(half the state machine's 21600s TimeoutSeconds.*lower health\.timeoutSeconds to at most \d+/,
     );
     const allowed = Number(/at most (\d+)/.exec(problem?.message ?? '')?.[1]);
     expect(() =>

@@ -67,6 +67,14 @@ const fullState: DeployState & Record<string, unknown> = {
     nextPollSeconds: 10,
     output: 'No changes',
   },
+  releasePhase: { status: 'passed', commandId: 'cmd-0', instanceId: 'i-0abc', polls: 3, nextPollSeconds: 0 },
+  checks: {
+    status: 'passed',
+    runs: [{ name: 'celery-worker', commandId: 'cmd-2', instanceIds: ['i-0abc'], finished: ['i-0abc'] }],
+    polls: 2,
+    nextPollSeconds: 5,
+    warnings: [],
+  },
   rollback: {
     fromVersion: 'v10',
     toVersion: 'v9',

@@ -86,6 +86,8 @@ describe('resolve-release handler: pushes', () => {
         trigger: 'push',
         existingVersion: false,
         hasMigrationCheck: true,
+        hasReleasePhase: true,
+        hasChecks: true,
         executionId: EXECUTION,
         startedAt: STARTED,
       },

@@ -1,0 +1,28 @@
+import { eb } from '../aws/clients/eb.js';
+import { ssm } from '../aws/clients/ssm.js';
+import { healthSnapshot } from '../aws/eb.js';
+import { type ChecksContext, pollChecks, startChecks } from '../aws/post-deploy-checks.js';
+import { checkDocumentFor, stackPrefix } from '../aws/run-command.js';
+import { getTarget } from '../config/load.js';
+import { config, runtimeEnv } from '../runtime.js';
+import type { ChecksResult, DeployResult, Release } from '../workflow-state.js';
+
+function contextOf(release: Release): ChecksContext {
+  const prefix = stackPrefix(runtimeEnv().migrationDocumentName);
+  return {
+    environment: release.environment,
+    versionLabel: release.versionLabel,
+    checks: getTarget(config(), release.target).checks,
+    documentOf: (check) => checkDocumentFor(prefix, release.target, check.name),
+  };
+}
+
+/** Sends every check to its instances (healthy, on the new version). */
+export async function startPostDeployChecks(release: Release, deploy: DeployResult): Promise<ChecksResult> {
+  const snapshot = await healthSnapshot(eb, release, deploy.startedAt);
+  return startChecks(ssm, snapshot.instances, contextOf(release));
+}
+
+export async function pollPostDeployChecks(release: Release, previous: ChecksResult): Promise<ChecksResult> {
+  return pollChecks(ssm, previous, contextOf(release));
+}
