@@ -192,6 +192,16 @@ const includePath = z
   .refine((p) => !p.startsWith('/') && !/^[A-Za-z]:/.test(p), 'must be relative to ebship.yml, not absolute')
   .refine((p) => !p.split('/').includes('..'), 'must stay inside the repository: no ".." segments');
 
+/** The deploy outcomes a target may choose to be alerted on (`alerts.notifyOn`). */
+export const NOTIFY_OUTCOMES = [
+  'SUCCEEDED',
+  'ROLLED_BACK',
+  'FAILED_BEFORE_DEPLOY',
+  'ROLLBACK_FAILED',
+  'OVERRIDDEN',
+] as const;
+const notifyOutcome = z.enum(NOTIFY_OUTCOMES);
+
 const target = z
   .object({
     application: applicationName,
@@ -231,6 +241,19 @@ const target = z
     include: includePath.optional(),
     /** SNS topic ARN for this target's alerts; defaults to the topic ebship deploys. */
     alertTopicArn: z.string().startsWith('arn:').optional(),
+    /**
+     * Which deploy outcomes alert on-call (default: all). ROLLBACK_FAILED, and executions stopped or
+     * timed out from outside, alert whatever this says: a person must act on them.
+     */
+    alerts: z
+      .object({
+        notifyOn: z
+          .array(notifyOutcome)
+          .min(1)
+          .default([...NOTIFY_OUTCOMES]),
+      })
+      .strict()
+      .default({ notifyOn: [...NOTIFY_OUTCOMES] }),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import { composeAlert } from '../alerts/compose.js';
+import { ALWAYS_SENT } from '../alerts/model.js';
 import { publishAlert } from '../alerts/publish.js';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { sns } from '../aws/clients/sns.js';
@@ -15,10 +16,20 @@ import type { DeployState } from '../workflow-state.js';
 export async function notifyOnCall(
   state: DeployState,
   now = new Date(),
-): Promise<{ subject: string; messageIds: string[]; duplicate?: boolean }> {
+): Promise<{ subject: string; messageIds: string[]; duplicate?: boolean; notSent?: string }> {
   const alert = composeAlert(state, now);
   const env = runtimeEnv();
   const executionId = state.release?.executionId ?? executionOf(state);
+  const outcome = alert.data.outcome;
+  const notifyOn: readonly string[] = state.release
+    ? (config().targets[state.release.target]?.alerts.notifyOn ?? [])
+    : [];
+  // A target may keep some outcomes out of the pager (`alerts.notifyOn`); never the ones a person
+  // must act on, and never an alert whose target is unknown.
+  if (state.release && !ALWAYS_SENT.has(outcome) && notifyOn.length > 0 && !notifyOn.includes(outcome)) {
+    logger.info("not alerting on-call: this outcome is not in the target's alerts.notifyOn", { outcome });
+    return { subject: alert.subject, messageIds: [], notSent: `${outcome} is not in alerts.notifyOn` };
+  }
   if (executionId && !(await claimAlert(dynamo, env.tableName, executionId, now))) {
     logger.info('this execution already alerted on-call: not sending it twice', { subject: alert.subject });
     return { subject: alert.subject, messageIds: [], duplicate: true };

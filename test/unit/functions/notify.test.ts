@@ -172,6 +172,35 @@ describe('notify handler', () => {
     });
   });
 
+  describe('with alerts.notifyOn: [ROLLED_BACK] (successes kept out of the pager)', () => {
+    let restore: () => void;
+    beforeEach(() => {
+      restore = useConfigVariant((targets) => {
+        Object.assign(targets['antenna-prod'] ?? {}, { alerts: { notifyOn: ['ROLLED_BACK'] } });
+      });
+    });
+    afterEach(() => restore());
+
+    it('does not publish an outcome the target left out', async () => {
+      const result = await handler(endState('SUCCEEDED'), context);
+
+      expect(mocks.sns).not.toHaveReceivedCommand(PublishCommand);
+      expect(result).toMatchObject({ messageIds: [], notSent: 'SUCCEEDED is not in alerts.notifyOn' });
+    });
+
+    it('publishes the outcomes it lists', async () => {
+      await handler(endState('ROLLED_BACK'), context);
+
+      expect(mocks.sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    });
+
+    it('always publishes ROLLBACK FAILED: a person must act on it', async () => {
+      await handler(endState('ROLLBACK_FAILED'), context);
+
+      expect(mocks.sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    });
+  });
+
   it('rejects a state without an outcome with InputInvalid naming it', async () => {
     // Act
     const run = handler({ ...stateBeforeDeploy(), deploy }, context);
