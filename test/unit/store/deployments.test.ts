@@ -160,6 +160,31 @@ describe('environment lock', () => {
     expect((await getLock(local.db, local.table, env))?.owner).toBe(EXEC_B);
   });
 
+  it('holds the environment through the last instant of its lease, naming its holder then', async () => {
+    // Arrange: A's lease runs until exactly T0 + 60 s.
+    const env = freshEnv();
+    const ask = (owner: string, now: Date) =>
+      acquireLock(local.db, local.table, env, {
+        owner,
+        versionLabel: owner === EXEC_A ? 'v1' : 'v2',
+        imageDigest: owner === EXEC_A ? DIGEST_A : DIGEST_B,
+        leaseSeconds: 60,
+        now,
+      });
+    await ask(EXEC_A, T0);
+
+    // Act: B asks at that very instant.
+    const atLeaseEnd = ask(EXEC_B, at(T0, 60));
+
+    // Assert: still A's, and B is told who deploys (not that the lock "changed hands").
+    await expect(atLeaseEnd).rejects.toThrow(
+      `antenna/${env.environment} is being deployed by execution ${EXEC_A} (version v1`,
+    );
+    expect((await getLock(local.db, local.table, env))?.owner).toBe(EXEC_A);
+    // One millisecond later the lease has run out.
+    expect((await ask(EXEC_B, new Date(at(T0, 60).getTime() + 1))).owner).toBe(EXEC_B);
+  });
+
   it('is released only by its owner, and releasing a free lock is not an error', async () => {
     // Arrange
     const env = freshEnv();
@@ -480,6 +505,16 @@ describe('isDowngrade', () => {
       ),
     ).toBe(false);
     expect(isDowngrade({ imageDigest: DIGEST_B, imagePushedAt: 'yesterday' }, deployed)).toBe(false);
+  });
+
+  it('is false for a different image pushed at the same instant as the deployed one', () => {
+    // Two tags of one build pushed together, or a second architecture: not older, so not a downgrade.
+    expect(isDowngrade({ imageDigest: DIGEST_B, imagePushedAt: deployed.imagePushedAt }, deployed)).toBe(
+      false,
+    );
+    expect(isDowngrade({ imageDigest: DIGEST_B, imagePushedAt: '2025-06-02T10:55:12+02:00' }, deployed)).toBe(
+      false,
+    );
   });
 
   it('orders push times by instant, not by how they are written', () => {
