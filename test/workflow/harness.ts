@@ -21,7 +21,7 @@ import {
   DescribeInstancesHealthCommand,
   UpdateEnvironmentCommand,
 } from '@aws-sdk/client-elastic-beanstalk';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
@@ -415,6 +415,10 @@ export class FakeAws {
         return { MessageId: `msg-${this.published.length}` };
       });
     mocks.s3.on(PutObjectCommand).resolves({});
+    // No shared version count yet (lib/aws/version-count-store.ts): each deploy counts.
+    mocks.s3
+      .on(GetObjectCommand)
+      .rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }));
     mocks.sfn.on(DescribeExecutionCommand).callsFake(() => ({ status: this.otherExecutionStatus }));
     mocks.sfn.on(StartExecutionCommand).resolves({
       executionArn: 'arn:aws:states:us-east-1:123456789012:execution:ebship:child',

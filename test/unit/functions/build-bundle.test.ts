@@ -189,6 +189,21 @@ describe('build-bundle handler', () => {
       );
     });
 
+    it('never stops a deploy: an unreadable or unwritable count only means counting again', async () => {
+      // Arrange
+      const denied = Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
+      mocks.s3.on(GetObjectCommand).rejects(denied);
+      mocks.s3.on(PutObjectCommand, { Key: 'ebship/version-count.json' }).rejects(denied);
+
+      // Act
+      const result = await handler(state(), context);
+
+      // Assert
+      expect(mocks.eb).toHaveReceivedCommand(DescribeApplicationVersionsCommand);
+      expect(result.key).toBe(`bundles/antenna/${LABEL}.zip`);
+      expect(bundlePut()).toBeDefined();
+    });
+
     it('is counted again once the kept count is 15 minutes old', async () => {
       // Arrange
       const old = new Date(Date.now() - 901_000).toISOString();
