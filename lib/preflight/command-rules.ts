@@ -164,10 +164,9 @@ export function migrationFindings(
     /manage\.py|DJANGO_SETTINGS_MODULE|\.wsgi:application/.test(allText) ||
     options.some((o) => o.name === 'WSGIPath');
   if (django && !migrates) {
-    // A container bundle whose image may migrate in its start command (invisible here) only warns,
-    // unless the target checks migrations: then it evidently has some, and nothing applies them, so
-    // every release that adds one rolls back.
-    const error = !containerBundle || checksMigrations;
+    // A container bundle's image may migrate in its start command, which preflight cannot see: a
+    // warning there, an error elsewhere. A check never switches the rule off: it only confirms.
+    const error = !containerBundle;
     const releaseFix =
       'Add a release phase to the target in ebship.yml: release: { container: <web container>, command: [python, manage.py, migrate, --noinput] } (runs the new image once, before the environment changes).';
     findings.push(
@@ -175,7 +174,7 @@ export function migrationFindings(
         ruleId: 'migrate-missing',
         severity: error ? 'error' : 'warning',
         message: checksMigrations
-          ? 'nothing applies Django migrations: the target only checks them (a check is not a migration), so any release that adds one fails its check and rolls back'
+          ? `nothing ${containerBundle ? 'visible here ' : ''}applies Django migrations: the target only checks them (a check is not a migration), so unless the image's start command migrates, any release that adds one fails its check and rolls back`
           : containerBundle
             ? "nothing in the bundle runs Django migrations; unless the image's start command does, new models have no tables"
             : 'nothing in the bundle runs Django migrations: new models have no tables and the app crashes on first use',

@@ -69,7 +69,7 @@ describe('lintBundle', () => {
     expect(ids).toContain('health-check-path-missing');
   });
 
-  it('only warns about missing migrations in a container bundle that neither checks nor applies them', () => {
+  it('only warns about missing migrations in a container bundle: its image may migrate', () => {
     const treasury = targetOf('treasury-plane-dev');
     if (!treasury) throw new Error('fixture target missing');
     const { migrationCheck: _, ...bare } = treasury;
@@ -81,7 +81,7 @@ describe('lintBundle', () => {
     ]);
   });
 
-  it('is an error when a target only checks migrations: a check is not a migration (issue 11)', () => {
+  it('is not turned off when a target only checks migrations: a check is not a migration (issue 11)', () => {
     const treasury = targetOf('treasury-plane-dev');
     if (!treasury) throw new Error('fixture target missing');
     const checkOnly = treasury;
@@ -104,10 +104,13 @@ describe('lintBundle', () => {
       const missing = lintBundle(containerBundleWithoutMigrate, target).filter(
         (f) => f.ruleId === 'migrate-missing',
       );
-      expect(missing.map((f) => f.severity)).toEqual(['error']);
+      expect(missing.map((f) => f.severity)).toEqual(['warning']);
       expect(missing[0]?.message).toContain('a check is not a migration');
       expect(missing[0]?.fix).toContain('release:');
     }
+    // Outside a container bundle nothing else can migrate: an error, check or no check.
+    const procfile = lintBundle({ Procfile: 'web: gunicorn plane.wsgi:application\n' }, checkOnly);
+    expect(procfile.filter((f) => f.ruleId === 'migrate-missing').map((f) => f.severity)).toEqual(['error']);
   });
 
   it('is satisfied by a release phase that migrates, and not by one that does something else', () => {
@@ -131,7 +134,7 @@ describe('lintBundle', () => {
 
     expect(migrating.map((f) => f.ruleId)).not.toContain('migrate-missing');
     expect(collectstatic.filter((f) => f.ruleId === 'migrate-missing').map((f) => f.severity)).toEqual([
-      'error',
+      'warning',
     ]);
   });
 });
