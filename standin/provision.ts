@@ -1,10 +1,12 @@
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CHECK_EXIT, migrationDocumentFor } from '../lib/aws/migration-check.js';
+import { checkDocumentFor, releaseDocumentFor, stackPrefix } from '../lib/aws/run-command.js';
 import type { EbshipConfig, SecretSpec, Target, ValueFormat } from '../lib/config/schema.js';
 import { versionDescription, versionLabel } from '../lib/release/version-label.js';
 import { createDeployTableCommand } from '../lib/store/table.js';
+import type { SchemaWorld } from './database-schema.js';
 import type { Scenario } from './scenarios.js';
-import { migrationDocumentSpec } from './ssm-document.js';
+import { checkDocumentSpec, migrationDocumentSpec, releaseDocumentSpec } from './ssm-document.js';
 import type { World } from './world.js';
 
 /**
@@ -130,6 +132,13 @@ export async function provision(
     migrationDocumentFor(names.migrationDocumentName, scenario.target),
     migrationDocumentSpec(target),
   );
+  // The release-phase and check documents (issue 11), and the database they act on, if the scenario has one.
+  const prefix = stackPrefix(names.migrationDocumentName);
+  if (target.release)
+    world.ssm.addDocument(releaseDocumentFor(prefix, scenario.target), releaseDocumentSpec(target.release));
+  for (const c of target.checks)
+    world.ssm.addDocument(checkDocumentFor(prefix, scenario.target, c.name), checkDocumentSpec(c));
+  if (scenario.database) world.ssm.schema = schemaWorld(world, target, scenario.database);
   const check = scenario.migrationCheck;
   world.ssm.outcome =
     check.exitCode === 0
@@ -199,4 +208,22 @@ function sample(format: ValueFormat, target: Target): string {
     default:
       return 'rehearsal-value-not-a-real-secret';
   }
+}
+
+/** The scenario's database, with the images' migrations found by tag (ECR) and the instances' by version label (EB). */
+function schemaWorld(world: World, target: Target, database: NonNullable<Scenario['database']>): SchemaWorld {
+  const tagOf = (digest: string) =>
+    world.ecr.repositories.get(target.source.repository)?.find((i) => i.digest === digest)?.tags[0];
+  return {
+    applied: new Set(database.applied),
+    declaredBy: (digest) => database.images[tagOf(digest) ?? ''] ?? [],
+    digestOn: (instanceId) => {
+      const env = world.eb.environments.get(target.environment);
+      const label = env?.instances.find((i) => i.id === instanceId)?.versionLabel;
+      const short = label?.split('-').at(-1) ?? '';
+      return world.ecr.repositories
+        .get(target.source.repository)
+        ?.find((i) => short.length > 0 && i.digest.slice(7).startsWith(short))?.digest;
+    },
+  };
 }

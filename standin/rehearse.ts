@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../lib/config/load.js';
 import { createClock, DEFAULT_SCALE } from './clock.js';
 import { runScenario } from './run-scenario.js';
-import { loadScenario, scenarioNames } from './scenarios.js';
+import { loadScenario, scenarioConfigPath, scenarioNames } from './scenarios.js';
 
 /**
  * `npm start`: rehearses ebship against the local stand-in. By default a good push (deployed,
@@ -54,7 +54,10 @@ async function main(): Promise<number> {
       ? Number(opts.scale)
       : (loaded.scale ?? Number(opts.scale));
   if (!(scale > 0)) throw new Error(`--scale must be a positive number, got "${opts.scale}"`);
-  const configPath = resolve(opts.config);
+  // A scenario may bring its own ebship.yml (standin/scenarios/*.ebship.yml); --config still wins.
+  const configPath = resolve(
+    program.getOptionValueSource('config') === 'cli' ? opts.config : scenarioConfigPath(loaded, opts.config),
+  );
   const config = loadConfig(configPath);
   const targets = Object.keys(config.targets);
   const target = opts.target ?? (targets.includes(loaded.target) ? loaded.target : targets[0]);

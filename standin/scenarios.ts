@@ -73,6 +73,23 @@ export const scenarioSchema = z
         notFoundCalls: 1,
       }),
     /**
+     * The environment's database (standin/database-schema.ts): migrations applied now, and those each
+     * image tag declares. With it, `migrate` and `migrate --check` act on the schema instead of
+     * answering with `migrationCheck`.
+     */
+    database: z
+      .object({
+        applied: z.array(z.string()).default([]),
+        images: z.record(z.string(), z.array(z.string())).default({}),
+      })
+      .strict()
+      .optional(),
+    /** Another ebship.yml for this scenario (a file in standin/scenarios/), e.g. a target without a release phase. */
+    config: z
+      .string()
+      .regex(/^[a-z0-9-]+\.ebship\.yml$/, 'a file name in standin/scenarios/ ending in .ebship.yml')
+      .optional(),
+    /**
      * Simulated-time scale for this scenario. The SDK backs off throttled calls in real time, so a
      * scenario about throttling runs slower for those waits to stay realistic in simulated time.
      */
@@ -94,7 +111,7 @@ export type Scenario = z.infer<typeof scenarioSchema> & { name: string };
 
 export function scenarioNames(dir = SCENARIO_DIR): string[] {
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.yml'))
+    .filter((f) => f.endsWith('.yml') && !f.endsWith('.ebship.yml'))
     .map((f) => basename(f, '.yml'))
     .sort();
 }
@@ -109,4 +126,13 @@ export function loadScenario(name: string, dir = SCENARIO_DIR): Scenario {
     throw new Error(`scenario ${name} is invalid: ${problems}`);
   }
   return { ...parsed.data, name };
+}
+
+/** The ebship.yml a scenario runs with: its own file in standin/scenarios/, or `fallback`. */
+export function scenarioConfigPath(
+  scenario: Pick<Scenario, 'config'>,
+  fallback: string,
+  dir = SCENARIO_DIR,
+): string {
+  return scenario.config ? join(dir, scenario.config) : fallback;
 }

@@ -211,7 +211,17 @@ function why(state: DeployState, status: OutcomeStatus): AlertModel['sections'] 
       if (state.migration?.status === 'passed') {
         parts.push(`  Migration check: passed on ${oneLine(state.migration.instanceId, 40)}`);
       }
-      const warnings = [...(state.secrets?.warnings ?? []), ...(state.bundle?.warnings ?? [])];
+      if (state.releasePhase?.status === 'passed') {
+        parts.push(
+          `  Release phase: passed on ${oneLine(state.releasePhase.instanceId ?? 'an instance', 40)}`,
+        );
+      }
+      const warnings = [
+        ...(state.secrets?.warnings ?? []),
+        ...(state.bundle?.warnings ?? []),
+        ...(state.releasePhase?.note ? [state.releasePhase.note] : []),
+        ...(state.checks?.warnings ?? []),
+      ];
       if (warnings.length > 0) parts.push('  Warnings:', ...bullets(warnings, 4));
       break;
     }

@@ -147,27 +147,39 @@ export function migrationFindings(
     }
   }
 
+  // The release phase (ebship.yml `release:`) applies migrations when its argv does; a check
+  // (migrationCheck, or a `checks:` entry running `migrate --check`) only confirms them.
+  const releaseMigrates = target?.release !== undefined && MIGRATE.test(target.release.command.join(' '));
   const migrates =
+    releaseMigrates ||
     migrateCommands.length > 0 ||
     scripts.some((s) => MIGRATE.test(s.text)) ||
     processes.some((p) => MIGRATE.test(p.command));
+  const checksMigrations =
+    target?.migrationCheck !== undefined ||
+    (target?.checks ?? []).some((c) => /\bmigrate\b/.test(c.command.join(' ')));
   const allText = Object.values(files).join('\n');
   const django =
-    target?.migrationCheck !== undefined ||
+    checksMigrations ||
     /manage\.py|DJANGO_SETTINGS_MODULE|\.wsgi:application/.test(allText) ||
     options.some((o) => o.name === 'WSGIPath');
-  // In a container bundle the image's start command may migrate, which preflight cannot see; when the
-  // target has a migrationCheck, ebship verifies after the deploy instead (and rolls back).
-  if (django && !migrates && !(containerBundle && target?.migrationCheck)) {
+  if (django && !migrates) {
+    // A container bundle's image may migrate in its start command, which preflight cannot see: a
+    // warning there, an error elsewhere. A check never switches the rule off: it only confirms.
+    const error = !containerBundle;
+    const releaseFix =
+      'Add a release phase to the target in ebship.yml: release: { container: <web container>, command: [python, manage.py, migrate, --noinput] } (runs the new image once, before the environment changes).';
     findings.push(
       at({
         ruleId: 'migrate-missing',
-        severity: containerBundle ? 'warning' : 'error',
-        message: containerBundle
-          ? "nothing in the bundle runs Django migrations; unless the image's start command does, new models have no tables"
-          : 'nothing in the bundle runs Django migrations: new models have no tables and the app crashes on first use',
+        severity: error ? 'error' : 'warning',
+        message: checksMigrations
+          ? `nothing ${containerBundle ? 'visible here ' : ''}applies Django migrations: the target only checks them (a check is not a migration), so unless the image's start command migrates, any release that adds one fails its check and rolls back`
+          : containerBundle
+            ? "nothing in the bundle runs Django migrations; unless the image's start command does, new models have no tables"
+            : 'nothing in the bundle runs Django migrations: new models have no tables and the app crashes on first use',
         fix: containerBundle
-          ? "Migrate from the web container's start command (python manage.py migrate --noinput && exec gunicorn ...), and add migrationCheck to the target in ebship.yml so ebship confirms it."
+          ? releaseFix
           : 'Add container_commands: 01_migrate: { command: "python manage.py migrate --noinput", leader_only: true }, before collectstatic.',
       }),
     );

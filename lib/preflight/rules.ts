@@ -131,9 +131,9 @@ export const RULES: readonly Rule[] = [
     'migrate-missing',
     'commands',
     'error',
-    'a Django app whose bundle never runs migrations',
-    'Add container_commands: 01_migrate (python manage.py migrate --noinput, leader_only: true) before collectstatic.',
-    "in a container bundle, whose image's start command may migrate (migrationCheck then confirms it)",
+    'a Django app that nothing migrates: no container_commands, platform hook or release phase applies migrations (a check alone is not a migration)',
+    'Add a release phase (release: { command: [python, manage.py, migrate, --noinput] }), or container_commands: 01_migrate (leader_only: true) before collectstatic.',
+    "in a container bundle, whose image's start command may migrate (a check, such as migrationCheck, no longer turns it off)",
   ),
   rule(
     'migrate-failure-ignored',

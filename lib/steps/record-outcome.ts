@@ -78,7 +78,14 @@ export async function recordOutcome(
 
 /** One line for history: the first cause that explains the outcome. */
 export function outcomeReason(state: DeployState, status: OutcomeStatus): string {
-  if (status === 'SUCCEEDED') return state.health?.causes[0] ?? 'healthy';
+  if (status === 'SUCCEEDED') {
+    // Notes a person should see in `ebship history`: warn-only checks that failed, a skipped release phase.
+    const notes = [
+      ...(state.checks?.warnings ?? []),
+      ...(state.releasePhase?.note ? [state.releasePhase.note] : []),
+    ];
+    return notes.length > 0 ? notes.join('; ').slice(0, 1000) : (state.health?.causes[0] ?? 'healthy');
+  }
   const watch = (h: DeployState['health']) =>
     h && (h.verdict === 'rollback' || h.verdict === 'timeout' || h.verdict === 'overridden') ? h.causes : [];
   const parts = [

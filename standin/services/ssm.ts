@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
+import { commandOutcome, type DocumentRun, type SchemaWorld } from '../database-schema.js';
 import type { Faults, SsmStatusFault } from '../faults.js';
 import { type JsonObject, ServiceError, str, strList } from '../protocol.js';
 import type { SsmInventory } from './ssm-inventory.js';
@@ -49,6 +50,8 @@ export interface SsmDocumentSpec {
   parameters: Record<string, { allowedPattern?: string; default?: string }>;
   /** Seconds the command may run (the step's timeoutSeconds / an executionTimeout parameter). */
   executionTimeoutSeconds?: number;
+  /** What the document runs, for a world with a database schema (standin/database-schema.ts). */
+  run?: DocumentRun;
 }
 
 type InvocationStatus =
@@ -88,6 +91,8 @@ export class Ssm {
   /** Parameter rules and execution timeouts of the documents that have them. */
   readonly definitions = new Map<string, SsmDocumentSpec>();
   outcome: CommandOutcome = DEFAULT_COMMAND_OUTCOME;
+  /** Set by a scenario with a database: commands of documents that say what they run act on it. */
+  schema?: SchemaWorld;
 
   constructor(
     private readonly clock: Clock,
@@ -150,7 +155,7 @@ export class Ssm {
       targets: input.Targets,
       comment: str(input, 'Comment'),
       requestedAt: this.clock.now(),
-      outcome: this.outcome,
+      outcome: this.outcomeOf(definition, parameters, instanceIds),
       lookups: new Map(),
       forced: this.faults?.onSendCommand(),
       executionTimeout: definition?.executionTimeoutSeconds,
@@ -173,6 +178,32 @@ export class Ssm {
         TimeoutSeconds: typeof input.TimeoutSeconds === 'number' ? input.TimeoutSeconds : 3600,
       },
     };
+  }
+
+  /**
+   * The scenario's outcome, or with a database schema what the document's command does to it. The
+   * release phase runs the digest it is given; an exec runs in the image the first instance runs.
+   */
+  private outcomeOf(
+    definition: SsmDocumentSpec | undefined,
+    parameters: JsonObject,
+    instanceIds: string[],
+  ): CommandOutcome {
+    if (!definition?.run) return this.outcome;
+    if (!this.schema) {
+      // The scenario's outcome is the migration check's; the release phase and checks pass.
+      return definition.run.owner === 'migration-check'
+        ? this.outcome
+        : { ...DEFAULT_COMMAND_OUTCOME, stdout: 'ok\n' };
+    }
+    const given = parameters.imageDigest;
+    const image =
+      definition.run.kind === 'release'
+        ? Array.isArray(given)
+          ? String(given[0])
+          : undefined
+        : instanceIds[0] && this.schema.digestOn(instanceIds[0]);
+    return commandOutcome(this.schema, definition.run, image || undefined, DEFAULT_COMMAND_OUTCOME);
   }
 
   private state(command: Command): {

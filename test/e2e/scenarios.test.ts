@@ -3,7 +3,7 @@ import { loadConfig } from '../../lib/config/load.js';
 import { createClock } from '../../standin/clock.js';
 import { freePort } from '../../standin/ports.js';
 import { type PushOutcome, runScenario } from '../../standin/run-scenario.js';
-import { loadScenario, scenarioNames } from '../../standin/scenarios.js';
+import { loadScenario, scenarioConfigPath, scenarioNames } from '../../standin/scenarios.js';
 
 /**
  * Every stand-in scenario, end to end: an ECR push through the project's own EventBridge rule, the
@@ -17,9 +17,11 @@ const config = loadConfig('ebship.yml');
 const port = await freePort();
 const run = (name: string, scale?: number) => {
   const scenario = loadScenario(name);
+  // A scenario may bring its own ebship.yml (standin/scenarios/*.ebship.yml).
+  const configPath = scenarioConfigPath(scenario, 'ebship.yml');
   return runScenario(scenario, {
-    config,
-    configPath: 'ebship.yml',
+    config: configPath === 'ebship.yml' ? config : loadConfig(configPath),
+    configPath,
     clock: createClock(scale ?? scenario.scale ?? 240),
     port,
   });
@@ -38,6 +40,23 @@ interface Expectation {
 
 const expectations: Record<string, Expectation> = {
   healthy: { finalVersion: 'new', finalColor: 'Green', subject: /Deployed: antenna-prod/, updates: 1 },
+  // Issue 11: a release that adds a migration. The release phase applies it before the update, so
+  // `migrate --check` passes after; without one, the check finds it unapplied and ebship rolls back.
+  'migration-with-release-phase': {
+    finalVersion: 'new',
+    finalColor: 'Green',
+    subject: /Deployed: antenna-prod/,
+    message: /Migration check: passed[\s\S]*Release phase: passed/,
+    updates: 1,
+  },
+  'migration-without-release-phase': {
+    error: 'DeploymentRolledBack',
+    finalVersion: 'previous',
+    finalColor: 'Green',
+    subject: /ROLLED BACK/,
+    message: /\[ \] stations\.0003_station_calibration/,
+    updates: 2,
+  },
   'red-after-deploy': {
     error: 'DeploymentRolledBack',
     finalVersion: 'previous',

@@ -240,6 +240,7 @@ describe('release phase script', () => {
         '    esac; exit 0 ;;',
         '  image) printf "PATH=/usr/local/bin:/usr/bin\\n"; exit 0 ;;',
         '  login) cat >/dev/null; echo "login $DOCKER_CONFIG" >>"$FAKE_LOG"; exit 0 ;;',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion.
         '  pull) exit "${PULL_EXIT:-0}" ;;',
         '  rm) exit 0 ;;',
         '  run)',
@@ -251,6 +252,7 @@ describe('release phase script', () => {
         '      shift',
         '    done',
         '    [ -n "$RUN_SLEEP" ] && sleep "$RUN_SLEEP"',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion.
         '    exit "${RUN_EXIT:-0}" ;;',
         'esac',
         'exit 99',

@@ -802,6 +802,7 @@ describe('release-phase and check documents', () => {
 
   it('give each post-deploy check a document of its own, without parameters', () => {
     const checks = documents().filter((d) => /-check-/.test(d.name) && !d.name.includes('-migration-check-'));
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub text.
     expect(checks.map((d) => d.name)).toContain('${AWS::StackName}-check-antenna-prod-celery-worker');
     for (const d of checks) expect(d.content.parameters).toBeUndefined();
   });

@@ -183,9 +183,17 @@ describe('every Catch route of the deploy workflow', () => {
     expect(Object.values(phases)).toEqual(
       expect.arrayContaining(['before-deploy', 'deploy', 'after-deploy', 'rollback', 'report']),
     );
-    for (const name of ['ResolveRelease', 'ValidateSecrets', 'BuildBundle', 'CreateAppVersion'])
+    // The release phase runs before UpdateEnvironment: its failures must end "failed before deploy".
+    for (const name of [
+      'ResolveRelease',
+      'ValidateSecrets',
+      'BuildBundle',
+      'CreateAppVersion',
+      'StartRelease',
+      'CheckRelease',
+    ])
       expect.soft(phases[name], name).toBe('before-deploy');
-    for (const name of ['CheckHealth', 'StartMigrationCheck', 'CheckMigration'])
+    for (const name of ['CheckHealth', 'StartMigrationCheck', 'CheckMigration', 'StartChecks', 'CheckChecks'])
       expect.soft(phases[name], name).toBe('after-deploy');
   });
 

@@ -136,6 +136,27 @@ describe('state-machines/deploy.asl.yml', () => {
         }
     });
 
+    it('the release phase sits between the version and DeployVersion, and every way out of it is DeployVersion or "failed before deploy"', () => {
+      expect(states.IsVersionProcessed?.Choices).toEqual(
+        expect.arrayContaining([expect.objectContaining({ Next: 'HasReleasePhase' })]),
+      );
+      for (const name of ['StartRelease', 'CheckRelease']) {
+        expect(phases[name], name).toBe('before-deploy');
+        for (const r of routes(name)) expect(r.outcomes, r.catcher).toEqual(['FAILED_BEFORE_DEPLOY']);
+      }
+      // Only a passed or skipped release reaches DeployVersion; anything else polls again.
+      const verdict = states.ReleaseVerdict as unknown as { Choices: { Next: string }[]; Default: string };
+      expect(verdict.Choices.map((c) => c.Next)).toEqual(['DeployVersion']);
+      expect(verdict.Default).toBe('WaitForRelease');
+    });
+
+    it('post-deploy checks run after the health verdict and roll back on failure', () => {
+      for (const name of ['StartChecks', 'CheckChecks']) {
+        expect(phases[name], name).toBe('after-deploy');
+        for (const c of (states[name] as State).Catch ?? []) expect(c.Next, name).toBe('RollBack');
+      }
+    });
+
     it('a DeployVersion failure without an answer from EB is watched, never reported as "unchanged"', () => {
       for (const name of tasksIn('deploy')) {
         const catchAll = routes(name).filter((r) => r.errors.includes('States.ALL'));

@@ -69,20 +69,72 @@ describe('lintBundle', () => {
     expect(ids).toContain('health-check-path-missing');
   });
 
-  it('only warns about missing migrations in a container bundle, and not at all when ebship checks them', () => {
-    // Arrange
+  it('only warns about missing migrations in a container bundle: its image may migrate', () => {
     const treasury = targetOf('treasury-plane-dev');
     if (!treasury) throw new Error('fixture target missing');
-    const { migrationCheck: _, ...unchecked } = treasury;
+    const { migrationCheck: _, ...bare } = treasury;
 
-    // Act
-    const withoutCheck = lintBundle(containerBundleWithoutMigrate, unchecked);
-    const withCheck = lintBundle(containerBundleWithoutMigrate, treasury);
+    const findings = lintBundle(containerBundleWithoutMigrate, { ...bare, checks: [] });
 
-    // Assert
-    expect(withoutCheck.filter((f) => f.ruleId === 'migrate-missing').map((f) => f.severity)).toEqual([
+    expect(findings.filter((f) => f.ruleId === 'migrate-missing').map((f) => f.severity)).toEqual([
       'warning',
     ]);
-    expect(withCheck.map((f) => f.ruleId)).not.toContain('migrate-missing');
+  });
+
+  it('is not turned off when a target only checks migrations: a check is not a migration (issue 11)', () => {
+    const treasury = targetOf('treasury-plane-dev');
+    if (!treasury) throw new Error('fixture target missing');
+    const checkOnly = treasury;
+    const withCheckEntry = {
+      ...checkOnly,
+      migrationCheck: undefined,
+      checks: [
+        {
+          name: 'schema',
+          container: 'web',
+          command: ['python', 'manage.py', 'migrate', '--check'],
+          timeoutSeconds: 60,
+          on: 'one' as const,
+          onFailure: 'rollback' as const,
+        },
+      ],
+    };
+
+    for (const target of [checkOnly, withCheckEntry]) {
+      const missing = lintBundle(containerBundleWithoutMigrate, target).filter(
+        (f) => f.ruleId === 'migrate-missing',
+      );
+      expect(missing.map((f) => f.severity)).toEqual(['warning']);
+      expect(missing[0]?.message).toContain('a check is not a migration');
+      expect(missing[0]?.fix).toContain('release:');
+    }
+    // Outside a container bundle nothing else can migrate: an error, check or no check.
+    const procfile = lintBundle({ Procfile: 'web: gunicorn plane.wsgi:application\n' }, checkOnly);
+    expect(procfile.filter((f) => f.ruleId === 'migrate-missing').map((f) => f.severity)).toEqual(['error']);
+  });
+
+  it('is satisfied by a release phase that migrates, and not by one that does something else', () => {
+    const seed = targetOf('treasury-plane-dev');
+    if (!seed) throw new Error('fixture target missing');
+    const treasury = {
+      ...seed,
+      release: {
+        container: 'web',
+        command: ['python', 'manage.py', 'migrate', '--noinput'],
+        timeoutSeconds: 300,
+        onEmptyEnvironment: 'skip' as const,
+      },
+    };
+
+    const migrating = lintBundle(containerBundleWithoutMigrate, treasury);
+    const collectstatic = lintBundle(containerBundleWithoutMigrate, {
+      ...treasury,
+      release: { ...treasury.release, command: ['python', 'manage.py', 'collectstatic', '--noinput'] },
+    });
+
+    expect(migrating.map((f) => f.ruleId)).not.toContain('migrate-missing');
+    expect(collectstatic.filter((f) => f.ruleId === 'migrate-missing').map((f) => f.severity)).toEqual([
+      'warning',
+    ]);
   });
 });
