@@ -79,6 +79,8 @@ describe('ebship doctor against the stand-in', () => {
     const kms = world.iam.rolePolicy(INSTANCE_PROFILE, 'ebship-secrets-kms') as PolicyDocument;
     const deployRole = `ebship-${STAGE}-deploy-version`;
     const deploy = world.iam.rolePolicy(deployRole, 'deploy-version') as PolicyDocument;
+    const secretsRole = `ebship-${STAGE}-validate-secrets`;
+    const validate = world.iam.rolePolicy(secretsRole, 'validate-secrets') as PolicyDocument;
     const env = world.eb.environments.get('antenna-prod');
     const operationsRole = env?.operationsRole;
     const [instance] = world.eb.instanceIds('antenna-prod');
@@ -91,6 +93,10 @@ describe('ebship doctor against the stand-in', () => {
         ...s,
         Action: [s.Action ?? []].flat().filter((a) => a !== 'elasticbeanstalk:UpdateEnvironment'),
       })),
+    });
+    // ValidateSecrets lost the Decrypt that GetSecretValue of a customer-key secret needs.
+    world.iam.putRolePolicy(secretsRole, 'validate-secrets', {
+      Statement: [validate.Statement].flat().filter((s) => s.Action !== 'kms:Decrypt'),
     });
     if (env) env.operationsRole = undefined;
     try {
@@ -109,6 +115,9 @@ describe('ebship doctor against the stand-in', () => {
       expect(r.stdout).toMatch(
         /FAIL deploy-roles: .*ebship-local-deploy-version may not elasticbeanstalk:UpdateEnvironment on arn:aws:elasticbeanstalk:us-east-1:123456789012:environment\/antenna\/antenna-prod/,
       );
+      expect(r.stdout).toMatch(
+        /ebship-local-validate-secrets may not kms:Decrypt on arn:aws:kms:us-east-1:123456789012:key\//,
+      );
       expect(r.stdout).toContain('fix: npx serverless deploy --stage local --region us-east-1');
       expect(r.stdout).toContain(
         'fix: aws elasticbeanstalk associate-environment-operations-role --environment-name antenna-prod --operations-role arn:aws:iam::123456789012:role/ebship-local-eb-operations',
@@ -119,6 +128,7 @@ describe('ebship doctor against the stand-in', () => {
     } finally {
       world.iam.putRolePolicy(INSTANCE_PROFILE, 'ebship-secrets-kms', kms);
       world.iam.putRolePolicy(deployRole, 'deploy-version', deploy);
+      world.iam.putRolePolicy(secretsRole, 'validate-secrets', validate);
       world.ssm.inventory?.unmanaged.clear();
       if (env) env.operationsRole = operationsRole;
     }

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { callsOf } from './sdk-calls.js';
+import { callsOf, ON_BEHALF } from './sdk-calls.js';
 
 /**
  * Packages the service exactly as a deploy would (`serverless package`, offline) and checks the
@@ -54,22 +54,6 @@ const FUNCTION_NAMES = [
 ] as const;
 const FUNCTIONS: Record<string, string[]> = Object.fromEntries(FUNCTION_NAMES.map((n) => [n, []]));
 
-/**
- * Grants a function needs beyond the SDK calls its code makes, each because AWS checks them on the
- * caller while serving one of those calls. Anything else a role allows that the code never calls
- * fails the test.
- */
-const ON_BEHALF: Record<string, Record<string, string>> = {
-  ValidateSecrets: {
-    'kms:Decrypt': 'GetSecretValue of a secret under a customer key decrypts with the caller’s rights',
-  },
-  CreateAppVersion: {
-    's3:GetObject': 'CreateApplicationVersion reads the bundle with the caller’s credentials',
-    's3:GetBucketLocation':
-      'CreateApplicationVersion locates the bundle bucket with the caller’s credentials',
-  },
-  Notify: { 'kms:GenerateDataKey*': 'publishing to the KMS-encrypted topic', 'kms:Decrypt': 'same' },
-};
 const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
 /**
