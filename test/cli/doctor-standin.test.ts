@@ -1,3 +1,4 @@
+import { AttachRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../cli/exit-codes.js';
 import { loadConfig } from '../../lib/config/load.js';
@@ -132,5 +133,44 @@ describe('ebship doctor against the stand-in', () => {
       world.ssm.inventory?.unmanaged.clear();
       if (env) env.operationsRole = operationsRole;
     }
+  });
+
+  it('turns ok once the fixes it prints for the instance role are run', async () => {
+    const { world } = standin;
+    world.iam.putRolePolicy(INSTANCE_PROFILE, 'ebship-secrets-kms', undefined);
+    world.iam.putRolePolicy(
+      INSTANCE_PROFILE,
+      'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly',
+      undefined,
+    );
+    const broken = await run(['doctor', 'antenna-prod']);
+    const fixes = [...broken.stdout.matchAll(/fix: (aws iam .*)$/gm)].map((m) => m[1] ?? '');
+
+    // Each printed fix, sent as the aws CLI would send it.
+    const iam = new IAMClient({ endpoint: standin.endpoint, region: 'us-east-1' });
+    for (const fix of fixes) {
+      const arg = (name: string) =>
+        new RegExp(`--${name} (?:'([^']*)'|(\\S+))`).exec(fix)?.slice(1).find(Boolean) ?? '';
+      if (fix.startsWith('aws iam put-role-policy')) {
+        await iam.send(
+          new PutRolePolicyCommand({
+            RoleName: arg('role-name'),
+            PolicyName: arg('policy-name'),
+            PolicyDocument: arg('policy-document'),
+          }),
+        );
+      } else if (fix.startsWith('aws iam attach-role-policy')) {
+        await iam.send(
+          new AttachRolePolicyCommand({ RoleName: arg('role-name'), PolicyArn: arg('policy-arn') }),
+        );
+      }
+    }
+    const fixed = await run(['doctor', 'antenna-prod']);
+
+    expect(broken.code).toBe(ExitCode.Findings);
+    expect(fixes).toHaveLength(2);
+    expect(fixed.stdout).toMatch(/ok {3}instance-kms/);
+    expect(fixed.stdout).toMatch(/ok {3}instance-ecr/);
+    expect(fixed.code).toBe(ExitCode.Ok);
   });
 });

@@ -3,7 +3,13 @@ import {
   DescribeEnvironmentsCommand,
   DescribePlatformVersionCommand,
 } from '@aws-sdk/client-elastic-beanstalk';
-import { GetInstanceProfileCommand, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
+import {
+  AttachRolePolicyCommand,
+  GetInstanceProfileCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+  SimulatePrincipalPolicyCommand,
+} from '@aws-sdk/client-iam';
 import { DescribeInstanceInformationCommand } from '@aws-sdk/client-ssm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClock } from '../../standin/clock.js';
@@ -156,6 +162,34 @@ describe('IAM SimulatePrincipalPolicy (IAM API reference; policy evaluation logi
 
     expect(err.name).toBe('NoSuchEntityException');
     expect(err.$metadata?.httpStatusCode).toBe(404);
+  });
+
+  // PutRolePolicy / AttachRolePolicy errors (botocore iam service-2.json): MalformedPolicyDocument
+  // (400) for a document IAM cannot parse, NoSuchEntity for a policy that does not exist.
+  it('takes a role policy or a managed policy, and the simulator applies it at once', async () => {
+    const repo = `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/x`;
+    const malformed = await rejection(
+      iam.send(
+        new PutRolePolicyCommand({ RoleName: 'app', PolicyName: 'bad', PolicyDocument: '{"Statement":' }),
+      ),
+    );
+    const unknown = await rejection(
+      iam.send(new AttachRolePolicyCommand({ RoleName: 'app', PolicyArn: 'arn:aws:iam::aws:policy/Nope' })),
+    );
+    const before = await simulate('app', ['ecr:BatchGetImage'], [repo]);
+
+    await iam.send(
+      new AttachRolePolicyCommand({
+        RoleName: 'app',
+        PolicyArn: 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly',
+      }),
+    );
+    const after = await simulate('app', ['ecr:BatchGetImage'], [repo]);
+
+    expect(malformed.name).toBe('MalformedPolicyDocumentException');
+    expect(unknown.name).toBe('NoSuchEntityException');
+    expect(before.EvaluationResults?.[0]?.EvalDecision).toBe('implicitDeny');
+    expect(after.EvaluationResults?.[0]?.EvalDecision).toBe('allowed');
   });
 
   it('gives an instance profile with its roles (GetInstanceProfile)', async () => {
