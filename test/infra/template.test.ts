@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { deployFunctions, roleNameOf } from '../../cli/doctor/deploy-calls.js';
 import { callsOf, ON_BEHALF } from './sdk-calls.js';
 
 /**
@@ -266,10 +267,16 @@ describe('functions', () => {
     expect(unused, `${name} is granted actions its code never calls`).toEqual([]);
   });
 
-  // `ebship doctor` finds each role by this name to simulate it (docs/iam.md).
-  it('each have a role named ebship-<stage>-<function>', () => {
-    for (const name of [...FUNCTION_NAMES, 'ExecutionEnded']) {
-      expect(resource(`${name}Role`).Properties.RoleName).toBe(`ebship-${STAGE}-${kebab(name)}`);
+  // `ebship doctor` finds each role by the name it derives from serverless.yml (docs/iam.md).
+  it('each have a role named as ebship doctor looks it up: ebship-<stage>-<function>', () => {
+    const functions = deployFunctions(SERVICE_DIR);
+
+    expect(functions.map((f) => f.roleLogicalId).sort()).toEqual(
+      [...FUNCTION_NAMES, 'ExecutionEnded'].map((n) => `${n}Role`).sort(),
+    );
+    for (const fn of functions) {
+      expect(resource(fn.roleLogicalId).Properties.RoleName).toBe(roleNameOf(fn, STAGE));
+      expect(roleNameOf(fn, STAGE)).toBe(`ebship-${STAGE}-${kebab(fn.roleLogicalId.replace(/Role$/, ''))}`);
     }
   });
 
