@@ -37,6 +37,8 @@ export interface IamScope {
   functions?: DeployFunction[];
   /** A handler's calls (default: read from this checkout's code). */
   callsOf?: (handler: string) => Set<string>;
+  /** The instance profile's role, if already looked up. */
+  instanceRole?: InstanceRole;
 }
 
 type Decision = { action: string; resource: string; decision: string };
@@ -115,6 +117,30 @@ async function describeSecrets(
   return { found, checks };
 }
 
+/** The environment's instance profile (its option setting) and the role in it, as far as found. */
+export interface InstanceRole {
+  profile?: string;
+  role?: { name: string; arn: string };
+}
+
+export async function instanceRoleOf(
+  clients: Pick<IamClients, 'eb' | 'iam'>,
+  target: Target,
+): Promise<InstanceRole> {
+  const profile = await instanceProfileOf(clients.eb, target);
+  if (!profile) return {};
+  try {
+    const { InstanceProfile } = await clients.iam.send(
+      new GetInstanceProfileCommand({ InstanceProfileName: profile }),
+    );
+    const r = InstanceProfile?.Roles?.[0];
+    return r?.RoleName && r.Arn ? { profile, role: { name: r.RoleName, arn: r.Arn } } : { profile };
+  } catch (err) {
+    if ((err as Error).name !== 'NoSuchEntityException') throw err;
+    return { profile };
+  }
+}
+
 async function instanceProfileChecks(
   clients: IamClients,
   scope: IamScope,
@@ -122,7 +148,7 @@ async function instanceProfileChecks(
   account: string,
   secrets: FoundSecret[],
 ): Promise<Check[]> {
-  const profile = await instanceProfileOf(clients.eb, scope.target);
+  const { profile, role } = scope.instanceRole ?? (await instanceRoleOf(clients, scope.target));
   const envName = scope.target.environment;
   if (!profile) {
     return [
@@ -133,16 +159,6 @@ async function instanceProfileChecks(
         fix: `aws elasticbeanstalk update-environment --environment-name ${envName} --option-settings Namespace=aws:autoscaling:launchconfiguration,OptionName=IamInstanceProfile,Value=aws-elasticbeanstalk-ec2-role`,
       },
     ];
-  }
-  let role: { name: string; arn: string } | undefined;
-  try {
-    const { InstanceProfile } = await clients.iam.send(
-      new GetInstanceProfileCommand({ InstanceProfileName: profile }),
-    );
-    const r = InstanceProfile?.Roles?.[0];
-    if (r?.RoleName && r.Arn) role = { name: r.RoleName, arn: r.Arn };
-  } catch (err) {
-    if ((err as Error).name !== 'NoSuchEntityException') throw err;
   }
   if (!role) {
     return [

@@ -154,6 +154,17 @@ export class Iam {
     });
   }
 
+  /**
+   * Whether the role of an instance profile may do `action` on `resource`; undefined when the
+   * profile is not in the stand-in (IAM not provisioned: nothing to judge).
+   */
+  profileAllows(profile: string, action: string, resource = '*'): boolean | undefined {
+    const roleName = this.profiles.get(profile)?.roles[0];
+    const role = roleName ? this.roles.get(roleName) : undefined;
+    if (!role) return undefined;
+    return evaluate(role, action, resource, new Map()).decision === 'allowed';
+  }
+
   // ---------- the query API ----------
 
   handle(action: string, input: JsonObject): unknown {

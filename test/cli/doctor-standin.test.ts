@@ -135,12 +135,17 @@ describe('ebship doctor against the stand-in', () => {
     }
   });
 
-  it('turns ok once the fixes it prints for the instance role are run', async () => {
+  it('turns ok once the fixes it prints for the instance role are run (KMS, ECR pulls, SSM agent)', async () => {
     const { world } = standin;
     world.iam.putRolePolicy(INSTANCE_PROFILE, 'ebship-secrets-kms', undefined);
     world.iam.putRolePolicy(
       INSTANCE_PROFILE,
       'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly',
+      undefined,
+    );
+    world.iam.putRolePolicy(
+      INSTANCE_PROFILE,
+      'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore',
       undefined,
     );
     const broken = await run(['doctor', 'antenna-prod']);
@@ -168,7 +173,9 @@ describe('ebship doctor against the stand-in', () => {
     const fixed = await run(['doctor', 'antenna-prod']);
 
     expect(broken.code).toBe(ExitCode.Findings);
-    expect(fixes).toHaveLength(2);
+    expect(broken.stdout).toMatch(/FAIL ssm-managed: /);
+    expect(fixes).toHaveLength(3);
+    expect(fixed.stdout).toMatch(/ok {3}ssm-managed/);
     expect(fixed.stdout).toMatch(/ok {3}instance-kms/);
     expect(fixed.stdout).toMatch(/ok {3}instance-ecr/);
     expect(fixed.code).toBe(ExitCode.Ok);

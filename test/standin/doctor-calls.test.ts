@@ -245,6 +245,40 @@ describe('SSM DescribeInstanceInformation (API reference; ssm service-2.json)', 
     ]);
   });
 
+  // An agent registers only if the instance profile's role allows it (AmazonSSMManagedInstanceCore;
+  // Systems Manager user guide, "Configure instance permissions required for Systems Manager").
+  it('lists no instance whose instance profile role may not register the agent', async () => {
+    standin.world.eb.addEnvironment({
+      application: 'web',
+      environment: 'web-prod',
+      versionLabel: 'v1',
+      instances: 1,
+      platformArn: PLATFORM,
+      solutionStackName: 'x',
+      optionSettings: [
+        { Namespace: 'aws:autoscaling:launchconfiguration', OptionName: 'IamInstanceProfile', Value: 'web' },
+      ],
+      onUpdate: [],
+    });
+    standin.world.iam.putRole('web');
+    standin.world.iam.putInstanceProfile('web', ['web']);
+    const listWeb = () =>
+      clients.ssm.send(
+        new DescribeInstanceInformationCommand({
+          Filters: [{ Key: 'tag:elasticbeanstalk:environment-name', Values: ['web-prod'] }],
+        }),
+      );
+
+    const without = await listWeb();
+    standin.world.iam.attachManagedPolicy('web', 'AmazonSSMManagedInstanceCore');
+    const withCore = await listWeb();
+
+    expect(without.InstanceInformationList).toEqual([]);
+    expect(withCore.InstanceInformationList?.map((i) => i.InstanceId)).toEqual(
+      standin.world.eb.instanceIds('web-prod'),
+    );
+  });
+
   // MaxResults is MaxResultsEC2Compatible: 5 to 50.
   it('refuses a page size outside 5..50', async () => {
     const err = await rejection(list(51));
