@@ -106,8 +106,8 @@ export function provisionIam(
     }
   }
 
-  // The instance profile: EB's managed web-tier and ECS policies, read as the pulls and the agent
-  // calls they allow, and ebship's own statement for the targets' secrets.
+  // The instance profile: the managed policies for SSM's agent and ECR pulls, and ebship's own
+  // statements for the targets' secrets and their key.
   const secretArns = Object.values(config.targets).flatMap((t) =>
     Object.values(t.secrets).map(
       (s) => `arn:aws:secretsmanager:${region}:${account}:secret:${s.secretId}-??????`,
@@ -116,29 +116,9 @@ export function provisionIam(
   world.iam.putRole(INSTANCE_PROFILE, {
     Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole' }],
   });
-  world.iam.putRolePolicy(INSTANCE_PROFILE, 'AmazonSSMManagedInstanceCore', {
-    Statement: [
-      {
-        Effect: 'Allow',
-        Action: ['ssm:UpdateInstanceInformation', 'ssmmessages:*', 'ec2messages:*'],
-        Resource: '*',
-      },
-    ],
-  });
-  world.iam.putRolePolicy(INSTANCE_PROFILE, 'AmazonEC2ContainerRegistryReadOnly', {
-    Statement: [
-      {
-        Effect: 'Allow',
-        Action: [
-          'ecr:GetAuthorizationToken',
-          'ecr:BatchGetImage',
-          'ecr:GetDownloadUrlForLayer',
-          'ecr:BatchCheckLayerAvailability',
-        ],
-        Resource: '*',
-      },
-    ],
-  });
+  for (const name of ['AmazonSSMManagedInstanceCore', 'AmazonEC2ContainerRegistryReadOnly']) {
+    world.iam.attachManagedPolicy(INSTANCE_PROFILE, name);
+  }
   world.iam.putRolePolicy(INSTANCE_PROFILE, 'ebship-secrets', {
     Statement: [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArns }],
   });

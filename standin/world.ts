@@ -93,8 +93,12 @@ export class World {
       (id) => [...this.eb.environments.keys()].some((env) => this.eb.instanceIds(env).includes(id)),
       this.faults,
     );
-    this.ssm.inventory = new SsmInventory(clock, { instances: () => this.eb.instanceTags() });
     this.iam = new Iam(clock, account);
+    this.ssm.inventory = new SsmInventory(clock, {
+      instances: () => this.eb.instanceTags(),
+      canRegister: (profile) =>
+        profile === undefined ? undefined : this.iam.profileAllows(profile, 'ssm:UpdateInstanceInformation'),
+    });
     this.sns = new Sns(region, account);
     this.sfn = new StepFunctions(
       clock,

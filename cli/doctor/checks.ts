@@ -10,7 +10,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeInstanceInformationCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { Target } from '../../lib/config/schema.js';
 import { inspectEnvironment } from '../../lib/preflight/environment.js';
-import { type IamScope, iamChecks } from './iam-checks.js';
+import { type IamScope, iamChecks, instanceRoleOf } from './iam-checks.js';
 
 /**
  * `ebship doctor`: read-only checks of a real account before the first deploy. Each failed check
@@ -67,8 +67,11 @@ export async function diagnose(clients: DoctorClients, scope: DoctorScope): Prom
   if (Object.keys(target.secrets).length > 0)
     checks.push(await secretsPlatformCheck(clients.eb, env, target));
   const instanceIds = await instancesOf(clients.eb, target);
-  if (target.migrationCheck) checks.push(await ssmManagedCheck(clients, target, instanceIds));
-  checks.push(...(await iamChecks(clients, { ...scope, env, instanceIds })));
+  const instanceRole = await instanceRoleOf(clients, target);
+  if (target.migrationCheck) {
+    checks.push(await ssmManagedCheck(clients, target, instanceIds, instanceRole.role?.name));
+  }
+  checks.push(...(await iamChecks(clients, { ...scope, env, instanceIds, instanceRole })));
   return checks;
 }
 
@@ -151,7 +154,12 @@ async function secretsPlatformCheck(
 }
 
 /** The migration check runs through SSM Run Command: every instance must be a managed node. */
-async function ssmManagedCheck(clients: DoctorClients, target: Target, instances: string[]): Promise<Check> {
+async function ssmManagedCheck(
+  clients: DoctorClients,
+  target: Target,
+  instances: string[],
+  instanceRole: string | undefined,
+): Promise<Check> {
   const managed = new Set<string>();
   let nextToken: string | undefined;
   do {
@@ -181,6 +189,6 @@ async function ssmManagedCheck(clients: DoctorClients, target: Target, instances
       instances.length === 0
         ? 'the environment has no running instances to run the migration check on'
         : `instance(s) ${missing.join(', ')} are not SSM-managed (or their agent is offline), so the migration check cannot run`,
-    fix: `aws iam attach-role-policy --role-name <the environment's instance profile role> --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore`,
+    fix: `aws iam attach-role-policy --role-name ${instanceRole ?? "<the environment's instance profile role>"} --policy-arn arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore`,
   };
 }

@@ -39,6 +39,29 @@ export function roleNameOf(fn: DeployFunction, stage: string): string {
   return `ebship-${stage}-${fn.key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
+/**
+ * Grants a function needs beyond the SDK calls its code makes, by role (function name in Pascal
+ * case), each because AWS checks them on the caller while serving one of those calls. The template
+ * test allows exactly these beyond the code's calls; doctor simulates them too.
+ */
+export const ON_BEHALF: Record<string, Record<string, string>> = {
+  ValidateSecrets: {
+    'kms:Decrypt': 'GetSecretValue of a secret under a customer key decrypts with the caller’s rights',
+  },
+  CreateAppVersion: {
+    's3:GetObject': 'CreateApplicationVersion reads the bundle with the caller’s credentials',
+    's3:GetBucketLocation':
+      'CreateApplicationVersion locates the bundle bucket with the caller’s credentials',
+  },
+  Notify: { 'kms:GenerateDataKey*': 'publishing to the KMS-encrypted topic', 'kms:Decrypt': 'same' },
+  ExecutionEnded: { 'kms:GenerateDataKey*': 'publishing to the KMS-encrypted topic', 'kms:Decrypt': 'same' },
+};
+
+/** The on-behalf grants of a function (ON_BEHALF), by its serverless.yml key. */
+export function onBehalfOf(fn: DeployFunction): string[] {
+  return Object.keys(ON_BEHALF[fn.key.charAt(0).toUpperCase() + fn.key.slice(1)] ?? {});
+}
+
 // `@aws-sdk/<package>` → IAM service prefix.
 const SERVICE: Record<string, string> = {
   'client-cloudwatch-logs': 'logs',

@@ -15,8 +15,8 @@ export interface TargetArns {
   /** The target's name in ebship.yml (its check document is named after it). */
   name: string;
   target: Target;
-  /** The secrets' full ARNs (DescribeSecret), by secret id. */
-  secretArns: string[];
+  /** The secrets' full ARNs (DescribeSecret), with their customer managed key if any. */
+  secrets: { arn: string; keyArn?: string }[];
   /** The environment's running instances. */
   instanceIds: string[];
 }
@@ -37,6 +37,8 @@ const ENVIRONMENT_ACTIONS = new Set([
   'DescribeEnvironmentResources',
   'DescribeEnvironments',
   'DescribeInstancesHealth',
+  'RequestEnvironmentInfo',
+  'RetrieveEnvironmentInfo',
   'UpdateEnvironment',
 ]);
 
@@ -60,7 +62,7 @@ export function simulationFor(action: string, t: TargetArns): Simulation | 'unus
       return { resources: [arn('ecr', `repository/${t.target.source.repository}`)] };
     case 'secretsmanager':
       if (Object.keys(t.target.secrets).length === 0) return 'unused';
-      return t.secretArns.length > 0 ? { resources: t.secretArns } : undefined;
+      return t.secrets.length > 0 ? { resources: t.secrets.map((x) => x.arn) } : undefined;
     case 's3':
       return { resources: [`arn:${t.partition}:s3:::ebship-${t.stage}-bundles/${app}/${PROBE}.zip`] };
     case 'sns':
@@ -110,4 +112,50 @@ export function simulationFor(action: string, t: TargetArns): Simulation | 'unus
     default:
       return undefined;
   }
+}
+
+/**
+ * Where an on-behalf grant (deploy-calls.ts ON_BEHALF) lands for this target: a list of
+ * simulations, 'unused' when this target's deploy never needs it, or 'stack' when it is on the
+ * stack's own resource (the alert topic's key, whose ARN doctor does not look up; the template test
+ * pins that grant to it).
+ */
+export function onBehalfSimulations(
+  role: string,
+  action: string,
+  t: TargetArns,
+): Simulation[] | 'unused' | 'stack' | undefined {
+  if (role === 'ValidateSecrets' && action === 'kms:Decrypt') {
+    // Secrets Manager decrypts with the caller's rights, through KMS, with the secret's ARN in the
+    // encryption context (Secrets Manager user guide, "Secret encryption and decryption").
+    const underKeys = t.secrets.filter((s) => s.keyArn);
+    if (underKeys.length === 0) return 'unused';
+    return underKeys.map((s) => ({
+      resources: [s.keyArn ?? ''],
+      context: [
+        {
+          ContextKeyName: 'kms:ViaService',
+          ContextKeyValues: [`secretsmanager.${t.region}.amazonaws.com`],
+          ContextKeyType: 'string',
+        },
+        {
+          ContextKeyName: 'kms:EncryptionContext:SecretARN',
+          ContextKeyValues: [s.arn],
+          ContextKeyType: 'string',
+        },
+      ],
+    }));
+  }
+  if (role === 'CreateAppVersion' && action === 's3:GetObject') {
+    return [
+      {
+        resources: [`arn:${t.partition}:s3:::ebship-${t.stage}-bundles/${t.target.application}/${PROBE}.zip`],
+      },
+    ];
+  }
+  if (role === 'CreateAppVersion' && action === 's3:GetBucketLocation') {
+    return [{ resources: [`arn:${t.partition}:s3:::ebship-${t.stage}-bundles`] }];
+  }
+  if (action.startsWith('kms:')) return 'stack';
+  return undefined;
 }

@@ -11,8 +11,8 @@ import {
 import { DescribeSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Target } from '../../lib/config/schema.js';
 import type { Check } from './checks.js';
-import { callsOf, type DeployFunction, deployFunctions, roleNameOf } from './deploy-calls.js';
-import { type Simulation, simulationFor, type TargetArns } from './deploy-resources.js';
+import { callsOf, type DeployFunction, deployFunctions, onBehalfOf, roleNameOf } from './deploy-calls.js';
+import { onBehalfSimulations, type Simulation, simulationFor, type TargetArns } from './deploy-resources.js';
 
 /**
  * The IAM half of `ebship doctor`, all through IAM's policy simulator (SimulatePrincipalPolicy,
@@ -37,6 +37,8 @@ export interface IamScope {
   functions?: DeployFunction[];
   /** A handler's calls (default: read from this checkout's code). */
   callsOf?: (handler: string) => Set<string>;
+  /** The instance profile's role, if already looked up. */
+  instanceRole?: InstanceRole;
 }
 
 type Decision = { action: string; resource: string; decision: string };
@@ -56,7 +58,7 @@ export async function iamChecks(clients: IamClients, scope: IamScope): Promise<C
       stage: scope.stage,
       name: scope.name,
       target: scope.target,
-      secretArns: secrets.found.map((s) => s.arn),
+      secrets: secrets.found.map((s) => ({ arn: s.arn, keyArn: s.keyArn })),
       instanceIds: scope.instanceIds,
     }),
   );
@@ -115,6 +117,30 @@ async function describeSecrets(
   return { found, checks };
 }
 
+/** The environment's instance profile (its option setting) and the role in it, as far as found. */
+export interface InstanceRole {
+  profile?: string;
+  role?: { name: string; arn: string };
+}
+
+export async function instanceRoleOf(
+  clients: Pick<IamClients, 'eb' | 'iam'>,
+  target: Target,
+): Promise<InstanceRole> {
+  const profile = await instanceProfileOf(clients.eb, target);
+  if (!profile) return {};
+  try {
+    const { InstanceProfile } = await clients.iam.send(
+      new GetInstanceProfileCommand({ InstanceProfileName: profile }),
+    );
+    const r = InstanceProfile?.Roles?.[0];
+    return r?.RoleName && r.Arn ? { profile, role: { name: r.RoleName, arn: r.Arn } } : { profile };
+  } catch (err) {
+    if ((err as Error).name !== 'NoSuchEntityException') throw err;
+    return { profile };
+  }
+}
+
 async function instanceProfileChecks(
   clients: IamClients,
   scope: IamScope,
@@ -122,7 +148,7 @@ async function instanceProfileChecks(
   account: string,
   secrets: FoundSecret[],
 ): Promise<Check[]> {
-  const profile = await instanceProfileOf(clients.eb, scope.target);
+  const { profile, role } = scope.instanceRole ?? (await instanceRoleOf(clients, scope.target));
   const envName = scope.target.environment;
   if (!profile) {
     return [
@@ -133,16 +159,6 @@ async function instanceProfileChecks(
         fix: `aws elasticbeanstalk update-environment --environment-name ${envName} --option-settings Namespace=aws:autoscaling:launchconfiguration,OptionName=IamInstanceProfile,Value=aws-elasticbeanstalk-ec2-role`,
       },
     ];
-  }
-  let role: { name: string; arn: string } | undefined;
-  try {
-    const { InstanceProfile } = await clients.iam.send(
-      new GetInstanceProfileCommand({ InstanceProfileName: profile }),
-    );
-    const r = InstanceProfile?.Roles?.[0];
-    if (r?.RoleName && r.Arn) role = { name: r.RoleName, arn: r.Arn };
-  } catch (err) {
-    if ((err as Error).name !== 'NoSuchEntityException') throw err;
   }
   if (!role) {
     return [
@@ -282,39 +298,51 @@ async function instanceProfileOf(eb: ElasticBeanstalkClient, target: Target): Pr
 async function deployRolesCheck(iam: IAMClient, scope: IamScope, arns: TargetArns): Promise<Check> {
   const functions = scope.functions ?? deployFunctions();
   const read = scope.callsOf ?? callsOf;
-  const denied: string[] = [];
+  // The same key decrypts several secrets: one line per role, action and resource.
+  const deniedLines = new Set<string>();
   const missingRoles: string[] = [];
   const notJudged = new Set<string>();
+  const onStack = new Set<string>();
   let simulated = 0;
   for (const fn of functions) {
     const roleName = roleNameOf(fn, scope.stage);
     const roleArn = `arn:${arns.partition}:iam::${arns.account}:role/${roleName}`;
     // Calls that land on the same resources are simulated together.
     const groups = new Map<string, { actions: string[]; simulation: Simulation }>();
-    for (const action of [...read(fn.handler)].sort()) {
-      const simulation = simulationFor(action, arns);
-      if (simulation === 'unused') continue;
-      if (!simulation) {
-        notJudged.add(action);
-        continue;
-      }
+    const add = (action: string, simulation: Simulation) => {
       const key = JSON.stringify(simulation);
       const group = groups.get(key) ?? { actions: [], simulation };
       group.actions.push(action);
       groups.set(key, group);
+    };
+    for (const action of [...read(fn.handler)].sort()) {
+      const simulation = simulationFor(action, arns);
+      if (simulation === 'unused') continue;
+      if (!simulation) notJudged.add(action);
+      else add(action, simulation);
+    }
+    // What AWS checks on the caller while serving those calls (the template test's ON_BEHALF).
+    const pascal = fn.key.charAt(0).toUpperCase() + fn.key.slice(1);
+    for (const action of onBehalfOf(fn)) {
+      const simulations = onBehalfSimulations(pascal, action, arns);
+      if (simulations === 'unused') continue;
+      if (simulations === 'stack') onStack.add(roleName);
+      else if (!simulations) notJudged.add(action);
+      else for (const simulation of simulations) add(action, simulation);
     }
     try {
       for (const { actions, simulation } of groups.values()) {
         const decisions = await simulate(iam, roleArn, actions, simulation);
         simulated += actions.length;
         for (const d of notAllowed(decisions))
-          denied.push(`${roleName} may not ${d.action} on ${d.resource}`);
+          deniedLines.add(`${roleName} may not ${d.action} on ${d.resource}`);
       }
     } catch (err) {
       if ((err as Error).name !== 'NoSuchEntityException') throw err;
       missingRoles.push(roleName);
     }
   }
+  const denied = [...deniedLines];
   const deploy = `npx serverless deploy --stage ${scope.stage} --region ${scope.region}`;
   if (missingRoles.length > 0) {
     return {
@@ -328,7 +356,7 @@ async function deployRolesCheck(iam: IAMClient, scope: IamScope, arns: TargetArn
     return {
       id: 'deploy-roles',
       ok: false,
-      message: `a deploy of this target would be refused: ${denied.slice(0, 5).join('; ')}${denied.length > 5 ? `; and ${denied.length - 5} more` : ''}. The roles are generated from ebship.yml at package time: the deployed stack does not include this target as it is now`,
+      message: `a deploy of this target would be refused: ${denied.slice(0, 8).join('; ')}${denied.length > 8 ? `; and ${denied.length - 8} more` : ''}. The roles are generated from ebship.yml at package time: the deployed stack does not include this target as it is now`,
       fix: `${deploy}  # from the ebship checkout, after editing ebship.yml`,
     };
   }
@@ -344,7 +372,7 @@ async function deployRolesCheck(iam: IAMClient, scope: IamScope, arns: TargetArn
   return {
     id: 'deploy-roles',
     ok: true,
-    message: `the ${functions.length} ebship roles may make every call a deploy makes (${simulated}) on this target's resources`,
+    message: `the ${functions.length} ebship roles may make every call a deploy makes (${simulated} simulated) on this target's resources${onStack.size > 0 ? `; the alert key grants of ${[...onStack].join(', ')} are on the stack's own key, not simulated` : ''}`,
   };
 }
 

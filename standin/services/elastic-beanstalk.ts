@@ -134,7 +134,7 @@ export class ElasticBeanstalk {
    * The running instances of every environment with the EC2 tags EB puts on them ("Tagging
    * Elastic Beanstalk environments": elasticbeanstalk:environment-name and -id).
    */
-  instanceTags(): { id: string; tags: Record<string, string> }[] {
+  instanceTags(): { id: string; tags: Record<string, string>; instanceProfile?: string }[] {
     this.settle();
     return [...this.environments.values()]
       .filter((e) => e.status !== 'Terminated')
@@ -146,6 +146,10 @@ export class ElasticBeanstalk {
             'elasticbeanstalk:environment-id': e.id,
             Name: e.spec.environment,
           },
+          instanceProfile: e.spec.optionSettings.find(
+            (o) =>
+              o.Namespace === 'aws:autoscaling:launchconfiguration' && o.OptionName === 'IamInstanceProfile',
+          )?.Value,
         })),
       );
   }

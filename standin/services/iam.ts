@@ -4,7 +4,9 @@ import { type JsonObject, ServiceError, str, strList } from '../protocol.js';
 /**
  * IAM (query protocol, 2010-05-08; shapes from botocore's iam service-2.json) as `ebship doctor`
  * uses it: roles with identity policies, instance profiles (GetInstanceProfile) and the policy
- * simulator (SimulatePrincipalPolicy), which evaluates the stand-in's own role policies.
+ * simulator (SimulatePrincipalPolicy), which evaluates the stand-in's own role policies; and the
+ * writes doctor's fixes name (PutRolePolicy, AttachRolePolicy with the managed policies below, and
+ * their Delete/Detach), so a printed fix can be run against the stand-in.
  *
  * Evaluation follows IAM's policy evaluation logic for a single account's identity policies
  * (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
@@ -22,6 +24,50 @@ import { type JsonObject, ServiceError, str, strList } from '../protocol.js';
  */
 
 export const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/';
+
+/**
+ * The AWS managed policies the stand-in can attach (AttachRolePolicy), as far as ebship relies on
+ * them: the ECR pulls of AmazonEC2ContainerRegistryReadOnly and the agent calls of
+ * AmazonSSMManagedInstanceCore (AWS Managed Policy Reference Guide). Attached under their ARN.
+ */
+export const MANAGED_POLICIES: Record<string, PolicyDocument> = {
+  AmazonEC2ContainerRegistryReadOnly: {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: [
+          'ecr:GetAuthorizationToken',
+          'ecr:BatchCheckLayerAvailability',
+          'ecr:GetDownloadUrlForLayer',
+          'ecr:GetRepositoryPolicy',
+          'ecr:DescribeRepositories',
+          'ecr:ListImages',
+          'ecr:DescribeImages',
+          'ecr:BatchGetImage',
+        ],
+        Resource: '*',
+      },
+    ],
+  },
+  AmazonSSMManagedInstanceCore: {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: [
+          'ssm:DescribeAssociation',
+          'ssm:GetDocument',
+          'ssm:ListAssociations',
+          'ssm:UpdateInstanceInformation',
+          'ssmmessages:*',
+          'ec2messages:*',
+        ],
+        Resource: '*',
+      },
+    ],
+  },
+};
 
 export interface PolicyStatement {
   Sid?: string;
@@ -92,6 +138,13 @@ export class Iam {
     return this.roles.get(role)?.policies.get(policyName);
   }
 
+  /** Attaches one of MANAGED_POLICIES, by name, as AttachRolePolicy would. */
+  attachManagedPolicy(role: string, name: string): void {
+    const managed = MANAGED_POLICIES[name];
+    if (!managed) throw new Error(`the stand-in has no managed policy ${name}`);
+    this.putRolePolicy(role, `arn:aws:iam::aws:policy/${name}`, managed);
+  }
+
   putInstanceProfile(name: string, roles: string[]): void {
     this.profiles.set(name, {
       name,
@@ -99,6 +152,17 @@ export class Iam {
       createdAt: new Date(this.clock.now()),
       roles,
     });
+  }
+
+  /**
+   * Whether the role of an instance profile may do `action` on `resource`; undefined when the
+   * profile is not in the stand-in (IAM not provisioned: nothing to judge).
+   */
+  profileAllows(profile: string, action: string, resource = '*'): boolean | undefined {
+    const roleName = this.profiles.get(profile)?.roles[0];
+    const role = roleName ? this.roles.get(roleName) : undefined;
+    if (!role) return undefined;
+    return evaluate(role, action, resource, new Map()).decision === 'allowed';
   }
 
   // ---------- the query API ----------
@@ -112,6 +176,36 @@ export class Iam {
         return { Role: this.describeRole(this.role(requiredParam(input, 'RoleName'))) };
       case 'SimulatePrincipalPolicy':
         return this.simulatePrincipalPolicy(input);
+      case 'PutRolePolicy': {
+        const role = this.role(requiredParam(input, 'RoleName'));
+        role.policies.set(
+          requiredParam(input, 'PolicyName'),
+          policyDocument(requiredParam(input, 'PolicyDocument')),
+        );
+        return {};
+      }
+      case 'DeleteRolePolicy': {
+        const role = this.role(requiredParam(input, 'RoleName'));
+        const name = requiredParam(input, 'PolicyName');
+        if (!role.policies.delete(name)) {
+          throw noSuchEntity(`The role policy with name ${name} cannot be found.`);
+        }
+        return {};
+      }
+      case 'AttachRolePolicy': {
+        const role = this.role(requiredParam(input, 'RoleName'));
+        const arn = requiredParam(input, 'PolicyArn');
+        const managed = MANAGED_POLICIES[arn.replace(/^arn:aws[a-z-]*:iam::aws:policy\//, '')];
+        if (!managed) throw noSuchEntity(`Policy ${arn} does not exist or is not attachable.`);
+        role.policies.set(arn, managed);
+        return {};
+      }
+      case 'DetachRolePolicy': {
+        const role = this.role(requiredParam(input, 'RoleName'));
+        const arn = requiredParam(input, 'PolicyArn');
+        if (!role.policies.delete(arn)) throw noSuchEntity(`Policy ${arn} was not found.`);
+        return {};
+      }
       default:
         throw new ServiceError('InvalidAction', `Could not find operation ${action} for version 2010-05-08`);
     }
@@ -323,6 +417,26 @@ function requiredParam(input: JsonObject, key: string): string {
   const v = str(input, key);
   if (!v) throw new ServiceError('ValidationError', `1 validation error detected: ${key} must not be null.`);
   return v;
+}
+
+/** A policy document as IAM takes it (JSON text), or MalformedPolicyDocument. */
+function policyDocument(text: string): PolicyDocument {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new ServiceError('MalformedPolicyDocument', 'This policy contains invalid Json');
+  }
+  const statements = (doc as { Statement?: unknown } | null)?.Statement;
+  if (typeof statements !== 'object' || statements === null) {
+    throw new ServiceError('MalformedPolicyDocument', 'Syntax errors in policy.');
+  }
+  for (const st of [statements].flat() as PolicyStatement[]) {
+    if (st.Effect !== 'Allow' && st.Effect !== 'Deny') {
+      throw new ServiceError('MalformedPolicyDocument', 'Policy statement must contain a valid Effect.');
+    }
+  }
+  return doc as PolicyDocument;
 }
 
 function noSuchEntity(message: string): ServiceError {

@@ -4,13 +4,23 @@ import { int, type JsonObject, pageOf, ServiceError, str, strList } from '../pro
 /**
  * SSM's managed-node inventory (JSON 1.1, `AmazonSSM.DescribeInstanceInformation`; shapes from
  * botocore's ssm service-2.json): every instance of every EB environment is a managed node whose
- * agent is Online, unless a test or scenario marks it unmanaged (no agent registered: SSM does not
- * list it at all) or offline (PingStatus ConnectionLost).
+ * agent is Online, unless its instance profile's role may not register it (see canRegister), or a
+ * test marks it unmanaged (no agent registered: SSM does not list it at all) or offline
+ * (PingStatus ConnectionLost).
  */
 
 export interface ManagedNodeSource {
-  /** Each running instance with its EC2 tags (EB tags them `elasticbeanstalk:environment-name`). */
-  instances(): { id: string; tags: Record<string, string> }[];
+  /**
+   * Each running instance with its EC2 tags (EB tags them `elasticbeanstalk:environment-name`) and
+   * its instance profile.
+   */
+  instances(): { id: string; tags: Record<string, string>; instanceProfile?: string }[];
+  /**
+   * Whether an agent on an instance with this profile can register: its role must allow
+   * ssm:UpdateInstanceInformation (AmazonSSMManagedInstanceCore; Systems Manager user guide,
+   * "Configure instance permissions required for Systems Manager"). Undefined: not known, so yes.
+   */
+  canRegister?(instanceProfile: string | undefined): boolean | undefined;
 }
 
 // DescribeInstanceInformation's MaxResults is 5..50 (MaxResultsEC2Compatible); 10 when absent.
@@ -69,7 +79,7 @@ export class SsmInventory {
     const now = new Date(this.clock.now());
     const nodes = this.source
       .instances()
-      .filter((i) => !this.unmanaged.has(i.id))
+      .filter((i) => !this.unmanaged.has(i.id) && this.source.canRegister?.(i.instanceProfile) !== false)
       .map((i) => ({ ...i, ping: this.offline.has(i.id) ? 'ConnectionLost' : 'Online' }))
       .filter((i) =>
         filters.every((f) => {

@@ -1,3 +1,4 @@
+import { AttachRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../cli/exit-codes.js';
 import { loadConfig } from '../../lib/config/load.js';
@@ -79,6 +80,8 @@ describe('ebship doctor against the stand-in', () => {
     const kms = world.iam.rolePolicy(INSTANCE_PROFILE, 'ebship-secrets-kms') as PolicyDocument;
     const deployRole = `ebship-${STAGE}-deploy-version`;
     const deploy = world.iam.rolePolicy(deployRole, 'deploy-version') as PolicyDocument;
+    const secretsRole = `ebship-${STAGE}-validate-secrets`;
+    const validate = world.iam.rolePolicy(secretsRole, 'validate-secrets') as PolicyDocument;
     const env = world.eb.environments.get('antenna-prod');
     const operationsRole = env?.operationsRole;
     const [instance] = world.eb.instanceIds('antenna-prod');
@@ -91,6 +94,10 @@ describe('ebship doctor against the stand-in', () => {
         ...s,
         Action: [s.Action ?? []].flat().filter((a) => a !== 'elasticbeanstalk:UpdateEnvironment'),
       })),
+    });
+    // ValidateSecrets lost the Decrypt that GetSecretValue of a customer-key secret needs.
+    world.iam.putRolePolicy(secretsRole, 'validate-secrets', {
+      Statement: [validate.Statement].flat().filter((s) => s.Action !== 'kms:Decrypt'),
     });
     if (env) env.operationsRole = undefined;
     try {
@@ -109,6 +116,9 @@ describe('ebship doctor against the stand-in', () => {
       expect(r.stdout).toMatch(
         /FAIL deploy-roles: .*ebship-local-deploy-version may not elasticbeanstalk:UpdateEnvironment on arn:aws:elasticbeanstalk:us-east-1:123456789012:environment\/antenna\/antenna-prod/,
       );
+      expect(r.stdout).toMatch(
+        /ebship-local-validate-secrets may not kms:Decrypt on arn:aws:kms:us-east-1:123456789012:key\//,
+      );
       expect(r.stdout).toContain('fix: npx serverless deploy --stage local --region us-east-1');
       expect(r.stdout).toContain(
         'fix: aws elasticbeanstalk associate-environment-operations-role --environment-name antenna-prod --operations-role arn:aws:iam::123456789012:role/ebship-local-eb-operations',
@@ -119,8 +129,55 @@ describe('ebship doctor against the stand-in', () => {
     } finally {
       world.iam.putRolePolicy(INSTANCE_PROFILE, 'ebship-secrets-kms', kms);
       world.iam.putRolePolicy(deployRole, 'deploy-version', deploy);
+      world.iam.putRolePolicy(secretsRole, 'validate-secrets', validate);
       world.ssm.inventory?.unmanaged.clear();
       if (env) env.operationsRole = operationsRole;
     }
+  });
+
+  it('turns ok once the fixes it prints for the instance role are run (KMS, ECR pulls, SSM agent)', async () => {
+    const { world } = standin;
+    world.iam.putRolePolicy(INSTANCE_PROFILE, 'ebship-secrets-kms', undefined);
+    world.iam.putRolePolicy(
+      INSTANCE_PROFILE,
+      'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly',
+      undefined,
+    );
+    world.iam.putRolePolicy(
+      INSTANCE_PROFILE,
+      'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore',
+      undefined,
+    );
+    const broken = await run(['doctor', 'antenna-prod']);
+    const fixes = [...broken.stdout.matchAll(/fix: (aws iam .*)$/gm)].map((m) => m[1] ?? '');
+
+    // Each printed fix, sent as the aws CLI would send it.
+    const iam = new IAMClient({ endpoint: standin.endpoint, region: 'us-east-1' });
+    for (const fix of fixes) {
+      const arg = (name: string) =>
+        new RegExp(`--${name} (?:'([^']*)'|(\\S+))`).exec(fix)?.slice(1).find(Boolean) ?? '';
+      if (fix.startsWith('aws iam put-role-policy')) {
+        await iam.send(
+          new PutRolePolicyCommand({
+            RoleName: arg('role-name'),
+            PolicyName: arg('policy-name'),
+            PolicyDocument: arg('policy-document'),
+          }),
+        );
+      } else if (fix.startsWith('aws iam attach-role-policy')) {
+        await iam.send(
+          new AttachRolePolicyCommand({ RoleName: arg('role-name'), PolicyArn: arg('policy-arn') }),
+        );
+      }
+    }
+    const fixed = await run(['doctor', 'antenna-prod']);
+
+    expect(broken.code).toBe(ExitCode.Findings);
+    expect(broken.stdout).toMatch(/FAIL ssm-managed: /);
+    expect(fixes).toHaveLength(3);
+    expect(fixed.stdout).toMatch(/ok {3}ssm-managed/);
+    expect(fixed.stdout).toMatch(/ok {3}instance-kms/);
+    expect(fixed.stdout).toMatch(/ok {3}instance-ecr/);
+    expect(fixed.code).toBe(ExitCode.Ok);
   });
 });

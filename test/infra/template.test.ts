@@ -7,7 +7,8 @@ import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { callsOf } from './sdk-calls.js';
+import { deployFunctions, roleNameOf } from '../../cli/doctor/deploy-calls.js';
+import { callsOf, ON_BEHALF } from './sdk-calls.js';
 
 /**
  * Packages the service exactly as a deploy would (`serverless package`, offline) and checks the
@@ -58,22 +59,6 @@ const FUNCTION_NAMES = [
 ] as const;
 const FUNCTIONS: Record<string, string[]> = Object.fromEntries(FUNCTION_NAMES.map((n) => [n, []]));
 
-/**
- * Grants a function needs beyond the SDK calls its code makes, each because AWS checks them on the
- * caller while serving one of those calls. Anything else a role allows that the code never calls
- * fails the test.
- */
-const ON_BEHALF: Record<string, Record<string, string>> = {
-  ValidateSecrets: {
-    'kms:Decrypt': 'GetSecretValue of a secret under a customer key decrypts with the caller’s rights',
-  },
-  CreateAppVersion: {
-    's3:GetObject': 'CreateApplicationVersion reads the bundle with the caller’s credentials',
-    's3:GetBucketLocation':
-      'CreateApplicationVersion locates the bundle bucket with the caller’s credentials',
-  },
-  Notify: { 'kms:GenerateDataKey*': 'publishing to the KMS-encrypted topic', 'kms:Decrypt': 'same' },
-};
 const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 
 /**
@@ -287,10 +272,16 @@ describe('functions', () => {
     expect(unused, `${name} is granted actions its code never calls`).toEqual([]);
   });
 
-  // `ebship doctor` finds each role by this name to simulate it (docs/iam.md).
-  it('each have a role named ebship-<stage>-<function>', () => {
-    for (const name of [...FUNCTION_NAMES, 'ExecutionEnded']) {
-      expect(resource(`${name}Role`).Properties.RoleName).toBe(`ebship-${STAGE}-${kebab(name)}`);
+  // `ebship doctor` finds each role by the name it derives from serverless.yml (docs/iam.md).
+  it('each have a role named as ebship doctor looks it up: ebship-<stage>-<function>', () => {
+    const functions = deployFunctions(SERVICE_DIR);
+
+    expect(functions.map((f) => f.roleLogicalId).sort()).toEqual(
+      [...FUNCTION_NAMES, 'ExecutionEnded'].map((n) => `${n}Role`).sort(),
+    );
+    for (const fn of functions) {
+      expect(resource(fn.roleLogicalId).Properties.RoleName).toBe(roleNameOf(fn, STAGE));
+      expect(roleNameOf(fn, STAGE)).toBe(`ebship-${STAGE}-${kebab(fn.roleLogicalId.replace(/Role$/, ''))}`);
     }
   });
 

@@ -3,7 +3,13 @@ import {
   DescribeEnvironmentsCommand,
   DescribePlatformVersionCommand,
 } from '@aws-sdk/client-elastic-beanstalk';
-import { GetInstanceProfileCommand, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
+import {
+  AttachRolePolicyCommand,
+  GetInstanceProfileCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+  SimulatePrincipalPolicyCommand,
+} from '@aws-sdk/client-iam';
 import { DescribeInstanceInformationCommand } from '@aws-sdk/client-ssm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClock } from '../../standin/clock.js';
@@ -158,6 +164,34 @@ describe('IAM SimulatePrincipalPolicy (IAM API reference; policy evaluation logi
     expect(err.$metadata?.httpStatusCode).toBe(404);
   });
 
+  // PutRolePolicy / AttachRolePolicy errors (botocore iam service-2.json): MalformedPolicyDocument
+  // (400) for a document IAM cannot parse, NoSuchEntity for a policy that does not exist.
+  it('takes a role policy or a managed policy, and the simulator applies it at once', async () => {
+    const repo = `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/x`;
+    const malformed = await rejection(
+      iam.send(
+        new PutRolePolicyCommand({ RoleName: 'app', PolicyName: 'bad', PolicyDocument: '{"Statement":' }),
+      ),
+    );
+    const unknown = await rejection(
+      iam.send(new AttachRolePolicyCommand({ RoleName: 'app', PolicyArn: 'arn:aws:iam::aws:policy/Nope' })),
+    );
+    const before = await simulate('app', ['ecr:BatchGetImage'], [repo]);
+
+    await iam.send(
+      new AttachRolePolicyCommand({
+        RoleName: 'app',
+        PolicyArn: 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly',
+      }),
+    );
+    const after = await simulate('app', ['ecr:BatchGetImage'], [repo]);
+
+    expect(malformed.name).toBe('MalformedPolicyDocumentException');
+    expect(unknown.name).toBe('NoSuchEntityException');
+    expect(before.EvaluationResults?.[0]?.EvalDecision).toBe('implicitDeny');
+    expect(after.EvaluationResults?.[0]?.EvalDecision).toBe('allowed');
+  });
+
   it('gives an instance profile with its roles (GetInstanceProfile)', async () => {
     standin.world.iam.putInstanceProfile('web', ['app']);
 
@@ -209,6 +243,40 @@ describe('SSM DescribeInstanceInformation (API reference; ssm service-2.json)', 
     expect(r.InstanceInformationList?.map((i) => [i.InstanceId, i.PingStatus])).toEqual([
       [b, 'ConnectionLost'],
     ]);
+  });
+
+  // An agent registers only if the instance profile's role allows it (AmazonSSMManagedInstanceCore;
+  // Systems Manager user guide, "Configure instance permissions required for Systems Manager").
+  it('lists no instance whose instance profile role may not register the agent', async () => {
+    standin.world.eb.addEnvironment({
+      application: 'web',
+      environment: 'web-prod',
+      versionLabel: 'v1',
+      instances: 1,
+      platformArn: PLATFORM,
+      solutionStackName: 'x',
+      optionSettings: [
+        { Namespace: 'aws:autoscaling:launchconfiguration', OptionName: 'IamInstanceProfile', Value: 'web' },
+      ],
+      onUpdate: [],
+    });
+    standin.world.iam.putRole('web');
+    standin.world.iam.putInstanceProfile('web', ['web']);
+    const listWeb = () =>
+      clients.ssm.send(
+        new DescribeInstanceInformationCommand({
+          Filters: [{ Key: 'tag:elasticbeanstalk:environment-name', Values: ['web-prod'] }],
+        }),
+      );
+
+    const without = await listWeb();
+    standin.world.iam.attachManagedPolicy('web', 'AmazonSSMManagedInstanceCore');
+    const withCore = await listWeb();
+
+    expect(without.InstanceInformationList).toEqual([]);
+    expect(withCore.InstanceInformationList?.map((i) => i.InstanceId)).toEqual(
+      standin.world.eb.instanceIds('web-prod'),
+    );
   });
 
   // MaxResults is MaxResultsEC2Compatible: 5 to 50.
