@@ -48,10 +48,11 @@ async function deployV10(): Promise<void> {
   mocks.eb.resetHistory();
 }
 
+/** The email text of the last alert (alerts go out as one SNS message per protocol: its `default`). */
 function lastAlert(): string {
   const alert = aws.published.at(-1);
   if (!alert) throw new Error('no alert was published');
-  return alert.message;
+  return (JSON.parse(alert.message) as { default: string }).default;
 }
 
 const releaseDocs = () => aws.sent.filter((c) => c.document.includes('-release-'));
