@@ -92,6 +92,20 @@ describe('the release phase command', () => {
   });
 });
 
+describe('the release phase poll budget', () => {
+  it('keeps polling while SSM has no answer, then fails as timed out once the release and pull time is spent', async () => {
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .rejects(Object.assign(new Error(''), { name: 'InvocationDoesNotExist' }));
+    const start = { status: 'pending' as const, commandId: 'cmd-1', instanceId: 'i-1', nextPollSeconds: 5 };
+    // (600 s + 300 s to pull) / 5 s + 10 polls for SSM to register the command.
+    const last = await pollReleasePhase(client, { ...start, polls: 189 }, ctx());
+
+    expect(last).toMatchObject({ status: 'pending', polls: 190 });
+    await expect(pollReleasePhase(client, last, ctx())).rejects.toThrow(/did not finish within 900s/);
+  });
+});
+
 describe('post-deploy checks', () => {
   const checks = [
     {
