@@ -162,11 +162,21 @@ function checksFor(target: Target): { local: string[]; aws: string[] } {
       : 'ValidateSecrets: no secrets configured',
     'BuildBundle preflight: environment settings, platform, instance profile and the application version quota',
     'CreateAppVersion: EB processes the bundle (.ebextensions validated, Process=true)',
+    ...(target.release
+      ? [
+          `Release phase: \`${target.release.command.join(' ')}\` in a one-off container of the new image, env of ${target.release.container}, before the update (within ${formatDuration(target.release.timeoutSeconds)}; no healthy instance: ${target.release.onEmptyEnvironment})`,
+        ]
+      : []),
     `Health watch: ${h.allowedColors.join(' or ')} on the new version for ${formatDuration(h.bakeSeconds)}, within ${formatDuration(h.timeoutSeconds)}; otherwise roll back`,
   ];
   if (target.migrationCheck) {
     aws.push(
       `Migration check: \`${target.migrationCheck.command.join(' ')}\` in container ${target.migrationCheck.container} via SSM`,
+    );
+  }
+  for (const c of target.checks) {
+    aws.push(
+      `Check ${c.name}: \`${c.command.join(' ')}\` in container ${c.container} on ${c.on === 'all' ? 'every healthy instance' : 'one healthy instance'}; failure: ${c.onFailure === 'warn' ? 'warn only' : 'roll back'}`,
     );
   }
   return {

@@ -213,6 +213,16 @@ export class ExecutionTracker {
           text: `migration check ${v.status}${v.instanceId ? ` on ${v.instanceId}` : ''}`,
           detail: [],
         };
+      case 'releasePhase':
+        return {
+          text: `release phase ${v.status}${v.instanceId ? ` on ${v.instanceId}` : ''}`,
+          detail: typeof v.note === 'string' ? [v.note] : [],
+        };
+      case 'checks':
+        return {
+          text: `checks ${v.status}: ${list(v.runs).length} sent`,
+          detail: list(v.warnings).map((w) => `warning: ${w}`),
+        };
       case 'rollback':
         return { text: `rolling back ${v.fromVersion} -> ${v.toVersion}`, detail: [] };
       case 'recorded':

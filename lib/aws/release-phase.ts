@@ -1,4 +1,5 @@
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { RELEASE_PULL_SECONDS } from '../config/limits.js';
 import type { ReleasePhase } from '../config/schema.js';
 import { ReleaseFailed, ReleaseNotRun } from '../errors.js';
 import type { InstanceSnapshot } from '../health/verdict.js';
@@ -24,8 +25,8 @@ export const RELEASE_EXIT = {
   envUnusable: 8,
 } as const;
 
-/** The document's step timeout adds this for the ECR login and the pull (lib/config/limits.ts). */
-export const RELEASE_PULL_SECONDS = 300;
+/** The document's step timeout adds this for the ECR login and the pull (one value: lib/config/limits.ts). */
+export { RELEASE_PULL_SECONDS };
 
 export interface ReleaseContext {
   environment: string;
