@@ -46,7 +46,12 @@ const ENVIRONMENT_ACTIONS = new Set([
  * Where to simulate `action` for this target; 'unused' when a deploy of this target never makes the
  * call (no secrets, no migration check); undefined when ebship does not know where it lands.
  */
-export function simulationFor(action: string, t: TargetArns): Simulation | 'unused' | undefined {
+export function simulationFor(
+  action: string,
+  t: TargetArns,
+  /** The function making the call (serverless.yml's key): some calls land on its own resources. */
+  fn = '',
+): Simulation | 'unused' | undefined {
   const [service = '', name = ''] = action.split(':');
   const arn = (svc: string, resource: string, region = t.region, account = t.account) =>
     `arn:${t.partition}:${svc}:${region}:${account}:${resource}`;
@@ -64,6 +69,9 @@ export function simulationFor(action: string, t: TargetArns): Simulation | 'unus
       if (Object.keys(t.target.secrets).length === 0) return 'unused';
       return t.secrets.length > 0 ? { resources: t.secrets.map((x) => x.arn) } : undefined;
     case 's3':
+      // BuildBundle reads one object back: the region's shared version count.
+      if (fn === 'buildBundle' && name === 'GetObject')
+        return { resources: [`arn:${t.partition}:s3:::ebship-${t.stage}-bundles/ebship/version-count.json`] };
       return { resources: [`arn:${t.partition}:s3:::ebship-${t.stage}-bundles/${app}/${PROBE}.zip`] };
     case 'sns':
       return {
@@ -90,11 +98,22 @@ export function simulationFor(action: string, t: TargetArns): Simulation | 'unus
       return undefined;
     case 'ssm':
       if (name === 'SendCommand') {
-        if (!t.target.migrationCheck) return 'unused';
+        // Each sender has its own documents (infra/config-vars.cjs names them).
+        const documents =
+          fn === 'startRelease'
+            ? t.target.release
+              ? [`release-${t.name}`]
+              : []
+            : fn === 'startChecks'
+              ? t.target.checks.map((c) => `check-${t.name}-${c.name}`)
+              : t.target.migrationCheck
+                ? [`migration-check-${t.name}`]
+                : [];
+        if (documents.length === 0) return 'unused';
         if (t.instanceIds.length === 0) return undefined;
         return {
           resources: [
-            arn('ssm', `document/ebship-${t.stage}-migration-check-${t.name}`),
+            ...documents.map((d) => arn('ssm', `document/ebship-${t.stage}-${d}`)),
             ...t.instanceIds.map((id) => arn('ec2', `instance/${id}`)),
           ],
           // SendCommand on an instance is pinned to EB's environment tag on it.
@@ -107,7 +126,15 @@ export function simulationFor(action: string, t: TargetArns): Simulation | 'unus
           ],
         };
       }
-      if (name === 'GetCommandInvocation') return t.target.migrationCheck ? { resources: ['*'] } : 'unused';
+      if (name === 'GetCommandInvocation') {
+        const used =
+          fn === 'checkRelease'
+            ? Boolean(t.target.release)
+            : fn === 'checkChecks'
+              ? t.target.checks.length > 0
+              : Boolean(t.target.migrationCheck);
+        return used ? { resources: ['*'] } : 'unused';
+      }
       return undefined;
     default:
       return undefined;

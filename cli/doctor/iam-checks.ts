@@ -316,7 +316,7 @@ async function deployRolesCheck(iam: IAMClient, scope: IamScope, arns: TargetArn
       groups.set(key, group);
     };
     for (const action of [...read(fn.handler)].sort()) {
-      const simulation = simulationFor(action, arns);
+      const simulation = simulationFor(action, arns, fn.key);
       if (simulation === 'unused') continue;
       if (!simulation) notJudged.add(action);
       else add(action, simulation);

@@ -65,7 +65,7 @@ describe('ebship doctor against the stand-in', () => {
     ]) {
       expect(r.stdout).toMatch(new RegExp(`ok {3}${id}: `));
     }
-    expect(r.stdout).toMatch(/ok {3}deploy-roles: the 14 ebship roles may make every call a deploy makes/);
+    expect(r.stdout).toMatch(/ok {3}deploy-roles: the \d+ ebship roles may make every call a deploy makes/);
     // Every call doctor made is a Describe/Get/List or the simulator: nothing changed.
     const calls = [
       ...standin.world.eb.calls.map((c) => c.action),
