@@ -36,7 +36,7 @@ interface Statement {
   Condition?: Json;
 }
 
-/** The 13 Task functions (docs/architecture.md). */
+/** The 14 Task functions (docs/architecture.md). */
 const FUNCTION_NAMES = [
   'ResolveRelease',
   'AcquireLock',
@@ -51,6 +51,7 @@ const FUNCTION_NAMES = [
   'RollBack',
   'RecordOutcome',
   'Notify',
+  'LogTail',
 ] as const;
 const FUNCTIONS: Record<string, string[]> = Object.fromEntries(FUNCTION_NAMES.map((n) => [n, []]));
 
@@ -241,7 +242,7 @@ describe('deploy state machine', () => {
     }
   });
 
-  it('may invoke exactly the 13 functions', () => {
+  it('may invoke exactly the 14 functions', () => {
     const role = resource('DeployStateMachine').Properties.RoleArn;
     const invoke = roleStatements('DeployStateMachineRole').find((s) => s.Action === 'lambda:InvokeFunction');
 
@@ -254,9 +255,9 @@ describe('functions', () => {
   it('run Node.js 24 on arm64 with the documented environment', () => {
     const functions = ofType('AWS::Lambda::Function');
 
-    // The 13 steps of the state machine, executionEnded (the ExecutionEndedRule's target) and
+    // The 14 steps of the state machine, executionEnded (the ExecutionEndedRule's target) and
     // undeliveredEvents (the UndeliveredEventsRule's).
-    expect(functions).toHaveLength(15);
+    expect(functions).toHaveLength(16);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
       const env = (fn.Properties.Environment as { Variables: Json }).Variables;
@@ -281,7 +282,7 @@ describe('functions', () => {
         ][0],
     );
 
-    expect(new Set(roles).size).toBe(13);
+    expect(new Set(roles).size).toBe(14);
     for (const role of roles) expect(resource(role).Type).toBe('AWS::IAM::Role');
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
   });

@@ -65,7 +65,7 @@ describe('record-outcome handler', () => {
     const result = await handler(endState('SUCCEEDED'), context);
 
     // Assert
-    expect(result).toEqual({ recorded: true, lockReleased: true });
+    expect(result).toMatchObject({ recorded: true, lockReleased: true });
     expect(await getLastGood(db, TABLE, ENV)).toEqual({
       versionLabel: LABEL,
       imageDigest: DIGEST,
@@ -165,7 +165,7 @@ describe('record-outcome handler', () => {
     const result = await handler(neverLocked, context);
 
     // Assert
-    expect(result).toEqual({ recorded: true, lockReleased: false });
+    expect(result).toMatchObject({ recorded: true, lockReleased: false });
     expect((await getLock(db, TABLE, ENV))?.owner).toBe(OTHER_EXECUTION);
     expect((await listHistory(db, TABLE, ENV))[0]).toMatchObject({ outcome: 'FAILED_BEFORE_DEPLOY' });
   });
