@@ -133,7 +133,7 @@ export async function retrieveTail(
     polls,
     done: true,
     logTails: capTails(tails),
-    ...(notes.length > 0 ? { note: `${notes.join('; ')}: see \`ebship logs ${env.environment}\`` } : {}),
+    ...(notes.length > 0 ? { note: `${notes.join('; ')}.` } : {}),
   };
 }
 
