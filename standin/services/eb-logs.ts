@@ -81,6 +81,11 @@ export class EbLogs {
     }
     const running = env.instances.find((i) => i.id === instanceId)?.versionLabel ?? env.versionLabel;
     if (!versions.some((v) => v.label === running)) versions.unshift({ label: running });
+    // Unhealthy now without a transition (Red before and after a rollback): the causes say why.
+    const now = versions.findLast((v) => v.label === running);
+    if (now && (env.color === 'Red' || env.color === 'Yellow')) {
+      now.trouble = env.causes.some((c) => /not running/i.test(c)) ? 'celery' : (now.trouble ?? 'django');
+    }
     const stamp = new Date(at).toISOString().replace('T', ' ').slice(0, 19);
     const files: [string, string[]][] = [
       [
