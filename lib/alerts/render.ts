@@ -107,7 +107,9 @@ export function renderChat(model: AlertModel): ChatNotification {
     .filter(([k]) => ['Version', 'Rolled back', 'Duration', 'Now', 'Deploying'].includes(k))
     .map(([k, v]) => `*${k}:* ${inlineCode(v)}`);
   const why = model.sections[0];
-  const whyLines = why ? why.lines.slice(0, 8).map((l) => l.replace(/^ {2}/, '')) : [];
+  const whyLines = why ? why.lines.slice(0, 10).map((l) => l.replace(/^ {2}/, '')) : [];
+  // A cut list must not end on its own heading ("Causes:" with nothing under it).
+  while (whyLines.length > 0 && /:\s*$/.test(whyLines.at(-1) ?? '')) whyLines.pop();
   const description = [
     model.summary,
     facts.join('\n'),
