@@ -1,3 +1,4 @@
+import { capTail, diagnosticsOf } from '../alerts/diagnostics.js';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { LockLost } from '../errors.js';
 import { runtimeEnv } from '../runtime.js';
@@ -63,6 +64,7 @@ export async function recordOutcome(
     reason: maskAppText(outcomeReason(state, status)),
     startedAt: release.startedAt,
     ...ended,
+    ...historyTail(state),
   });
   if (status === 'FAILED_BEFORE_DEPLOY' && release.trigger === 'push')
     await forgetPush(dynamo, table, release);
@@ -78,6 +80,21 @@ export async function recordOutcome(
   }
   const released = await releaseLock(dynamo, table, release, owner);
   return { recorded: true, lockReleased: released, ...ended };
+}
+
+/** The first instance's log tail (lib/alerts/log-tail.ts), its last lines only: history is read in a table. */
+function historyTail(state: DeployState): {
+  logTail?: { instanceId: string; source: string; lines: string };
+} {
+  const tail = diagnosticsOf(state)?.logTails[0];
+  if (!tail) return {};
+  return {
+    logTail: {
+      instanceId: tail.instanceId,
+      source: tail.source,
+      lines: capTail(tail.lines, 40, 4_000).lines,
+    },
+  };
 }
 
 /** One line for history: the first cause that explains the outcome. */

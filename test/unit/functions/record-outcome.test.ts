@@ -269,3 +269,35 @@ describe('record-outcome handler', () => {
     });
   });
 });
+
+describe('record-outcome handler: what on-call reads later', () => {
+  it("keeps the rolled-back app's last log lines in history, masked, with the alert's duration", async () => {
+    // Arrange: RetrieveLogTail left the tail of the failing instance in the state.
+    await takeLock(EXECUTION);
+    const state = endState('ROLLED_BACK', {
+      diagnostics: {
+        logTails: [
+          {
+            instanceId: 'i-0aaaaaaaaaaaaaaa1',
+            source: '/var/log/containers/django-stdouterr.log',
+            lines:
+              'Traceback (most recent call last):\nOperationalError: postgres://antenna:hunter2@db:5432/antenna',
+            truncated: false,
+          },
+        ],
+      },
+    } as Partial<DeployState>);
+
+    // Act
+    const result = await handler(state, context);
+
+    // Assert
+    const [entry] = await listHistory(db, TABLE, ENV, 1);
+    expect(entry?.logTail).toEqual({
+      instanceId: 'i-0aaaaaaaaaaaaaaa1',
+      source: '/var/log/containers/django-stdouterr.log',
+      lines: 'Traceback (most recent call last):\nOperationalError: postgres://antenna:***@db:5432/antenna',
+    });
+    expect(entry?.durationSeconds).toBe((result as { durationSeconds?: number }).durationSeconds);
+  });
+});
