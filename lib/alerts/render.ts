@@ -118,7 +118,8 @@ export function renderChat(model: AlertModel): ChatNotification {
       ? `*Instances now*\n${model.instances.map((i) => `${i.instanceId}: ${i.versionLabel ?? '?'}${i.deploymentStatus ? ` (${i.deploymentStatus})` : ''}`).join('\n')}`
       : '',
     chatTail(model),
-    model.links.length > 0 ? model.links.map((l) => `<${l.url}|${l.label}>`).join(' · ') : '',
+    // Plain URLs: Slack, Teams and Chime each link them, whatever their markdown for named links.
+    model.links.length > 0 ? model.links.map((l) => `${l.label}: ${l.url}`).join('\n') : '',
   ]
     .filter((s) => s.length > 0)
     .join('\n\n');
