@@ -5,6 +5,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerFollow } from './commands/follow.js';
 import { registerHistory } from './commands/history.js';
 import { registerLint } from './commands/lint.js';
+import { registerLogs } from './commands/logs.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRollback } from './commands/rollback.js';
 import { registerStatus } from './commands/status.js';
@@ -90,6 +91,7 @@ export function buildProgram(io: Io, act: Act): Command {
     registerFollow,
     registerStatus,
     registerHistory,
+    registerLogs,
     registerRollback,
     registerPlan,
     registerLint,

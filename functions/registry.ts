@@ -8,6 +8,7 @@ import { handler as checkMigration } from './check-migration.js';
 import { handler as checkRelease } from './check-release.js';
 import { handler as createAppVersion } from './create-app-version.js';
 import { handler as deployVersion } from './deploy-version.js';
+import { handler as logTail } from './log-tail.js';
 import { handler as notify } from './notify.js';
 import { handler as recordOutcome } from './record-outcome.js';
 import { handler as resolveRelease } from './resolve-release.js';
@@ -41,6 +42,7 @@ export const handlersBySubstitution: Record<string, Handler> = {
   RollBackArn: rollBack,
   RecordOutcomeArn: recordOutcome,
   NotifyArn: notify,
+  LogTailArn: logTail,
 };
 
 /**

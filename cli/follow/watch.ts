@@ -128,7 +128,8 @@ export async function followExecution(ctx: Context, executionArn: string): Promi
     note: result.note,
     error: terminal.error,
     cause: terminal.cause,
-    elapsedSeconds: tracker.elapsed(stopDate),
+    // The alert's duration when there is one (RecordOutcome's, also the history's): one number everywhere.
+    elapsedSeconds: summary?.data.durationSeconds ?? tracker.elapsed(stopDate),
     release: state.release,
     health: state.health,
     rollbackHealth: state.rollbackHealth,

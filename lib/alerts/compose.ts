@@ -99,7 +99,7 @@ export function composeModel(state: DeployState, now: Date): AlertModel {
     }),
     instances: diagnostics?.instances ?? [],
     logTails: diagnostics?.logTails ?? [],
-    ...(diagnostics?.note ? { logTailNote: diagnostics.note } : {}),
+    ...(tailNote(state, diagnostics?.note) ? { logTailNote: tailNote(state, diagnostics?.note) } : {}),
     ...(durationSeconds !== undefined ? { durationSeconds } : {}),
     ...(executionId ? { executionId } : {}),
     threadId: release ? threadIdOf(release.application, release.environment) : `ebship/${target}`,
@@ -114,6 +114,15 @@ export function composeModel(state: DeployState, now: Date): AlertModel {
     sections: why(state, status),
     ...todo,
   };
+}
+
+/** Why a log tail that was wanted is missing: its step failed (`$.logTailError`) or said why. */
+function tailNote(state: DeployState, note: string | undefined): string | undefined {
+  const failed = (state as { logTailError?: CaughtError }).logTailError;
+  const target = state.release?.target ?? '<target>';
+  if (failed)
+    return `The app's log tail could not be read (${oneLine(failed.Error, 80)}): run \`ebship logs ${target}\`.`;
+  return note ? oneLine(note, 300) : undefined;
 }
 
 /** One chat thread per environment (Amazon Q Developer's metadata.threadId). */
@@ -481,14 +490,15 @@ function causeMessage(cause: string | undefined): string | undefined {
   return message === undefined ? undefined : clean(message, TEXT_MAX * 2);
 }
 
-/** The one duration: the execution's start to its outcome (the Mark* state's entry time), else to `now`. */
+/** The one duration: the execution's start to when RecordOutcome wrote the history, else to `now`. */
 export function durationOf(startedAt: string, endedAt: Date): number | undefined {
   const start = Date.parse(startedAt);
   return Number.isNaN(start) ? undefined : Math.max(0, Math.round((endedAt.getTime() - start) / 1000));
 }
 
 function endedAtOf(state: DeployState, now: Date): Date {
-  const at = (state.outcome as { endedAt?: unknown } | undefined)?.endedAt;
+  // RecordOutcome's instant (lib/steps/record-outcome.ts), also the history's: one duration everywhere.
+  const at = (state as { recorded?: { endedAt?: unknown } }).recorded?.endedAt;
   const parsed = typeof at === 'string' ? Date.parse(at) : Number.NaN;
   return Number.isNaN(parsed) ? now : new Date(parsed);
 }

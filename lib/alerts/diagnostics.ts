@@ -19,7 +19,7 @@ export const diagnosticsSchema = z.looseObject({
   done: z.boolean().default(false),
   instances: z
     .array(
-      z.looseObject({
+      z.object({
         instanceId: z.string(),
         versionLabel: z.string().optional(),
         deploymentStatus: z.string().optional(),
@@ -29,7 +29,7 @@ export const diagnosticsSchema = z.looseObject({
     .default([]),
   logTails: z
     .array(
-      z.looseObject({
+      z.object({
         instanceId: z.string(),
         source: z.string(),
         lines: z.string(),

@@ -107,7 +107,9 @@ export function renderChat(model: AlertModel): ChatNotification {
     .filter(([k]) => ['Version', 'Rolled back', 'Duration', 'Now', 'Deploying'].includes(k))
     .map(([k, v]) => `*${k}:* ${inlineCode(v)}`);
   const why = model.sections[0];
-  const whyLines = why ? why.lines.slice(0, 8).map((l) => l.replace(/^ {2}/, '')) : [];
+  const whyLines = why ? why.lines.slice(0, 10).map((l) => l.replace(/^ {2}/, '')) : [];
+  // A cut list must not end on its own heading ("Causes:" with nothing under it).
+  while (whyLines.length > 0 && /:\s*$/.test(whyLines.at(-1) ?? '')) whyLines.pop();
   const description = [
     model.summary,
     facts.join('\n'),
@@ -116,7 +118,8 @@ export function renderChat(model: AlertModel): ChatNotification {
       ? `*Instances now*\n${model.instances.map((i) => `${i.instanceId}: ${i.versionLabel ?? '?'}${i.deploymentStatus ? ` (${i.deploymentStatus})` : ''}`).join('\n')}`
       : '',
     chatTail(model),
-    model.links.length > 0 ? model.links.map((l) => `<${l.url}|${l.label}>`).join(' · ') : '',
+    // Plain URLs: Slack, Teams and Chime each link them, whatever their markdown for named links.
+    model.links.length > 0 ? model.links.map((l) => `${l.label}: ${l.url}`).join('\n') : '',
   ]
     .filter((s) => s.length > 0)
     .join('\n\n');

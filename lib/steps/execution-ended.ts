@@ -2,7 +2,14 @@ import type { EnvironmentDescription } from '@aws-sdk/client-elastic-beanstalk';
 import * as z from 'zod';
 import { type Alert, renderAlert, threadIdOf } from '../alerts/compose.js';
 import { consoleLinks } from '../alerts/links.js';
-import { type AlertModel, type AlertStep, SEVERITY, WHOLE_STAGE } from '../alerts/model.js';
+import { instanceVersions } from '../alerts/log-tail.js';
+import {
+  type AlertModel,
+  type AlertStep,
+  type InstanceVersion,
+  SEVERITY,
+  WHOLE_STAGE,
+} from '../alerts/model.js';
 import { publishAlert } from '../alerts/publish.js';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { eb } from '../aws/clients/eb.js';
@@ -64,8 +71,7 @@ export async function finishEndedExecution(event: unknown, now = new Date()): Pr
 
   const table = runtimeEnv().tableName;
   const targets = targetsOf(input);
-  const envs: { target: string; environment: EnvironmentDescription | undefined; entry?: HistoryEntry }[] =
-    [];
+  const envs: Ended[] = [];
   for (const name of targets) {
     const target = config().targets[name];
     if (!target) continue;
@@ -87,7 +93,9 @@ export async function finishEndedExecution(event: unknown, now = new Date()): Pr
       logger.warn('could not read the environment for the alert', { error: err.name });
       return undefined;
     });
-    envs.push({ target: name, environment, ...(entry ? { entry } : {}) });
+    // Stopped mid-update: which instance runs which version (a partial deploy).
+    const instances = environment ? await instanceVersions(eb, key).catch(() => []) : [];
+    envs.push({ target: name, environment, instances, ...(entry ? { entry } : {}) });
   }
 
   if (!(await claimAlert(dynamo, table, executionArn, now))) return result;
@@ -116,13 +124,20 @@ function targetsOf(input: string | null | undefined): string[] {
   }
 }
 
+interface Ended {
+  target: string;
+  environment: EnvironmentDescription | undefined;
+  instances: InstanceVersion[];
+  entry?: HistoryEntry;
+}
+
 function endedAlert(
   status: EndedStatus,
   executionArn: string,
   startDate: number | undefined,
   now: Date,
   released: string[],
-  envs: { target: string; environment: EnvironmentDescription | undefined; entry?: HistoryEntry }[],
+  envs: Ended[],
 ): Alert {
   const what = status === 'ABORTED' ? 'STOPPED' : 'TIMED OUT';
   const first = envs[0];
@@ -204,7 +219,7 @@ function endedAlert(
       ...(envName ? { environment: envName } : {}),
       ...(first?.environment?.EnvironmentId ? { environmentId: first.environment.EnvironmentId } : {}),
     }),
-    instances: [],
+    instances: first?.instances ?? [],
     logTails: [],
     ...(durationSeconds !== undefined ? { durationSeconds } : {}),
     executionId: executionArn,

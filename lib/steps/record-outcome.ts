@@ -1,3 +1,4 @@
+import { capTail, diagnosticsOf } from '../alerts/diagnostics.js';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { LockLost } from '../errors.js';
 import { runtimeEnv } from '../runtime.js';
@@ -17,7 +18,7 @@ export async function recordOutcome(
   state: DeployState,
   status: OutcomeStatus,
   now = new Date(),
-): Promise<{ recorded: boolean; lockReleased?: boolean }> {
+): Promise<{ recorded: boolean; lockReleased?: boolean; endedAt?: string; durationSeconds?: number }> {
   const { release } = state;
   if (!release) return { recorded: false };
   const table = runtimeEnv().tableName;
@@ -45,6 +46,11 @@ export async function recordOutcome(
     }
     return { recorded: true, lockReleased: false };
   }
+  // The one duration of the execution: history, the alert and `ebship follow` all show this one.
+  const ended = {
+    endedAt: now.toISOString(),
+    durationSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(release.startedAt)) / 1000)),
+  };
   await recordDeployment(dynamo, table, {
     target: release.target,
     application: release.application,
@@ -57,12 +63,12 @@ export async function recordOutcome(
     outcome: status,
     reason: maskAppText(outcomeReason(state, status)),
     startedAt: release.startedAt,
-    endedAt: now.toISOString(),
-    durationSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(release.startedAt)) / 1000)),
+    ...ended,
+    ...historyTail(state),
   });
   if (status === 'FAILED_BEFORE_DEPLOY' && release.trigger === 'push')
     await forgetPush(dynamo, table, release);
-  if (!held) return { recorded: true, lockReleased: false };
+  if (!held) return { recorded: true, lockReleased: false, ...ended };
   if (status === 'SUCCEEDED') {
     await putLastGood(dynamo, table, release, {
       versionLabel: release.versionLabel,
@@ -73,7 +79,22 @@ export async function recordOutcome(
     });
   }
   const released = await releaseLock(dynamo, table, release, owner);
-  return { recorded: true, lockReleased: released };
+  return { recorded: true, lockReleased: released, ...ended };
+}
+
+/** The first instance's log tail (lib/alerts/log-tail.ts), its last lines only: history is read in a table. */
+function historyTail(state: DeployState): {
+  logTail?: { instanceId: string; source: string; lines: string };
+} {
+  const tail = diagnosticsOf(state)?.logTails[0];
+  if (!tail) return {};
+  return {
+    logTail: {
+      instanceId: tail.instanceId,
+      source: tail.source,
+      lines: capTail(tail.lines, 40, 4_000).lines,
+    },
+  };
 }
 
 /** One line for history: the first cause that explains the outcome. */

@@ -64,6 +64,8 @@ export interface HistoryEntry {
   startedAt: string;
   endedAt?: string;
   durationSeconds?: number;
+  /** After a rollback: the last lines the app printed on one failing instance (masked, capped). */
+  logTail?: { instanceId: string; source: string; lines: string };
 }
 
 const LOCK_SK = 'LOCK';
@@ -355,6 +357,7 @@ export async function recordDeployment(
     startedAt: entry.startedAt,
     endedAt: entry.endedAt,
     durationSeconds: entry.durationSeconds,
+    logTail: entry.logTail && { ...entry.logTail, lines: maskAppText(entry.logTail.lines) },
   });
   try {
     await db.send(
@@ -420,7 +423,16 @@ function toHistoryEntry(key: EnvKey, item: Record<string, unknown>): HistoryEntr
     startedAt,
     endedAt: optStr(item.endedAt),
     durationSeconds: typeof item.durationSeconds === 'number' ? item.durationSeconds : undefined,
+    logTail: logTailOf(item.logTail),
   });
+}
+
+function logTailOf(value: unknown): HistoryEntry['logTail'] {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const t = value as Record<string, unknown>;
+  return typeof t.instanceId === 'string' && typeof t.source === 'string' && typeof t.lines === 'string'
+    ? { instanceId: t.instanceId, source: t.source, lines: maskAppText(t.lines) }
+    : undefined;
 }
 
 /**

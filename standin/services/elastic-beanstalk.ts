@@ -3,6 +3,7 @@ import type { Faults } from '../faults.js';
 import { int, type JsonObject, pageOf, requestId, ServiceError, str, strList } from '../protocol.js';
 import { busEventOf, matchingEvents } from './eb-events.js';
 import { describeEnvironmentHealth, describeInstancesHealth } from './eb-health.js';
+import { EbLogs } from './eb-logs.js';
 import {
   type AppVersion,
   type Color,
@@ -54,6 +55,7 @@ export class ElasticBeanstalk {
   readonly calls: { action: string; input: JsonObject; at: number; error?: string }[] = [];
   private readonly throttle: DescribeThrottle;
   private instanceSeq = 0;
+  logs?: EbLogs;
 
   constructor(
     private readonly clock: Clock,
@@ -240,6 +242,11 @@ export class ElasticBeanstalk {
       case 'DisassociateEnvironmentOperationsRole':
         this.env(input).operationsRole = undefined;
         return {};
+      case 'RequestEnvironmentInfo':
+      case 'RetrieveEnvironmentInfo':
+        // Tail logs: standin/services/eb-logs.ts.
+        this.logs ??= new EbLogs(this.clock, this.s3, this.region, this.account);
+        return this.logs.handle(action, input, this.env(input), this.events);
       case 'DescribeAccountAttributes':
         return {
           ResourceQuotas: {

@@ -37,7 +37,7 @@ interface Statement {
   Condition?: Json;
 }
 
-/** The 13 Task functions (docs/architecture.md). */
+/** The 14 Task functions (docs/architecture.md). */
 const FUNCTION_NAMES = [
   'ResolveRelease',
   'AcquireLock',
@@ -56,6 +56,7 @@ const FUNCTION_NAMES = [
   'RollBack',
   'RecordOutcome',
   'Notify',
+  'LogTail',
 ] as const;
 const FUNCTIONS: Record<string, string[]> = Object.fromEntries(FUNCTION_NAMES.map((n) => [n, []]));
 
@@ -214,7 +215,7 @@ describe('deploy state machine', () => {
     }
   });
 
-  it('may invoke exactly the 13 functions', () => {
+  it('may invoke exactly the 14 functions', () => {
     const role = resource('DeployStateMachine').Properties.RoleArn;
     const invoke = roleStatements('DeployStateMachineRole').find((s) => s.Action === 'lambda:InvokeFunction');
 
@@ -227,9 +228,9 @@ describe('functions', () => {
   it('run Node.js 24 on arm64 with the documented environment', () => {
     const functions = ofType('AWS::Lambda::Function');
 
-    // The 17 steps of the state machine, executionEnded (the ExecutionEndedRule's target) and
+    // The 18 steps of the state machine, executionEnded (the ExecutionEndedRule's target) and
     // undeliveredEvents (the UndeliveredEventsRule's).
-    expect(functions).toHaveLength(19);
+    expect(functions).toHaveLength(20);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
       const env = (fn.Properties.Environment as { Variables: Json }).Variables;
@@ -254,7 +255,7 @@ describe('functions', () => {
         ][0],
     );
 
-    expect(new Set(roles).size).toBe(17);
+    expect(new Set(roles).size).toBe(18);
     for (const role of roles) expect(resource(role).Type).toBe('AWS::IAM::Role');
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
   });
@@ -277,7 +278,7 @@ describe('functions', () => {
     const functions = deployFunctions(SERVICE_DIR);
 
     expect(functions.map((f) => f.roleLogicalId).sort()).toEqual(
-      [...FUNCTION_NAMES, 'ExecutionEnded'].map((n) => `${n}Role`).sort(),
+      [...FUNCTION_NAMES, 'ExecutionEnded', 'UndeliveredEvents'].map((n) => `${n}Role`).sort(),
     );
     for (const fn of functions) {
       expect(resource(fn.roleLogicalId).Properties.RoleName).toBe(roleNameOf(fn, STAGE));

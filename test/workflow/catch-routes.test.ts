@@ -169,10 +169,16 @@ const expectations: Record<Phase, (o: Outcome, mode: Mode) => void> = {
     }
   },
   report: ({ run, aws, scenario }, mode) => {
-    // History and the alert report the outcome; their failure never changes it.
-    expect(scenario).toBe('healthy');
-    expect(run.status).toBe('SUCCEEDED');
-    expect(aws.env).toMatchObject({ versionLabel: NEW, color: 'Green' });
+    // History, the log tail and the alert report the outcome; their failure never changes it. The
+    // log tail steps run only after a rollback (scenario "red"), the others on every outcome.
+    if (scenario === 'healthy') {
+      expect(run.status).toBe('SUCCEEDED');
+      expect(aws.env).toMatchObject({ versionLabel: NEW, color: 'Green' });
+    } else {
+      expect(scenario).toBe('red');
+      expect(run).toMatchObject({ status: 'FAILED', error: 'DeploymentRolledBack' });
+      expect(aws.env).toMatchObject({ versionLabel: GOOD, color: 'Green' });
+    }
     const notifyFailedFirst = tasksRunning('Notify').length > 0 && mode !== 'after';
     if (!notifyFailedFirst) expect(aws.published).toHaveLength(1);
   },

@@ -1,4 +1,7 @@
-import { DescribeEnvironmentsCommand } from '@aws-sdk/client-elastic-beanstalk';
+import {
+  DescribeEnvironmentsCommand,
+  DescribeInstancesHealthCommand,
+} from '@aws-sdk/client-elastic-beanstalk';
 import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler as executionEnded } from '../../../functions/execution-ended.js';
@@ -76,7 +79,17 @@ describe('every alert path publishes the same way', () => {
     expect(published().MessageAttributes?.severity?.StringValue).toBe('warning');
   });
 
-  it('executionEnded, for an execution stopped from outside (ExecutionEndedRule)', async () => {
+  it('executionEnded, for an execution stopped from outside (ExecutionEndedRule), naming the version each instance runs', async () => {
+    // Stopped mid-update: one instance on the new version, one still on the old (a partial deploy).
+    mocks.eb.on(DescribeInstancesHealthCommand).resolves({
+      InstanceHealthList: [
+        { InstanceId: 'i-0aaaaaaaaaaaaaaa1', Deployment: { VersionLabel: LABEL, Status: 'Deployed' } },
+        {
+          InstanceId: 'i-0aaaaaaaaaaaaaaa2',
+          Deployment: { VersionLabel: 'v9-090909090909', Status: 'In Progress' },
+        },
+      ],
+    });
     const event = {
       source: 'aws.states',
       'detail-type': 'Step Functions Execution Status Change',
@@ -95,7 +108,11 @@ describe('every alert path publishes the same way', () => {
     expectOneAlertPath(input, 'ABORTED', 'antenna-prod');
     expect(input.MessageAttributes?.severity?.StringValue).toBe('critical');
     expect(input.MessageAttributes?.environment?.StringValue).toBe('antenna-prod');
-    expect(JSON.parse(input.Message ?? '{}').default).toMatch(/^Duration: +10m 0s$/m);
+    const email = JSON.parse(input.Message ?? '{}').default as string;
+    expect(email).toMatch(/^Duration: +10m 0s$/m);
+    expect(email).toContain(
+      `Instances now\n  i-0aaaaaaaaaaaaaaa1  ${LABEL}  Deployed\n  i-0aaaaaaaaaaaaaaa2  v9-090909090909  In Progress`,
+    );
   });
 
   it('undeliveredEvents, for the dead-letter-queue alarm (UndeliveredEventsRule), once per transition', async () => {

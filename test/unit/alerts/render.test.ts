@@ -178,3 +178,21 @@ describe('console links', () => {
     expect(links).toEqual([]);
   });
 });
+
+describe('chat links', () => {
+  it('lists the console links as plain URLs every chat platform links', () => {
+    const previous = { ...process.env };
+    for (const k of Object.keys(process.env)) if (k.startsWith('AWS_ENDPOINT_URL')) delete process.env[k];
+    try {
+      const alert = composeAlert(rolledBack, NOW);
+      expect(alert.chat.content.description).toContain(
+        'Step Functions execution: https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/',
+      );
+      expect(alert.message).toContain(
+        'Links\n  Application environments: https://eu-west-1.console.aws.amazon.com/',
+      );
+    } finally {
+      Object.assign(process.env, previous);
+    }
+  });
+});

@@ -65,7 +65,7 @@ describe('record-outcome handler', () => {
     const result = await handler(endState('SUCCEEDED'), context);
 
     // Assert
-    expect(result).toEqual({ recorded: true, lockReleased: true });
+    expect(result).toMatchObject({ recorded: true, lockReleased: true });
     expect(await getLastGood(db, TABLE, ENV)).toEqual({
       versionLabel: LABEL,
       imageDigest: DIGEST,
@@ -165,7 +165,7 @@ describe('record-outcome handler', () => {
     const result = await handler(neverLocked, context);
 
     // Assert
-    expect(result).toEqual({ recorded: true, lockReleased: false });
+    expect(result).toMatchObject({ recorded: true, lockReleased: false });
     expect((await getLock(db, TABLE, ENV))?.owner).toBe(OTHER_EXECUTION);
     expect((await listHistory(db, TABLE, ENV))[0]).toMatchObject({ outcome: 'FAILED_BEFORE_DEPLOY' });
   });
@@ -267,5 +267,37 @@ describe('record-outcome handler', () => {
       trigger: 'manual',
       outcome: 'ROLLBACK_FAILED',
     });
+  });
+});
+
+describe('record-outcome handler: what on-call reads later', () => {
+  it("keeps the rolled-back app's last log lines in history, masked, with the alert's duration", async () => {
+    // Arrange: RetrieveLogTail left the tail of the failing instance in the state.
+    await takeLock(EXECUTION);
+    const state = endState('ROLLED_BACK', {
+      diagnostics: {
+        logTails: [
+          {
+            instanceId: 'i-0aaaaaaaaaaaaaaa1',
+            source: '/var/log/containers/django-stdouterr.log',
+            lines:
+              'Traceback (most recent call last):\nOperationalError: postgres://antenna:hunter2@db:5432/antenna',
+            truncated: false,
+          },
+        ],
+      },
+    } as Partial<DeployState>);
+
+    // Act
+    const result = await handler(state, context);
+
+    // Assert
+    const [entry] = await listHistory(db, TABLE, ENV, 1);
+    expect(entry?.logTail).toEqual({
+      instanceId: 'i-0aaaaaaaaaaaaaaa1',
+      source: '/var/log/containers/django-stdouterr.log',
+      lines: 'Traceback (most recent call last):\nOperationalError: postgres://antenna:***@db:5432/antenna',
+    });
+    expect(entry?.durationSeconds).toBe((result as { durationSeconds?: number }).durationSeconds);
   });
 });

@@ -1,0 +1,18 @@
+import type { Context } from 'aws-lambda';
+import * as z from 'zod';
+import { type Diagnostics, diagnosticsSchema } from '../lib/alerts/diagnostics.js';
+import { requestTail, retrieveTail } from '../lib/alerts/log-tail.js';
+import { eb } from '../lib/aws/clients/eb.js';
+import { parseEvent, parseState } from '../lib/workflow/input.js';
+
+// One function for both ends of the wait (deploy.asl.yml): RequestLogTail passes the release,
+// RetrieveLogTail the release and what the request returned.
+const previous = z.object({ diagnostics: diagnosticsSchema });
+
+export const handler = async (event: unknown, context?: Context): Promise<Diagnostics> => {
+  const { release } = parseState(event, context, ['release']);
+  if ((event as { diagnostics?: unknown }).diagnostics === undefined)
+    return requestTail(eb, release, new Date());
+  const { diagnostics } = parseEvent(previous, event, 'the log tail requested before');
+  return retrieveTail(eb, release, diagnostics);
+};
