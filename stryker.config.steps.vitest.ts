@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
  * The tests a mutation run of lib/steps and lib/store uses (stryker.config.steps.mjs): the step and
  * store unit tests and the ASL workflow tests, which run the real handlers. The other unit suites
  * (health, preflight, bundle, config) never reach these files, and the stand-in, end-to-end and CLI
- * suites take minutes per mutant.
+ * suites take minutes per mutant. MUTATE_UNIT=1 leaves the workflow tests out (stryker.config.steps.mjs).
  */
 export default defineConfig({
   test: {
@@ -13,8 +13,9 @@ export default defineConfig({
       'test/unit/steps/**/*.test.ts',
       'test/unit/store/**/*.test.ts',
       'test/unit/workflow/**/*.test.ts',
-      'test/workflow/deploy.test.ts',
-      'test/workflow/definition.test.ts',
+      ...(process.env.MUTATE_UNIT === '1'
+        ? []
+        : ['test/workflow/deploy.test.ts', 'test/workflow/definition.test.ts']),
     ],
     setupFiles: ['test/setup.ts'],
     testTimeout: 30_000,
