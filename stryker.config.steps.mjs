@@ -3,7 +3,8 @@
 //   MUTATE_RUN=lock nice -n 15 npx stryker run stryker.config.steps.mjs --mutate lib/steps/acquire-lock.ts
 // Reports go to coverage/mutation/<MUTATE_RUN>.{html,json} (gitignored); scores in docs/benchmarks.md.
 // MUTATE_UNIT=1 leaves out the ASL workflow tests: for lib/store, whose functions every workflow test
-// reaches, they double the run and the store's own tests are meant to judge it.
+// reaches, they double the run and the store's own tests are meant to judge it. MUTATE_TESTS=store
+// keeps only test/unit/store and test/unit/steps (the store's own tests and the steps that use it).
 import base from './stryker.config.mjs';
 
 const run = process.env.MUTATE_RUN ?? 'steps';
