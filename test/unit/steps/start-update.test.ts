@@ -128,8 +128,11 @@ describe('DeployVersion: an update whose reply was lost', () => {
     // Act
     const run = deployRelease(release());
 
-    // Assert
+    // Assert: the alert quotes EB's answer if the watch never learns more.
     await expect(run).rejects.toThrow(UpdateOutcomeUnknown);
+    await expect(run).rejects.toThrow(
+      `UpdateEnvironment to ${LABEL} got no usable answer (InternalFailure: internal error)`,
+    );
   });
 
   it('is reported unknown, not as a refusal, when EB cannot be looked at after the failed call', async () => {
