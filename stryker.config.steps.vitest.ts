@@ -4,18 +4,23 @@ import { defineConfig } from 'vitest/config';
  * The tests a mutation run of lib/steps and lib/store uses (stryker.config.steps.mjs): the step and
  * store unit tests and the ASL workflow tests, which run the real handlers. The other unit suites
  * (health, preflight, bundle, config) never reach these files, and the stand-in, end-to-end and CLI
- * suites take minutes per mutant.
+ * suites take minutes per mutant. MUTATE_UNIT=1 leaves the workflow tests out; MUTATE_TESTS=store keeps
+ * only the store and step tests, which judge lib/store on their own (stryker.config.steps.mjs).
  */
 export default defineConfig({
   test: {
-    include: [
-      'test/unit/functions/**/*.test.ts',
-      'test/unit/steps/**/*.test.ts',
-      'test/unit/store/**/*.test.ts',
-      'test/unit/workflow/**/*.test.ts',
-      'test/workflow/deploy.test.ts',
-      'test/workflow/definition.test.ts',
-    ],
+    include:
+      process.env.MUTATE_TESTS === 'store'
+        ? ['test/unit/store/**/*.test.ts', 'test/unit/steps/**/*.test.ts']
+        : [
+            'test/unit/functions/**/*.test.ts',
+            'test/unit/steps/**/*.test.ts',
+            'test/unit/store/**/*.test.ts',
+            'test/unit/workflow/**/*.test.ts',
+            ...(process.env.MUTATE_UNIT === '1'
+              ? []
+              : ['test/workflow/deploy.test.ts', 'test/workflow/definition.test.ts']),
+          ],
     setupFiles: ['test/setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -1,0 +1,132 @@
+/**
+ * CheckHealth around the verdict (lib/steps/check-health.ts): how many polls a watch gets, what an
+ * unread poll keeps, and an environment that disappears mid-watch.
+ */
+import {
+  DescribeEnvironmentHealthCommand,
+  DescribeEnvironmentsCommand,
+  DescribeEventsCommand,
+  DescribeInstancesHealthCommand,
+} from '@aws-sdk/client-elastic-beanstalk';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { checkHealth, watchLimits } from '../../../lib/steps/check-health.js';
+import type { HealthProgress } from '../../../lib/workflow-state.js';
+import { awsError, deploy, LABEL, mocks, OLD_LABEL, release } from '../functions/fixtures.js';
+
+const watch = { toVersion: LABEL, fromVersion: OLD_LABEL, startedAt: deploy.startedAt };
+
+/** Seven polls in: converged at 10:02:00, Green since then, two warnings on record. */
+const remembered: HealthProgress = {
+  verdict: 'wait',
+  polls: 7,
+  nextPollSeconds: 15,
+  convergedAt: '2026-11-23T10:02:00.000Z',
+  healthySince: '2026-11-23T10:02:00.000Z',
+  lastReadAt: '2026-11-23T10:02:30.000Z',
+  status: 'Ready',
+  color: 'Green',
+  healthStatus: 'Ok',
+  causes: [],
+  events: ['2026-11-23T10:01:10Z WARN Instance i-0abc restarted'],
+};
+
+beforeEach(() => {
+  mocks.eb.reset();
+  mocks.eb.on(DescribeEventsCommand).resolves({ Events: [] });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('watchLimits', () => {
+  it.each([
+    // antenna-prod: 1,200 s at the shortest jittered poll (15 s × 0.8 = 12 s) is 100 polls, plus 10.
+    [1200, 15, 110],
+    // 1,200 s at 5.6 s is 214.3 polls: rounded up, never short of the timeout.
+    [1200, 7, 225],
+    // A poll interval under 1.25 s still counts at least 1 s a poll.
+    [1200, 1, 1210],
+  ])('gives a %i s watch polled every %i s %i polls', (timeoutSeconds, pollSeconds, maxPolls) => {
+    expect(watchLimits({ timeoutSeconds, pollSeconds })).toEqual({ maxPolls });
+  });
+});
+
+describe('CheckHealth: a poll that cannot read EB', () => {
+  beforeEach(() => {
+    mocks.eb.on(DescribeEnvironmentHealthCommand).rejects(awsError('InternalFailure', 'internal', 500));
+  });
+
+  it('keeps everything the watch knew, so grace, bake and events go on from where they were', async () => {
+    // Act
+    const h = await checkHealth(release(), watch, remembered);
+
+    // Assert
+    expect(h).toMatchObject({
+      verdict: 'wait',
+      polls: 8,
+      convergedAt: remembered.convergedAt,
+      healthySince: remembered.healthySince,
+      lastReadAt: remembered.lastReadAt,
+      status: 'Ready',
+      color: 'Green',
+      healthStatus: 'Ok',
+      events: remembered.events,
+    });
+    expect(h.causes).toEqual([
+      'could not read health (InternalFailure: internal; last read 2026-11-23T10:02:30.000Z)',
+    ]);
+  });
+
+  it('says so when health was never read since the update', async () => {
+    // Act
+    const h = await checkHealth(release(), watch, undefined);
+
+    // Assert
+    expect(h).toMatchObject({ verdict: 'wait', polls: 1, events: [] });
+    expect(h.causes[0]).toContain('never read since the update');
+  });
+
+  it.each([
+    [0, 12],
+    [0.5, 15],
+    [0.999999, 18],
+  ])('polls again after the policy interval ±20%% (random %d → %d s)', async (random, seconds) => {
+    // Arrange
+    vi.spyOn(Math, 'random').mockReturnValue(random);
+
+    // Act
+    const h = await checkHealth(release(), watch, remembered);
+
+    // Assert
+    expect(h.nextPollSeconds).toBe(seconds);
+  });
+});
+
+describe('CheckHealth: an environment gone mid-watch', () => {
+  it('rolls back (the state machine then calls for a person) when the environment was terminated', async () => {
+    // Arrange: EB answers for a terminated environment (EB API: DescribeEnvironments returns it with
+    // Status Terminated for about an hour; health calls fail).
+    mocks.eb
+      .on(DescribeEnvironmentHealthCommand)
+      .rejects(awsError('InvalidRequestException', 'No Environment found for EnvironmentName'));
+    mocks.eb.on(DescribeInstancesHealthCommand).rejects(awsError('InvalidRequestException', 'none'));
+    mocks.eb.on(DescribeEnvironmentsCommand).resolves({
+      Environments: [
+        {
+          ApplicationName: 'antenna',
+          EnvironmentName: 'antenna-prod',
+          Status: 'Terminated',
+          VersionLabel: LABEL,
+        },
+      ],
+    });
+
+    // Act
+    const h = await checkHealth(release(), watch, remembered);
+
+    // Assert
+    expect(h.verdict).toBe('rollback');
+    expect(h.causes).toEqual(['environment is Terminated']);
+  });
+});

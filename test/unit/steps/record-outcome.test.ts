@@ -1,0 +1,233 @@
+/**
+ * RecordOutcome (lib/steps/record-outcome.ts): the line `ebship history` shows for a deployment, what
+ * a redriven execution may still write, and whether a push is forgotten so it can be pushed again.
+ */
+import { describe, expect, it } from 'vitest';
+import { LockLost } from '../../../lib/errors.js';
+import { acquireDeployLock } from '../../../lib/steps/acquire-lock.js';
+import { outcomeReason, recordOutcome } from '../../../lib/steps/record-outcome.js';
+import {
+  acquireLock,
+  getLastGood,
+  type HistoryOutcome,
+  listHistory,
+  putLastGood,
+  recordDeployment,
+  recordPush,
+} from '../../../lib/store/deployments.js';
+import type { DeployState, HealthProgress, OutcomeStatus } from '../../../lib/workflow-state.js';
+import {
+  DIGEST,
+  db,
+  deploy,
+  ENV,
+  EXECUTION,
+  LABEL,
+  OLD_DIGEST,
+  OLD_LABEL,
+  OTHER_EXECUTION,
+  release,
+  STARTED,
+  stateBeforeDeploy,
+  TABLE,
+  useFreshTable,
+} from '../functions/fixtures.js';
+
+useFreshTable();
+
+const OLD_GOOD = {
+  versionLabel: OLD_LABEL,
+  imageDigest: OLD_DIGEST,
+  imagePushedAt: '2026-11-20T08:00:00.000Z',
+  deployedAt: '2026-11-20T08:10:00.000Z',
+  executionId: OTHER_EXECUTION,
+};
+
+function endState(status: OutcomeStatus, extra: Partial<DeployState> = {}): DeployState {
+  return { ...stateBeforeDeploy(), deploy, outcome: { status }, ...extra };
+}
+
+function watch(verdict: HealthProgress['verdict'], causes: string[]): HealthProgress {
+  return { verdict, polls: 9, nextPollSeconds: 15, causes, events: [] };
+}
+
+function takeLock(owner: string) {
+  return acquireLock(db, TABLE, ENV, {
+    owner,
+    versionLabel: LABEL,
+    imageDigest: DIGEST,
+    leaseSeconds: 3 * 3600,
+    now: new Date(),
+  });
+}
+
+describe('RecordOutcome: the reason history shows', () => {
+  it('says "healthy" for a success, or the first thing the watch said', () => {
+    expect(outcomeReason(endState('SUCCEEDED'), 'SUCCEEDED')).toBe('healthy');
+    expect(
+      outcomeReason(
+        endState('SUCCEEDED', { health: watch('healthy', ['Green for 60s', 'second']) }),
+        'SUCCEEDED',
+      ),
+    ).toBe('Green for 60s');
+  });
+
+  it('names the error a Catch caught, then the failure, then at most two health causes', () => {
+    // Arrange
+    const state = endState('ROLLED_BACK', {
+      error: { Error: 'UpdateOutcomeUnknown', Cause: 'no answer' },
+      failure: { Error: 'MigrationsPending' },
+      health: watch('rollback', ['Red: 100 % of requests fail', 'i-0abc is Severe', 'third cause']),
+    });
+
+    // Act
+    const reason = outcomeReason(state, 'ROLLED_BACK');
+
+    // Assert
+    expect(reason).toBe(
+      'UpdateOutcomeUnknown: no answer; MigrationsPending; Red: 100 % of requests fail; i-0abc is Severe',
+    );
+  });
+
+  it.each(['rollback', 'timeout', 'overridden'] as const)(
+    'quotes the watch when its verdict is %s',
+    (verdict) => {
+      const state = endState('ROLLED_BACK', { health: watch(verdict, [`why ${verdict}`]) });
+      expect(outcomeReason(state, 'ROLLED_BACK')).toBe(`why ${verdict}`);
+    },
+  );
+
+  it('never quotes a watch that was still waiting or healthy as the reason of a failure', () => {
+    for (const verdict of ['wait', 'healthy'] as const) {
+      const state = endState('ROLLED_BACK', { health: watch(verdict, ['Green for 30s of the 60s bake']) });
+      expect(outcomeReason(state, 'ROLLED_BACK')).toBe('ROLLED_BACK');
+    }
+  });
+
+  it.each<[OutcomeStatus, string]>([
+    ['ROLLBACK_FAILED', 'Red after the deploy; v9 Red too'],
+    ['OVERRIDDEN', 'Red after the deploy; v9 Red too'],
+    ['ROLLED_BACK', 'Red after the deploy'],
+  ])('adds what the rollback watch said for %s', (status, expected) => {
+    // Arrange
+    const state = endState(status, {
+      health: watch('rollback', ['Red after the deploy']),
+      rollbackHealth: watch('rollback', ['v9 Red too', 'not this one']),
+    });
+
+    // Act / Assert
+    expect(outcomeReason(state, status)).toBe(expected);
+  });
+
+  it('falls back to the outcome, and keeps history items small (1,000 characters)', () => {
+    expect(outcomeReason(endState('FAILED_BEFORE_DEPLOY'), 'FAILED_BEFORE_DEPLOY')).toBe(
+      'FAILED_BEFORE_DEPLOY',
+    );
+    const long = endState('FAILED_BEFORE_DEPLOY', {
+      error: { Error: 'BundleInvalid', Cause: 'x'.repeat(5000) },
+    });
+    expect(outcomeReason(long, 'FAILED_BEFORE_DEPLOY')).toHaveLength(1000);
+  });
+});
+
+describe('RecordOutcome: a redriven execution', () => {
+  it.each<HistoryOutcome>(['RUNNING', 'ABORTED', 'TIMED_OUT'])(
+    'records nothing over an execution finalised as %s, and never moves the last good version',
+    async (finalised) => {
+      // Arrange: the execution was stopped; the ended-execution rule wrote its outcome and freed
+      // the lock (or, for RUNNING, DeployVersion's entry is all there is).
+      await putLastGood(db, TABLE, ENV, OLD_GOOD);
+      await recordDeployment(db, TABLE, {
+        ...ENV,
+        target: 'antenna-prod',
+        executionId: EXECUTION,
+        trigger: 'push',
+        toVersion: LABEL,
+        outcome: finalised,
+        startedAt: STARTED,
+      });
+
+      // Act: redriven, it reaches RecordOutcome.
+      const run = recordOutcome(endState('SUCCEEDED'), 'SUCCEEDED');
+
+      // Assert
+      await expect(run).rejects.toThrow(LockLost);
+      expect(await getLastGood(db, TABLE, ENV)).toEqual(OLD_GOOD);
+      expect((await listHistory(db, TABLE, ENV))[0]?.outcome).toBe(finalised);
+    },
+  );
+
+  it('never takes another execution’s history entry for its own', async () => {
+    // Arrange: the environment has another execution's finished deployment; none of this one's.
+    await recordDeployment(db, TABLE, {
+      ...ENV,
+      target: 'antenna-prod',
+      executionId: OTHER_EXECUTION,
+      trigger: 'manual',
+      toVersion: OLD_LABEL,
+      outcome: 'SUCCEEDED',
+      startedAt: '2026-11-20T08:00:00.000Z',
+    });
+
+    // Act
+    const run = recordOutcome(endState('SUCCEEDED'), 'SUCCEEDED');
+
+    // Assert
+    await expect(run).rejects.toThrow(LockLost);
+    expect(await listHistory(db, TABLE, ENV)).toHaveLength(1);
+  });
+});
+
+describe('RecordOutcome: pushes remembered or forgotten', () => {
+  const pushAgain = (executionId: string) =>
+    recordPush(db, TABLE, {
+      repository: 'antenna-backend',
+      imageDigest: DIGEST,
+      target: 'antenna-prod',
+      executionId,
+      now: new Date(),
+      ttlSeconds: 3600,
+    });
+
+  it('forgets a push that failed before deploying, so pushing it again after the fix deploys', async () => {
+    // Arrange
+    await acquireDeployLock(release());
+
+    // Act
+    await recordOutcome(
+      endState('FAILED_BEFORE_DEPLOY', { error: { Error: 'SecretInvalid' } }),
+      'FAILED_BEFORE_DEPLOY',
+    );
+
+    // Assert
+    expect(await pushAgain(OTHER_EXECUTION)).toBe('new');
+  });
+
+  it.each<OutcomeStatus>(['ROLLED_BACK', 'SUCCEEDED'])(
+    'still remembers a push that reached EB (%s): a redelivery is a duplicate',
+    async (status) => {
+      // Arrange
+      await acquireDeployLock(release());
+
+      // Act
+      await recordOutcome(endState(status), status);
+
+      // Assert
+      expect(await pushAgain(OTHER_EXECUTION)).toBe('duplicate');
+    },
+  );
+
+  it('records the duration in seconds since the execution started', async () => {
+    // Arrange
+    await takeLock(EXECUTION);
+
+    // Act
+    await recordOutcome(endState('SUCCEEDED'), 'SUCCEEDED', new Date(Date.parse(STARTED) + 616_000));
+
+    // Assert
+    expect((await listHistory(db, TABLE, ENV))[0]).toMatchObject({
+      durationSeconds: 616,
+      endedAt: '2026-11-23T10:10:16.000Z',
+    });
+  });
+});
