@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-elastic-beanstalk';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { VersionProcessingFailed } from '../../../lib/errors.js';
-import { createOrCheckVersion } from '../../../lib/steps/create-app-version.js';
+import { createOrCheckVersion, versionPollSeconds } from '../../../lib/steps/create-app-version.js';
 import type { VersionResult } from '../../../lib/workflow-state.js';
 import { bundle, LABEL, mocks, release } from '../functions/fixtures.js';
 
@@ -17,13 +17,19 @@ const versionIs = (s: string) => ({
     { ApplicationName: 'antenna', VersionLabel: LABEL, Status: s as ApplicationVersionStatus },
   ],
 });
-const after = (polls: number): VersionResult => ({
-  label: LABEL,
-  reused: false,
-  status: 'processing',
-  polls,
-  nextPollSeconds: 5,
-});
+/** The state after look number `polls`, on the real schedule of waits (1, 2, 3 … 10 s). */
+const after = (polls: number): VersionResult => {
+  let waitedSeconds = 0;
+  for (let n = 0; n < polls; n++) waitedSeconds += versionPollSeconds(n);
+  return {
+    label: LABEL,
+    reused: false,
+    status: 'processing',
+    polls,
+    nextPollSeconds: versionPollSeconds(polls),
+    waitedSeconds,
+  };
+};
 
 beforeEach(() => {
   mocks.eb.reset();
@@ -35,18 +41,20 @@ beforeEach(() => {
 });
 
 describe('CreateAppVersion', () => {
-  it('waits through poll 119 and gives up at poll 120 (10 minutes), saying nothing was deployed', async () => {
+  it('waits through look 64 (595 s) and gives up at look 65 (10 minutes), saying nothing was deployed', async () => {
     // Arrange
     mocks.eb.on(DescribeApplicationVersionsCommand).resolves(versionIs('Processing'));
 
     // Act
-    const last = await createOrCheckVersion(release(), bundle, after(118));
-    const late = createOrCheckVersion(release(), bundle, after(119));
+    const last = await createOrCheckVersion(release(), bundle, after(63));
+    const late = createOrCheckVersion(release(), bundle, after(64));
 
     // Assert
-    expect(last).toMatchObject({ status: 'processing', polls: 119 });
+    expect(last).toMatchObject({ status: 'processing', polls: 64, waitedSeconds: 595 });
     await expect(late).rejects.toThrow(VersionProcessingFailed);
-    await expect(late).rejects.toThrow(`version ${LABEL} still processing after 600s; nothing was deployed`);
+    await expect(late).rejects.toThrow(
+      `version ${LABEL} still processing after 10m 5s; nothing was deployed`,
+    );
   });
 
   it.each(['Processed', 'Unprocessed'])('deploys a version EB reports %s, however late', async (s) => {
@@ -54,10 +62,10 @@ describe('CreateAppVersion', () => {
     mocks.eb.on(DescribeApplicationVersionsCommand).resolves(versionIs(s));
 
     // Act
-    const result = await createOrCheckVersion(release(), bundle, after(119));
+    const result = await createOrCheckVersion(release(), bundle, after(64));
 
     // Assert
-    expect(result).toMatchObject({ status: 'processed', polls: 120 });
+    expect(result).toMatchObject({ status: 'processed', polls: 65 });
   });
 
   it('stops when the version vanished while EB processed it, without the failed-version advice', async () => {
@@ -101,7 +109,7 @@ describe('CreateAppVersion', () => {
     const next = await createOrCheckVersion(release(), bundle, { ...after(0), reused: true });
 
     // Assert
-    expect(first).toMatchObject({ polls: 0, reused: true, status: 'processed', nextPollSeconds: 5 });
+    expect(first).toMatchObject({ polls: 0, reused: true, status: 'processed', nextPollSeconds: 1 });
     expect(next).toMatchObject({ polls: 1, reused: true });
   });
 });
