@@ -18,7 +18,7 @@ const versionIs = (s: string) => ({
   ],
 });
 /** The state after look number `polls`, on the real schedule of waits (1, 2, 3 … 10 s). */
-const after = (polls: number): VersionResult => {
+const stateAfterLook = (polls: number): VersionResult => {
   let waitedSeconds = 0;
   for (let n = 0; n < polls; n++) waitedSeconds += versionPollSeconds(n);
   return {
@@ -46,8 +46,8 @@ describe('CreateAppVersion', () => {
     mocks.eb.on(DescribeApplicationVersionsCommand).resolves(versionIs('Processing'));
 
     // Act
-    const last = await createOrCheckVersion(release(), bundle, after(63));
-    const late = createOrCheckVersion(release(), bundle, after(64));
+    const last = await createOrCheckVersion(release(), bundle, stateAfterLook(63));
+    const late = createOrCheckVersion(release(), bundle, stateAfterLook(64));
 
     // Assert
     expect(last).toMatchObject({ status: 'processing', polls: 64, waitedSeconds: 595 });
@@ -62,7 +62,7 @@ describe('CreateAppVersion', () => {
     mocks.eb.on(DescribeApplicationVersionsCommand).resolves(versionIs(s));
 
     // Act
-    const result = await createOrCheckVersion(release(), bundle, after(64));
+    const result = await createOrCheckVersion(release(), bundle, stateAfterLook(64));
 
     // Assert
     expect(result).toMatchObject({ status: 'processed', polls: 65 });
@@ -73,7 +73,7 @@ describe('CreateAppVersion', () => {
     mocks.eb.on(DescribeApplicationVersionsCommand).resolves({ ApplicationVersions: [] });
 
     // Act
-    const run = createOrCheckVersion(release(), bundle, after(2));
+    const run = createOrCheckVersion(release(), bundle, stateAfterLook(2));
 
     // Assert
     await expect(run).rejects.toThrow(
@@ -91,7 +91,7 @@ describe('CreateAppVersion', () => {
     });
 
     // Act
-    const run = createOrCheckVersion(release(), bundle, after(2));
+    const run = createOrCheckVersion(release(), bundle, stateAfterLook(2));
 
     // Assert
     await expect(run).rejects.toThrow('EB said: first reason | second reason');
@@ -106,7 +106,7 @@ describe('CreateAppVersion', () => {
 
     // Act
     const first = await createOrCheckVersion(release(), bundle);
-    const next = await createOrCheckVersion(release(), bundle, { ...after(0), reused: true });
+    const next = await createOrCheckVersion(release(), bundle, { ...stateAfterLook(0), reused: true });
 
     // Assert
     expect(first).toMatchObject({ polls: 0, reused: true, status: 'processed', nextPollSeconds: 1 });
