@@ -14,8 +14,8 @@ import { loadConfig } from '../lib/config/load.js';
 import { createClock, installClock } from '../standin/clock.js';
 import { loadEcrRulePattern } from '../standin/ecr-rule.js';
 import { freePort } from '../standin/ports.js';
-import { DEFAULT_NAMES, provision } from '../standin/provision.js';
-import { loadDefinition, loadRegistry } from '../standin/run-scenario.js';
+import { provision } from '../standin/provision.js';
+import { loadDefinition, loadRegistry, pointHandlersAt } from '../standin/run-scenario.js';
 import { loadScenario } from '../standin/scenarios.js';
 import { startStandin } from '../standin/server.js';
 import {
@@ -131,19 +131,8 @@ export async function runFleet(
     for (const target of Object.keys(config.targets)) {
       ({ alertTopicArn } = await provision(world, standin.endpoint, config, { ...healthy, target }));
     }
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: standin.endpoint,
-      AWS_ACCESS_KEY_ID: 'AKIDSTANDIN',
-      AWS_SECRET_ACCESS_KEY: 'standin-not-a-secret',
-      AWS_REGION: world.region,
-      EBSHIP_S3_PATH_STYLE: 'true',
-      EBSHIP_CONFIG: configPath,
-      TABLE_NAME: DEFAULT_NAMES.tableName,
-      BUNDLE_BUCKET: DEFAULT_NAMES.bundleBucket,
-      ALERT_TOPIC_ARN: alertTopicArn,
-      MIGRATION_DOCUMENT_NAME: DEFAULT_NAMES.migrationDocumentName,
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-    });
+    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    pointHandlersAt(standin.endpoint, world.region, configPath, alertTopicArn);
     resolver = await loadRegistry();
     const machineArn = world.sfn.createStateMachine(
       'ebship-local-deploy',
@@ -183,6 +172,8 @@ export async function runFleet(
         c.input.EnvironmentName === `${Object.values(config.targets)[0]?.environment}`,
     );
     const pushToUpdate = first && update ? takeApart(first.history, update.at) : undefined;
+    if (process.env.EBSHIP_FLEET_DEBUG)
+      for (const e of executions) if (e.status !== 'SUCCEEDED') console.error(e.status, e.error, e.cause);
     const outcomes: Record<string, number> = {};
     for (const e of executions) outcomes[e.status] = (outcomes[e.status] ?? 0) + 1;
     return {

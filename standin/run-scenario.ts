@@ -85,21 +85,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   const { world } = standin;
   try {
     const provisioned = await provision(world, standin.endpoint, options.config, scenario);
-    // The handlers build their SDK clients when first imported: the endpoint must be set before.
-    Object.assign(process.env, {
-      AWS_ENDPOINT_URL: standin.endpoint,
-      AWS_ACCESS_KEY_ID: 'AKIDSTANDIN',
-      AWS_SECRET_ACCESS_KEY: 'standin-not-a-secret',
-      AWS_REGION: world.region,
-      EBSHIP_S3_PATH_STYLE: 'true',
-      EBSHIP_CONFIG: options.configPath,
-      TABLE_NAME: DEFAULT_NAMES.tableName,
-      BUNDLE_BUCKET: DEFAULT_NAMES.bundleBucket,
-      ALERT_TOPIC_ARN: provisioned.alertTopicArn,
-      MIGRATION_DOCUMENT_NAME: DEFAULT_NAMES.migrationDocumentName,
-    });
-    process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-    delete process.env.AWS_PROFILE;
+    pointHandlersAt(standin.endpoint, world.region, options.configPath, provisioned.alertTopicArn);
     await options.onReady?.();
     resolver ??= await loadRegistry();
     const definition = options.definition ? await options.definition() : await loadDefinition();
@@ -182,6 +168,32 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     await standin.close();
     uninstall();
   }
+}
+
+/**
+ * Points this process's handlers at the stand-in, the way Lambda's environment points them at AWS.
+ * The handlers build their SDK clients when first imported: call this before loading them.
+ */
+export function pointHandlersAt(
+  endpoint: string,
+  region: string,
+  configPath: string,
+  alertTopicArn: string,
+): void {
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_ACCESS_KEY_ID: 'AKIDSTANDIN',
+    AWS_SECRET_ACCESS_KEY: 'standin-not-a-secret',
+    AWS_REGION: region,
+    EBSHIP_S3_PATH_STYLE: 'true',
+    EBSHIP_CONFIG: configPath,
+    TABLE_NAME: DEFAULT_NAMES.tableName,
+    BUNDLE_BUCKET: DEFAULT_NAMES.bundleBucket,
+    ALERT_TOPIC_ARN: alertTopicArn,
+    MIGRATION_DOCUMENT_NAME: DEFAULT_NAMES.migrationDocumentName,
+  });
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  delete process.env.AWS_PROFILE;
 }
 
 type FollowedExecution = {
