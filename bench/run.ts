@@ -26,7 +26,17 @@ function runFleet(n: number, options: Record<string, number> = {}): FleetResult 
   const text = execFileSync('npx', ['tsx', 'bench/fleet.ts', String(n), JSON.stringify(options)], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
-    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    // Not this process's test environment (the mocked section's DynamoDB endpoint, table, topic):
+    // the fleet sets its own, pointing at its stand-in.
+    env: {
+      ...Object.fromEntries(
+        Object.entries(process.env).filter(
+          ([k]) =>
+            !/^(AWS_|EBSHIP_|TABLE_NAME$|BUNDLE_BUCKET$|ALERT_TOPIC_ARN$|MIGRATION_DOCUMENT_NAME$)/.test(k),
+        ),
+      ),
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    },
   });
   return JSON.parse(text.trim().split('\n').at(-1) ?? '{}') as FleetResult;
 }
