@@ -17,7 +17,7 @@ const versionIs = (s: string) => ({
     { ApplicationName: 'antenna', VersionLabel: LABEL, Status: s as ApplicationVersionStatus },
   ],
 });
-const after = (polls: number): VersionResult => ({
+const polledTimes = (polls: number): VersionResult => ({
   label: LABEL,
   reused: false,
   status: 'processing',
@@ -40,8 +40,8 @@ describe('CreateAppVersion', () => {
     mocks.eb.on(DescribeApplicationVersionsCommand).resolves(versionIs('Processing'));
 
     // Act
-    const last = await createOrCheckVersion(release(), bundle, after(118));
-    const late = createOrCheckVersion(release(), bundle, after(119));
+    const last = await createOrCheckVersion(release(), bundle, polledTimes(118));
+    const late = createOrCheckVersion(release(), bundle, polledTimes(119));
 
     // Assert
     expect(last).toMatchObject({ status: 'processing', polls: 119 });
@@ -54,7 +54,7 @@ describe('CreateAppVersion', () => {
     mocks.eb.on(DescribeApplicationVersionsCommand).resolves(versionIs(s));
 
     // Act
-    const result = await createOrCheckVersion(release(), bundle, after(119));
+    const result = await createOrCheckVersion(release(), bundle, polledTimes(119));
 
     // Assert
     expect(result).toMatchObject({ status: 'processed', polls: 120 });
@@ -65,7 +65,7 @@ describe('CreateAppVersion', () => {
     mocks.eb.on(DescribeApplicationVersionsCommand).resolves({ ApplicationVersions: [] });
 
     // Act
-    const run = createOrCheckVersion(release(), bundle, after(2));
+    const run = createOrCheckVersion(release(), bundle, polledTimes(2));
 
     // Assert
     await expect(run).rejects.toThrow(
@@ -83,7 +83,7 @@ describe('CreateAppVersion', () => {
     });
 
     // Act
-    const run = createOrCheckVersion(release(), bundle, after(2));
+    const run = createOrCheckVersion(release(), bundle, polledTimes(2));
 
     // Assert
     await expect(run).rejects.toThrow('EB said: first reason | second reason');
@@ -98,7 +98,7 @@ describe('CreateAppVersion', () => {
 
     // Act
     const first = await createOrCheckVersion(release(), bundle);
-    const next = await createOrCheckVersion(release(), bundle, { ...after(0), reused: true });
+    const next = await createOrCheckVersion(release(), bundle, { ...polledTimes(0), reused: true });
 
     // Assert
     expect(first).toMatchObject({ polls: 0, reused: true, status: 'processed', nextPollSeconds: 5 });
