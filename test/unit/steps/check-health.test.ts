@@ -130,3 +130,46 @@ describe('CheckHealth: an environment gone mid-watch', () => {
     expect(h.causes).toEqual(['environment is Terminated']);
   });
 });
+
+describe('CheckHealth: someone else deploys during the watch', () => {
+  it('stops watching and changes nothing (overridden), never rolls back over their version', async () => {
+    // Arrange: Ready and Green on a version that is neither ours nor the one we replaced.
+    mocks.eb.on(DescribeEnvironmentHealthCommand).resolves({
+      EnvironmentName: 'antenna-prod',
+      Status: 'Ready' as never,
+      Color: 'Green',
+      HealthStatus: 'Ok',
+      Causes: [],
+      RefreshedAt: new Date('2026-11-23T10:04:00.000Z'),
+    });
+    mocks.eb.on(DescribeEnvironmentsCommand).resolves({
+      Environments: [
+        {
+          ApplicationName: 'antenna',
+          EnvironmentName: 'antenna-prod',
+          Status: 'Ready',
+          VersionLabel: 'v11-console',
+        },
+      ],
+    });
+    mocks.eb.on(DescribeInstancesHealthCommand).resolves({
+      InstanceHealthList: [
+        {
+          InstanceId: 'i-0abc1234def567890',
+          Color: 'Green',
+          HealthStatus: 'Ok',
+          Deployment: { VersionLabel: 'v11-console', Status: 'Deployed' },
+        },
+      ],
+    });
+
+    // Act
+    const h = await checkHealth(release(), watch, remembered);
+
+    // Assert
+    expect(h.verdict).toBe('overridden');
+    expect(h.causes[0]).toContain(
+      'v11-console was deployed to the environment by someone other than this execution',
+    );
+  });
+});

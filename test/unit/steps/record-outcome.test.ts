@@ -2,13 +2,15 @@
  * RecordOutcome (lib/steps/record-outcome.ts): the line `ebship history` shows for a deployment, what
  * a redriven execution may still write, and whether a push is forgotten so it can be pushed again.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { dynamo } from '../../../lib/aws/clients/dynamo.js';
 import { LockLost } from '../../../lib/errors.js';
 import { acquireDeployLock } from '../../../lib/steps/acquire-lock.js';
 import { outcomeReason, recordOutcome } from '../../../lib/steps/record-outcome.js';
 import {
   acquireLock,
   getLastGood,
+  getLock,
   type HistoryOutcome,
   listHistory,
   putLastGood,
@@ -152,6 +154,10 @@ describe('RecordOutcome: a redriven execution', () => {
 
       // Assert
       await expect(run).rejects.toThrow(LockLost);
+      await expect(run).rejects.toThrow(
+        `execution ${EXECUTION} no longer holds the lock on antenna/antenna-prod: it was stopped or timed out ` +
+          'and its outcome was already recorded; this redriven run records nothing',
+      );
       expect(await getLastGood(db, TABLE, ENV)).toEqual(OLD_GOOD);
       expect((await listHistory(db, TABLE, ENV))[0]?.outcome).toBe(finalised);
     },
@@ -175,6 +181,32 @@ describe('RecordOutcome: a redriven execution', () => {
     // Assert
     await expect(run).rejects.toThrow(LockLost);
     expect(await listHistory(db, TABLE, ENV)).toHaveLength(1);
+  });
+});
+
+describe('RecordOutcome: a throttled table', () => {
+  it('passes the error on for a retry, and the environment stays locked to this execution until then', async () => {
+    // Arrange: the ownership check is throttled once (DynamoDB: ProvisionedThroughputExceededException).
+    await putLastGood(db, TABLE, ENV, OLD_GOOD);
+    await takeLock(EXECUTION);
+    vi.spyOn(dynamo, 'send').mockImplementationOnce(async () => {
+      throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+        name: 'ProvisionedThroughputExceededException',
+      });
+    });
+
+    // Act
+    const run = recordOutcome(endState('SUCCEEDED'), 'SUCCEEDED');
+
+    // Assert: never taken as "lock lost", which would leave the lock held and the version unrecorded.
+    await expect(run).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
+    vi.restoreAllMocks();
+    expect((await getLock(db, TABLE, ENV))?.owner).toBe(EXECUTION);
+    expect(await recordOutcome(endState('SUCCEEDED'), 'SUCCEEDED')).toEqual({
+      recorded: true,
+      lockReleased: true,
+    });
+    expect((await getLastGood(db, TABLE, ENV))?.versionLabel).toBe(LABEL);
   });
 });
 

@@ -13,7 +13,15 @@ import {
   listHistory,
   recordDeployment,
   recordPush,
+  releaseLock,
+  takeOverLock,
 } from '../../../lib/store/deployments.js';
+import {
+  claimAlert,
+  claimNextTurn,
+  releaseAlertClaim,
+  releaseNextTurn,
+} from '../../../lib/store/ownership.js';
 import { type LocalTable, startLocalTable } from './dynalite-table.js';
 
 const EXEC_A = 'arn:aws:states:us-east-1:123456789012:execution:ebship-deploy:antenna-prod-3f2a9c1b7d4e-push';
@@ -47,13 +55,14 @@ const entry = (env: EnvKey, extra: Record<string, unknown> = {}) => ({
 });
 
 describe('deployment history', () => {
-  it('answers an empty list for a limit of 0 (DynamoDB refuses a query Limit below 1)', async () => {
+  it('answers an empty list for a limit of 0 (DynamoDB refuses a query Limit below 1), one entry for 1', async () => {
     // Arrange
     const env = freshEnv();
     await recordDeployment(local.db, local.table, entry(env));
 
     // Act / Assert
     expect(await listHistory(local.db, local.table, env, 0)).toEqual([]);
+    expect(await listHistory(local.db, local.table, env, 1)).toHaveLength(1);
   });
 
   it('keeps the trigger of manual deploys and rollbacks, and reads anything else as a push', async () => {
@@ -186,5 +195,73 @@ describe('acquireLock when the lock keeps changing hands', () => {
       `antenna/${env.environment} changed hands while ebship tried to lock it`,
     );
     expect(puts).toBe(3);
+  });
+});
+
+describe('a DynamoDB error that is not a failed condition', () => {
+  // DynamoDB API reference, "Error handling": ProvisionedThroughputExceededException and
+  // ThrottlingException are retryable; only ConditionalCheckFailedException answers a condition.
+  const throttled = {
+    send: async () => {
+      throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+        name: 'ProvisionedThroughputExceededException',
+      });
+    },
+  } as unknown as typeof local.db;
+  const env = { application: 'antenna', environment: 'antenna-prod' };
+  const push = {
+    repository: 'antenna-backend',
+    imageDigest: DIGEST,
+    target: 'antenna-prod',
+    executionId: EXEC_A,
+  };
+
+  it.each<[string, () => Promise<unknown>]>([
+    // A throttled dedupe write must not drop the push as a duplicate.
+    ['recordPush', () => recordPush(throttled, local.table, { ...push, now: new Date(), ttlSeconds: 60 })],
+    ['forgetPush', () => forgetPush(throttled, local.table, push)],
+    [
+      'acquireLock',
+      () =>
+        acquireLock(throttled, local.table, env, {
+          owner: EXEC_A,
+          versionLabel: 'v1',
+          imageDigest: DIGEST,
+          leaseSeconds: 60,
+          now: new Date(),
+        }),
+    ],
+    [
+      'takeOverLock',
+      () =>
+        takeOverLock(throttled, local.table, env, EXEC_B, {
+          owner: EXEC_A,
+          versionLabel: 'v1',
+          imageDigest: DIGEST,
+          leaseSeconds: 60,
+          now: new Date(),
+        }),
+    ],
+    ['releaseLock', () => releaseLock(throttled, local.table, env, EXEC_A)],
+    [
+      'recordDeployment (RUNNING)',
+      () => recordDeployment(throttled, local.table, entry(env, { outcome: 'RUNNING' })),
+    ],
+    ['recordDeployment (final)', () => recordDeployment(throttled, local.table, entry(env))],
+    ['claimAlert', () => claimAlert(throttled, local.table, EXEC_A, new Date())],
+    ['releaseAlertClaim', () => releaseAlertClaim(throttled, local.table, EXEC_A)],
+    [
+      'claimNextTurn',
+      () =>
+        claimNextTurn(throttled, local.table, env, {
+          executionId: EXEC_A,
+          target: 'antenna-prod',
+          versionLabel: 'v1',
+          since: '2025-06-02T09:00:00.000Z',
+        }),
+    ],
+    ['releaseNextTurn', () => releaseNextTurn(throttled, local.table, env, EXEC_A)],
+  ])('is passed on by %s (the state machine retries it), never taken as an answer', async (_name, call) => {
+    await expect(call()).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
   });
 });
