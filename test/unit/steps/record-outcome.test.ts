@@ -202,7 +202,7 @@ describe('RecordOutcome: a throttled table', () => {
     await expect(run).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
     vi.restoreAllMocks();
     expect((await getLock(db, TABLE, ENV))?.owner).toBe(EXECUTION);
-    expect(await recordOutcome(endState('SUCCEEDED'), 'SUCCEEDED')).toEqual({
+    expect(await recordOutcome(endState('SUCCEEDED'), 'SUCCEEDED')).toMatchObject({
       recorded: true,
       lockReleased: true,
     });
