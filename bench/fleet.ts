@@ -173,7 +173,17 @@ export async function runFleet(
     );
     const pushToUpdate = first && update ? takeApart(first.history, update.at) : undefined;
     if (process.env.EBSHIP_FLEET_DEBUG)
-      for (const e of executions) if (e.status !== 'SUCCEEDED') console.error(e.status, e.error, e.cause);
+      for (const e of executions)
+        if (e.status !== 'SUCCEEDED') {
+          const entered = e.history.filter((h) => h.type === 'TaskStateEntered');
+          const rollback = entered.find(
+            (h) => (h.stateEnteredEventDetails as { name?: string })?.name === 'RollBack',
+          );
+          const input = JSON.parse(
+            String((rollback?.stateEnteredEventDetails as { input?: string })?.input ?? '{}'),
+          );
+          console.error(e.status, e.error, JSON.stringify(input.failure ?? input.health ?? {}).slice(0, 600));
+        }
     const outcomes: Record<string, number> = {};
     for (const e of executions) outcomes[e.status] = (outcomes[e.status] ?? 0) + 1;
     return {
