@@ -99,6 +99,9 @@ export class UpdateLifecycle {
     for (const f of faults) this.scheduleFault(env, f.spec, f.fire, start, behaviour);
     if (behaviour.result === 'stuck') return;
     const end = start + behaviour.durationSeconds * 1000;
+    // Every event of the update's end: same application, environment, label, time and request.
+    const done = (severity: 'INFO' | 'ERROR', message: string) =>
+      this.host.event(app, name, label, severity, message, end, env.requestId);
     this.host.schedule(
       end,
       () => {
@@ -108,46 +111,20 @@ export class UpdateLifecycle {
         if (behaviour.result === 'reverted') {
           if (dockerFailure) {
             for (const i of env.instances) {
-              this.host.event(
-                app,
-                name,
-                label,
+              done(
                 'ERROR',
                 `[Instance: ${i.id}] Command failed on instance. Return code: 1 Output: Engine execution has encountered an error..`,
-                end,
-                env.requestId,
               );
             }
-            this.host.event(
-              app,
-              name,
-              label,
-              'ERROR',
-              "Instance deployment failed. For details, see 'eb-engine.log'.",
-              end,
-              env.requestId,
-            );
+            done('ERROR', "Instance deployment failed. For details, see 'eb-engine.log'.");
           }
           env.versionLabel = previous;
           for (const i of env.instances) this.deployInstance(i, previous, 'Deployed', end);
-          this.host.event(app, name, label, 'ERROR', 'Failed to deploy application.', end, env.requestId);
-          this.host.event(
-            app,
-            name,
-            label,
-            'INFO',
-            'The environment was reverted to the previous configuration setting.',
-            end,
-            env.requestId,
-          );
-          this.host.event(
-            app,
-            name,
-            label,
+          done('ERROR', 'Failed to deploy application.');
+          done('INFO', 'The environment was reverted to the previous configuration setting.');
+          done(
             'ERROR',
             'Update environment operation is complete, but with errors. For more information, see troubleshooting documentation.',
-            end,
-            env.requestId,
           );
         } else if (behaviour.result === 'partial') {
           env.versionLabel = label;
@@ -155,36 +132,15 @@ export class UpdateLifecycle {
             if (n === 0) this.deployInstance(i, label, 'Deployed', end);
             else this.deployInstance(i, previous, 'Failed', end);
           });
-          this.host.event(
-            app,
-            name,
-            label,
+          done(
             'ERROR',
             'Update environment operation is complete, but with errors. For more information, see troubleshooting documentation.',
-            end,
-            env.requestId,
           );
         } else {
           env.versionLabel = label;
           for (const i of env.instances) this.deployInstance(i, label, 'Deployed', end);
-          this.host.event(
-            app,
-            name,
-            label,
-            'INFO',
-            'New application version was deployed to running EC2 instances.',
-            end,
-            env.requestId,
-          );
-          this.host.event(
-            app,
-            name,
-            label,
-            'INFO',
-            'Environment update completed successfully.',
-            end,
-            env.requestId,
-          );
+          done('INFO', 'New application version was deployed to running EC2 instances.');
+          done('INFO', 'Environment update completed successfully.');
         }
         const steps =
           behaviour.health.length > 0 ? behaviour.health : [{ afterSeconds: 0, color: 'Green' as const }];
