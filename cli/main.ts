@@ -8,6 +8,7 @@ import { registerLint } from './commands/lint.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRollback } from './commands/rollback.js';
+import { registerStats } from './commands/stats.js';
 import { registerStatus } from './commands/status.js';
 import { registerTrace } from './commands/trace.js';
 import { registerValidate } from './commands/validate.js';
@@ -91,6 +92,7 @@ export function buildProgram(io: Io, act: Act): Command {
     registerFollow,
     registerStatus,
     registerHistory,
+    registerStats,
     registerLogs,
     registerRollback,
     registerPlan,

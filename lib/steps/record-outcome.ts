@@ -65,6 +65,8 @@ export async function recordOutcome(
     startedAt: release.startedAt,
     ...ended,
     ...historyTail(state),
+    imagePushedAt: release.imagePushedAt,
+    rollbackStartedAt: state.rollback?.startedAt,
   });
   if (status === 'FAILED_BEFORE_DEPLOY' && release.trigger === 'push')
     await forgetPush(dynamo, table, release);
