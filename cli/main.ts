@@ -3,6 +3,7 @@ import type { Act } from './command.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerFollow } from './commands/follow.js';
+import { registerFreeze } from './commands/freeze.js';
 import { registerHistory } from './commands/history.js';
 import { registerLint } from './commands/lint.js';
 import { registerLogs } from './commands/logs.js';
@@ -93,6 +94,7 @@ export function buildProgram(io: Io, act: Act): Command {
     registerStatus,
     registerHistory,
     registerStats,
+    registerFreeze,
     registerLogs,
     registerRollback,
     registerPlan,

@@ -30,6 +30,8 @@ export interface Release {
   hasReleasePhase?: boolean;
   /** The target has `checks:`. Absent: false. */
   hasChecks?: boolean;
+  /** A manual deploy sent through a freeze with `--force`: history and the alert say so. */
+  forced?: boolean;
   executionId: string;
   /** ISO start of the execution. */
   startedAt: string;

@@ -61,7 +61,11 @@ export async function recordOutcome(
     toVersion: release.versionLabel,
     imageUri: release.imageUri,
     outcome: status,
-    reason: maskAppText(outcomeReason(state, status)),
+    reason: maskAppText(
+      release.forced
+        ? `forced through a freeze (--force); ${outcomeReason(state, status)}`
+        : outcomeReason(state, status),
+    ),
     startedAt: release.startedAt,
     ...ended,
     ...historyTail(state),

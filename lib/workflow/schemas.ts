@@ -55,6 +55,7 @@ export const releaseSchema = contract<Release>()({
   hasMigrationCheck: z.boolean(),
   hasReleasePhase: z.boolean().optional(),
   hasChecks: z.boolean().optional(),
+  forced: z.boolean().optional(),
   executionId: text,
   startedAt: isoTime,
 }) satisfies z.ZodType<Release>;

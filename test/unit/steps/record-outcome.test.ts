@@ -276,6 +276,18 @@ describe('RecordOutcome: pushes remembered or forgotten', () => {
     });
   });
 
+  it('records a deploy forced through a freeze as such', async () => {
+    await takeLock(EXECUTION);
+    const base = endState('SUCCEEDED');
+
+    await recordOutcome(
+      { ...base, release: { ...(base.release as NonNullable<DeployState['release']>), forced: true } },
+      'SUCCEEDED',
+    );
+
+    expect((await listHistory(db, TABLE, ENV))[0]?.reason).toBe('forced through a freeze (--force); healthy');
+  });
+
   it('records the duration in seconds since the execution started', async () => {
     // Arrange
     await takeLock(EXECUTION);
