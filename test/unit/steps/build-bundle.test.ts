@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   DescribeAccountAttributesCommand,
+  DescribeApplicationsCommand,
   DescribeApplicationVersionsCommand,
   DescribeConfigurationSettingsCommand,
   DescribeEnvironmentsCommand,
@@ -108,8 +109,12 @@ describe('BuildBundle with an include directory', () => {
     // Act
     const result = await buildBundle(release(), secrets);
 
-    // Assert
-    expect(result.files).toContain('.ebextensions/50-app.config');
+    // Assert: the file list the execution's state shows is in name order.
+    expect(result.files).toEqual([
+      '.ebextensions/00-ebship.config',
+      '.ebextensions/50-app.config',
+      'Dockerrun.aws.json',
+    ]);
     expect(uploadedBundle()?.['.ebextensions/50-app.config']).toBe(APP_CONFIG);
   });
 
@@ -148,7 +153,14 @@ describe('BuildBundle with an include directory', () => {
   });
 
   it('carries each warning on as "<rule> <file>:<line>: <message>", or without the line or file it lacks', async () => {
-    // Arrange: a hook written where Amazon Linux 2+ never runs it (line 2), and an ignored file.
+    // Arrange: a hook written where Amazon Linux 2+ never runs it (line 2), an ignored file, and
+    // the region 985 of 1000 application versions full (an account-wide finding, no file).
+    mocks.s3.on(GetObjectCommand).resolves({
+      Body: {
+        transformToString: async () => JSON.stringify({ count: 985, countedAt: new Date().toISOString() }),
+      },
+    } as never);
+    mocks.eb.on(DescribeApplicationsCommand).resolves({ Applications: [{ ApplicationName: 'antenna' }] });
     configWithInclude({
       '.ebextensions/50-app.config': [
         'files:',
@@ -171,6 +183,7 @@ describe('BuildBundle with an include directory', () => {
       expect.arrayContaining([
         expect.stringMatching(/^legacy-platform-hook \.ebextensions\/50-app\.config:2: writes a hook to /),
         expect.stringMatching(/^ebextensions-ignored-file \.ebextensions\/notes\.txt: EB only reads /),
+        expect.stringMatching(/^version-quota-near: this region holds 985 of 1000 application versions/),
       ]),
     );
   });
