@@ -207,13 +207,13 @@ export async function reconcile(now = new Date()): Promise<ReconcileReport> {
     });
   };
 
-  // One DescribeEnvironments for every target's environment.
+  // One DescribeEnvironments per application, for all its targets' environments.
   let environments: EnvironmentView[] | undefined;
   let environmentsError: unknown;
   try {
     environments = await describeEnvironmentsByName(
       eb,
-      entries.map(([, t]) => t.environment),
+      entries.map(([, t]) => t),
     );
   } catch (err) {
     environmentsError = err;

@@ -450,12 +450,14 @@ describe('reconcile: drift', () => {
     expect(published()).toEqual([]);
   });
 
-  it('reads every environment in one DescribeEnvironments call', async () => {
+  it('reads the environments in one DescribeEnvironments per application, not one per target', async () => {
     await reconcile(T0);
 
-    const calls = mocks.eb.commandCalls(DescribeEnvironmentsCommand);
-    expect(calls).toHaveLength(1);
-    expect(calls[0]?.args[0].input.EnvironmentNames).toEqual(['antenna-prod', 'treasury-plane-dev']);
+    const calls = mocks.eb.commandCalls(DescribeEnvironmentsCommand).map((c) => c.args[0].input);
+    expect(calls).toEqual([
+      { ApplicationName: 'antenna', EnvironmentNames: ['antenna-prod'], IncludeDeleted: false },
+      { ApplicationName: 'treasury-plane', EnvironmentNames: ['treasury-plane-dev'], IncludeDeleted: false },
+    ]);
   });
 
   it('retries the alert on the next run when publishing failed', async () => {
