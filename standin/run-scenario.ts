@@ -202,7 +202,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
  * state machine it starts. It runs once before the first push, as it would have since ebship was
  * installed: its first run only remembers when it began (lib/steps/reconcile.ts).
  */
-async function startScheduledRules(
+export async function startScheduledRules(
   world: World,
   machineArn: string,
   print: (line: string) => void,
