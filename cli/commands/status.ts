@@ -3,7 +3,7 @@ import { getEnvironment } from '../../lib/aws/eb.js';
 import type { Target } from '../../lib/config/schema.js';
 import type { LastGood } from '../../lib/store/deployments.js';
 import { describeExecution, executionName } from '../aws/executions.js';
-import { lastGood, lock } from '../aws/store.js';
+import { drift, lastGood, lock } from '../aws/store.js';
 import { type Act, examples } from '../command.js';
 import type { Context } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
@@ -17,6 +17,8 @@ interface TargetStatus {
   /** Why the environment could not be read (not found, access denied). */
   deployedError?: string;
   lastGood?: LastGood;
+  /** A version running that ebship did not deploy, as the reconciler last found it (DRIFT alert). */
+  drift?: { versionLabel: string; recordedLabel: string; since: string };
   running?: {
     executionArn: string;
     executionName: string;
@@ -31,7 +33,7 @@ export function registerStatus(program: Command, act: Act): void {
   program
     .command('status')
     .description(
-      'Show what each target runs now (EB), its last good version and any running ebship execution.',
+      'Show what each target runs now (EB), its last good version, any drift from it and any running ebship execution.',
     )
     .argument('[target]', 'one target (default: every target in ebship.yml)')
     .addHelpText(
@@ -79,6 +81,13 @@ async function statusOf(ctx: Context, name: string, target: Target): Promise<Tar
     result.deployedError = error.message;
   }
   result.lastGood = await lastGood(ctx, target);
+  const drifted = await drift(ctx, target);
+  if (drifted)
+    result.drift = {
+      versionLabel: drifted.versionLabel,
+      recordedLabel: drifted.recordedLabel,
+      since: drifted.claimedAt,
+    };
   const held = await lock(ctx, target);
   if (held) {
     const exec = await describeExecution(aws.sfn, held.owner);
@@ -112,6 +121,13 @@ function printStatus(ctx: Context, r: TargetStatus): void {
       ? ['  last good', r.lastGood.versionLabel, `deployed ${formatTime(r.lastGood.deployedAt)}`]
       : ['  last good', '(none recorded)', ''],
   );
+  if (r.drift) {
+    rows.push([
+      '  drift',
+      out.paint('yellow', r.drift.versionLabel),
+      `not deployed by ebship, found ${formatTime(r.drift.since)} (reconciler)`,
+    ]);
+  }
   if (r.running) {
     const stale =
       r.running.status !== 'RUNNING' ? ` (stale lock until ${formatTime(r.running.leaseUntil)})` : '';
