@@ -1,12 +1,15 @@
+import { ElasticBeanstalkClient, UpdateEnvironmentCommand } from '@aws-sdk/client-elastic-beanstalk';
 import type { EbshipConfig } from '../lib/config/schema.js';
 import { type Clock, installClock } from './clock.js';
 import { loadEcrRulePattern, loadExecutionEndedRule } from './ecr-rule.js';
 import type { FiredFault } from './faults.js';
 import { DEFAULT_NAMES, provision } from './provision.js';
 import type { Scenario } from './scenarios.js';
+import { loadScheduledRules, Scheduler } from './scheduler.js';
 import { startStandin } from './server.js';
 import type { PublishedMessage } from './services/sns.js';
 import type { HistoryEvent, TaskHandler, TaskHandlerResolver } from './services/step-functions.js';
+import type { World } from './world.js';
 
 /**
  * Runs one scenario end to end in this process: starts the stand-in on a scaled clock, points the
@@ -41,6 +44,10 @@ export interface ScenarioOutcome {
   /** EB calls answered, and how many of them were throttled. */
   ebCalls: number;
   throttled: number;
+  /** The scenario's `afterPushes`: what was published meanwhile, and whether it was as expected. */
+  afterPushes?: { alerts: PublishedMessage[]; passed: boolean };
+  /** Times the scheduled rules fired (scenarios with `scheduledRules`). */
+  scheduledRuns: number;
   passed: boolean;
 }
 
@@ -83,6 +90,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     },
   });
   const { world } = standin;
+  let scheduler: Scheduler | undefined;
   try {
     const provisioned = await provision(world, standin.endpoint, options.config, scenario);
     pointHandlersAt(standin.endpoint, world.region, options.configPath, provisioned.alertTopicArn);
@@ -102,6 +110,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       'ExecutionEndedLambdaFunction.Arn': endedFunction,
     });
     if (ended) world.rules.push(ended);
+    if (scenario.scheduledRules) scheduler = await startScheduledRules(world, machineArn, print);
     // Armed after provisioning, so only ebship's own calls meet them.
     world.faults.addAll(scenario.faults);
 
@@ -121,8 +130,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       const elapsed = () => Math.round((options.clock.now() - startedAt) / 1000);
       print('');
       print(`push ${target.source.repository}:${push.tag}`);
-      const { executionArns } = world.pushImage({ repository: target.source.repository, tag: push.tag });
-      const arn = executionArns[0];
+      const { executionArns, image } = world.pushImage({
+        repository: target.source.repository,
+        tag: push.tag,
+      });
+      const arn =
+        executionArns[0] ??
+        (scheduler && (await reconciledExecution(world, image.digest, options.clock, print)));
       if (!arn) throw new Error(`the ECR rule did not match a push to ${target.source.repository}`);
       const execution = world.sfn.executions.get(arn);
       if (!execution) throw new Error(`execution ${arn} was not recorded`);
@@ -155,19 +169,127 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
         history: execution.history,
       });
     }
+    const after = scenario.afterPushes
+      ? await runAfterPushes(scenario.afterPushes, {
+          world,
+          endpoint: standin.endpoint,
+          environment: target.environment,
+          knownGood: provisioned.knownGood.versionLabel,
+          clock: options.clock,
+          print,
+        })
+      : undefined;
     return {
       scenario: scenario.name,
       pushes,
+      ...(after ? { afterPushes: after } : {}),
+      scheduledRuns: scheduler?.fired.length ?? 0,
       ruleSource: rule.source,
       ebCalls: world.eb.calls.length,
       throttled: world.eb.calls.filter((c) => c.error === 'Throttling').length,
-      passed: pushes.every((p) => p.status === p.expected),
+      passed: pushes.every((p) => p.status === p.expected) && (after?.passed ?? true),
     };
   } finally {
+    scheduler?.stop();
     world.sns.onPublish = undefined;
     await standin.close();
     uninstall();
   }
+}
+
+/**
+ * The scheduled rules of infra/events.yml on the simulated clock: the reconciler, with the deploy
+ * state machine it starts. It runs once before the first push, as it would have since ebship was
+ * installed: its first run only remembers when it began (lib/steps/reconcile.ts).
+ */
+export async function startScheduledRules(
+  world: World,
+  machineArn: string,
+  print: (line: string) => void,
+): Promise<Scheduler> {
+  const reconcileArn = `arn:aws:lambda:${world.region}:${world.account}:function:ebship-local-reconcile`;
+  process.env.STATE_MACHINE_ARN = machineArn;
+  world.functions.set(reconcileArn, await loadFunction(RECONCILE));
+  const scheduler = new Scheduler(world, loadScheduledRules({ 'ReconcileLambdaFunction.Arn': reconcileArn }));
+  await scheduler.runNow();
+  print(`scheduled rules: ${scheduler.rules.map((r) => `${r.name} ${r.expression}`).join(', ') || '(none)'}`);
+  return scheduler;
+}
+
+/**
+ * A push whose ECR event was lost starts no execution: wait (simulated time) for the reconciler to
+ * start one for the image, for at most two schedule intervals and its grace period.
+ */
+async function reconciledExecution(
+  world: World,
+  digest: string,
+  clock: Clock,
+  print: (line: string) => void,
+): Promise<string | undefined> {
+  const since = clock.now();
+  print('  ECR event lost: no execution; waiting for the reconciler');
+  while (clock.now() - since < 11 * 60_000) {
+    const found = [...world.sfn.executions.values()].find((e) => e.input.includes(digest));
+    if (found) {
+      print(
+        `  +${String(Math.round((clock.now() - since) / 1000)).padStart(5)}s  reconciler started ${found.name}`,
+      );
+      return found.arn;
+    }
+    await clock.sleep(5_000);
+  }
+  return undefined;
+}
+
+/** The scenario's `afterPushes`: a deploy by hand, then time for the scheduled rules to notice. */
+async function runAfterPushes(
+  after: NonNullable<Scenario['afterPushes']>,
+  ctx: {
+    world: World;
+    endpoint: string;
+    environment: string;
+    knownGood: string;
+    clock: Clock;
+    print: (line: string) => void;
+  },
+): Promise<{ alerts: PublishedMessage[]; passed: boolean }> {
+  const alerts: PublishedMessage[] = [];
+  ctx.world.sns.onPublish = (m) => alerts.push(m);
+  ctx.print('');
+  if (after.consoleDeploy) {
+    // As from the console or the AWS CLI: UpdateEnvironment, no ebship lock, no history.
+    const eb = new ElasticBeanstalkClient({
+      endpoint: ctx.endpoint,
+      region: ctx.world.region,
+      credentials: { accessKeyId: 'AKIDSTANDIN', secretAccessKey: 'standin' },
+    });
+    await eb.send(
+      new UpdateEnvironmentCommand({ EnvironmentName: ctx.environment, VersionLabel: ctx.knownGood }),
+    );
+    eb.destroy();
+    ctx.print(
+      `deploy by hand (UpdateEnvironment, as the console does): ${ctx.environment} to ${ctx.knownGood}`,
+    );
+  }
+  const since = ctx.clock.now();
+  let lastEnv = '';
+  while (ctx.clock.now() - since < after.waitSeconds * 1000) {
+    const snap = ctx.world.eb.snapshot(ctx.environment);
+    const line = snap ? `${snap.status} ${snap.color} ${snap.versionLabel}` : '';
+    if (line !== lastEnv) {
+      ctx.print(`  +${String(Math.round((ctx.clock.now() - since) / 1000)).padStart(5)}s  EB     ${line}`);
+      lastEnv = line;
+    }
+    await ctx.clock.sleep(5_000);
+  }
+  await Promise.all(ctx.world.invocations);
+  for (const a of alerts) {
+    ctx.print(`  alert  ${a.subject ?? '(no subject)'}`);
+    for (const line of a.message.split('\n')) ctx.print(`         ${line}`);
+  }
+  const outcomes = alerts.map((a) => a.attributes.outcome);
+  const passed = after.expectAlerts.every((o) => outcomes.filter((x) => x === o).length === 1);
+  return { alerts, passed };
 }
 
 /**
@@ -248,6 +370,7 @@ async function follow(
 // Loaded by path at run time: the handlers' SDK clients read AWS_ENDPOINT_URL when first imported.
 const REGISTRY = '../functions/registry.js';
 const EXECUTION_ENDED = '../functions/execution-ended.js';
+const RECONCILE = '../functions/reconcile.js';
 
 async function loadFunction(path: string): Promise<(event: unknown) => Promise<unknown>> {
   const mod: unknown = await import(path);

@@ -94,6 +94,25 @@ export const scenarioSchema = z
      * scenario about throttling runs slower for those waits to stay realistic in simulated time.
      */
     scale: z.number().positive().optional(),
+    /**
+     * Scheduled rules of infra/events.yml (the reconciler) run on the simulated clock
+     * (standin/scheduler.ts), having run once before the first push. Off unless asked for: their
+     * calls would meet other scenarios' faults (counted per call) and change their call counts.
+     */
+    scheduledRules: z.boolean().default(false),
+    /**
+     * After the pushes: someone deploys by hand (UpdateEnvironment, as the console does) the version
+     * provisioned as known-good, then simulated time runs on; the alerts published meanwhile must
+     * include `expectAlerts` (outcomes), each exactly once.
+     */
+    afterPushes: z
+      .object({
+        consoleDeploy: z.literal('known-good').optional(),
+        waitSeconds: z.number().min(0).default(900),
+        expectAlerts: z.array(z.string()).default([]),
+      })
+      .strict()
+      .optional(),
     /** Faults to inject (schema in faults.ts), armed once the world is provisioned. */
     faults: z.array(faultSchema).default([]),
     eb: z

@@ -7,6 +7,7 @@ import {
   type LockItem,
   listHistory,
 } from '../../lib/store/deployments.js';
+import { type DriftItem, getDrift } from '../../lib/store/reconcile.js';
 import type { Context } from '../context.js';
 import { usage } from '../errors.js';
 
@@ -20,6 +21,11 @@ export function lastGood(ctx: Context, target: Target): Promise<LastGood | undef
 
 export function lock(ctx: Context, target: Target): Promise<LockItem | undefined> {
   return withTable(ctx, () => getLock(ctx.aws().db, ctx.names.table, target));
+}
+
+/** The version the reconciler found running that ebship did not deploy (and alerted about), if any. */
+export function drift(ctx: Context, target: Target): Promise<DriftItem | undefined> {
+  return withTable(ctx, () => getDrift(ctx.aws().db, ctx.names.table, target));
 }
 
 export function history(ctx: Context, target: Target, limit: number): Promise<HistoryEntry[]> {

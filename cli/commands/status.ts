@@ -4,7 +4,7 @@ import type { Target } from '../../lib/config/schema.js';
 import type { LastGood } from '../../lib/store/deployments.js';
 import { type Freeze, getHeld } from '../../lib/store/freeze.js';
 import { describeExecution, executionName } from '../aws/executions.js';
-import { lastGood, lock } from '../aws/store.js';
+import { drift, lastGood, lock } from '../aws/store.js';
 import { type Act, examples } from '../command.js';
 import type { Context } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
@@ -21,6 +21,8 @@ interface TargetStatus {
   lastGood?: LastGood;
   /** `ebship freeze`: automatic deploys held, and the newest push waiting for the unfreeze. */
   frozen?: Freeze & { held?: string };
+  /** A version running that ebship did not deploy, as the reconciler last found it (DRIFT alert). */
+  drift?: { versionLabel: string; recordedLabel: string; since: string };
   running?: {
     executionArn: string;
     executionName: string;
@@ -35,7 +37,7 @@ export function registerStatus(program: Command, act: Act): void {
   program
     .command('status')
     .description(
-      'Show what each target runs now (EB), its last good version and any running ebship execution.',
+      'Show what each target runs now (EB), its last good version, any drift from it and any running ebship execution.',
     )
     .argument('[target]', 'one target (default: every target in ebship.yml)')
     .addHelpText(
@@ -88,6 +90,13 @@ async function statusOf(ctx: Context, name: string, target: Target): Promise<Tar
     const waiting = await getHeld(aws.db, ctx.names.table, target);
     result.frozen = { ...freeze, ...(waiting ? { held: waiting.versionLabel } : {}) };
   }
+  const drifted = await drift(ctx, target);
+  if (drifted)
+    result.drift = {
+      versionLabel: drifted.versionLabel,
+      recordedLabel: drifted.recordedLabel,
+      since: drifted.claimedAt,
+    };
   const held = await lock(ctx, target);
   if (held) {
     const exec = await describeExecution(aws.sfn, held.owner);
@@ -121,6 +130,13 @@ function printStatus(ctx: Context, r: TargetStatus): void {
       ? ['  last good', r.lastGood.versionLabel, `deployed ${formatTime(r.lastGood.deployedAt)}`]
       : ['  last good', '(none recorded)', ''],
   );
+  if (r.drift) {
+    rows.push([
+      '  drift',
+      out.paint('yellow', r.drift.versionLabel),
+      `not deployed by ebship, found ${formatTime(r.drift.since)} (reconciler)`,
+    ]);
+  }
   if (r.running) {
     const stale =
       r.running.status !== 'RUNNING' ? ` (stale lock until ${formatTime(r.running.leaseUntil)})` : '';

@@ -14,7 +14,10 @@ export type AlertOutcome =
   | 'OVERRIDDEN'
   | 'ABORTED'
   | 'TIMED_OUT'
-  | 'EVENTS_UNDELIVERED';
+  | 'EVENTS_UNDELIVERED'
+  /** The scheduled reconciler: an environment runs a version ebship did not deploy, and back in line. */
+  | 'DRIFT'
+  | 'DRIFT_RESOLVED';
 
 /** info: nothing to do. warning: look when you can. critical: a person is needed now. */
 export type Severity = 'info' | 'warning' | 'critical';
@@ -25,6 +28,8 @@ export const SEVERITY: Record<AlertOutcome, Severity> = {
   FAILED_BEFORE_DEPLOY: 'warning',
   OVERRIDDEN: 'warning',
   EVENTS_UNDELIVERED: 'warning',
+  DRIFT: 'warning',
+  DRIFT_RESOLVED: 'info',
   ROLLBACK_FAILED: 'critical',
   ABORTED: 'critical',
   TIMED_OUT: 'critical',

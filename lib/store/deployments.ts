@@ -83,7 +83,7 @@ export function envPk(key: EnvKey): string {
   return `ENV#${key.application}/${key.environment}`;
 }
 
-function pushPk(repository: string, imageDigest: string): string {
+export function pushPk(repository: string, imageDigest: string): string {
   return `PUSH#${repository}@${imageDigest}`;
 }
 

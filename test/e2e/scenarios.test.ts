@@ -126,7 +126,10 @@ describe('stand-in scenarios end to end', () => {
       scenarioNames()
         .filter((n) => n !== 'rehearsal')
         .sort(),
-    ).toEqual([...Object.keys(expectations), 'throttling-storm', 'update-reply-lost'].sort());
+    ).toEqual(
+      // lost-push and drift: test/e2e/reconcile.test.ts.
+      [...Object.keys(expectations), 'throttling-storm', 'update-reply-lost', 'lost-push', 'drift'].sort(),
+    );
   });
 
   it.each(Object.entries(expectations))('%s', { timeout: 60_000 }, async (name, want) => {

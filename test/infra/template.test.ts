@@ -229,8 +229,8 @@ describe('functions', () => {
     const functions = ofType('AWS::Lambda::Function');
 
     // The 18 steps of the state machine, executionEnded (the ExecutionEndedRule's target) and
-    // undeliveredEvents (the UndeliveredEventsRule's).
-    expect(functions).toHaveLength(20);
+    // undeliveredEvents (the UndeliveredEventsRule's), reconcile (the ReconcileRule's).
+    expect(functions).toHaveLength(21);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
       const env = (fn.Properties.Environment as { Variables: Json }).Variables;
@@ -278,7 +278,7 @@ describe('functions', () => {
     const functions = deployFunctions(SERVICE_DIR);
 
     expect(functions.map((f) => f.roleLogicalId).sort()).toEqual(
-      [...FUNCTION_NAMES, 'ExecutionEnded', 'UndeliveredEvents'].map((n) => `${n}Role`).sort(),
+      [...FUNCTION_NAMES, 'ExecutionEnded', 'UndeliveredEvents', 'Reconcile'].map((n) => `${n}Role`).sort(),
     );
     for (const fn of functions) {
       expect(resource(fn.roleLogicalId).Properties.RoleName).toBe(roleNameOf(fn, STAGE));
@@ -628,6 +628,52 @@ describe('events', () => {
       Principal: 'events.amazonaws.com',
       SourceArn: getAtt('ExecutionEndedRule', 'Arn'),
     });
+  });
+});
+
+describe('reconciler', () => {
+  it('runs every 5 minutes, without the dead-letter queue a lost push would be parked in', () => {
+    const rule = resource('ReconcileRule');
+    const target = (rule.Properties.Targets as Json[])[0];
+
+    expect(rule.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(rule.Properties.EventPattern).toBeUndefined();
+    expect(target?.Arn).toEqual(getAtt('ReconcileLambdaFunction', 'Arn'));
+    expect(target?.DeadLetterConfig).toBeUndefined();
+    expect(resource('ReconcileInvokePermission').Properties).toMatchObject({
+      Principal: 'events.amazonaws.com',
+      SourceArn: getAtt('ReconcileRule', 'Arn'),
+    });
+    expect(
+      (resource('ReconcileLambdaFunction').Properties.Environment as { Variables: Json }).Variables
+        .STATE_MACHINE_ARN,
+    ).toEqual({ Ref: 'DeployStateMachine' });
+  });
+
+  it('may make every AWS call its code makes, and nothing else, on ebship’s own resources', () => {
+    const calls = callsOf('functions/reconcile.ts');
+    const actions = roleActions('ReconcileRole');
+
+    expect([...calls].sort()).toEqual(
+      [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'ecr:DescribeImages',
+        'elasticbeanstalk:DescribeEnvironments',
+        'sns:Publish',
+        'states:StartExecution',
+      ].sort(),
+    );
+    expect(actions).toEqual(new Set([...calls, ...LOG_ACTIONS, ...Object.keys(ON_BEHALF.Reconcile ?? {})]));
+    const start = roleStatements('ReconcileRole').find((s) => s.Action === 'states:StartExecution');
+    expect(start?.Resource).toEqual({ Ref: 'DeployStateMachine' });
+    const describe = roleStatements('ReconcileRole').find(
+      (s) => s.Action === 'elasticbeanstalk:DescribeEnvironments',
+    );
+    expect(describe?.Resource).not.toBe('*');
   });
 });
 

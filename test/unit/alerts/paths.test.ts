@@ -6,24 +6,32 @@ import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler as executionEnded } from '../../../functions/execution-ended.js';
 import { handler as notify } from '../../../functions/notify.js';
+import { handler as reconcile } from '../../../functions/reconcile.js';
 import { handler as undeliveredEvents } from '../../../functions/undelivered-events.js';
 import { chatNotificationSchema } from '../../../lib/alerts/chat-schema.js';
+import { putLastGood } from '../../../lib/store/deployments.js';
 import type { DeployState } from '../../../lib/workflow-state.js';
 import {
+  db,
   deploy,
+  ENV,
   EXECUTION,
   LABEL,
   lambdaContext,
   mocks,
+  OLD_DIGEST,
+  OLD_LABEL,
   STARTED,
   stateBeforeDeploy,
+  TABLE,
   TOPIC,
   useFreshTable,
 } from '../functions/fixtures.js';
 
 /**
  * Every way ebship alerts on-call (Notify at the end of the workflow, executionEnded for a stopped or
- * timed-out execution, undeliveredEvents for the dead-letter-queue alarm) publishes the same way:
+ * timed-out execution, undeliveredEvents for the dead-letter-queue alarm, reconcile for drift) publishes
+ * the same way:
  * an "[ebship] ..." subject, the five attributes subscription filter policies match on, and a
  * rendering per protocol (SNS Publish, MessageStructure=json) whose chat one Amazon Q accepts.
  */
@@ -141,6 +149,25 @@ describe('every alert path publishes the same way', () => {
     // The alarm is about the whole stage: "*" so a filter policy can list it next to its targets.
     expectOneAlertPath(input, 'EVENTS_UNDELIVERED', '*');
     expect(input.Subject).toBe('[ebship] UNDELIVERED EVENTS - a push may not have been deployed');
+  });
+
+  it('reconcile, for a version ebship did not deploy (ReconcileRule), once per label', async () => {
+    // The environment runs LABEL (above); ebship's record is the older version.
+    await putLastGood(db, TABLE, ENV, {
+      versionLabel: OLD_LABEL,
+      imageDigest: OLD_DIGEST,
+      deployedAt: STARTED,
+      executionId: EXECUTION,
+    });
+    const scheduled = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };
+
+    await reconcile(scheduled, lambdaContext('Reconcile'));
+    await reconcile(scheduled, lambdaContext('Reconcile'));
+
+    const input = published();
+    expectOneAlertPath(input, 'DRIFT', 'antenna-prod');
+    expect(input.MessageAttributes?.severity?.StringValue).toBe('warning');
+    expect(input.MessageAttributes?.environment?.StringValue).toBe('antenna-prod');
   });
 
   it('undeliveredEvents ignores the alarm going back to OK', async () => {
