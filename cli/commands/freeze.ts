@@ -1,15 +1,8 @@
 import type { Command } from 'commander';
-import { shortDigest } from '../../lib/release/version-label.js';
 import { parseWindow } from '../../lib/stats/delivery.js';
-import {
-  deleteFreeze,
-  getFreeze,
-  getHeld,
-  isFrozen,
-  putFreeze,
-  releaseHeld,
-} from '../../lib/store/freeze.js';
-import { findStateMachine, readableExecutionName, startExecution } from '../aws/executions.js';
+import { startHeldPush } from '../../lib/steps/freeze.js';
+import { deleteFreeze, getFreeze, getHeld, isFrozen, putFreeze } from '../../lib/store/freeze.js';
+import { findStateMachine } from '../aws/executions.js';
 import { withTable } from '../aws/store.js';
 import { type Act, examples } from '../command.js';
 import type { Context } from '../context.js';
@@ -102,18 +95,7 @@ export async function unfreeze(ctx: Context, targetName: string): Promise<number
       region,
       stage: ctx.names.stage,
     });
-    const now = new Date();
-    const name = readableExecutionName(targetName, 'unfrozen', shortDigest(held.imageDigest), now);
-    // Deployed as the push it was: dedupe, downgrade protection and the lock queue all apply.
-    const input = {
-      target: targetName,
-      ...(held.imageTag ? { imageTag: held.imageTag } : {}),
-      imageDigest: held.imageDigest,
-      trigger: 'push',
-    };
-    const out = await startExecution(sfn, stateMachineArn, name, input);
-    await releaseHeld(db, table, target, held.executionId);
-    started = { executionArn: out.executionArn, name };
+    started = await startHeldPush({ db, sfn }, table, stateMachineArn, target, held);
   }
   if (ctx.json) {
     ctx.out.json({
