@@ -29,7 +29,13 @@ afterEach(() => standin?.close());
 function manualClock(): Clock & { advance(seconds: number): void } {
   let now = Date.parse('2026-03-02T10:00:00Z');
   const base = createClock(1, now);
-  return { ...base, now: () => now, advance: (s: number) => void (now += s * 1000) };
+  return {
+    ...base,
+    now: () => now,
+    advance: (s: number) => {
+      now += s * 1000;
+    },
+  };
 }
 
 function env(i: number): EbEnvironmentSpec {
