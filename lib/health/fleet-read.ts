@@ -32,11 +32,14 @@ export function healthReadMode(env: NodeJS.ProcessEnv = process.env): HealthRead
 }
 
 /**
- * A snapshot is fresh when the DescribeEnvironments it came from started at most this long ago (the
- * watch's base poll interval) and its events reach back to the watch's start. Only fresh snapshots
- * are judged; a verdict never comes from anything older.
+ * A snapshot is fresh when the DescribeEnvironments it came from started at most this long ago and
+ * its events reach back to the watch's start; instances count only when read at most this long ago.
+ * Only fresh reads are judged: a verdict never comes from anything older. Older snapshots are
+ * refreshed by the reader that finds them, so a poll sees EB at most this much later than its own
+ * read would have (the direct read's latency), while a fleet polling every 15 s shares about one
+ * refresh per FRESH_SECONDS.
  */
-export const FRESH_SECONDS = 15;
+export const FRESH_SECONDS = 5;
 /** The refresher's lease: far longer than a refresh takes; a refresher that died frees it after this. */
 export const LEASE_SECONDS = 20;
 /** A watch drops out of the registry when no CheckHealth renewed it for this long. */
