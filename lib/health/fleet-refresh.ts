@@ -24,7 +24,8 @@ import { maskAppText } from '../text/mask.js';
  * stale and won the POLLER lease (lib/health/fleet-read.ts). Two batched reads whatever the fleet's
  * size: DescribeEnvironments with every watched name (EnvironmentNames is a list: EB API reference,
  * DescribeEnvironments), and DescribeEvents for the whole account since a cursor (ApplicationName and
- * EnvironmentName are optional filters: EB API reference, DescribeEvents). Each call takes a token
+ * EnvironmentName are optional filters: EB API reference, DescribeEvents; EB answers it with the
+ * events of the resources the caller's IAM policy may read, so ebship's role sees its own). Each call takes a token
  * from the shared budget first; per-environment reads (DescribeInstancesHealth has no batch form) are
  * left to the executions that need them.
  */
