@@ -52,6 +52,14 @@ export const FLEET_BUDGET: Budget = { rate: 1, burst: 10 };
 /** How long a reader waits for another execution's refresh before reading EB itself. */
 const WAIT_FOR_REFRESH_MS = [500, 1000, 1500, 2000];
 
+/** EB's answers to a caller over its rate (EB API reference, Common Errors: Throttling). */
+const EB_THROTTLING = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+]);
+
 /** No EB read was possible within the budget (ours or EB's throttle): no data, never a verdict. */
 export class HealthReadThrottled extends Error {
   override name = 'HealthReadThrottled';
@@ -92,7 +100,10 @@ export async function sharedSnapshot(
     try {
       cursor = await refreshFleet(deps, lease.eventsCursor);
     } catch (err) {
-      if (err instanceof FleetBudgetSpent) throw new HealthReadThrottled(err.message);
+      // Over the budget, or EB throttled the batch: a direct read now would only add to it.
+      if (err instanceof FleetBudgetSpent || EB_THROTTLING.has((err as Error)?.name ?? '')) {
+        throw new HealthReadThrottled((err as Error).message);
+      }
       logger.warn('shared health refresh failed: reading EB directly', {
         error: (err as Error).name,
         reason: (err as Error).message,

@@ -3,12 +3,13 @@
  * through the stand-in, with the real SDK clients: EB's query API and DynamoDB (dynalite, real
  * conditional writes).
  */
-import { UpdateEnvironmentCommand } from '@aws-sdk/client-elastic-beanstalk';
+import { DescribeEventsCommand, UpdateEnvironmentCommand } from '@aws-sdk/client-elastic-beanstalk';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   budgetedDirectRead,
   FRESH_SECONDS,
+  HealthReadThrottled,
   type ReadDeps,
   sharedInstances,
   sharedSnapshot,
@@ -219,5 +220,30 @@ describe('shared health read: the budget item', () => {
     // Assert
     expect(results.filter(Boolean)).toHaveLength(10);
     expect(afterTwoSeconds).toEqual([true, true, false]);
+  });
+});
+
+describe('shared health read: under EB throttle', () => {
+  it('reports a throttled batch as throttled (no data), and makes no direct read on top of it', async () => {
+    // Arrange: EB's Describe* bucket is empty (the stand-in's throttle: 2/s, burst 15, as EB's).
+    const { clock, deps, ebCalls, update } = await setUp(1);
+    const since = new Date(clock.now()).toISOString();
+    await update(0);
+    for (let i = 0; i < 15; i++)
+      await deps('x')
+        .eb.send(new DescribeEventsCommand({}))
+        .catch(() => undefined);
+    const before = ebCalls().length;
+
+    // Act
+    const error = await sharedSnapshot(deps('exec-0'), ref(0), since).catch((err: Error) => err);
+
+    // Assert
+    expect(error).toBeInstanceOf(HealthReadThrottled);
+    expect(
+      ebCalls()
+        .slice(before)
+        .every((c) => c.error === 'Throttling'),
+    ).toBe(true);
   });
 });
