@@ -150,7 +150,7 @@ out();
 out('## One deployment through the real state machine (aws-local-stepfunctions, mocked AWS)');
 out();
 out(
-  'A simulated poll is 15 s of EB time; Wait states run at zero. Transitions are billed ones: states entered plus retries.',
+  'A simulated poll is 15 s of EB time; Wait states run at zero. Transitions are billed ones: states entered plus retries. Each execution reads EB itself here (`EBSHIP_HEALTH_READ=direct`: the mocked EB models one environment answering its own calls); the shared read is measured on the stand-in below.',
 );
 out();
 out(
