@@ -112,6 +112,7 @@ export const healthSchema = contract<HealthProgress>()({
   events: lines,
   unread: z.looseObject({ count, max: count }).optional(),
   lastReadAt: isoTime.optional(),
+  throttled: z.looseObject({ polls: count, seconds: z.number().min(0) }).optional(),
 }) satisfies z.ZodType<HealthProgress>;
 
 export const migrationSchema = contract<MigrationResult>()({
