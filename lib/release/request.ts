@@ -57,7 +57,7 @@ export function parseRequest(input: unknown, config: EbshipConfig): RequestResol
 
   if (isRecord(input) && input.source !== undefined) {
     throw new InputInvalid(
-      `not an ECR push event (source "${String(input.source)}", detail-type "${String(input['detail-type'])}"); ` +
+      `not an ECR push event (source "${quoted(input.source)}", detail-type "${quoted(input['detail-type'])}"); ` +
         'start the execution from the ECR rule or with {"target": "...", "imageTag": "..."}',
     );
   }
@@ -116,6 +116,14 @@ export function parseRequest(input: unknown, config: EbshipConfig): RequestResol
       },
     },
   ];
+}
+
+/**
+ * A field of an unknown event, for an error message: strings as they are (bounded), anything else
+ * by its type. `String(x)` would call the input's own toString, which an object can make throw.
+ */
+function quoted(value: unknown): string {
+  return typeof value === 'string' ? value.slice(0, 100) : `(${value === null ? 'null' : typeof value})`;
 }
 
 function parsePush(

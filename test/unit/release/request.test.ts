@@ -83,6 +83,11 @@ describe('parseRequest', () => {
     [{ target: 'antenna-prod', imageTag: 'v1; rm -rf /' }, 'is not a valid ECR tag'],
     [{ target: 'antenna-prod', imageTag: 'v1', extra: 1 }, 'manual execution input is invalid'],
     [{ source: 'aws.s3', 'detail-type': 'Object Created' }, 'not an ECR push event'],
+    // An object whose own toString throws is described by its type, never called (fuzzer seed 1958139623).
+    [
+      { source: 'aws.s3', 'detail-type': { toString: {} } },
+      'not an ECR push event (source "aws.s3", detail-type "(object)")',
+    ],
     [
       { target: 'antenna-prod', trigger: 'rollback', imageTag: 'v9' },
       'a rollback takes "rollbackTo" (a version label), not an image tag or digest',
