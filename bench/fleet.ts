@@ -42,6 +42,19 @@ export interface FleetResult {
   wallSeconds: number;
   /** Push → UpdateEnvironment of the first execution, taken apart (simulated seconds). */
   pushToUpdate?: PushToUpdate;
+  /** EB calls of the health watch per environment-minute, while EB is Updating and during the bake (watch.ts). */
+  watch: WatchCalls;
+  /** Executions that rolled back although EB never reported the new version unhealthy. */
+  falseRollbacks: number;
+  /** Seconds from EB's first report of Red (its health transition event) to the rollback's UpdateEnvironment, per environment that went Red. */
+  redToRollback: number[];
+}
+
+export interface WatchCalls {
+  updatingPerEnvMinute: number;
+  bakePerEnvMinute: number;
+  updatingMinutes: number;
+  bakeMinutes: number;
 }
 
 export interface PushToUpdate {
@@ -92,8 +105,13 @@ export async function runFleet(
     /** Instances per environment, and how long each update keeps it Updating (healthy scenario: 1, 240). */
     instances?: number;
     updateSeconds?: number;
+    /** Red (Severe) this many seconds after the update completes, then stays Red: a bad release. */
+    redAfterSeconds?: number;
+    /** The health read: `shared` (the fleet's batched read, the default) or `direct` (each execution polls EB). */
+    healthRead?: 'shared' | 'direct';
   } = {},
 ): Promise<FleetResult> {
+  process.env.EBSHIP_HEALTH_READ = options.healthRead ?? 'shared';
   const scale = options.scale ?? 240;
   port ??= await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'ebship-fleet-'));
@@ -115,15 +133,28 @@ export async function runFleet(
   const { world } = standin;
   const started = performance.now();
   try {
-    const base = loadScenario('healthy');
+    const base = loadScenario(options.redAfterSeconds === undefined ? 'healthy' : 'red-after-deploy');
+    const red = options.redAfterSeconds;
     const healthy = {
       ...base,
       environment: {
         ...base.environment,
         instances: options.instances ?? base.environment.instances,
-        onUpdate: base.environment.onUpdate.map((u) => ({
+        onUpdate: base.environment.onUpdate.map((u, i) => ({
           ...u,
-          durationSeconds: options.updateSeconds ?? u.durationSeconds,
+          durationSeconds: i === 0 ? (options.updateSeconds ?? u.durationSeconds) : u.durationSeconds,
+          ...(i === 0 && red !== undefined
+            ? {
+                health: [
+                  { afterSeconds: 0, color: 'Green' as const },
+                  {
+                    afterSeconds: red,
+                    color: 'Red' as const,
+                    causes: ['100.0 % of the requests are failing with HTTP 5xx.'],
+                  },
+                ],
+              }
+            : {}),
         })),
       },
     };
@@ -184,6 +215,27 @@ export async function runFleet(
           );
           console.error(e.status, e.error, JSON.stringify(input.failure ?? input.health ?? {}).slice(0, 600));
         }
+    const watched = watchCalls(
+      calls,
+      world.eb.events,
+      executions.map((e, i) => ({
+        environment: Object.values(config.targets)[i]?.environment ?? '',
+        history: e.history,
+      })),
+    );
+    const updates = (env: string) =>
+      calls.filter((c) => c.action === 'UpdateEnvironment' && c.input.EnvironmentName === env && !c.error);
+    const redToRollback: number[] = [];
+    let falseRollbacks = 0;
+    for (const t of Object.values(config.targets)) {
+      const wentRed = world.eb.events.find(
+        (e) =>
+          e.environment === t.environment && /transitioned from \w+ to (Severe|Degraded)/.test(e.message),
+      );
+      const rollback = updates(t.environment)[1];
+      if (rollback && !wentRed) falseRollbacks++;
+      if (wentRed && rollback) redToRollback.push((rollback.at - wentRed.date.getTime()) / 1000);
+    }
     const outcomes: Record<string, number> = {};
     for (const e of executions) outcomes[e.status] = (outcomes[e.status] ?? 0) + 1;
     return {
@@ -199,11 +251,79 @@ export async function runFleet(
       retries,
       wallSeconds: (performance.now() - started) / 1000,
       ...(pushToUpdate ? { pushToUpdate } : {}),
+      watch: watched,
+      falseRollbacks,
+      redToRollback,
     };
   } finally {
     await standin.close();
     uninstall();
   }
+}
+
+/**
+ * The health watch's EB calls per environment-minute, split at EB's "update completed" event: while
+ * EB is Updating (UpdateEnvironment → completion) and during the bake (completion → the watch's last
+ * CheckHealth). A call naming one environment counts for it; a batched call (several names, or the
+ * account's events) is shared among the environments watched at that moment.
+ */
+function watchCalls(
+  calls: { action: string; input: Record<string, unknown>; at: number }[],
+  events: { environment?: string; message: string; date: Date }[],
+  runs: { environment: string; history: HistoryEvent[] }[],
+): WatchCalls {
+  const reads = new Set([
+    'DescribeEnvironments',
+    'DescribeEnvironmentHealth',
+    'DescribeInstancesHealth',
+    'DescribeEvents',
+  ]);
+  const windows = runs.flatMap(({ environment, history }) => {
+    const start = calls.find(
+      (c) => c.action === 'UpdateEnvironment' && c.input.EnvironmentName === environment,
+    )?.at;
+    const lastCheck = history.findLast(
+      (h) =>
+        h.type === 'TaskStateExited' &&
+        (h.stateExitedEventDetails as { name?: string } | undefined)?.name === 'CheckHealth',
+    );
+    if (start === undefined || !lastCheck) return [];
+    const end = lastCheck.timestamp.getTime();
+    const completed = events.find(
+      (e) =>
+        e.environment === environment &&
+        e.message === 'Environment update completed successfully.' &&
+        e.date.getTime() >= start,
+    );
+    return [{ environment, start, completed: Math.min(end, completed?.date.getTime() ?? end), end }];
+  });
+  let updating = 0;
+  let bake = 0;
+  for (const c of calls) {
+    if (!reads.has(c.action)) continue;
+    const names = Array.isArray(c.input.EnvironmentNames) ? (c.input.EnvironmentNames as string[]) : [];
+    const one =
+      typeof c.input.EnvironmentName === 'string'
+        ? c.input.EnvironmentName
+        : names.length === 1
+          ? names[0]
+          : undefined;
+    const open = windows.filter(
+      (w) => c.at >= w.start && c.at <= w.end && (one === undefined || w.environment === one),
+    );
+    for (const w of open) {
+      if (c.at < w.completed) updating += 1 / open.length;
+      else bake += 1 / open.length;
+    }
+  }
+  const updatingMinutes = windows.reduce((a, w) => a + (w.completed - w.start), 0) / 60_000;
+  const bakeMinutes = windows.reduce((a, w) => a + (w.end - w.completed), 0) / 60_000;
+  return {
+    updatingPerEnvMinute: updatingMinutes > 0 ? updating / updatingMinutes : 0,
+    bakePerEnvMinute: bakeMinutes > 0 ? bake / bakeMinutes : 0,
+    updatingMinutes,
+    bakeMinutes,
+  };
 }
 
 function takeApart(history: HistoryEvent[], updateAt: number): PushToUpdate {

@@ -22,7 +22,7 @@ import type { FleetResult } from './fleet.js';
 import { judgeTimelines } from './peers.js';
 
 /** One fleet run in its own process (bench/fleet.ts): the handlers keep their first SDK clients. */
-function runFleet(n: number, options: Record<string, number> = {}): FleetResult {
+function runFleet(n: number, options: Record<string, number | string> = {}): FleetResult {
   const text = execFileSync('npx', ['tsx', 'bench/fleet.ts', String(n), JSON.stringify(options)], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
@@ -150,7 +150,7 @@ out();
 out('## One deployment through the real state machine (aws-local-stepfunctions, mocked AWS)');
 out();
 out(
-  'A simulated poll is 15 s of EB time; Wait states run at zero. Transitions are billed ones: states entered plus retries.',
+  'A simulated poll is 15 s of EB time; Wait states run at zero. Transitions are billed ones: states entered plus retries. Each execution reads EB itself here (`EBSHIP_HEALTH_READ=direct`: the mocked EB models one environment answering its own calls); the shared read is measured on the stand-in below.',
 );
 out();
 out(
@@ -190,7 +190,21 @@ for (const [path, event] of [
 await stop();
 out();
 
-if (!process.argv.includes('--no-package')) {
+const previousDoc = readFileSync('docs/benchmarks.md', 'utf8');
+if (process.argv.includes('--no-package')) {
+  // Packaging was skipped: keep the last measured section, said to be from an earlier run.
+  const from = previousDoc.indexOf('## Lambda artifacts');
+  const to = from >= 0 ? previousDoc.indexOf('\n## ', from + 1) : -1;
+  if (from >= 0 && to > from) {
+    const section = previousDoc.slice(from, to).trim().split('\n');
+    const note = '(Not measured by this run, `--no-package`: the figures below are from the run before it.)';
+    out(section[0]);
+    out();
+    if (section[2] !== note) out(note);
+    for (const line of section.slice(1)) if (line !== note) out(line);
+    out();
+  }
+} else {
   out('## Lambda artifacts (`serverless package`, esbuild, minified)');
   out();
   const dir = mkdtempSync(join(tmpdir(), 'ebship-bench-'));
@@ -251,21 +265,43 @@ out();
 out("## A fleet pushed at once (stand-in, EB's throttle of 2 calls/s, burst 15)");
 out();
 out(
-  "N targets, one push each, at the same instant, through the real ECR rule, state machine and handlers. GB-s counts each invocation at its memory size, with the stand-in's 1 s per invocation included.",
+  "N targets, one push each, at the same instant, through the real ECR rule, state machine and handlers, healthy releases. Two health reads side by side on the same scenario: **direct**, each execution polling EB itself (the watch before issue 13, `EBSHIP_HEALTH_READ=direct`), and **shared**, the fleet's batched read (lib/health/fleet-read.ts: one DescribeEnvironments with every watched name and one account-wide DescribeEvents per refresh, DescribeInstancesHealth per environment only to see convergence and to call it healthy, all under a BUDGET of 1 call/s, burst 10). Calls per env-minute count the health watch's EB reads from UpdateEnvironment to EB's \"update completed\" event (Updating) and from there to the watch's last CheckHealth (bake); a batched call is shared among the environments watched at that moment. A false rollback is a rollback of an environment EB never reported unhealthy. GB-s counts each invocation at its memory size, with the stand-in's 1 s per invocation included.",
 );
 out();
 out(
-  '| N | outcomes | EB calls | throttled | EB calls per env-minute | median / slowest deploy | Lambda GB-s per deploy | transitions per deploy (retries) | wall s |',
+  '| N | health read | outcomes | false rollbacks | EB calls (all steps) | throttled | watch calls per env-minute: Updating / bake | median / slowest deploy | Lambda GB-s per deploy | transitions per deploy (retries) | wall s |',
 );
-out('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+out('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const n of fleetSizes) {
-  const r = runFleet(n);
+  for (const healthRead of ['direct', 'shared'] as const) {
+    const r = runFleet(n, { healthRead });
+    out(
+      `| ${n} | ${healthRead} | ${Object.entries(r.outcomes)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(
+          ', ',
+        )} | ${r.falseRollbacks} | ${r.ebCalls} | ${r.throttled} | ${r.watch.updatingPerEnvMinute.toFixed(2)} / ${r.watch.bakePerEnvMinute.toFixed(2)} | ${r.medianSeconds.toFixed(0)} / ${r.maxSeconds.toFixed(0)} s | ${(r.lambdaGbSeconds / n).toFixed(1)} | ${r.transitionsPerExecution.toFixed(1)} (${r.retries}) | ${r.wallSeconds.toFixed(0)} |`,
+    );
+  }
+}
+out();
+out(
+  'A 10-minute deploy (one target, EB Updating for 540 s, then the bake), and Red to rollback: EB reports Red (its "Environment health has transitioned ... to Severe" event) 31–53 s after the update completed, and the seconds until the rollback\'s UpdateEnvironment, median of 5 runs with the Red moment moved each time (the polls\' jitter differs per run).',
+);
+out();
+out(
+  '| health read | 10-minute deploy: billed transitions | its watch calls per env-minute: Updating / bake | Red to rollback, median (min–max) of 5 | within 10 s |',
+);
+out('| --- | --- | --- | --- | --- |');
+for (const healthRead of ['direct', 'shared'] as const) {
+  const long = runFleet(1, { healthRead, updateSeconds: 540 });
+  const reds = [31, 37, 43, 48, 53].flatMap(
+    (redAfterSeconds) => runFleet(1, { healthRead, redAfterSeconds }).redToRollback,
+  );
+  const sorted = [...reds].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
   out(
-    `| ${n} | ${Object.entries(r.outcomes)
-      .map(([k, v]) => `${v} ${k}`)
-      .join(
-        ', ',
-      )} | ${r.ebCalls} | ${r.throttled} | ${r.ebCallsPerEnvMinute.toFixed(1)} | ${r.medianSeconds.toFixed(0)} / ${r.maxSeconds.toFixed(0)} s | ${(r.lambdaGbSeconds / n).toFixed(1)} | ${r.transitionsPerExecution.toFixed(1)} (${r.retries}) | ${r.wallSeconds.toFixed(0)} |`,
+    `| ${healthRead} | ${long.transitionsPerExecution.toFixed(0)} | ${long.watch.updatingPerEnvMinute.toFixed(2)} / ${long.watch.bakePerEnvMinute.toFixed(2)} | ${median.toFixed(1)} s (${(sorted[0] ?? Number.NaN).toFixed(1)}–${(sorted.at(-1) ?? Number.NaN).toFixed(1)}) | ${sorted.filter((x) => x <= 10).length} of ${sorted.length} |`,
   );
 }
 out();
@@ -299,7 +335,7 @@ for (const row of judgeTimelines()) out(`| ${row.tool} | ${row.calledSuccess} |`
 out();
 
 // The mutation-testing section is written by hand from `npm run mutate` (minutes per module): keep it.
-const previous = readFileSync('docs/benchmarks.md', 'utf8');
+const previous = previousDoc;
 const mutation = previous.indexOf('\n## Mutation testing');
 writeFileSync(
   'docs/benchmarks.md',

@@ -3,11 +3,13 @@ import type { Act } from './command.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerFollow } from './commands/follow.js';
+import { registerFreeze } from './commands/freeze.js';
 import { registerHistory } from './commands/history.js';
 import { registerLint } from './commands/lint.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPlan } from './commands/plan.js';
 import { registerRollback } from './commands/rollback.js';
+import { registerStats } from './commands/stats.js';
 import { registerStatus } from './commands/status.js';
 import { registerTrace } from './commands/trace.js';
 import { registerValidate } from './commands/validate.js';
@@ -91,6 +93,8 @@ export function buildProgram(io: Io, act: Act): Command {
     registerFollow,
     registerStatus,
     registerHistory,
+    registerStats,
+    registerFreeze,
     registerLogs,
     registerRollback,
     registerPlan,

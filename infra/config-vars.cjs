@@ -434,6 +434,9 @@ function configVars(text, file = 'ebship.yml', root = resolve(__dirname, '..')) 
     // Files packaged with every function: the config itself and each file of each target's include
     // directory that a bundle carries, named one by one (dotfiles included).
     packagePatterns: ['ebship.yml', ...unique(includePatterns)],
+    // The config as JSON, embedded in each bundle (esbuild define; lib/runtime.ts): the Lambdas then
+    // need no YAML parser. A JavaScript string literal, as esbuild's define wants an expression.
+    esbuildDefine: { EBSHIP_PACKAGED_CONFIG: JSON.stringify(JSON.stringify(doc)) },
     migrationResources,
     // SendCommand may use only these documents.
     migrationDocumentArns:

@@ -1,4 +1,4 @@
-import { loadConfig } from './config/load.js';
+import { loadConfig, validateConfig } from './config/load.js';
 import type { EbshipConfig } from './config/schema.js';
 
 /** Names the functions need, read from the environment serverless.yml sets; all missing ones reported at once. */
@@ -35,11 +35,29 @@ export function runtimeEnv(): RuntimeEnv {
   };
 }
 
+/**
+ * The config as JSON, embedded in each Lambda's bundle at package time (esbuild `define`, from
+ * infra/config-vars.cjs): the Lambdas then validate it without the YAML parser, which stays out of
+ * every bundle but BuildBundle's. Undefined everywhere else (the CLI, the stand-in, tests).
+ */
+declare const EBSHIP_PACKAGED_CONFIG: string | undefined;
+
 let cached: { path: string; config: EbshipConfig } | undefined;
 
-/** The config, read once per process (Lambda cold start) from EBSHIP_CONFIG. */
+/** The config, read once per process (Lambda cold start): the packaged JSON, else EBSHIP_CONFIG's file. */
 export function config(): EbshipConfig {
-  const path = process.env.EBSHIP_CONFIG ?? 'ebship.yml';
-  if (cached?.path !== path) cached = { path, config: loadConfig(path) };
+  // An if/else, not an early return: esbuild drops a dead else branch while parsing, before it
+  // decides what the bundle uses, so the packaged Lambdas lose loadConfig and the YAML parser.
+  if (typeof EBSHIP_PACKAGED_CONFIG === 'string') {
+    if (cached?.path !== 'packaged') {
+      cached = {
+        path: 'packaged',
+        config: validateConfig(JSON.parse(EBSHIP_PACKAGED_CONFIG), 'ebship.yml (packaged)'),
+      };
+    }
+  } else {
+    const path = process.env.EBSHIP_CONFIG ?? 'ebship.yml';
+    if (cached?.path !== path) cached = { path, config: loadConfig(path) };
+  }
   return cached.config;
 }

@@ -30,6 +30,8 @@ export interface Release {
   hasReleasePhase?: boolean;
   /** The target has `checks:`. Absent: false. */
   hasChecks?: boolean;
+  /** A manual deploy sent through a freeze with `--force`: history and the alert say so. */
+  forced?: boolean;
   executionId: string;
   /** ISO start of the execution. */
   startedAt: string;
@@ -127,6 +129,11 @@ export interface HealthProgress {
   unread?: { count: number; max: number };
   /** ISO time health was last read successfully. */
   lastReadAt?: string;
+  /**
+   * Polls that found EB's read budget spent (EB's throttle, or the fleet's share of it), and the
+   * seconds they cost: not counted against the poll budget, and the timeout is moved by as much.
+   */
+  throttled?: { polls: number; seconds: number };
 }
 
 export interface MigrationResult {

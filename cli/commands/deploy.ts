@@ -11,11 +11,13 @@ import { usage } from '../errors.js';
 import { EXIT_CODE_HELP, ExitCode } from '../exit-codes.js';
 import { followExecution } from '../follow/watch.js';
 import { busyError } from './busy-message.js';
+import { activeFreeze } from './freeze.js';
 
 interface DeployOptions {
   tag?: string;
   digest?: string;
   follow?: boolean;
+  force?: boolean;
 }
 
 export function registerDeploy(program: Command, act: Act): void {
@@ -26,6 +28,7 @@ export function registerDeploy(program: Command, act: Act): void {
     .option('--tag <tag>', "image tag in the target's ECR repository")
     .option('--digest <digest>', 'image digest, sha256:<64 hex>')
     .option('--follow', 'follow the execution until it ends (exit code says how)')
+    .option('--force', 'deploy through a freeze (`ebship freeze`); history and the alert record it')
     .addHelpText(
       'after',
       `${examples(
@@ -67,6 +70,14 @@ export async function deploy(ctx: Context, targetName: string, opts: DeployOptio
     findBusy(aws, { table: ctx.names.table, stateMachineArn, targetName, target, now }),
   );
   if (busy) throw busyError(ctx, targetName, target, busy);
+  const frozen = await activeFreeze(ctx, target);
+  if (frozen && !opts.force) {
+    throw usage(
+      'frozen',
+      `${targetName} is frozen since ${frozen.frozenAt} by ${frozen.by}: "${frozen.reason}"${frozen.until ? ` (until ${frozen.until})` : ''}`,
+      `Deploy through it with --force (recorded in history and the alert), or \`ebship unfreeze ${targetName}\` first.`,
+    );
+  }
 
   const label = versionLabel(opts.tag ?? image.tags[0], image.digest);
   const name = readableExecutionName(targetName, 'manual', shortDigest(image.digest), now);
@@ -77,6 +88,7 @@ export async function deploy(ctx: Context, targetName: string, opts: DeployOptio
     ...(opts.tag ? { imageTag: opts.tag } : {}),
     imageDigest: image.digest,
     trigger: 'manual',
+    ...(opts.force && frozen ? { force: true } : {}),
   };
   const started = await startExecution(aws.sfn, stateMachineArn, name, input);
   return reportStarted(ctx, {

@@ -2,12 +2,14 @@ import type { Command } from 'commander';
 import { getEnvironment } from '../../lib/aws/eb.js';
 import type { Target } from '../../lib/config/schema.js';
 import type { LastGood } from '../../lib/store/deployments.js';
+import { type Freeze, getHeld } from '../../lib/store/freeze.js';
 import { describeExecution, executionName } from '../aws/executions.js';
 import { drift, lastGood, lock } from '../aws/store.js';
 import { type Act, examples } from '../command.js';
 import type { Context } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatTime, table } from '../output.js';
+import { activeFreeze } from './freeze.js';
 
 interface TargetStatus {
   target: string;
@@ -17,6 +19,8 @@ interface TargetStatus {
   /** Why the environment could not be read (not found, access denied). */
   deployedError?: string;
   lastGood?: LastGood;
+  /** `ebship freeze`: automatic deploys held, and the newest push waiting for the unfreeze. */
+  frozen?: Freeze & { held?: string };
   /** A version running that ebship did not deploy, as the reconciler last found it (DRIFT alert). */
   drift?: { versionLabel: string; recordedLabel: string; since: string };
   running?: {
@@ -81,6 +85,11 @@ async function statusOf(ctx: Context, name: string, target: Target): Promise<Tar
     result.deployedError = error.message;
   }
   result.lastGood = await lastGood(ctx, target);
+  const freeze = await activeFreeze(ctx, target);
+  if (freeze) {
+    const waiting = await getHeld(aws.db, ctx.names.table, target);
+    result.frozen = { ...freeze, ...(waiting ? { held: waiting.versionLabel } : {}) };
+  }
   const drifted = await drift(ctx, target);
   if (drifted)
     result.drift = {
@@ -138,6 +147,14 @@ function printStatus(ctx: Context, r: TargetStatus): void {
     ]);
   } else {
     rows.push(['  running', '(none)', '']);
+  }
+  if (r.frozen) {
+    const f = r.frozen;
+    rows.push([
+      '  frozen',
+      out.paint('yellow', `"${f.reason}"`),
+      `by ${f.by} since ${formatTime(f.frozenAt)}${f.until ? `, until ${formatTime(f.until)}` : ''}${f.held ? `; holding ${f.held}` : ''}`,
+    ]);
   }
   for (const line of table(rows)) out.line(line);
   if (r.running?.status === 'RUNNING')

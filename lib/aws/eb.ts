@@ -173,7 +173,7 @@ export async function abortUpdate(client: ElasticBeanstalkClient, ref: EnvRef): 
  * the operational status (Ready, Updating, ...) but the API model types it as a colour: anything not
  * listed here, a colour included, gets the full look, so a model change cannot stall the watch.
  */
-const IN_PROGRESS = new Set(['Launching', 'Updating', 'Aborting', 'LinkingFrom', 'LinkingTo']);
+export const IN_PROGRESS = new Set(['Launching', 'Updating', 'Aborting', 'LinkingFrom', 'LinkingTo']);
 
 /**
  * One health look. EB throttles Describe* at about 2 calls/s per account (AWS Support, quoted in aws/aws-cli issues), and every
@@ -214,6 +214,14 @@ export async function healthSnapshot(
     versionLabel: env.VersionLabel,
     instances,
   };
+}
+
+/** The environment's health causes (DescribeEnvironmentHealth); [] on basic health. */
+export async function environmentCauses(
+  client: ElasticBeanstalkClient,
+  environment: string,
+): Promise<string[]> {
+  return (await enhancedHealth(client, environment))?.causes ?? [];
 }
 
 async function enhancedHealth(client: ElasticBeanstalkClient, environment: string) {

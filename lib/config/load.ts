@@ -31,8 +31,20 @@ export function parseConfig(text: string, source = 'ebship.yml'): EbshipConfig {
     const node = findNode(doc.contents, path);
     return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
   };
+  return validateConfig(doc.toJS(), source, lineOf);
+}
+
+/**
+ * Validates a parsed config (from YAML, or the JSON that packaging embeds in each Lambda); throws
+ * ConfigInvalid listing every problem at once, with lines when `lineOf` can find them.
+ */
+export function validateConfig(
+  data: unknown,
+  source = 'ebship.yml',
+  lineOf: (path: (string | number)[]) => number | undefined = () => undefined,
+): EbshipConfig {
   // reportInput: a type error can then say what was written ("memory: lots" is not "required").
-  const parsed = configSchema.safeParse(doc.toJS(), { reportInput: true });
+  const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     throw new ConfigInvalid(
       source,

@@ -232,6 +232,20 @@ const target = z
     migrationCheck: migrationCheck.optional(),
     /** Release phase: a one-off run of the new image before the environment changes (issue 11). */
     release: releasePhase.optional(),
+    /**
+     * Who applies Django migrations when neither a release phase nor the bundle does. `image`: the
+     * image's own start command runs `manage.py migrate`, which preflight cannot see; saying so here
+     * turns the `migrate-missing` error off for this target (a migration check then confirms it).
+     */
+    migrations: z
+      .object({
+        appliedBy: z.literal('image', {
+          error:
+            "the only value is `image` (the image's start command migrates); a release phase or container_commands are found without it",
+        }),
+      })
+      .strict()
+      .optional(),
     /** Post-deploy checks, after the health verdict and before success. At most 10. */
     checks: z.array(postDeployCheck).max(10).default([]),
     /**

@@ -148,10 +148,13 @@ export function migrationFindings(
   }
 
   // The release phase (ebship.yml `release:`) applies migrations when its argv does; a check
-  // (migrationCheck, or a `checks:` entry running `migrate --check`) only confirms them.
+  // (migrationCheck, or a `checks:` entry running `migrate --check`) only confirms them. An image that
+  // migrates in its own start command is invisible here: the target says so with
+  // `migrations: { appliedBy: image }`, an explicit claim that the migration check then verifies.
   const releaseMigrates = target?.release !== undefined && MIGRATE.test(target.release.command.join(' '));
   const migrates =
     releaseMigrates ||
+    target?.migrations?.appliedBy === 'image' ||
     migrateCommands.length > 0 ||
     scripts.some((s) => MIGRATE.test(s.text)) ||
     processes.some((p) => MIGRATE.test(p.command));
@@ -164,23 +167,20 @@ export function migrationFindings(
     /manage\.py|DJANGO_SETTINGS_MODULE|\.wsgi:application/.test(allText) ||
     options.some((o) => o.name === 'WSGIPath');
   if (django && !migrates) {
-    // A container bundle's image may migrate in its start command, which preflight cannot see: a
-    // warning there, an error elsewhere. A check never switches the rule off: it only confirms.
-    const error = !containerBundle;
     const releaseFix =
-      'Add a release phase to the target in ebship.yml: release: { container: <web container>, command: [python, manage.py, migrate, --noinput] } (runs the new image once, before the environment changes).';
+      "Add a release phase to the target in ebship.yml: release: { container: <web container>, command: [python, manage.py, migrate, --noinput] } (runs the new image once, before the environment changes). If the image's start command already migrates, say so: migrations: { appliedBy: image }.";
     findings.push(
       at({
         ruleId: 'migrate-missing',
-        severity: error ? 'error' : 'warning',
+        severity: 'error',
         message: checksMigrations
-          ? `nothing ${containerBundle ? 'visible here ' : ''}applies Django migrations: the target only checks them (a check is not a migration), so unless the image's start command migrates, any release that adds one fails its check and rolls back`
+          ? 'nothing applies Django migrations: the target only checks them (a check is not a migration), so any release that adds one fails its check and rolls back'
           : containerBundle
-            ? "nothing in the bundle runs Django migrations; unless the image's start command does, new models have no tables"
+            ? 'nothing runs Django migrations: no release phase, no container_commands or platform hook, and the target does not say its image migrates: new models have no tables'
             : 'nothing in the bundle runs Django migrations: new models have no tables and the app crashes on first use',
         fix: containerBundle
           ? releaseFix
-          : 'Add container_commands: 01_migrate: { command: "python manage.py migrate --noinput", leader_only: true }, before collectstatic.',
+          : 'Add container_commands: 01_migrate: { command: "python manage.py migrate --noinput", leader_only: true }, before collectstatic, or a release phase in ebship.yml.',
       }),
     );
   }

@@ -5,9 +5,9 @@ import {
   DescribeConfigurationSettingsCommand,
   DescribeEnvironmentsCommand,
   type ElasticBeanstalkClient,
-  type EnvironmentDescription,
 } from '@aws-sdk/client-elastic-beanstalk';
 import type { Target } from '../config/schema.js';
+import type { CachedEnvironment, DescribeCache } from '../store/describe-cache.js';
 import { formatDuration } from '../text/duration.js';
 import { at, type Finding } from './finding.js';
 import type { VersionCount } from './version-count.js';
@@ -15,7 +15,18 @@ import type { VersionCount } from './version-count.js';
 export interface InspectOptions {
   /** Shares the region's version count between deploys (lib/preflight/version-count.ts); default: count now. */
   versionCount?: (count: () => Promise<number>) => Promise<VersionCount>;
+  /**
+   * Shares read-only answers between deploys for a short time (lib/store/describe-cache.ts): the
+   * environment (the health watch's snapshot when fresh) for a minute, its health reporting for
+   * five, the account's quotas for fifteen. Default: ask EB every time (ebship doctor).
+   */
+  cache?: DescribeCache;
 }
+
+/** Seconds each answer may be reused by preflight (never by a step that changes EB). */
+export const PREFLIGHT_CACHE_SECONDS = { environment: 60, healthReporting: 300, accountAttributes: 900 };
+
+const passThrough: DescribeCache = { get: (_scope, _what, _age, read) => read() };
 
 /**
  * Read-only look at the target's EB environment before a version is created: it exists and is
@@ -27,12 +38,32 @@ export async function inspectEnvironment(
   target: Target,
   options: InspectOptions = {},
 ): Promise<Finding[]> {
-  const { Environments = [] } = await client.send(
-    new DescribeEnvironmentsCommand({
-      ApplicationName: target.application,
-      EnvironmentNames: [target.environment],
-    }),
-  );
+  const cache = options.cache ?? passThrough;
+  const key = { application: target.application, environment: target.environment };
+  const fromSnapshot = await cache.snapshot?.(key, PREFLIGHT_CACHE_SECONDS.environment);
+  const Environments: CachedEnvironment[] = fromSnapshot
+    ? [fromSnapshot]
+    : await cache.get(key, 'environments', PREFLIGHT_CACHE_SECONDS.environment, async () => {
+        const out = await client.send(
+          new DescribeEnvironmentsCommand({
+            ApplicationName: target.application,
+            EnvironmentNames: [target.environment],
+          }),
+        );
+        // Plain data only (the table stores no Date): what the checks below read.
+        return (out.Environments ?? []).map(
+          (e): CachedEnvironment =>
+            Object.fromEntries(
+              Object.entries({
+                ApplicationName: e.ApplicationName,
+                EnvironmentName: e.EnvironmentName,
+                Status: e.Status,
+                PlatformArn: e.PlatformArn,
+                SolutionStackName: e.SolutionStackName,
+              }).filter(([, v]) => v !== undefined),
+            ),
+        );
+      });
   // A terminated environment stays listed for a while, possibly next to a live one of the same name.
   const live = Environments.find((e) => e.Status !== 'Terminated' && e.Status !== 'Terminating');
   const env = live ?? Environments[0];
@@ -58,12 +89,12 @@ export async function inspectEnvironment(
     ];
   }
   const findings: Finding[] = [...platformFindings(env, target, where)];
-  findings.push(...(await healthReportingFindings(client, target, where)));
-  findings.push(...(await versionQuotaFindings(client, target, options)));
+  findings.push(...(await healthReportingFindings(client, target, where, cache)));
+  findings.push(...(await versionQuotaFindings(client, target, options, cache)));
   return findings;
 }
 
-function platformKind(env: EnvironmentDescription): 'ecs' | 'docker' | undefined {
+function platformKind(env: CachedEnvironment): 'ecs' | 'docker' | undefined {
   const text = `${env.PlatformArn ?? ''} ${env.SolutionStackName ?? ''}`;
   // Platform ARNs name the branch ("platform/ECS running on 64bit Amazon Linux 2023/4.4.0"); solution stack
   // names put it last ("64bit Amazon Linux 2023 v4.4.0 running ECS"). The retired "Multi-container
@@ -73,7 +104,7 @@ function platformKind(env: EnvironmentDescription): 'ecs' | 'docker' | undefined
   return undefined;
 }
 
-function platformFindings(env: EnvironmentDescription, target: Target, where: string): Finding[] {
+function platformFindings(env: CachedEnvironment, target: Target, where: string): Finding[] {
   const kind = platformKind(env);
   if (kind === target.platform) return [];
   if (kind === undefined && !(env.SolutionStackName || env.PlatformArn)) {
@@ -104,16 +135,28 @@ async function healthReportingFindings(
   client: ElasticBeanstalkClient,
   target: Target,
   where: string,
+  cache: DescribeCache,
 ): Promise<Finding[]> {
-  const { ConfigurationSettings = [] } = await client.send(
-    new DescribeConfigurationSettingsCommand({
-      ApplicationName: target.application,
-      EnvironmentName: target.environment,
-    }),
+  const key = { application: target.application, environment: target.environment };
+  const systemType = await cache.get(
+    key,
+    'health-reporting',
+    PREFLIGHT_CACHE_SECONDS.healthReporting,
+    async () => {
+      const { ConfigurationSettings = [] } = await client.send(
+        new DescribeConfigurationSettingsCommand({
+          ApplicationName: target.application,
+          EnvironmentName: target.environment,
+        }),
+      );
+      return (
+        ConfigurationSettings.flatMap((s) => s.OptionSettings ?? []).find(
+          (o) =>
+            o.Namespace === 'aws:elasticbeanstalk:healthreporting:system' && o.OptionName === 'SystemType',
+        )?.Value ?? null
+      );
+    },
   );
-  const systemType = ConfigurationSettings.flatMap((s) => s.OptionSettings ?? []).find(
-    (o) => o.Namespace === 'aws:elasticbeanstalk:healthreporting:system' && o.OptionName === 'SystemType',
-  )?.Value;
   if (systemType?.toLowerCase() === 'enhanced') return [];
   return [
     at({
@@ -133,9 +176,17 @@ async function versionQuotaFindings(
   client: ElasticBeanstalkClient,
   target: Target,
   options: InspectOptions,
+  cache: DescribeCache,
 ): Promise<Finding[]> {
-  const attributes = await client.send(new DescribeAccountAttributesCommand({}));
-  const quota = attributes.ResourceQuotas?.ApplicationVersionQuota?.Maximum ?? DEFAULT_VERSION_QUOTA;
+  const quota = await cache.get(
+    'account',
+    'version-quota',
+    PREFLIGHT_CACHE_SECONDS.accountAttributes,
+    async () => {
+      const attributes = await client.send(new DescribeAccountAttributesCommand({}));
+      return attributes.ResourceQuotas?.ApplicationVersionQuota?.Maximum ?? DEFAULT_VERSION_QUOTA;
+    },
+  );
   const counted = options.versionCount
     ? await options.versionCount(() => countVersions(client))
     : { count: await countVersions(client), ageSeconds: 0 };

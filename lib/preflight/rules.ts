@@ -132,8 +132,7 @@ export const RULES: readonly Rule[] = [
     'commands',
     'error',
     'a Django app that nothing migrates: no container_commands, platform hook or release phase applies migrations (a check alone is not a migration)',
-    'Add a release phase (release: { command: [python, manage.py, migrate, --noinput] }), or container_commands: 01_migrate (leader_only: true) before collectstatic.',
-    "in a container bundle, whose image's start command may migrate (a check, such as migrationCheck, no longer turns it off)",
+    'Add a release phase (release: { command: [python, manage.py, migrate, --noinput] }), or container_commands: 01_migrate (leader_only: true) before collectstatic; if the image migrates at start, say migrations: { appliedBy: image }.',
   ),
   rule(
     'migrate-failure-ignored',

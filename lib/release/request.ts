@@ -10,7 +10,7 @@ import { DIGEST, TAG } from './image-ref.js';
  */
 export type ReleaseRequest =
   | { kind: 'push'; target: string; repository: string; imageTag?: string; imageDigest: string }
-  | { kind: 'manual'; target: string; imageTag?: string; imageDigest?: string }
+  | { kind: 'manual'; target: string; imageTag?: string; imageDigest?: string; force?: boolean }
   | { kind: 'rollback'; target: string; rollbackTo?: string };
 
 export type RequestResolution = { request: ReleaseRequest } | { ignored: string };
@@ -41,6 +41,8 @@ const manualRequest = z
       .optional(),
     /** `push` marks a fan-out child: one push that matched several targets (see resolve-release). */
     trigger: z.enum(['manual', 'rollback', 'push']).optional(),
+    /** A manual deploy to a frozen target (`ebship deploy --force`): recorded in history and the alert. */
+    force: z.boolean().optional(),
   })
   .strict();
 
@@ -104,7 +106,15 @@ export function parseRequest(input: unknown, config: EbshipConfig): RequestResol
     ];
   }
   return [
-    { request: { kind: 'manual', target: m.target, imageTag: m.imageTag, imageDigest: m.imageDigest } },
+    {
+      request: {
+        kind: 'manual',
+        target: m.target,
+        imageTag: m.imageTag,
+        imageDigest: m.imageDigest,
+        ...(m.force ? { force: true } : {}),
+      },
+    },
   ];
 }
 

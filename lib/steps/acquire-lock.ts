@@ -9,6 +9,7 @@ import { logger } from '../logger.js';
 import { config, runtimeEnv } from '../runtime.js';
 import {
   acquireLock,
+  forgetPush,
   getLastGood,
   getLock,
   isDowngrade,
@@ -16,6 +17,7 @@ import {
   recordPush,
   takeOverLock,
 } from '../store/deployments.js';
+import { type Freeze, getFreeze, holdPush, isFrozen } from '../store/freeze.js';
 import { claimNextTurn, getNextTurn, releaseNextTurn } from '../store/ownership.js';
 import type { LockResult, Release } from '../workflow-state.js';
 
@@ -76,6 +78,22 @@ export async function acquireDeployLock(release: Release, now = new Date()): Pro
       isDowngrade(release, { ...next, imageDigest: '' })
     )
       return superseded(release, next);
+  }
+  // A freeze holds automatic deploys and refuses manual ones without --force; a rollback always runs
+  // (a freeze is for "stop shipping", never "stop recovering").
+  if (release.trigger !== 'rollback') {
+    const freeze = await getFreeze(dynamo, env.tableName, release);
+    if (isFrozen(freeze, now)) {
+      if (release.trigger === 'push') return held(release, freeze, now);
+      if (!release.forced) {
+        return skipped(
+          release,
+          `${release.target} is frozen (${describeFreeze(freeze)}): deploy through the freeze with ` +
+            `\`ebship deploy ${release.target} --digest ${release.imageDigest} --force\`, or \`ebship unfreeze ${release.target}\` first`,
+        );
+      }
+      logger.warn('manual deploy forced through a freeze', { freeze: freeze.reason });
+    }
   }
   const request = {
     owner: release.executionId,
@@ -163,6 +181,40 @@ function superseded(
   return skipped(
     release,
     `superseded by a newer push, ${by.versionLabel} (execution ${by.executionId}), while both waited for ${release.environment}: only the newest push deploys`,
+  );
+}
+
+export function describeFreeze(freeze: Freeze): string {
+  return `since ${freeze.frozenAt} by ${freeze.by}: "${freeze.reason}"${freeze.until ? `, until ${freeze.until}` : ''}`;
+}
+
+/**
+ * A push to a frozen environment: kept as the held push (the newest wins) and deployed when the
+ * freeze ends. Its dedupe marker is forgotten, so that deploy is not taken for a duplicate.
+ */
+async function held(release: Release, freeze: Freeze, now: Date): Promise<LockResult> {
+  const table = runtimeEnv().tableName;
+  const kept = await holdPush(dynamo, table, release, {
+    target: release.target,
+    repository: release.repository,
+    imageDigest: release.imageDigest,
+    ...(release.imageTag ? { imageTag: release.imageTag } : {}),
+    ...(release.imagePushedAt ? { imagePushedAt: release.imagePushedAt } : {}),
+    versionLabel: release.versionLabel,
+    executionId: release.executionId,
+    heldAt: now.toISOString(),
+  });
+  await forgetPush(dynamo, table, {
+    repository: release.repository,
+    imageDigest: release.imageDigest,
+    target: release.target,
+    executionId: release.executionId,
+  });
+  return skipped(
+    release,
+    kept === 'held'
+      ? `held: ${release.target} is frozen (${describeFreeze(freeze)}); ${release.versionLabel} deploys on \`ebship unfreeze ${release.target}\`, unless a newer push replaces it`
+      : `held push dropped: ${release.target} is frozen (${describeFreeze(freeze)}) and a newer push is already held for after it`,
   );
 }
 

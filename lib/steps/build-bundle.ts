@@ -1,4 +1,5 @@
 import { dirname, resolve } from 'node:path';
+import { dynamo } from '../aws/clients/dynamo.js';
 import { eb } from '../aws/clients/eb.js';
 import { s3 } from '../aws/clients/s3.js';
 import { s3CountStore } from '../aws/version-count-store.js';
@@ -13,6 +14,7 @@ import { inspectEnvironment } from '../preflight/environment.js';
 import { formatFindings, hasErrors } from '../preflight/format.js';
 import { cachedVersionCount } from '../preflight/version-count.js';
 import { config, runtimeEnv } from '../runtime.js';
+import { tableDescribeCache } from '../store/describe-cache.js';
 import type { BundleResult, Release, SecretsResult } from '../workflow-state.js';
 
 /**
@@ -41,7 +43,10 @@ export async function buildBundle(release: Release, secrets: SecretsResult): Pro
   const counts = s3CountStore(s3, env.bundleBucket);
   const findings = [
     ...lintBundle(files, target),
-    ...(await inspectEnvironment(eb, target, { versionCount: (count) => cachedVersionCount(counts, count) })),
+    ...(await inspectEnvironment(eb, target, {
+      versionCount: (count) => cachedVersionCount(counts, count),
+      cache: tableDescribeCache(dynamo, env.tableName),
+    })),
   ];
   if (hasErrors(findings)) {
     throw new PreflightFailed(

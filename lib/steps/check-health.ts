@@ -1,10 +1,20 @@
 import { dynamo } from '../aws/clients/dynamo.js';
 import { eb } from '../aws/clients/eb.js';
-import { abortUpdate, healthSnapshot } from '../aws/eb.js';
+import { abortUpdate, environmentCauses, healthSnapshot, IN_PROGRESS } from '../aws/eb.js';
 import { getTarget } from '../config/load.js';
 import type { HealthPolicy } from '../config/schema.js';
 import { EnvironmentNotFound } from '../errors.js';
-import { healthVerdict } from '../health/verdict.js';
+import {
+  budgetedDirectRead,
+  FLEET_BUDGET,
+  HealthReadThrottled,
+  healthReadMode,
+  type ReadDeps,
+  sharedInstances,
+  sharedSnapshot,
+  toHealthSnapshot,
+} from '../health/fleet-read.js';
+import { colorOf, type HealthSnapshot, healthVerdict, type WatchContext } from '../health/verdict.js';
 import { logger } from '../logger.js';
 import { config, runtimeEnv } from '../runtime.js';
 import { proveLock } from '../store/ownership.js';
@@ -27,9 +37,11 @@ export function watchLimits(policy: Pick<HealthPolicy, 'timeoutSeconds' | 'pollS
 }
 
 /**
- * One poll of the health watch: a snapshot through the EB API, judged by healthVerdict. Only a
- * verdict on health rolls back: a poll that cannot read health (throttled, a 5xx, a timeout) is no
- * data, and the watch goes on until its own deadline, where it times out like any other watch.
+ * One poll of the health watch: a snapshot (readHealth: the fleet's shared read, or EB directly),
+ * judged by healthVerdict. Only a verdict on health rolls back: a poll that cannot read health (a
+ * 5xx, a timeout) is no data, and the watch goes on until its own deadline, where it times out like
+ * any other watch. A throttled poll (EB's throttle, or the fleet's budget spent) is not even that:
+ * it costs neither a poll nor time, so a throttle can never end a watch (see throttledPoll).
  */
 export async function checkHealth(
   release: Release,
@@ -39,9 +51,20 @@ export async function checkHealth(
 ): Promise<HealthProgress> {
   const { health: policy } = getTarget(config(), release.target);
   const { maxPolls } = watchLimits(policy);
-  let snapshot: Awaited<ReturnType<typeof healthSnapshot>>;
+  const throttled = previous?.throttled;
+  const ctx: WatchContext = {
+    expectedVersion: watch.toVersion,
+    ...(watch.fromVersion ? { fromVersion: watch.fromVersion } : {}),
+    startedAt: watch.startedAt,
+    // Time lost to the throttle is given back: the timeout is about the environment, not EB's rate.
+    policy: throttled ? { ...policy, timeoutSeconds: policy.timeoutSeconds + throttled.seconds } : policy,
+    maxPolls,
+  };
+  const jitter = Math.random();
+  const judge = (s: HealthSnapshot) => healthVerdict(s, ctx, previous, jitter);
+  let snapshot: HealthSnapshot;
   try {
-    snapshot = await healthSnapshot(eb, release, watch.startedAt);
+    snapshot = await readHealth(release, watch, previous, judge);
   } catch (err) {
     if (err instanceof EnvironmentNotFound) {
       snapshot = {
@@ -51,23 +74,119 @@ export async function checkHealth(
         instances: [],
         events: [],
       };
+    } else if (isThrottled(err)) {
+      return throttledPoll(policy, previous, err);
     } else {
       return unreadPoll(policy, watch, previous, err, maxPolls);
     }
   }
-  const progress = healthVerdict(
-    snapshot,
-    {
-      expectedVersion: watch.toVersion,
-      ...(watch.fromVersion ? { fromVersion: watch.fromVersion } : {}),
-      startedAt: watch.startedAt,
-      policy,
-      maxPolls,
-    },
-    previous,
-    Math.random(),
-  );
-  return { ...progress, unread: { count: 0, max: maxPolls }, lastReadAt: snapshot.now };
+  const progress = judge(snapshot);
+  return {
+    ...progress,
+    unread: { count: 0, max: maxPolls },
+    lastReadAt: snapshot.now,
+    ...(throttled ? { throttled } : {}),
+  };
+}
+
+/**
+ * The look the verdict is taken from. Shared (the default): the environment's SNAPSHOT, fresh by
+ * lib/health/fleet-read.ts's rule (read by EB at most FRESH_SECONDS ago, events back to the
+ * update's start), refreshed for the whole fleet by whichever execution finds it stale; the
+ * instances (DescribeInstancesHealth, no batch form) are read by this execution, inside the fleet's
+ * budget, only when the verdict depends on them: to see the update converge, and to call it
+ * healthy. A Red environment's causes are read for the alert. Without a fresh snapshot this
+ * execution reads EB itself. `EBSHIP_HEALTH_READ=direct`: always EB itself, unbudgeted (the old watch).
+ */
+async function readHealth(
+  release: Release,
+  watch: Watch,
+  previous: HealthProgress | undefined,
+  judge: (s: HealthSnapshot) => HealthProgress,
+): Promise<HealthSnapshot> {
+  if (healthReadMode() === 'direct') return healthSnapshot(eb, release, watch.startedAt);
+  const deps: ReadDeps = {
+    eb,
+    db: dynamo,
+    table: runtimeEnv().tableName,
+    budget: FLEET_BUDGET,
+    now: () => Date.now(),
+    holder: release.executionId,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+  let shared: Awaited<ReturnType<typeof sharedSnapshot>>;
+  try {
+    shared = await sharedSnapshot(deps, release, watch.startedAt);
+  } catch (err) {
+    if (isThrottled(err)) throw err;
+    // The table failed us: the shared read is an optimisation, never a dependency.
+    logger.warn('shared health read failed: reading EB directly', { error: (err as Error).name });
+    return healthSnapshot(eb, release, watch.startedAt);
+  }
+  if (!shared) return budgetedDirectRead(deps, release, watch.startedAt);
+  const snapshot = toHealthSnapshot(shared, watch.startedAt, deps.now());
+  if (colorOf(snapshot) === 'Red') {
+    snapshot.causes = await environmentCauses(eb, release.environment).catch(() => snapshot.causes);
+  }
+  if (IN_PROGRESS.has(snapshot.status) || snapshot.status === 'Terminated' || snapshot.instances.length > 0) {
+    return snapshot;
+  }
+  // Settled: until the watch saw every instance on the new version, or when this look would call it
+  // healthy, the verdict needs the instances; in between (the bake) the environment's own status,
+  // colour, version and events decide.
+  if (!previous?.convergedAt || judge(snapshot).verdict === 'healthy') {
+    return { ...snapshot, instances: await sharedInstances(deps, release) };
+  }
+  return snapshot;
+}
+
+/** EB's throttle and the fleet's own budget: EB is there, we are asking too often. */
+const THROTTLING = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'HealthReadThrottled',
+]);
+function isThrottled(err: unknown): boolean {
+  return err instanceof HealthReadThrottled || THROTTLING.has((err as Error)?.name ?? '');
+}
+
+/**
+ * A throttled poll: no data, and no cost to the watch. It keeps everything the watch knew, takes no
+ * poll from its budget, and adds the wait to `throttled.seconds`, by which the timeout is moved. So
+ * however long EB or the fleet's budget throttles, only a read of the environment decides; a watch
+ * throttled for hours ends with the execution's own timeout (executionEnded alerts), never with a
+ * rollback of a healthy deploy.
+ */
+function throttledPoll(
+  policy: HealthPolicy,
+  previous: HealthProgress | undefined,
+  err: unknown,
+): HealthProgress {
+  const e = err as Error;
+  const wait = Math.max(1, Math.round(policy.pollSeconds * (0.8 + 0.4 * Math.random())));
+  const throttled = {
+    polls: (previous?.throttled?.polls ?? 0) + 1,
+    seconds: (previous?.throttled?.seconds ?? 0) + wait,
+  };
+  logger.warn('health poll throttled: no data, not counted', { error: e?.name, throttled: throttled.polls });
+  const lastRead = previous?.lastReadAt ? `last read ${previous.lastReadAt}` : 'never read since the update';
+  return {
+    verdict: 'wait',
+    polls: previous?.polls ?? 0,
+    nextPollSeconds: wait,
+    ...(previous?.convergedAt ? { convergedAt: previous.convergedAt } : {}),
+    ...(previous?.healthySince ? { healthySince: previous.healthySince } : {}),
+    ...(previous?.lastReadAt ? { lastReadAt: previous.lastReadAt } : {}),
+    ...(previous?.status ? { status: previous.status } : {}),
+    ...(previous?.color ? { color: previous.color } : {}),
+    ...(previous?.healthStatus ? { healthStatus: previous.healthStatus } : {}),
+    causes: [`health read throttled (${e?.name ?? 'Error'}: ${e?.message ?? String(err)}; ${lastRead})`],
+    events: previous?.events ?? [],
+    ...(previous?.unread ? { unread: previous.unread } : {}),
+    throttled,
+  };
 }
 
 function unreadPoll(
@@ -103,6 +222,7 @@ function unreadPoll(
       : [why],
     events: previous?.events ?? [],
     unread: { count: 0, max: maxPolls },
+    ...(previous?.throttled ? { throttled: previous.throttled } : {}),
   };
 }
 

@@ -38,6 +38,7 @@ import {
   putReconcileMark,
   type ReconcileMark,
 } from '../store/reconcile.js';
+import { releaseExpiredHold } from './freeze.js';
 
 /**
  * The scheduled reconciler (ReconcileRule, infra/events.yml, every 5 minutes). ECR's push events
@@ -180,6 +181,8 @@ export function decideDrift(v: DriftView): DriftDecision {
 export interface TargetReport {
   target: string;
   image?: ImageDecision & { executionArn?: string };
+  /** A push a freeze held, started because the freeze ended by its `until` (issue 14). */
+  held?: { released: string; executionArn: string };
   drift?: DriftDecision | { action: 'alerted' | 'already-alerted' | 'covered' };
   error?: string;
 }
@@ -240,6 +243,16 @@ export async function reconcile(now = new Date()): Promise<ReconcileReport> {
       report.image = await reconcileImage(name, target, now, imagesOf);
     } catch (err) {
       fail(report, 'newest image', err);
+    }
+    try {
+      const stateMachineArn = process.env.STATE_MACHINE_ARN ?? '';
+      const key = { application: target.application, environment: target.environment };
+      const held = stateMachineArn
+        ? await releaseExpiredHold({ db: dynamo, sfn }, runtimeEnv().tableName, stateMachineArn, key, now)
+        : undefined;
+      if (held) report.held = held;
+    } catch (err) {
+      fail(report, 'held push', err);
     }
     try {
       const views = environments.get(target.application) ?? [];

@@ -61,10 +61,16 @@ export async function recordOutcome(
     toVersion: release.versionLabel,
     imageUri: release.imageUri,
     outcome: status,
-    reason: maskAppText(outcomeReason(state, status)),
+    reason: maskAppText(
+      release.forced
+        ? `forced through a freeze (--force); ${outcomeReason(state, status)}`
+        : outcomeReason(state, status),
+    ),
     startedAt: release.startedAt,
     ...ended,
     ...historyTail(state),
+    imagePushedAt: release.imagePushedAt,
+    rollbackStartedAt: state.rollback?.startedAt,
   });
   if (status === 'FAILED_BEFORE_DEPLOY' && release.trigger === 'push')
     await forgetPush(dynamo, table, release);

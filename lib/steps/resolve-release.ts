@@ -107,6 +107,7 @@ async function toRelease(request: ReleaseRequest, exec: ExecutionInfo): Promise<
     versionLabel: versionLabel(tag, image.digest),
     trigger: request.kind,
     existingVersion: false,
+    ...(request.kind === 'manual' && request.force ? { forced: true } : {}),
   };
 }
 

@@ -66,6 +66,10 @@ export interface HistoryEntry {
   durationSeconds?: number;
   /** After a rollback: the last lines the app printed on one failing instance (masked, capped). */
   logTail?: { instanceId: string; source: string; lines: string };
+  /** When the image was pushed to ECR: lead time (push → healthy) in `ebship stats`. */
+  imagePushedAt?: string;
+  /** When ebship started rolling back: time to restore (rollback → healthy) in `ebship stats`. */
+  rollbackStartedAt?: string;
 }
 
 const LOCK_SK = 'LOCK';
@@ -358,6 +362,8 @@ export async function recordDeployment(
     endedAt: entry.endedAt,
     durationSeconds: entry.durationSeconds,
     logTail: entry.logTail && { ...entry.logTail, lines: maskAppText(entry.logTail.lines) },
+    imagePushedAt: entry.imagePushedAt,
+    rollbackStartedAt: entry.rollbackStartedAt,
   });
   try {
     await db.send(
@@ -376,6 +382,39 @@ export async function recordDeployment(
   } catch (err) {
     if (!(entry.outcome === 'RUNNING' && isConditionFailed(err))) throw err;
   }
+}
+
+/**
+ * Every deployment of the environment that started at or after `since` (ISO), oldest first: one
+ * range on the sort key (`DEPLOY#<startedAt ISO>#…`), every page read.
+ */
+export async function listHistorySince(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  since: string,
+): Promise<HistoryEntry[]> {
+  const entries: HistoryEntry[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(
+      new QueryCommand({
+        TableName: table,
+        // '~' sorts after every character of an ISO time and '#': the end of the DEPLOY# range.
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': envPk(key),
+          ':from': `${DEPLOY_PREFIX}${since}`,
+          ':to': `${DEPLOY_PREFIX}~`,
+        },
+        ScanIndexForward: true,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) entries.push(toHistoryEntry(key, item));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return entries;
 }
 
 /** The environment's deployments, newest first (sort keys start with the ISO start time). */
@@ -424,6 +463,8 @@ function toHistoryEntry(key: EnvKey, item: Record<string, unknown>): HistoryEntr
     endedAt: optStr(item.endedAt),
     durationSeconds: typeof item.durationSeconds === 'number' ? item.durationSeconds : undefined,
     logTail: logTailOf(item.logTail),
+    imagePushedAt: optStr(item.imagePushedAt),
+    rollbackStartedAt: optStr(item.rollbackStartedAt),
   });
 }
 

@@ -55,6 +55,7 @@ export const releaseSchema = contract<Release>()({
   hasMigrationCheck: z.boolean(),
   hasReleasePhase: z.boolean().optional(),
   hasChecks: z.boolean().optional(),
+  forced: z.boolean().optional(),
   executionId: text,
   startedAt: isoTime,
 }) satisfies z.ZodType<Release>;
@@ -111,6 +112,7 @@ export const healthSchema = contract<HealthProgress>()({
   events: lines,
   unread: z.looseObject({ count, max: count }).optional(),
   lastReadAt: isoTime.optional(),
+  throttled: z.looseObject({ polls: count, seconds: z.number().min(0) }).optional(),
 }) satisfies z.ZodType<HealthProgress>;
 
 export const migrationSchema = contract<MigrationResult>()({

@@ -203,6 +203,55 @@ describe('serverless package on an invalid ebship.yml', () => {
 });
 
 describe('packaged functions', () => {
+  it('read the config embedded as JSON: only BuildBundle carries the YAML parser (issue 16)', async () => {
+    const zips = readdirSync(packaged).filter((f) => f.endsWith('.zip'));
+    for (const zip of zips) {
+      const code = Object.entries(unzipSync(readFileSync(join(packaged, zip))))
+        .filter(([name]) => name.startsWith('functions/'))
+        .map(([, bytes]) => Buffer.from(bytes).toString('utf8'))
+        .join('');
+      expect(code.includes('YAMLParseError'), zip).toBe(zip === 'buildBundle.zip');
+      // The SDK's default credential chain gives way to Lambda's environment credentials.
+      expect(code, zip).not.toContain('sso_start_url');
+    }
+
+    // A function unzipped without ebship.yml beside it still knows the targets.
+    const root = join(service, '.task-root-resolve');
+    for (const [file, bytes] of Object.entries(
+      unzipSync(readFileSync(join(packaged, 'resolveRelease.zip'))),
+    )) {
+      if (file.endsWith('/') || file === 'ebship.yml') continue;
+      write(join(root, file), '');
+      writeFileSync(join(root, file), bytes);
+    }
+    expect(existsSync(join(root, 'ebship.yml'))).toBe(false);
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      AWS_REGION: 'us-east-1',
+      TABLE_NAME: 'ebship-test',
+      BUNDLE_BUCKET: 'bundles',
+      ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:ebship',
+      MIGRATION_DOCUMENT_NAME: 'ebship-test-migration-check',
+      EBSHIP_CONFIG: join(root, 'missing.yml'),
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+    });
+    try {
+      const mod = (await import(join(root, 'functions/resolve-release.mjs'))) as {
+        handler: (event: unknown) => Promise<unknown>;
+      };
+      await expect(
+        mod.handler({
+          input: { target: 'antena-prod', imageTag: 'v1' },
+          executionId: 'arn:aws:states:us-east-1:123456789012:execution:ebship:one',
+          startedAt: '2026-12-01T00:00:00Z',
+          stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:ebship',
+        }),
+      ).rejects.toThrow('unknown target "antena-prod"; known targets: antenna-prod');
+    } finally {
+      process.env = saved;
+    }
+  });
+
   it('ship without source maps, which stay beside the build for `ebship trace`', () => {
     const zips = readdirSync(packaged).filter((f) => f.endsWith('.zip'));
     expect(zips.length).toBeGreaterThan(10);

@@ -38,6 +38,10 @@ process.env.ALERT_TOPIC_ARN = TOPIC;
 process.env.MIGRATION_DOCUMENT_NAME = MIGRATION_DOCUMENT;
 process.env.EBSHIP_CONFIG = 'ebship.yml';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+// The mocked EB here answers each environment's own calls on a timeline that advances per health
+// poll: these runs watch the old way, each execution reading EB itself. The fleet's shared read is
+// tested through the stand-in (test/standin/fleet-read.test.ts).
+process.env.EBSHIP_HEALTH_READ ??= 'direct';
 
 /** Every AWS client the handlers use but DynamoDB; reset them before each test. */
 export const mocks = {

@@ -82,6 +82,21 @@ describe('parseConfig errors', () => {
     expect(err.problems[0]?.message).toContain('longer than bakeSeconds + graceSeconds');
   });
 
+  it('accepts only `image` as who applies migrations, and says what the others are found by', () => {
+    const ok = parseConfig(
+      example.replace('    platform: ecs', '    platform: ecs\n    migrations: { appliedBy: image }'),
+    );
+    expect(getTarget(ok, 'antenna-prod').migrations).toEqual({ appliedBy: 'image' });
+
+    const err = problemsOf(
+      example.replace('    platform: ecs', '    platform: ecs\n    migrations: { appliedBy: release }'),
+    );
+    expect(err.problems[0]).toMatchObject({
+      path: 'targets.antenna-prod.migrations.appliedBy',
+      message: expect.stringContaining("the only value is `image` (the image's start command migrates)"),
+    });
+  });
+
   it('points at the line of a YAML syntax error', () => {
     const err = problemsOf('version: 1\ntargets:\n  a: [unclosed\n');
     expect(err.problems[0]?.line).toBeGreaterThan(0);

@@ -69,22 +69,29 @@ describe('lintBundle', () => {
     expect(ids).toContain('health-check-path-missing');
   });
 
-  it('only warns about missing migrations in a container bundle: its image may migrate', () => {
+  it('stops a container bundle that nothing migrates, unless the target says its image migrates (issue 11)', () => {
     const treasury = targetOf('treasury-plane-dev');
     if (!treasury) throw new Error('fixture target missing');
-    const { migrationCheck: _, ...bare } = treasury;
+    const { migrationCheck: _, release: __, ...bare } = treasury;
 
-    const findings = lintBundle(containerBundleWithoutMigrate, { ...bare, checks: [] });
+    const silent = lintBundle(containerBundleWithoutMigrate, { ...bare, checks: [] });
+    const declared = lintBundle(containerBundleWithoutMigrate, {
+      ...bare,
+      checks: [],
+      migrations: { appliedBy: 'image' as const },
+    });
 
-    expect(findings.filter((f) => f.ruleId === 'migrate-missing').map((f) => f.severity)).toEqual([
-      'warning',
-    ]);
+    const missing = silent.filter((f) => f.ruleId === 'migrate-missing');
+    expect(missing.map((f) => f.severity)).toEqual(['error']);
+    expect(missing[0]?.fix).toContain('release:');
+    expect(missing[0]?.fix).toContain('migrations: { appliedBy: image }');
+    expect(declared.map((f) => f.ruleId)).not.toContain('migrate-missing');
   });
 
   it('is not turned off when a target only checks migrations: a check is not a migration (issue 11)', () => {
     const treasury = targetOf('treasury-plane-dev');
     if (!treasury) throw new Error('fixture target missing');
-    const checkOnly = treasury;
+    const { release: _, ...checkOnly } = treasury;
     const withCheckEntry = {
       ...checkOnly,
       migrationCheck: undefined,
@@ -104,11 +111,11 @@ describe('lintBundle', () => {
       const missing = lintBundle(containerBundleWithoutMigrate, target).filter(
         (f) => f.ruleId === 'migrate-missing',
       );
-      expect(missing.map((f) => f.severity)).toEqual(['warning']);
+      expect(missing.map((f) => f.severity)).toEqual(['error']);
       expect(missing[0]?.message).toContain('a check is not a migration');
       expect(missing[0]?.fix).toContain('release:');
     }
-    // Outside a container bundle nothing else can migrate: an error, check or no check.
+    // Outside a container bundle too: an error, check or no check.
     const procfile = lintBundle({ Procfile: 'web: gunicorn plane.wsgi:application\n' }, checkOnly);
     expect(procfile.filter((f) => f.ruleId === 'migrate-missing').map((f) => f.severity)).toEqual(['error']);
   });
@@ -134,7 +141,7 @@ describe('lintBundle', () => {
 
     expect(migrating.map((f) => f.ruleId)).not.toContain('migrate-missing');
     expect(collectstatic.filter((f) => f.ruleId === 'migrate-missing').map((f) => f.severity)).toEqual([
-      'warning',
+      'error',
     ]);
   });
 });

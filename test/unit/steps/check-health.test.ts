@@ -31,12 +31,16 @@ const remembered: HealthProgress = {
 };
 
 beforeEach(() => {
+  // These tests are about the verdict around one read: each execution reading EB itself. The shared
+  // read (lib/health/fleet-read.ts) has its own tests, through the stand-in (test/standin/fleet-read.test.ts).
+  vi.stubEnv('EBSHIP_HEALTH_READ', 'direct');
   mocks.eb.reset();
   mocks.eb.on(DescribeEventsCommand).resolves({ Events: [] });
 });
 
 afterEach(() => {
   vi.restoreAllMocks();
+  vi.unstubAllEnvs();
 });
 
 describe('watchLimits', () => {
@@ -171,5 +175,78 @@ describe('CheckHealth: someone else deploys during the watch', () => {
     expect(h.causes[0]).toContain(
       'v11-console was deployed to the environment by someone other than this execution',
     );
+  });
+});
+
+describe('CheckHealth: a throttled EB never rolls back a healthy deploy', () => {
+  // EB answers Describe* over its rate with HTTP 400 Throttling "Rate exceeded" (EB API reference,
+  // Common Errors). A fleet deploying at once can be throttled for longer than a watch's timeout.
+  const throttling = () => awsError('Throttling', 'Rate exceeded', 400);
+
+  it('neither spends the poll budget nor the timeout on throttled polls, however many', async () => {
+    // Arrange: throttled for 300 polls, far past the 110-poll budget and the 1,200 s timeout.
+    mocks.eb.on(DescribeEnvironmentHealthCommand).rejects(throttling());
+    let h: HealthProgress | undefined;
+
+    // Act
+    for (let i = 0; i < 300; i++) h = await checkHealth(release(), watch, h);
+
+    // Assert
+    expect(h?.verdict).toBe('wait');
+    expect(h?.polls).toBe(0);
+    expect(h?.throttled?.polls).toBe(300);
+    expect(h?.causes[0]).toContain('health read throttled (Throttling: Rate exceeded');
+  });
+
+  it('judges the first read after a long throttle on the environment, not on the time lost', async () => {
+    // Arrange: 200 throttled polls (about 50 minutes), then EB answers: Ready, Green, every instance
+    // on the new version, 51 minutes after the update: past the 1,200 s timeout by the clock alone.
+    mocks.eb.on(DescribeEnvironmentHealthCommand).rejects(throttling());
+    let h: HealthProgress | undefined;
+    for (let i = 0; i < 200; i++) h = await checkHealth(release(), watch, h);
+    const readAt = new Date(Date.parse(deploy.startedAt) + 51 * 60_000);
+    mocks.eb.on(DescribeEnvironmentHealthCommand).resolves({
+      EnvironmentName: 'antenna-prod',
+      Status: 'Ready' as never,
+      Color: 'Green',
+      HealthStatus: 'Ok',
+      Causes: [],
+      RefreshedAt: readAt,
+    });
+    mocks.eb.on(DescribeEnvironmentsCommand).resolves({
+      Environments: [
+        { ApplicationName: 'antenna', EnvironmentName: 'antenna-prod', Status: 'Ready', VersionLabel: LABEL },
+      ],
+    });
+    mocks.eb.on(DescribeInstancesHealthCommand).resolves({
+      InstanceHealthList: [
+        {
+          InstanceId: 'i-0abc',
+          Color: 'Green',
+          HealthStatus: 'Ok',
+          Deployment: { VersionLabel: LABEL, Status: 'Deployed' },
+        },
+      ],
+    });
+
+    // Act
+    const read = await checkHealth(release(), watch, h);
+
+    // Assert: converged and baking, not a timeout (which would abort and roll back).
+    expect(read.verdict).toBe('wait');
+    expect(read.convergedAt).toBe(readAt.toISOString());
+    expect(read.causes[0]).toMatch(/Green for 0s of the \d+s bake time/);
+  });
+
+  it('still counts polls that failed for another reason (a 5xx), so a broken read ends the watch', async () => {
+    // Arrange
+    mocks.eb.on(DescribeEnvironmentHealthCommand).rejects(awsError('InternalFailure', 'internal', 500));
+    let h: HealthProgress | undefined;
+
+    // Act
+    for (let i = 0; i < 110; i++) h = await checkHealth(release(), watch, h);
+
+    // Assert
+    expect(h?.verdict).toBe('timeout');
   });
 });

@@ -83,6 +83,60 @@ describe('CreateAppVersion', () => {
     await expect(run).rejects.not.toThrow('delete-application-version');
   });
 
+  it('ends the vanished-version message with the advice to check the bundle, and nothing after it', async () => {
+    // Arrange
+    mocks.eb.on(DescribeApplicationVersionsCommand).resolves({ ApplicationVersions: [] });
+
+    // Act
+    const run = createOrCheckVersion(release(), bundle, stateAfterLook(2));
+
+    // Assert
+    await expect(run).rejects.toThrow(
+      /\(missing\); nothing was deployed\. EB gave no reason; check the bundle with `ebship plan`\.$/,
+    );
+  });
+
+  it('deploys a version EB lists without a status (the API model leaves ApplicationVersionDescription.Status optional)', async () => {
+    // Arrange: no Status reads as Unprocessed, which EB validates at deploy time (usable).
+    mocks.eb
+      .on(DescribeApplicationVersionsCommand)
+      .resolves({ ApplicationVersions: [{ ApplicationName: 'antenna', VersionLabel: LABEL }] });
+
+    // Act
+    const result = await createOrCheckVersion(release(), bundle, stateAfterLook(3));
+
+    // Assert
+    expect(result).toMatchObject({ status: 'processed', polls: 4 });
+  });
+
+  it('looks again when the CreateApplicationVersion answer carries no status', async () => {
+    // Arrange
+    mocks.eb
+      .on(CreateApplicationVersionCommand)
+      .resolves({ ApplicationVersion: { ApplicationName: 'antenna', VersionLabel: LABEL } });
+
+    // Act
+    const result = await createOrCheckVersion(release(), bundle);
+
+    // Assert
+    expect(result).toMatchObject({ status: 'processing', polls: 0, nextPollSeconds: 1, reused: false });
+  });
+
+  it('never creates the application: a misspelt application name fails instead of making a new one', async () => {
+    // EB API, CreateApplicationVersion: AutoCreateApplication=true creates the application if it
+    // does not exist; ebship's application must already exist (preflight checks it).
+    // Act
+    await createOrCheckVersion(release(), bundle);
+
+    // Assert
+    expect(mocks.eb).toHaveReceivedCommandWith(CreateApplicationVersionCommand, {
+      ApplicationName: 'antenna',
+      VersionLabel: LABEL,
+      AutoCreateApplication: false,
+      Process: true,
+    });
+  });
+
   it('tells how to recover from a failed version, which every retry of the image would reuse', async () => {
     // Arrange
     mocks.eb.on(DescribeApplicationVersionsCommand).resolves(versionIs('Failed'));

@@ -21,6 +21,7 @@ import {
   startReconciledDeploy,
 } from '../../../lib/steps/reconcile.js';
 import { acquireLock, putLastGood, recordDeployment } from '../../../lib/store/deployments.js';
+import { getHeld, holdPush, putFreeze } from '../../../lib/store/freeze.js';
 import {
   ACCOUNT,
   awsError,
@@ -378,6 +379,64 @@ describe('reconcile: lost pushes', () => {
       error: expect.stringMatching(/AccessDenied/),
     });
     expect(started().map((s) => s?.name)).toEqual(['treasury-plane-dev-abababababab-reconcile']);
+  });
+});
+
+describe('reconcile: pushes a freeze held (issue 14)', () => {
+  const hold = () =>
+    holdPush(db, TABLE, ENV, {
+      target: 'antenna-prod',
+      repository: 'antenna-backend',
+      imageDigest: DIGEST,
+      imageTag: 'v10',
+      imagePushedAt: at(60).toISOString(),
+      versionLabel: 'v10-7f5b2640fe6f',
+      executionId: EXECUTION,
+      heldAt: at(61).toISOString(),
+    });
+  const freezeUntil = (until: Date) =>
+    putFreeze(db, TABLE, ENV, {
+      reason: 'holiday',
+      by: 'alice',
+      frozenAt: T0.toISOString(),
+      until: until.toISOString(),
+    });
+
+  it('starts the held push once the freeze has ended by its `until`, and only once', async () => {
+    await freezeUntil(at(3600));
+    await hold();
+
+    const during = await reconcile(at(1800));
+    const after = await reconcile(at(3900));
+    const later = await reconcile(at(4200));
+
+    expect(during.targets[0]?.held).toBeUndefined();
+    expect(after.targets[0]?.held).toMatchObject({ released: 'v10-7f5b2640fe6f' });
+    expect(later.targets[0]?.held).toBeUndefined();
+    const releases = started().filter((s) => s.name?.includes('-unfrozen-'));
+    expect(releases).toEqual([
+      {
+        stateMachineArn: STATE_MACHINE,
+        name: expect.stringMatching(/^antenna-prod-unfrozen-7f5b2640fe6f-\d{14}$/),
+        input: JSON.stringify({
+          target: 'antenna-prod',
+          imageTag: 'v10',
+          imageDigest: DIGEST,
+          trigger: 'push',
+        }),
+      },
+    ]);
+  });
+
+  it('a start that went through before a lost reply is not started twice', async () => {
+    await freezeUntil(at(60));
+    await hold();
+    mocks.sfn.on(StartExecutionCommand).rejects(awsError('ExecutionAlreadyExists', 'exists'));
+
+    const report = await reconcile(at(3900));
+
+    expect(report.targets[0]?.held).toMatchObject({ released: 'v10-7f5b2640fe6f' });
+    expect(await getHeld(db, TABLE, ENV)).toBeUndefined();
   });
 });
 

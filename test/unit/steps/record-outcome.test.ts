@@ -249,6 +249,45 @@ describe('RecordOutcome: pushes remembered or forgotten', () => {
     },
   );
 
+  it('records when the image was pushed and when the rollback started, for `ebship stats`', async () => {
+    // Arrange
+    await takeLock(EXECUTION);
+    const base = endState('ROLLED_BACK');
+    const state = endState('ROLLED_BACK', {
+      release: {
+        ...(base.release as NonNullable<DeployState['release']>),
+        imagePushedAt: '2026-11-23T09:58:00.000Z',
+      },
+      rollback: {
+        fromVersion: LABEL,
+        toVersion: 'v1.4.0-aaaaaaaaaaaa',
+        startedAt: '2026-11-23T10:05:00.000Z',
+        firstPollSeconds: 15,
+      },
+    });
+
+    // Act
+    await recordOutcome(state, 'ROLLED_BACK');
+
+    // Assert
+    expect((await listHistory(db, TABLE, ENV))[0]).toMatchObject({
+      imagePushedAt: '2026-11-23T09:58:00.000Z',
+      rollbackStartedAt: '2026-11-23T10:05:00.000Z',
+    });
+  });
+
+  it('records a deploy forced through a freeze as such', async () => {
+    await takeLock(EXECUTION);
+    const base = endState('SUCCEEDED');
+
+    await recordOutcome(
+      { ...base, release: { ...(base.release as NonNullable<DeployState['release']>), forced: true } },
+      'SUCCEEDED',
+    );
+
+    expect((await listHistory(db, TABLE, ENV))[0]?.reason).toBe('forced through a freeze (--force); healthy');
+  });
+
   it('records the duration in seconds since the execution started', async () => {
     // Arrange
     await takeLock(EXECUTION);
