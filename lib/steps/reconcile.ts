@@ -9,7 +9,7 @@ import { sfn } from '../aws/clients/sfn.js';
 import { sns } from '../aws/clients/sns.js';
 import type { ImageInfo } from '../aws/ecr-images.js';
 import { listTaggedImages } from '../aws/ecr-list.js';
-import { describeEnvironmentsByName, type EnvironmentView } from '../aws/environments.js';
+import { describeEnvironmentsOf, type EnvironmentView } from '../aws/environments.js';
 import type { Target } from '../config/schema.js';
 import { logger } from '../logger.js';
 import { tagRejection } from '../release/request.js';
@@ -210,16 +210,20 @@ export async function reconcile(now = new Date()): Promise<ReconcileReport> {
     });
   };
 
-  // One DescribeEnvironments per application, for all its targets' environments.
-  let environments: EnvironmentView[] | undefined;
-  let environmentsError: unknown;
-  try {
-    environments = await describeEnvironmentsByName(
-      eb,
-      entries.map(([, t]) => t),
+  // One DescribeEnvironments per application, for all its targets' environments; an application
+  // that cannot be read fails its own targets only.
+  const byApplication = new Map<string, string[]>();
+  for (const [, t] of entries)
+    byApplication.set(t.application, [...(byApplication.get(t.application) ?? []), t.environment]);
+  // One after the other: EB's Describe* budget is shared with every deploy and the console.
+  const environments = new Map<string, EnvironmentView[] | Error>();
+  for (const [application, names] of byApplication) {
+    environments.set(
+      application,
+      await describeEnvironmentsOf(eb, application, names).catch((err: unknown) =>
+        err instanceof Error ? err : new Error(String(err)),
+      ),
     );
-  } catch (err) {
-    environmentsError = err;
   }
 
   // Repositories listed once per run, however many targets share one.
@@ -251,10 +255,9 @@ export async function reconcile(now = new Date()): Promise<ReconcileReport> {
       fail(report, 'held push', err);
     }
     try {
-      if (environmentsError) throw environmentsError;
-      const env = environments?.find(
-        (e) => e.application === target.application && e.environment === target.environment,
-      );
+      const views = environments.get(target.application) ?? [];
+      if (views instanceof Error) throw views;
+      const env = views.find((e) => e.environment === target.environment);
       report.drift = await reconcileDrift(name, target, env, now);
     } catch (err) {
       fail(report, 'drift', err);

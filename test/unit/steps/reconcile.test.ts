@@ -519,6 +519,22 @@ describe('reconcile: drift', () => {
     ]);
   });
 
+  it('an application EB refuses to describe fails its own targets only', async () => {
+    mocks.eb
+      .on(DescribeEnvironmentsCommand, { ApplicationName: 'treasury-plane' })
+      .rejects(awsError('InsufficientPrivilegesException', 'not authorized'));
+    mocks.eb
+      .on(DescribeEnvironmentsCommand, { ApplicationName: 'antenna' })
+      .resolves(environments('hotfix-1'));
+
+    const report = await reconcile(T0);
+
+    expect(report.targets.map((t) => [t.target, t.drift?.action, t.error ?? ''])).toEqual([
+      ['antenna-prod', 'alerted', ''],
+      ['treasury-plane-dev', undefined, expect.stringMatching(/^drift: InsufficientPrivilegesException/)],
+    ]);
+  });
+
   it('retries the alert on the next run when publishing failed', async () => {
     mocks.eb.on(DescribeEnvironmentsCommand).resolves(environments('hotfix-1'));
     mocks.sns.on(PublishCommand).rejectsOnce(awsError('InternalError', 'SNS is down', 500));
