@@ -126,7 +126,17 @@ describe('stand-in scenarios end to end', () => {
       scenarioNames()
         .filter((n) => n !== 'rehearsal')
         .sort(),
-    ).toEqual([...Object.keys(expectations), 'throttling-storm', 'update-reply-lost'].sort());
+    ).toEqual(
+      [
+        ...Object.keys(expectations),
+        'throttling-storm',
+        'update-reply-lost',
+        // Alarm gates and early abort (issue 13): test/e2e/gates.test.ts.
+        'alarm-after-deploy',
+        'alarm-already-firing',
+        'crash-loop',
+      ].sort(),
+    );
   });
 
   it.each(Object.entries(expectations))('%s', { timeout: 60_000 }, async (name, want) => {
