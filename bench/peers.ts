@@ -110,6 +110,8 @@ function ebshipCallsHealthy(t: Timeline, seed: number): boolean {
           graceSeconds: 120,
           timeoutSeconds: 1200,
           pollSeconds: 15,
+          alarms: [],
+          abortAfterSeconds: 0,
         },
         maxPolls: 400,
       },

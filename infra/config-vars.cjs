@@ -355,6 +355,8 @@ function configVars(text, file = 'ebship.yml', root = resolve(__dirname, '..')) 
   const releaseResources = {};
   const releaseDocumentNames = [];
   const checkDocumentNames = [];
+  // CloudWatch alarms gating deploys (health.alarms, issue 13).
+  const alarmNames = [];
   for (const [name, target] of Object.entries(targets)) {
     const at = `targets.${name}`;
     if (target === null || typeof target !== 'object') fail(file, `${at} must be a mapping`);
@@ -365,6 +367,9 @@ function configVars(text, file = 'ebship.yml', root = resolve(__dirname, '..')) 
     environments.push({ application, environment });
     for (const [envVar, secret] of Object.entries(target.secrets ?? {})) {
       secretIds.push(requireString(file, secret?.secretId, `${at}.secrets.${envVar}.secretId`));
+    }
+    for (const [i, alarm] of (Array.isArray(target.health?.alarms) ? target.health.alarms : []).entries()) {
+      alarmNames.push(requireString(file, alarm, `${at}.health.alarms.${i}`));
     }
     if (target.alertTopicArn !== undefined) {
       const topic = requireString(file, target.alertTopicArn, `${at}.alertTopicArn`);
@@ -429,6 +434,13 @@ function configVars(text, file = 'ebship.yml', root = resolve(__dirname, '..')) 
       secrets.length > 0
         ? secrets.map(secretArn)
         : [localArn('secretsmanager', 'secret:ebship-no-secrets-configured-??????')],
+    // DescribeAlarms is authorized per alarm ARN (service authorization reference, CloudWatch); metric
+    // alarms only: composite alarms come back only with the permission on "*". "${" is literal in
+    // Fn::Sub as "${!". A name no alarm has keeps the statement valid when no target lists alarms.
+    alarmArns:
+      alarmNames.length > 0
+        ? unique(alarmNames).map((a) => localArn('cloudwatch', `alarm:${a.replaceAll('${', '${!')}`))
+        : [localArn('cloudwatch', 'alarm:ebship-no-alarms-configured')],
     // The ebship topic first, then any per-target topics.
     alertTopicArns: [{ Ref: 'AlertTopic' }, ...unique(alertTopicArns)],
     // Files packaged with every function: the config itself and each file of each target's include

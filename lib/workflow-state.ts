@@ -102,9 +102,14 @@ export interface DeployResult {
 /**
  * wait: poll again. healthy: the new version held an allowed colour through the bake. rollback: a
  * health verdict against it. timeout: no verdict in time (abort the update, roll back). overridden:
- * someone else deployed another version meanwhile: stop, change nothing.
+ * someone else deployed another version meanwhile: stop, change nothing. abort: a verdict against
+ * the new version while EB is still updating (early abort of a crash loop, or an alarm gate): abort
+ * the update, then roll back.
  */
-export type HealthVerdictName = 'wait' | 'healthy' | 'rollback' | 'timeout' | 'overridden';
+export type HealthVerdictName = 'wait' | 'healthy' | 'rollback' | 'timeout' | 'overridden' | 'abort';
+
+/** A CloudWatch alarm's state (DescribeAlarms StateValue). */
+export type AlarmStateName = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 
 /** The health watch, carried from one CheckHealth to the next. */
 export interface HealthProgress {
@@ -134,6 +139,15 @@ export interface HealthProgress {
    * seconds they cost: not counted against the poll budget, and the timeout is moved by as much.
    */
   throttled?: { polls: number; seconds: number };
+  /**
+   * Alarm gates (health.alarms): each alarm's state when the update started, worked out at the first
+   * alarm read from the state and when CloudWatch last changed it; `unknown` if it changed since.
+   */
+  alarmsBefore?: Record<string, AlarmStateName | 'unknown'>;
+  /** Reported, never blamed: alarms already in ALARM before the deploy, alarms CloudWatch does not know. */
+  notes?: string[];
+  /** Early abort: ISO time since when every instance on the new version is Degraded or Severe (Updating). */
+  redSince?: string;
 }
 
 export interface MigrationResult {

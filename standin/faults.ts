@@ -51,6 +51,7 @@ export const FAULT_SERVICES = [
   'dynamodb',
   'lambda',
   'iam',
+  'cloudwatch',
 ] as const;
 export type FaultService = (typeof FAULT_SERVICES)[number];
 
@@ -333,6 +334,8 @@ const THROTTLING: Record<FaultService, { code: string; status: number; message: 
   lambda: { code: 'Lambda.TooManyRequestsException', status: 429, message: 'Rate Exceeded.' },
   // IAM (query protocol): 400 Throttling.
   iam: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
+  // CloudWatch (query-compatible JSON): 400 Throttling "Rate exceeded".
+  cloudwatch: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
 };
 
 /** Each service's own internal error (5xx). */
@@ -355,6 +358,8 @@ const INTERNAL: Record<FaultService, { code: string; status: number; message: st
     message:
       'Lambda encountered an internal error while invoking the function. (Service: Lambda, Status Code: 500)',
   },
+  // CloudWatch's InternalServiceFault (botocore cloudwatch service-2.json: code InternalServiceError, HTTP 500).
+  cloudwatch: { code: 'InternalServiceError', status: 500, message: 'Internal service error.' },
   // IAM's ServiceFailureException (botocore iam service-2.json: code ServiceFailure, HTTP 500).
   iam: {
     code: 'ServiceFailure',

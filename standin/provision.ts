@@ -148,6 +148,15 @@ export async function provision(
           exitCode: CHECK_EXIT.checkFailed,
           stderr: `${check.stderr}ebship-check-exit=${check.exitCode}\n`,
         };
+  // The alarms the target gates on (health.alarms): OK since provisioning, unless the scenario sets
+  // them before the deploy or schedules a change after the update starts.
+  for (const name of target.health.alarms) world.cloudwatch.putAlarm(name);
+  for (const a of scenario.alarms) {
+    world.cloudwatch.putAlarm(a.name);
+    if (a.afterUpdateSeconds === undefined)
+      world.cloudwatch.setState(a.name, a.state, a.reason, now - 600_000);
+    else world.cloudwatch.scheduled.push({ ...a, afterUpdateSeconds: a.afterUpdateSeconds });
+  }
   world.s3.createBucket(names.bundleBucket);
   const alertTopicArn = world.sns.createTopic(names.alertTopic);
   if (target.alertTopicArn) world.sns.topics.add(target.alertTopicArn);

@@ -23,7 +23,7 @@ const healthStep = z
 const updateBehaviour = z
   .object({
     durationSeconds: z.number().min(0),
-    result: z.enum(['deployed', 'reverted', 'stuck', 'partial']),
+    result: z.enum(['deployed', 'reverted', 'stuck', 'partial', 'crash-loop']),
     health: z.array(healthStep).default([]),
   })
   .strict();
@@ -113,6 +113,23 @@ export const scenarioSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * CloudWatch alarms (standin/services/cloudwatch.ts) set with SetAlarmState: before the deploy
+     * (no `afterUpdateSeconds`), or that many simulated seconds after the environment's first update
+     * started. Alarms the target lists in health.alarms exist and are OK otherwise.
+     */
+    alarms: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            state: z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA']),
+            reason: z.string().default('set by the scenario'),
+            afterUpdateSeconds: z.number().min(0).optional(),
+          })
+          .strict(),
+      )
+      .default([]),
     /** Faults to inject (schema in faults.ts), armed once the world is provisioned. */
     faults: z.array(faultSchema).default([]),
     eb: z

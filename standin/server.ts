@@ -78,6 +78,12 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     },
     AmazonSSM: { service: 'ssm', version: '1.1', handle: (op, i) => world.ssm.handle(op, i) },
     AWSStepFunctions: { service: 'states', version: '1.0', handle: (op, i) => world.sfn.handle(op, i) },
+    // CloudWatch: the SDK speaks AWS JSON 1.0 to it (standin/services/cloudwatch.ts).
+    GraniteServiceVersion20100801: {
+      service: 'cloudwatch',
+      version: '1.0',
+      handle: (op, i) => world.cloudwatch.handle(op, i),
+    },
   };
   const queryServices: Record<
     string,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.js';
 import { EventBus, type EventRule } from './eventbridge.js';
 import { Faults } from './faults.js';
+import { CloudWatch } from './services/cloudwatch.js';
 import { Ecr, type EcrImage } from './services/ecr.js';
 import { DEFAULT_EB_OPTIONS, type EbOptions, ElasticBeanstalk } from './services/elastic-beanstalk.js';
 import { Iam } from './services/iam.js';
@@ -36,6 +37,7 @@ export class World {
   readonly sns: Sns;
   readonly sfn: StepFunctions;
   readonly iam: Iam;
+  readonly cloudwatch: CloudWatch;
   /** The default event bus; `rules` are its rules. */
   readonly bus: EventBus;
   readonly rules: EventRule[];
@@ -94,6 +96,10 @@ export class World {
       this.faults,
     );
     this.iam = new Iam(clock, account);
+    this.cloudwatch = new CloudWatch(clock, region, account);
+    // Scenario alarm changes count from the first update EB started (standin/scenarios.ts `alarms`).
+    this.cloudwatch.updateStartedAt = () =>
+      this.eb.events.find((e) => e.message === 'Environment update is starting.')?.date.getTime();
     this.ssm.inventory = new SsmInventory(clock, {
       instances: () => this.eb.instanceTags(),
       canRegister: (profile) =>

@@ -65,6 +65,7 @@ export function onBehalfOf(fn: DeployFunction): string[] {
 
 // `@aws-sdk/<package>` → IAM service prefix.
 const SERVICE: Record<string, string> = {
+  'client-cloudwatch': 'cloudwatch',
   'client-cloudwatch-logs': 'logs',
   'client-dynamodb': 'dynamodb',
   'lib-dynamodb': 'dynamodb',

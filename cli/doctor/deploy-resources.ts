@@ -96,6 +96,13 @@ export function simulationFor(
       // No resource type in the Service Authorization Reference.
       if (name === 'DescribeAccountAttributes') return { resources: ['*'] };
       return undefined;
+    case 'cloudwatch':
+      // Alarm gates (health.alarms): DescribeAlarms is authorized on each alarm's ARN.
+      if (name === 'DescribeAlarms') {
+        if (t.target.health.alarms.length === 0) return 'unused';
+        return { resources: t.target.health.alarms.map((a) => arn('cloudwatch', `alarm:${a}`)) };
+      }
+      return undefined;
     case 'ssm':
       if (name === 'SendCommand') {
         // Each sender has its own documents (infra/config-vars.cjs names them).

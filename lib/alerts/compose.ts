@@ -230,6 +230,8 @@ function why(state: DeployState, status: OutcomeStatus): AlertModel['sections'] 
         ...(state.bundle?.warnings ?? []),
         ...(state.releasePhase?.note ? [state.releasePhase.note] : []),
         ...(state.checks?.warnings ?? []),
+        // Alarm gates: alarms already firing before the deploy, alarms CloudWatch does not know.
+        ...(state.health?.notes ?? []),
       ];
       if (warnings.length > 0) parts.push('  Warnings:', ...bullets(warnings, 4));
       break;
@@ -291,6 +293,8 @@ function verdictText(h: HealthProgress): string {
       return `still converging after ${checks}`;
     case 'overridden':
       return `stopped after ${checks}: another version was deployed`;
+    case 'abort':
+      return `judged unhealthy after ${checks} while EB was still updating; ebship aborted the update without waiting for EB`;
   }
 }
 

@@ -176,6 +176,12 @@ function crossFieldProblems(t: Target): ConfigProblem[] {
       message: 'must be longer than bakeSeconds + graceSeconds, or no deploy can ever succeed',
     });
   }
+  if (t.health.abortAfterSeconds >= t.health.timeoutSeconds) {
+    problems.push({
+      path: 'health.abortAfterSeconds',
+      message: `must be shorter than timeoutSeconds (${t.health.timeoutSeconds}), or the timeout always comes first; 0 turns the early abort off`,
+    });
+  }
   const budget = deployBudgetProblem(t);
   if (budget) problems.push({ path: 'health.timeoutSeconds', message: budget });
   return problems;

@@ -88,6 +88,17 @@ const container = z
   })
   .strict();
 
+/**
+ * A CloudWatch alarm name: 1-255 characters (PutMetricAlarm API reference, AlarmName), no ASCII
+ * control characters.
+ */
+const alarmName = z
+  .string()
+  .min(1)
+  .max(255)
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), 'an alarm name has no control characters');
+
 const healthPolicy = z
   .object({
     /** Path EB's load balancer or health agent checks. */
@@ -105,6 +116,30 @@ const healthPolicy = z
     timeoutSeconds: z.number().int().min(60).max(7200).default(1200),
     /** Base seconds between health polls (jittered by +-20% so parallel deploys do not throttle). */
     pollSeconds: z.number().int().min(5).max(300).default(15),
+    /**
+     * CloudWatch alarms (names, in the stack's region) watched from the update until the bake ends:
+     * one that goes to ALARM after the update started rolls back; one already in ALARM before it is
+     * reported, never blamed. At most 100: one DescribeAlarms call reads them (AlarmNames, max 100).
+     */
+    alarms: z
+      .array(alarmName)
+      .max(
+        100,
+        'at most 100 alarms: ebship reads them in one DescribeAlarms call (AlarmNames takes up to 100)',
+      )
+      .refine((names) => new Set(names).size === names.length, 'lists an alarm twice')
+      .default([]),
+    /**
+     * Early abort: while EB is Updating, instances already on the new version that stay Degraded or
+     * Severe this long make ebship abort the update and roll back, without waiting for EB's command
+     * timeout (600 s by default). 0 turns it off.
+     */
+    abortAfterSeconds: z
+      .number()
+      .int()
+      .max(3600)
+      .refine((s) => s === 0 || s >= 30, 'must be 0 (off) or at least 30: one bad reading is not a verdict')
+      .default(180),
   })
   .strict();
 

@@ -1,5 +1,5 @@
 import type { HealthPolicy } from '../config/schema.js';
-import type { HealthProgress } from '../workflow-state.js';
+import type { AlarmStateName, HealthProgress } from '../workflow-state.js';
 
 /** One look at an environment, read through the EB API (lib/aws/eb.ts, healthSnapshot). */
 export interface HealthSnapshot {
@@ -17,7 +17,24 @@ export interface HealthSnapshot {
   instances: InstanceSnapshot[];
   /** EB events since the update started, oldest first. */
   events: { date: string; severity: string; message: string }[];
+  /** The alarm gates' read on this poll (health.alarms); absent when none are watched. */
+  alarms?: AlarmsRead;
 }
+
+/** One CloudWatch metric alarm as DescribeAlarms reports it (lib/aws/alarms.ts). */
+export interface AlarmReading {
+  name: string;
+  state: AlarmStateName;
+  /** StateReason: CloudWatch's own words for the state. */
+  reason: string;
+  /** ISO time the state value last changed (StateTransitionedTimestamp, else StateUpdatedTimestamp). */
+  since?: string;
+}
+
+/** This poll's read of the alarms, or why it failed: a failed read is no data, never a verdict. */
+export type AlarmsRead =
+  | { ok: true; alarms: AlarmReading[]; missing: string[] }
+  | { ok: false; error: string };
 
 export interface InstanceSnapshot {
   id: string;
@@ -91,10 +108,14 @@ export function colorOf(s: { healthStatus?: string; color?: string }): Color {
 export function healthVerdict(
   snapshot: HealthSnapshot,
   ctx: WatchContext,
-  previous: Pick<HealthProgress, 'polls' | 'convergedAt' | 'healthySince'> | undefined,
+  previous:
+    | Pick<HealthProgress, 'polls' | 'convergedAt' | 'healthySince' | 'alarmsBefore' | 'notes' | 'redSince'>
+    | undefined,
   jitter = 0.5,
 ): HealthProgress {
   const now = Date.parse(snapshot.now);
+  const gate = alarmGate(snapshot.alarms, ctx.startedAt, previous);
+  const crash = crashLoop(snapshot, ctx, previous?.redSince);
   const polls = (previous?.polls ?? 0) + 1;
   const color = colorOf(snapshot);
   const events = snapshot.events
@@ -113,6 +134,9 @@ export function healthVerdict(
     color,
     healthStatus: snapshot.healthStatus,
     events,
+    ...(gate.before ? { alarmsBefore: gate.before } : {}),
+    ...(gate.notes.length > 0 ? { notes: gate.notes } : {}),
+    ...(crash.redSince ? { redSince: crash.redSince } : {}),
   };
   const verdict = (
     v: HealthProgress['verdict'],
@@ -147,7 +171,16 @@ export function healthVerdict(
     ]);
   }
 
-  if (snapshot.status !== 'Ready') return verdict('wait', [`environment is ${snapshot.status}`]);
+  if (snapshot.status !== 'Ready') {
+    // EB is still updating: a verdict against the new version aborts the update first (AbortUpdate,
+    // then RollBack), as UpdateEnvironment is refused until the environment is Ready again.
+    if (gate.blamed.length > 0) return verdict('abort', [...gate.blamed, ...snapshot.causes]);
+    if (crash.abort) return verdict('abort', [...crash.abort, ...snapshot.causes]);
+    return verdict('wait', [
+      `environment is ${snapshot.status}`,
+      ...(crash.watching ? [crash.watching] : []),
+    ]);
+  }
 
   if (
     snapshot.versionLabel &&
@@ -162,6 +195,7 @@ export function healthVerdict(
         `(expected ${ctx.expectedVersion}); ebship stopped watching and changed nothing`,
     ]);
   }
+  if (gate.blamed.length > 0) return verdict('rollback', [...gate.blamed, ...snapshot.causes]);
   if (snapshot.versionLabel !== ctx.expectedVersion) {
     return verdict('rollback', [
       ...(reverted ? [`EB reported "${reverted.message}"`] : []),
@@ -258,6 +292,16 @@ export function healthVerdict(
       ? snapshot.now
       : (previousSince ?? snapshot.now);
   const heldFor = (now - Date.parse(healthySince)) / 1000;
+  if (heldFor >= ctx.policy.bakeSeconds && gate.unread) {
+    // The bake only ends on a poll that read the alarms too: a failed DescribeAlarms is no data.
+    return verdict(
+      'wait',
+      [
+        `${color} for ${Math.round(heldFor)}s, but the alarms could not be read (${gate.unread}): no data, the bake ends on a poll that reads them`,
+      ],
+      { convergedAt, healthySince },
+    );
+  }
   if (heldFor >= ctx.policy.bakeSeconds) {
     return verdict('healthy', [`${color} for ${Math.round(heldFor)}s on ${ctx.expectedVersion}`], {
       convergedAt,
@@ -269,6 +313,97 @@ export function healthVerdict(
     [`${color} for ${Math.round(heldFor)}s of the ${ctx.policy.bakeSeconds}s bake time`],
     { convergedAt, healthySince },
   );
+}
+
+/**
+ * Alarm gates: which alarms in ALARM this deploy is blamed for, and which are only reported.
+ *
+ * The state before the update is worked out at the first read that succeeds (the first health read:
+ * StartHealthWatch is a Pass state and makes no calls) from each alarm's state and the time
+ * CloudWatch last changed it: unchanged since the update started means it was already so before.
+ * An alarm in ALARM is blamed when it went there after the update started, or was not in ALARM
+ * before (without a change time). INSUFFICIENT_DATA is not a failure: an alarm on a quiet metric
+ * sits there. A failed read is no data (`unread`), never a verdict.
+ */
+function alarmGate(
+  read: AlarmsRead | undefined,
+  startedAt: string,
+  previous: Pick<HealthProgress, 'alarmsBefore' | 'notes'> | undefined,
+): {
+  before?: Record<string, AlarmStateName | 'unknown'>;
+  blamed: string[];
+  notes: string[];
+  unread?: string;
+} {
+  const kept = { before: previous?.alarmsBefore, notes: previous?.notes ?? [] };
+  if (!read) return { ...kept, blamed: [] };
+  if (!read.ok) return { ...kept, blamed: [], unread: read.error };
+  const start = Date.parse(startedAt);
+  const changedSinceStart = (a: AlarmReading) => a.since !== undefined && Date.parse(a.since) > start;
+  const before: Record<string, AlarmStateName | 'unknown'> = { ...previous?.alarmsBefore };
+  for (const a of read.alarms) before[a.name] ??= changedSinceStart(a) ? 'unknown' : a.state;
+
+  const blamed: string[] = [];
+  const notes = [...kept.notes];
+  const note = (name: string, text: string) => {
+    // One note per alarm, the first: StateReason quotes datapoints that change at every evaluation.
+    if (!notes.some((n) => n.startsWith(`alarm ${name} `))) notes.push(text);
+  };
+  for (const a of read.alarms) {
+    if (a.state !== 'ALARM') continue;
+    if (changedSinceStart(a) || before[a.name] !== 'ALARM') {
+      const was =
+        before[a.name] === 'ALARM' ? 'in ALARM before it, then recovered' : `${before[a.name]} before it`;
+      blamed.push(
+        `alarm ${a.name} went to ALARM${a.since ? ` at ${a.since}` : ''}, after the update started (${was}): ${a.reason}`,
+      );
+    } else {
+      note(
+        a.name,
+        `alarm ${a.name} was already in ALARM before the deploy${a.since ? ` (since ${a.since})` : ''}, so this deploy is not blamed for it: ${a.reason}`,
+      );
+    }
+  }
+  for (const name of read.missing) {
+    note(name, `alarm ${name} is not a CloudWatch metric alarm in this region, so it was not watched`);
+  }
+  return { before, blamed, notes };
+}
+
+const CRASHING = new Set(['Degraded', 'Severe']);
+
+/**
+ * Early abort of a crash-looping release: while EB is Updating, every instance already on the new
+ * version is Degraded or Severe, and has been for health.abortAfterSeconds. Instances on the old
+ * version, and those EB reports Pending or Info while it deploys to them, never count: one of them
+ * on the new version and not red stops (and resets) the clock.
+ */
+function crashLoop(
+  snapshot: HealthSnapshot,
+  ctx: WatchContext,
+  previousRedSince: string | undefined,
+): { redSince?: string; abort?: string[]; watching?: string } {
+  const after = ctx.policy.abortAfterSeconds;
+  if (after <= 0 || snapshot.status !== 'Updating') return {};
+  const onNew = snapshot.instances.filter((i) => i.versionLabel === ctx.expectedVersion);
+  if (onNew.length === 0 || !onNew.every((i) => CRASHING.has(i.healthStatus ?? ''))) return {};
+  const redSince = previousRedSince ?? snapshot.now;
+  const redFor = Math.round((Date.parse(snapshot.now) - Date.parse(redSince)) / 1000);
+  const ids = onNew.map((i) => `${i.id} (${i.healthStatus})`).join(', ');
+  if (redFor < after) {
+    return {
+      redSince,
+      watching: `${onNew.length} instance(s) on ${ctx.expectedVersion} are red while EB updates: ${ids} for ${redFor}s of the ${after}s early abort`,
+    };
+  }
+  return {
+    redSince,
+    abort: [
+      `early abort: every instance on ${ctx.expectedVersion} has been Degraded or Severe for ${redFor}s while EB was still Updating (health.abortAfterSeconds ${after}): ${ids}. EB itself would wait for its command timeout (600 s by default) before giving up`,
+      // Instance causes come as "<id>: <cause>" (lib/aws/eb.ts, instancesHealth).
+      ...onNew.flatMap((i) => (i.causes.length > 0 ? i.causes : [`${i.id}: no cause reported`])),
+    ],
+  };
 }
 
 /**

@@ -1,6 +1,8 @@
+import { readAlarms } from '../aws/alarms.js';
+import { cloudwatch } from '../aws/clients/cloudwatch.js';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { eb } from '../aws/clients/eb.js';
-import { abortUpdate, environmentCauses, healthSnapshot, IN_PROGRESS } from '../aws/eb.js';
+import { abortUpdate, environmentCauses, healthSnapshot, IN_PROGRESS, instancesHealth } from '../aws/eb.js';
 import { getTarget } from '../config/load.js';
 import type { HealthPolicy } from '../config/schema.js';
 import { EnvironmentNotFound } from '../errors.js';
@@ -49,7 +51,7 @@ export async function checkHealth(
   previous?: HealthProgress,
   now = () => new Date(),
 ): Promise<HealthProgress> {
-  const { health: policy } = getTarget(config(), release.target);
+  const policy = gatedPolicy(release, watch, getTarget(config(), release.target).health);
   const { maxPolls } = watchLimits(policy);
   const throttled = previous?.throttled;
   const ctx: WatchContext = {
@@ -75,11 +77,12 @@ export async function checkHealth(
         events: [],
       };
     } else if (isThrottled(err)) {
-      return throttledPoll(policy, previous, err);
+      return { ...throttledPoll(policy, previous, err), ...gatesCarried(previous) };
     } else {
-      return unreadPoll(policy, watch, previous, err, maxPolls);
+      return { ...unreadPoll(policy, watch, previous, err, maxPolls), ...gatesCarried(previous) };
     }
   }
+  snapshot = await withGates(release, policy, snapshot);
   const progress = judge(snapshot);
   return {
     ...progress,
@@ -223,6 +226,59 @@ function unreadPoll(
     events: previous?.events ?? [],
     unread: { count: 0, max: maxPolls },
     ...(previous?.throttled ? { throttled: previous.throttled } : {}),
+  };
+}
+
+/**
+ * The gates (issue 13) watch the deploy, not the rollback: a rollback is never aborted, and the
+ * alarms that fired for the failed version are still in ALARM while it runs. The rollback watch is
+ * the one whose target version is not the release's.
+ */
+function gatedPolicy(release: Release, watch: Watch, policy: HealthPolicy): HealthPolicy {
+  if (watch.toVersion === release.versionLabel) return policy;
+  return { ...policy, alarms: [], abortAfterSeconds: 0 };
+}
+
+/**
+ * Adds what the gates read to a snapshot: the alarms (one DescribeAlarms call; a failure is no
+ * data), and, while EB is Updating with health below Ok, every instance's health and version, which
+ * the Updating read leaves out: the early abort judges instances already on the new version.
+ */
+async function withGates(
+  release: Release,
+  policy: HealthPolicy,
+  snapshot: HealthSnapshot,
+): Promise<HealthSnapshot> {
+  const crashing =
+    policy.abortAfterSeconds > 0 &&
+    snapshot.status === 'Updating' &&
+    snapshot.instances.length === 0 &&
+    ['Warning', 'Degraded', 'Severe'].includes(snapshot.healthStatus ?? '');
+  const [alarms, instances] = await Promise.all([
+    policy.alarms.length > 0 ? readAlarms(cloudwatch, policy.alarms) : undefined,
+    crashing
+      ? instancesHealth(eb, release.environment).catch((err: unknown) => {
+          // No data for the early abort on this poll; its clock is kept, the verdict waits.
+          logger.warn('could not read instance health while Updating', { error: (err as Error).name });
+          return undefined;
+        })
+      : undefined,
+  ]);
+  if (alarms && !alarms.ok)
+    logger.warn('could not read the alarms: no data this poll', { error: alarms.error });
+  return {
+    ...snapshot,
+    ...(alarms ? { alarms } : {}),
+    ...(instances ? { instances } : {}),
+  };
+}
+
+/** An unread poll keeps what the gates recorded: the alarms' states before the update, the notes. */
+function gatesCarried(previous: HealthProgress | undefined): Partial<HealthProgress> {
+  return {
+    ...(previous?.alarmsBefore ? { alarmsBefore: previous.alarmsBefore } : {}),
+    ...(previous?.notes ? { notes: previous.notes } : {}),
+    ...(previous?.redSince ? { redSince: previous.redSince } : {}),
   };
 }
 

@@ -110,11 +110,12 @@ export function outcomeReason(state: DeployState, status: OutcomeStatus): string
     const notes = [
       ...(state.checks?.warnings ?? []),
       ...(state.releasePhase?.note ? [state.releasePhase.note] : []),
+      ...(state.health?.notes ?? []),
     ];
     return notes.length > 0 ? notes.join('; ').slice(0, 1000) : (state.health?.causes[0] ?? 'healthy');
   }
   const watch = (h: DeployState['health']) =>
-    h && (h.verdict === 'rollback' || h.verdict === 'timeout' || h.verdict === 'overridden') ? h.causes : [];
+    h && ['rollback', 'timeout', 'overridden', 'abort'].includes(h.verdict) ? h.causes : [];
   const parts = [
     state.error && describeCaught(state.error),
     state.failure && describeCaught(state.failure),

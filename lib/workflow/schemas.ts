@@ -100,7 +100,7 @@ export const deploySchema = contract<DeployResult>()({
 }) satisfies z.ZodType<DeployResult>;
 
 export const healthSchema = contract<HealthProgress>()({
-  verdict: z.enum(['wait', 'healthy', 'rollback', 'timeout', 'overridden']),
+  verdict: z.enum(['wait', 'healthy', 'rollback', 'timeout', 'overridden', 'abort']),
   polls: count,
   nextPollSeconds: seconds,
   convergedAt: isoTime.optional(),
@@ -113,6 +113,9 @@ export const healthSchema = contract<HealthProgress>()({
   unread: z.looseObject({ count, max: count }).optional(),
   lastReadAt: isoTime.optional(),
   throttled: z.looseObject({ polls: count, seconds: z.number().min(0) }).optional(),
+  alarmsBefore: z.record(z.string(), z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA', 'unknown'])).optional(),
+  notes: lines.optional(),
+  redSince: isoTime.optional(),
 }) satisfies z.ZodType<HealthProgress>;
 
 export const migrationSchema = contract<MigrationResult>()({

@@ -20,8 +20,11 @@ export interface UpdateBehaviour {
    * deployed: every instance runs the new version. reverted: the deploy failed and EB put the
    * previous version back. stuck: never leaves Updating (until AbortEnvironmentUpdate).
    * partial: Ready, but some instances kept the old version (a rolling deploy that failed midway).
+   * crash-loop: the new version lands on the instances and fails its health checks over and over
+   * (Severe) while EB stays Updating until its command timeout (`durationSeconds`, 600 by default
+   * in EB), then fails and reverts.
    */
-  result: 'deployed' | 'reverted' | 'stuck' | 'partial';
+  result: 'deployed' | 'reverted' | 'stuck' | 'partial' | 'crash-loop';
   /** Health after the update ends; default: Green / Ok at once. */
   health: HealthStep[];
 }

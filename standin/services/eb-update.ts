@@ -98,6 +98,10 @@ export class UpdateLifecycle {
     this.host.event(app, name, label, 'INFO', 'Environment update is starting.', start, env.requestId);
     for (const f of faults) this.scheduleFault(env, f.spec, f.fire, start, behaviour);
     if (behaviour.result === 'stuck') return;
+    if (behaviour.result === 'crash-loop') {
+      this.crashLoop(env, label, behaviour, start);
+      return;
+    }
     const end = start + behaviour.durationSeconds * 1000;
     // Every event of the update's end: same application, environment, label, time and request.
     const done = (severity: 'INFO' | 'ERROR', message: string) =>
@@ -148,6 +152,64 @@ export class UpdateLifecycle {
           const at = end + step.afterSeconds * 1000;
           this.host.schedule(at, () => this.setHealth(env, step, at, true), env);
         }
+      },
+      env,
+    );
+  }
+
+  /**
+   * A release that crash-loops: 20 s in, every instance runs the new version (deployment still In
+   * Progress) and fails its health checks (Severe) while EB stays Updating; at EB's command timeout
+   * (`durationSeconds`) the deploy fails and EB reverts. AbortEnvironmentUpdate cancels both.
+   */
+  private crashLoop(env: Environment, label: string, behaviour: UpdateBehaviour, start: number): void {
+    const app = env.spec.application;
+    const name = env.spec.environment;
+    const landed = start + 20_000;
+    this.host.schedule(
+      landed,
+      () => {
+        for (const i of env.instances) this.deployInstance(i, label, 'In Progress', landed);
+        this.setHealth(
+          env,
+          {
+            afterSeconds: 0,
+            color: 'Red',
+            healthStatus: 'Severe',
+            causes: [
+              'Process default has been unhealthy (Target.FailedHealthChecks): the container exits shortly after it starts.',
+            ],
+          },
+          landed,
+          true,
+        );
+      },
+      env,
+    );
+    const end = start + behaviour.durationSeconds * 1000;
+    this.host.schedule(
+      end,
+      () => {
+        const previous = env.previousVersion ?? env.versionLabel;
+        const done = (severity: 'INFO' | 'ERROR', message: string) =>
+          this.host.event(app, name, label, severity, message, end, env.requestId);
+        env.status = 'Ready';
+        env.updatedAt = new Date(end);
+        for (const i of env.instances) {
+          done(
+            'ERROR',
+            `[Instance: ${i.id}] Command failed on instance. An unexpected error has occurred [ErrorCode: 0000000001].`,
+          );
+        }
+        done('ERROR', 'Failed to deploy application.');
+        env.versionLabel = previous;
+        for (const i of env.instances) this.deployInstance(i, previous, 'Deployed', end);
+        this.setHealth(env, { afterSeconds: 0, color: 'Green' }, end, true);
+        done('INFO', 'The environment was reverted to the previous configuration setting.');
+        done(
+          'ERROR',
+          'Update environment operation is complete, but with errors. For more information, see troubleshooting documentation.',
+        );
       },
       env,
     );

@@ -127,8 +127,18 @@ describe('stand-in scenarios end to end', () => {
         .filter((n) => n !== 'rehearsal')
         .sort(),
     ).toEqual(
-      // lost-push and drift: test/e2e/reconcile.test.ts.
-      [...Object.keys(expectations), 'throttling-storm', 'update-reply-lost', 'lost-push', 'drift'].sort(),
+      [
+        ...Object.keys(expectations),
+        'throttling-storm',
+        'update-reply-lost',
+        // lost-push and drift: test/e2e/reconcile.test.ts.
+        'lost-push',
+        'drift',
+        // Alarm gates and early abort (issue 13): test/e2e/gates.test.ts.
+        'alarm-after-deploy',
+        'alarm-already-firing',
+        'crash-loop',
+      ].sort(),
     );
   });
 

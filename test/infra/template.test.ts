@@ -441,7 +441,8 @@ describe('least privilege', () => {
     const downstream = /^(cloudformation|autoscaling|ec2|elasticloadbalancing|ecs|iam|cloudwatch):/;
     for (const role of lambdaRoles) {
       expect(
-        [...roleActions(role)].filter((a) => downstream.test(a)),
+        // Reading the alarm gates' states (health.alarms) is not a write.
+        [...roleActions(role)].filter((a) => downstream.test(a) && a !== 'cloudwatch:DescribeAlarms'),
         role,
       ).toEqual([]);
       expect(resource(role).Properties.ManagedPolicyArns).toBeUndefined();
@@ -490,6 +491,29 @@ describe('least privilege', () => {
         `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${id}-??????`,
       );
     }
+  });
+
+  // DescribeAlarms is authorized on the alarm's ARN (service authorization reference, CloudWatch).
+  it('reads only the alarms ebship.yml names, from CheckHealth alone', () => {
+    const names = new Set(
+      Object.values(config.targets).flatMap(
+        (t) => (t.health as { alarms?: string[] } | undefined)?.alarms ?? [],
+      ),
+    );
+    expect(names.size).toBeGreaterThan(0);
+    const statement = roleStatements('CheckHealthRole').find((s) =>
+      asArray(s.Action).includes('cloudwatch:DescribeAlarms'),
+    );
+    const arns = asArray(statement?.Resource as { 'Fn::Sub': string }[]).map((r) => r['Fn::Sub']);
+
+    expect(arns.sort()).toEqual(
+      [...names]
+        .map((n) => `arn:\${AWS::Partition}:cloudwatch:\${AWS::Region}:\${AWS::AccountId}:alarm:${n}`)
+        .sort(),
+    );
+    const others = FUNCTION_NAMES.filter((n) => n !== 'CheckHealth');
+    for (const n of others)
+      expect([...roleActions(`${n}Role`)], n).not.toContain('cloudwatch:DescribeAlarms');
   });
 
   it("sends commands only with the targets' own check documents, to instances of configured environments", () => {

@@ -7,6 +7,7 @@
  */
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
@@ -52,7 +53,25 @@ export const mocks = {
   sns: mockClient(SNSClient),
   s3: mockClient(S3Client),
   sfn: mockClient(SFNClient),
+  cloudwatch: mockClient(CloudWatchClient),
 };
+
+/**
+ * DescribeAlarms answers every alarm asked for (health.alarms) as OK since long before the deploy,
+ * unless `states` says otherwise. Call it after resetting the mocks.
+ */
+export function answerAlarms(
+  states: Record<string, { state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA'; reason?: string; since?: Date }> = {},
+): void {
+  mocks.cloudwatch.on(DescribeAlarmsCommand).callsFake((input: { AlarmNames?: string[] }) => ({
+    MetricAlarms: (input.AlarmNames ?? []).map((name) => ({
+      AlarmName: name,
+      StateValue: states[name]?.state ?? 'OK',
+      StateReason: states[name]?.reason ?? 'Threshold Crossed: no datapoint was greater than the threshold.',
+      StateTransitionedTimestamp: states[name]?.since ?? new Date('2026-01-01T00:00:00Z'),
+    })),
+  }));
+}
 
 // dynalite ships no type declarations; this is the one call made.
 const dynalite: (options: { createTableMs: number }) => Server = createRequire(import.meta.url)('dynalite');

@@ -27,7 +27,7 @@ import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { GetCommandInvocationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import { mocks } from '../support/aws-env.js';
+import { answerAlarms, mocks } from '../support/aws-env.js';
 
 type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
@@ -199,6 +199,7 @@ export class FakeAws {
   }
 
   private wire(): void {
+    answerAlarms();
     const eb = mocks.eb;
     const envDescription = () => ({
       ApplicationName: 'antenna',

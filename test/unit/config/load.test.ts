@@ -114,3 +114,60 @@ describe('parseConfig errors', () => {
     );
   });
 });
+
+describe('health.alarms and health.abortAfterSeconds', () => {
+  const withHealth = (lines: string) =>
+    example.replace(
+      '      alarms: [antenna-prod-5xx, antenna-prod-p95-latency]\n',
+      lines.length > 0 ? `${lines}\n` : '',
+    );
+
+  it('reads the shipped example: two alarms and a 180 s early abort', () => {
+    const health = getTarget(parseConfig(example), 'antenna-prod').health;
+    expect(health.alarms).toEqual(['antenna-prod-5xx', 'antenna-prod-p95-latency']);
+    expect(health.abortAfterSeconds).toBe(180);
+  });
+
+  it('defaults to no alarms and an early abort after 180 s', () => {
+    const docker = getTarget(parseConfig(example), 'treasury-plane-dev').health;
+    expect(docker.alarms).toEqual([]);
+    expect(docker.abortAfterSeconds).toBe(180);
+  });
+
+  it('refuses more than 100 alarms: one DescribeAlarms call takes at most 100 names (CloudWatch API reference, AlarmNames)', () => {
+    const names = Array.from({ length: 101 }, (_, i) => `alarm-${i}`).join(', ');
+    const err = problemsOf(withHealth(`      alarms: [${names}]`));
+    expect(err.problems).toEqual([
+      expect.objectContaining({
+        path: 'targets.antenna-prod.health.alarms',
+        message: expect.stringContaining('at most 100 alarms'),
+      }),
+    ]);
+    expect(() =>
+      parseConfig(withHealth(`      alarms: [${names.replace(', alarm-100', '')}]`)),
+    ).not.toThrow();
+  });
+
+  it('refuses an alarm listed twice, an empty name and one over 255 characters', () => {
+    expect(problemsOf(withHealth('      alarms: [a, a]')).problems[0]?.message).toContain('twice');
+    expect(problemsOf(withHealth('      alarms: [""]')).problems[0]?.path).toBe(
+      'targets.antenna-prod.health.alarms.0',
+    );
+    expect(problemsOf(withHealth(`      alarms: [${'x'.repeat(256)}]`)).problems[0]?.path).toBe(
+      'targets.antenna-prod.health.alarms.0',
+    );
+  });
+
+  it('refuses an early abort under 30 s (one bad reading) or not shorter than the timeout', () => {
+    const short = problemsOf(example.replace('abortAfterSeconds: 180', 'abortAfterSeconds: 10'));
+    expect(short.problems[0]).toMatchObject({
+      path: 'targets.antenna-prod.health.abortAfterSeconds',
+      message: expect.stringContaining('0 (off) or at least 30'),
+    });
+    const long = problemsOf(example.replace('abortAfterSeconds: 180', 'abortAfterSeconds: 1200'));
+    expect(long.problems[0]?.message).toContain('shorter than timeoutSeconds (1200)');
+    expect(() =>
+      parseConfig(example.replace('abortAfterSeconds: 180', 'abortAfterSeconds: 0')),
+    ).not.toThrow();
+  });
+});

@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/check-health.js';
 import { InputInvalid } from '../../../lib/errors.js';
 import type { HealthProgress } from '../../../lib/workflow-state.js';
+import { answerAlarms } from '../../support/aws-env.js';
 import { awsError, deploy, LABEL, lambdaContext, mocks, OLD_LABEL, release, watchStart } from './fixtures.js';
 
 const context = lambdaContext('CheckHealth');
@@ -72,6 +73,9 @@ const bakedHealth: HealthProgress = {
 beforeEach(() => {
   mocks.eb.reset();
   mocks.eb.on(DescribeEventsCommand).resolves({ Events: [] });
+  // antenna-prod gates its deploys on two alarms (ebship.yml health.alarms): OK unless a test says so.
+  mocks.cloudwatch.reset();
+  answerAlarms();
 });
 
 describe('check-health handler, deploy phase', () => {

@@ -18,6 +18,8 @@ const policy: HealthPolicy = {
   graceSeconds: 120,
   timeoutSeconds: 1200,
   pollSeconds: 15,
+  alarms: [],
+  abortAfterSeconds: 180,
 };
 const ctx: WatchContext = { expectedVersion: 'v2-abc', startedAt: at(0), policy, maxPolls: 200 };
 

@@ -11,6 +11,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { checkHealth, watchLimits } from '../../../lib/steps/check-health.js';
 import type { HealthProgress } from '../../../lib/workflow-state.js';
+import { answerAlarms } from '../../support/aws-env.js';
 import { awsError, deploy, LABEL, mocks, OLD_LABEL, release } from '../functions/fixtures.js';
 
 const watch = { toVersion: LABEL, fromVersion: OLD_LABEL, startedAt: deploy.startedAt };
@@ -36,6 +37,9 @@ beforeEach(() => {
   vi.stubEnv('EBSHIP_HEALTH_READ', 'direct');
   mocks.eb.reset();
   mocks.eb.on(DescribeEventsCommand).resolves({ Events: [] });
+  // antenna-prod gates its deploys on two alarms (ebship.yml health.alarms): OK unless a test says so.
+  mocks.cloudwatch.reset();
+  answerAlarms();
 });
 
 afterEach(() => {
