@@ -95,6 +95,29 @@ describe('AcquireLock: the next turn', () => {
     expect((await getNextTurn(db, TABLE, ENV))?.executionId).toBe(NEWER_PUSH);
   });
 
+  it('lets the newer of two pushes that waited through a busy environment deploy, not the older one', async () => {
+    // Arrange: another execution deploys; v11's push (an hour newer) comes and waits for it.
+    await held(OTHER_EXECUTION);
+    const v11 = release({
+      executionId: NEWER_PUSH,
+      imageTag: 'v11',
+      imageDigest: `sha256:${'11'.repeat(32)}`,
+      versionLabel: 'v11-111111111111',
+      imagePushedAt: new Date(Date.parse(PUSHED) + HOUR).toISOString(),
+      startedAt: new Date().toISOString(),
+    });
+    const waited = await acquireDeployLock(v11);
+    await releaseLock(db, TABLE, ENV, OTHER_EXECUTION);
+
+    // Act: v10's push, delivered late, finds the environment free.
+    const result = await acquireDeployLock(release());
+
+    // Assert
+    expect(waited.waiting?.holder).toBe(OTHER_EXECUTION);
+    expect(result.skipped?.reason).toContain('superseded by a newer push, v11-111111111111');
+    expect(await getLock(db, TABLE, ENV)).toBeUndefined();
+  });
+
   it('never lets a waiting push supersede a deploy someone asked for by hand, nor takes its turn', async () => {
     // Arrange: another execution deploys; v11's push waits; a person deploys v10 by hand.
     await held(OTHER_EXECUTION);

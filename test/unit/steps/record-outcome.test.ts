@@ -74,6 +74,36 @@ describe('RecordOutcome: the reason history shows', () => {
     ).toBe('Green for 60s');
   });
 
+  it('shows a success\'s notes a person should read, warn-only check failures and a skipped release phase, instead of "healthy"', () => {
+    // Arrange
+    const state = endState('SUCCEEDED', {
+      health: watch('healthy', ['Green for 60s']),
+      checks: {
+        status: 'passed',
+        runs: [],
+        polls: 1,
+        nextPollSeconds: 5,
+        warnings: ['smoke: 502 from /health'],
+      },
+      releasePhase: {
+        status: 'skipped',
+        polls: 0,
+        nextPollSeconds: 5,
+        note: 'release phase skipped: no instance',
+      },
+    });
+    const long = endState('SUCCEEDED', {
+      checks: { status: 'passed', runs: [], polls: 1, nextPollSeconds: 5, warnings: ['x'.repeat(1200)] },
+    });
+
+    // Act
+    const reason = outcomeReason(state, 'SUCCEEDED');
+
+    // Assert
+    expect(reason).toBe('smoke: 502 from /health; release phase skipped: no instance');
+    expect(outcomeReason(long, 'SUCCEEDED')).toHaveLength(1000);
+  });
+
   it('names the error a Catch caught, then the failure, then at most two health causes', () => {
     // Arrange
     const state = endState('ROLLED_BACK', {
