@@ -135,6 +135,8 @@ export function simulationFor(
               : Boolean(t.target.migrationCheck);
         return used ? { resources: ['*'] } : 'unused';
       }
+      // The release's command looked up by its comment before any resend (no resource type).
+      if (name === 'ListCommands') return t.target.release ? { resources: ['*'] } : 'unused';
       return undefined;
     default:
       return undefined;
