@@ -51,6 +51,7 @@ export const FAULT_SERVICES = [
   'dynamodb',
   'lambda',
   'iam',
+  'logs',
 ] as const;
 export type FaultService = (typeof FAULT_SERVICES)[number];
 
@@ -333,6 +334,8 @@ const THROTTLING: Record<FaultService, { code: string; status: number; message: 
   lambda: { code: 'Lambda.TooManyRequestsException', status: 429, message: 'Rate Exceeded.' },
   // IAM (query protocol): 400 Throttling.
   iam: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
+  // CloudWatch Logs: ThrottlingException (botocore logs service-2.json).
+  logs: { code: 'ThrottlingException', status: 400, message: 'Rate exceeded' },
 };
 
 /** Each service's own internal error (5xx). */
@@ -360,6 +363,12 @@ const INTERNAL: Record<FaultService, { code: string; status: number; message: st
     code: 'ServiceFailure',
     status: 500,
     message: 'The request processing has failed because of an unknown error.',
+  },
+  // CloudWatch Logs' ServiceUnavailableException (botocore logs service-2.json).
+  logs: {
+    code: 'ServiceUnavailableException',
+    status: 500,
+    message: 'The service cannot complete the request.',
   },
 };
 

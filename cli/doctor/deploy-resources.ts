@@ -96,6 +96,15 @@ export function simulationFor(
       // No resource type in the Service Authorization Reference.
       if (name === 'DescribeAccountAttributes') return { resources: ['*'] };
       return undefined;
+    case 'logs':
+      // LogTail reads the instances' streams in the environment's own streamed groups.
+      if (name === 'GetLogEvents')
+        return {
+          resources: [
+            arn('logs', `log-group:/aws/elasticbeanstalk/${t.target.environment}/var/log/eb-engine.log`),
+          ],
+        };
+      return undefined;
     case 'ssm':
       if (name === 'SendCommand') {
         // Each sender has its own documents (infra/config-vars.cjs names them).

@@ -300,13 +300,18 @@ function whatToDo(state: DeployState, release: Release, status: OutcomeStatus): 
   const t = shellQuote(release.target);
   const env = shellQuote(release.environment);
   const r = regionFlag(release.executionId);
+  const diagnostics = diagnosticsOf(state);
+  const group = diagnostics?.source === 'cloudwatch' ? diagnostics.logGroups?.[0] : undefined;
   const logs: AlertStep = {
     text: 'See what the app printed last:',
     commands: [`ebship logs ${t}`],
-    aws: [
-      `aws elasticbeanstalk request-environment-info --environment-name ${env} --info-type tail${r}`,
-      `aws elasticbeanstalk retrieve-environment-info --environment-name ${env} --info-type tail${r}   # a minute later: one presigned URL per instance`,
-    ],
+    // The environment streams to CloudWatch Logs: read the stream there, no request to the instances.
+    aws: group
+      ? [`aws logs tail ${shellQuote(group)} --since 1h${r}`]
+      : [
+          `aws elasticbeanstalk request-environment-info --environment-name ${env} --info-type tail${r}`,
+          `aws elasticbeanstalk retrieve-environment-info --environment-name ${env} --info-type tail${r}   # a minute later: one presigned URL per instance`,
+        ],
   };
   const redeploy: AlertStep = {
     text:
