@@ -52,6 +52,7 @@ export const FAULT_SERVICES = [
   'lambda',
   'iam',
   'cloudwatch',
+  'logs',
 ] as const;
 export type FaultService = (typeof FAULT_SERVICES)[number];
 
@@ -336,6 +337,8 @@ const THROTTLING: Record<FaultService, { code: string; status: number; message: 
   iam: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
   // CloudWatch (query-compatible JSON): 400 Throttling "Rate exceeded".
   cloudwatch: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
+  // CloudWatch Logs: ThrottlingException (botocore logs service-2.json).
+  logs: { code: 'ThrottlingException', status: 400, message: 'Rate exceeded' },
 };
 
 /** Each service's own internal error (5xx). */
@@ -365,6 +368,12 @@ const INTERNAL: Record<FaultService, { code: string; status: number; message: st
     code: 'ServiceFailure',
     status: 500,
     message: 'The request processing has failed because of an unknown error.',
+  },
+  // CloudWatch Logs' ServiceUnavailableException (botocore logs service-2.json).
+  logs: {
+    code: 'ServiceUnavailableException',
+    status: 500,
+    message: 'The service cannot complete the request.',
   },
 };
 

@@ -100,6 +100,9 @@ export async function provision(
         Value: 'enhanced',
       },
       { Namespace: 'aws:elasticbeanstalk:command', OptionName: 'DeploymentPolicy', Value: 'AllAtOnce' },
+      ...(scenario.environment.streamLogs
+        ? [{ Namespace: 'aws:elasticbeanstalk:cloudwatch:logs', OptionName: 'StreamLogs', Value: 'true' }]
+        : []),
       {
         Namespace: 'aws:elasticbeanstalk:application',
         OptionName: 'Application Healthcheck URL',

@@ -38,6 +38,11 @@ export const scenarioSchema = z
     environment: z
       .object({
         instances: z.number().int().min(1).max(20).default(1),
+        /**
+         * The environment streams its instance logs to CloudWatch Logs (option
+         * aws:elasticbeanstalk:cloudwatch:logs StreamLogs=true): the alert's tail comes from there.
+         */
+        streamLogs: z.boolean().default(false),
         /** One entry per UpdateEnvironment (deploys and rollbacks); the last repeats. */
         onUpdate: z.array(updateBehaviour).min(1),
       })

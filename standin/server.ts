@@ -14,6 +14,8 @@ import {
   requestId,
   ServiceError,
 } from './protocol.js';
+import { CloudWatchLogs } from './services/cloudwatch-logs.js';
+import { EbLogs } from './services/eb-logs.js';
 import { EB_NAMESPACE, type EbOptions } from './services/elastic-beanstalk.js';
 import { IAM_NAMESPACE } from './services/iam.js';
 import { s3ErrorReply, s3Operation } from './services/s3.js';
@@ -65,6 +67,15 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
   await listen(dynamo, 0);
   const dynamoPort = (dynamo.address() as AddressInfo).port;
 
+  // EB's instance log streaming (standin/services/cloudwatch-logs.ts): the same lines as its tail logs.
+  const cloudWatchLogs = new CloudWatchLogs(clock, {
+    environment: (name) => world.eb.environments.get(name),
+    events: () => world.eb.events,
+    logs: () => {
+      world.eb.logs ??= new EbLogs(clock, world.s3, world.region, world.account);
+      return world.eb.logs;
+    },
+  });
   const jsonServices: Record<string, JsonService> = {
     AmazonEC2ContainerRegistry_V20150921: {
       service: 'ecr',
@@ -84,6 +95,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
       version: '1.0',
       handle: (op, i) => world.cloudwatch.handle(op, i),
     },
+    Logs_20140328: { service: 'logs', version: '1.1', handle: (op, i) => cloudWatchLogs.handle(op, i) },
   };
   const queryServices: Record<
     string,

@@ -1,3 +1,4 @@
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
@@ -22,6 +23,8 @@ export interface AwsClients {
   /** `ebship doctor`: the policy simulator and the secrets' ARNs and keys. */
   iam: IAMClient;
   secrets: SecretsManagerClient;
+  /** `ebship logs`: the tail of environments that stream their logs to CloudWatch Logs. */
+  logs?: CloudWatchLogsClient;
   /** The region the clients use, resolved like the SDK does (throws when there is none). */
   region(): Promise<string>;
 }
@@ -45,6 +48,7 @@ export function createClients(options: ClientOptions): AwsClients {
     ssm: new SSMClient(common),
     iam: new IAMClient(common),
     secrets: new SecretsManagerClient(common),
+    logs: new CloudWatchLogsClient(common),
     db: DynamoDBDocumentClient.from(new DynamoDBClient(common), {
       marshallOptions: { removeUndefinedValues: true },
     }),

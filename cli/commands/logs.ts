@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Diagnostics } from '../../lib/alerts/diagnostics.js';
-import { requestTail, retrieveTail } from '../../lib/alerts/log-tail.js';
+import { requestTail, retrieveTail, type TailSource } from '../../lib/alerts/log-tail.js';
 import { type Act, examples } from '../command.js';
 import type { Context } from '../context.js';
 import { usage } from '../errors.js';
@@ -15,20 +15,26 @@ const FOLLOW_MS = 30_000;
 interface LogsOptions {
   instance?: string;
   follow?: boolean;
+  source?: string;
 }
 
 export function registerLogs(program: Command, act: Act): void {
   program
     .command('logs')
     .description(
-      "Print the last lines the target's app printed on each instance (EB tail logs, secrets masked): the tail an alert shows.",
+      "Print the last lines the target's app printed on each instance (EB tail logs, or CloudWatch Logs when the environment streams there; secrets masked): the tail an alert shows.",
     )
     .argument('<target>', 'target in ebship.yml')
     .option('--instance <id>', 'only this instance (i-...)')
     .option('--follow', 'fetch a fresh tail every 30 s and print new lines, until Ctrl-C')
+    .option(
+      '--source <source>',
+      'eb (EB tail logs), cloudwatch (CloudWatch Logs), or auto: CloudWatch Logs when the environment streams there',
+      'auto',
+    )
     .addHelpText(
       'after',
-      `${examples('ebship logs antenna-prod', 'ebship logs antenna-prod --instance i-0a1b2c3d4e5f60718', 'ebship logs antenna-prod --follow', 'ebship logs antenna-prod --json | jq -r .instances[].lines')}\nExit 1 when no instance sent its tail in time.\n`,
+      `${examples('ebship logs antenna-prod', 'ebship logs antenna-prod --instance i-0a1b2c3d4e5f60718', 'ebship logs antenna-prod --follow', 'ebship logs antenna-prod --source eb', 'ebship logs antenna-prod --json | jq -r .instances[].lines')}\nExit 1 when no instance sent its tail in time.\n`,
     )
     .action(act<[string, LogsOptions]>((ctx, target, options) => logs(ctx, target, options)));
 }
@@ -41,12 +47,16 @@ export async function logs(ctx: Context, name: string, options: LogsOptions): Pr
       'Instance ids look like i-0a1b2c3d4e5f60718.',
     );
   }
+  const source = options.source ?? 'auto';
+  if (source !== 'eb' && source !== 'cloudwatch' && source !== 'auto') {
+    throw usage('bad-source', `"${source}" is not a log source`, 'Use --source eb, cloudwatch or auto.');
+  }
   const target = ctx.target(name);
   const env = { application: target.application, environment: target.environment };
   const seen = new Map<string, Set<string>>();
   let code: number = ExitCode.Ok;
   for (let round = 0; ; round++) {
-    const tail = await fetchTail(ctx, env);
+    const tail = await fetchTail(ctx, env, source);
     code = print(ctx, name, tail, options.instance, seen, round > 0);
     if (!options.follow || ctx.json) return code;
     for (let waited = 0; waited < FOLLOW_MS && !ctx.io.signal?.aborted; waited += 1000) await ctx.sleep(1000);
@@ -57,10 +67,14 @@ export async function logs(ctx: Context, name: string, options: LogsOptions): Pr
 async function fetchTail(
   ctx: Context,
   env: { application: string; environment: string },
+  source: TailSource,
 ): Promise<Diagnostics> {
-  const { eb } = ctx.aws();
-  let tail = await requestTail(eb, env, new Date());
+  const { eb, logs } = ctx.aws();
+  // Without a CloudWatch Logs client (a test double), EB's tail logs.
+  let tail = await requestTail(eb, env, new Date(), logs ? source : 'eb');
   tail = { ...tail, maxPolls: POLLS };
+  // CloudWatch Logs has the lines already: one read, no wait.
+  if (tail.source === 'cloudwatch') return retrieveTail(eb, env, tail, undefined, logs);
   while (!tail.done && !ctx.io.signal?.aborted) {
     await ctx.sleep(POLL_MS);
     tail = await retrieveTail(eb, env, tail);

@@ -103,6 +103,15 @@ export function simulationFor(
         return { resources: t.target.health.alarms.map((a) => arn('cloudwatch', `alarm:${a}`)) };
       }
       return undefined;
+    case 'logs':
+      // LogTail reads the instances' streams in the environment's own streamed groups.
+      if (name === 'GetLogEvents')
+        return {
+          resources: [
+            arn('logs', `log-group:/aws/elasticbeanstalk/${t.target.environment}/var/log/eb-engine.log`),
+          ],
+        };
+      return undefined;
     case 'ssm':
       if (name === 'SendCommand') {
         // Each sender has its own documents (infra/config-vars.cjs names them).
@@ -142,6 +151,8 @@ export function simulationFor(
               : Boolean(t.target.migrationCheck);
         return used ? { resources: ['*'] } : 'unused';
       }
+      // The release's command looked up by its comment before any resend (no resource type).
+      if (name === 'ListCommands') return t.target.release ? { resources: ['*'] } : 'unused';
       return undefined;
     default:
       return undefined;

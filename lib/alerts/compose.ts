@@ -7,7 +7,7 @@ import type { CaughtError, DeployState, HealthProgress, OutcomeStatus, Release }
 import type { ChatNotification } from './chat-schema.js';
 import { diagnosticsOf } from './diagnostics.js';
 import { consoleLinks } from './links.js';
-import { type AlertModel, type AlertStep, SEVERITY, WHOLE_STAGE } from './model.js';
+import { type AlertModel, type AlertStep, type InstanceVersion, SEVERITY, WHOLE_STAGE } from './model.js';
 import {
   type AlertData,
   asciiSubject,
@@ -98,6 +98,7 @@ export function composeModel(state: DeployState, now: Date): AlertModel {
       ...(diagnostics?.environmentId ? { environmentId: diagnostics.environmentId } : {}),
     }),
     instances: diagnostics?.instances ?? [],
+    ...atVerdict(state, status),
     logTails: diagnostics?.logTails ?? [],
     ...(tailNote(state, diagnostics?.note) ? { logTailNote: tailNote(state, diagnostics?.note) } : {}),
     ...(durationSeconds !== undefined ? { durationSeconds } : {}),
@@ -114,6 +115,40 @@ export function composeModel(state: DeployState, now: Date): AlertModel {
     sections: why(state, status),
     ...todo,
   };
+}
+
+/**
+ * The instances and the version each ran at the health verdict that failed the deploy: only when
+ * that differs from one version everywhere (a partial deploy), and only for outcomes after a deploy
+ * that did not hold. Read defensively: the health step may not record them.
+ */
+function atVerdict(
+  state: DeployState,
+  status: OutcomeStatus,
+): Pick<AlertModel, 'instancesAtVerdict'> | Record<string, never> {
+  if (status !== 'ROLLED_BACK' && status !== 'ROLLBACK_FAILED') return {};
+  const raw = (state.health as { instances?: unknown } | undefined)?.instances;
+  if (!Array.isArray(raw)) return {};
+  const list: InstanceVersion[] = raw.flatMap((i: unknown) => {
+    if (!isRecord(i)) return [];
+    const id = typeof i.instanceId === 'string' ? i.instanceId : typeof i.id === 'string' ? i.id : undefined;
+    if (!id) return [];
+    const text = (v: unknown) => (typeof v === 'string' && v.length > 0 ? oneLine(v, 120) : undefined);
+    const versionLabel = text(i.versionLabel);
+    const deploymentStatus = text(i.deploymentStatus);
+    const color = text(i.color);
+    return [
+      {
+        instanceId: oneLine(id, 40),
+        ...(versionLabel ? { versionLabel } : {}),
+        ...(deploymentStatus ? { deploymentStatus } : {}),
+        ...(color ? { color } : {}),
+      },
+    ];
+  });
+  const mixed =
+    new Set(list.map((i) => i.versionLabel)).size > 1 || list.some((i) => i.deploymentStatus === 'Failed');
+  return mixed ? { instancesAtVerdict: list } : {};
 }
 
 /** Why a log tail that was wanted is missing: its step failed (`$.logTailError`) or said why. */
@@ -304,13 +339,18 @@ function whatToDo(state: DeployState, release: Release, status: OutcomeStatus): 
   const t = shellQuote(release.target);
   const env = shellQuote(release.environment);
   const r = regionFlag(release.executionId);
+  const diagnostics = diagnosticsOf(state);
+  const group = diagnostics?.source === 'cloudwatch' ? diagnostics.logGroups?.[0] : undefined;
   const logs: AlertStep = {
     text: 'See what the app printed last:',
     commands: [`ebship logs ${t}`],
-    aws: [
-      `aws elasticbeanstalk request-environment-info --environment-name ${env} --info-type tail${r}`,
-      `aws elasticbeanstalk retrieve-environment-info --environment-name ${env} --info-type tail${r}   # a minute later: one presigned URL per instance`,
-    ],
+    // The environment streams to CloudWatch Logs: read the stream there, no request to the instances.
+    aws: group
+      ? [`aws logs tail ${shellQuote(group)} --since 1h${r}`]
+      : [
+          `aws elasticbeanstalk request-environment-info --environment-name ${env} --info-type tail${r}`,
+          `aws elasticbeanstalk retrieve-environment-info --environment-name ${env} --info-type tail${r}   # a minute later: one presigned URL per instance`,
+        ],
   };
   const redeploy: AlertStep = {
     text:

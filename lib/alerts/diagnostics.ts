@@ -9,6 +9,13 @@ import type { InstanceLogTail, InstanceVersion } from './model.js';
  */
 export const diagnosticsSchema = z.looseObject({
   environmentId: z.string().optional(),
+  /**
+   * Where the tail comes from: EB's tail logs (RequestEnvironmentInfo), or CloudWatch Logs when the
+   * environment streams its instance logs there (lib/aws/log-groups.ts). Absent: EB (older states).
+   */
+  source: z.enum(['eb', 'cloudwatch']).optional(),
+  /** CloudWatch Logs: the groups read, the app's own output first. */
+  logGroups: z.array(z.string()).optional(),
   /** ISO time RequestEnvironmentInfo was called: EB's tail files for this request are newer. */
   requestedAt: z.string().optional(),
   /** Polls of RetrieveEnvironmentInfo so far, and how many the state machine allows. */

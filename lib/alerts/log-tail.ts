@@ -1,3 +1,4 @@
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import {
   DescribeEnvironmentsCommand,
   DescribeInstancesHealthCommand,
@@ -5,12 +6,14 @@ import {
   RequestEnvironmentInfoCommand,
   RetrieveEnvironmentInfoCommand,
 } from '@aws-sdk/client-elastic-beanstalk';
+import { lastLines, streamingOf } from '../aws/log-groups.js';
 import {
   capTail,
   capTails,
   type Diagnostics,
   type InstanceLogTail,
   type InstanceVersion,
+  TAIL_MAX_LINES,
 } from './diagnostics.js';
 
 /**
@@ -57,8 +60,25 @@ export async function instanceVersions(eb: ElasticBeanstalkClient, env: EnvRef):
   );
 }
 
-/** Asks EB for the tail and notes what the alert needs meanwhile: the environment id, the instances. */
-export async function requestTail(eb: ElasticBeanstalkClient, env: EnvRef, now: Date): Promise<Diagnostics> {
+/** `eb`: EB tail logs; `cloudwatch`: CloudWatch Logs; `auto`: CloudWatch Logs when the environment streams there. */
+export type TailSource = 'eb' | 'cloudwatch' | 'auto';
+
+/** CloudWatch Logs has the lines already; a few seconds let the agent ship the very last ones. */
+export const CLOUDWATCH_WAIT_SECONDS = 5;
+/** Instances whose CloudWatch streams are read: the failing ones first (each read is one call per group). */
+export const CLOUDWATCH_MAX_INSTANCES = 5;
+
+/**
+ * Starts a tail and notes what the alert needs meanwhile: the environment id, the instances. When the
+ * environment streams its logs to CloudWatch Logs (or `source` says so), the tail will come from
+ * there and nothing is asked of the instances; otherwise EB is asked for its tail logs.
+ */
+export async function requestTail(
+  eb: ElasticBeanstalkClient,
+  env: EnvRef,
+  now: Date,
+  source: TailSource = 'auto',
+): Promise<Diagnostics> {
   const described = await eb.send(
     new DescribeEnvironmentsCommand({
       ApplicationName: env.application,
@@ -67,16 +87,35 @@ export async function requestTail(eb: ElasticBeanstalkClient, env: EnvRef, now: 
   );
   const environmentId = described.Environments?.[0]?.EnvironmentId;
   const instances = await instanceVersions(eb, env).catch(() => []);
-  await eb.send(new RequestEnvironmentInfoCommand({ EnvironmentName: env.environment, InfoType: 'tail' }));
-  return {
+  const base = {
     ...(environmentId ? { environmentId } : {}),
     requestedAt: now.toISOString(),
     polls: 0,
     maxPolls: MAX_POLLS,
-    nextPollSeconds: FIRST_POLL_SECONDS,
     done: false,
     instances,
     logTails: [],
+  };
+  if (source !== 'eb') {
+    // A failed read of the settings is no reason to lose the tail: EB's tail logs still work.
+    const streaming = await streamingOf(eb, env).catch(() => undefined);
+    if (source === 'cloudwatch' || streaming?.streams) {
+      return {
+        ...base,
+        source: 'cloudwatch',
+        logGroups: streaming?.logGroups ?? [],
+        nextPollSeconds: CLOUDWATCH_WAIT_SECONDS,
+        ...(streaming && !streaming.streams
+          ? { note: `${env.environment} does not stream its logs to CloudWatch Logs (StreamLogs is off)` }
+          : {}),
+      };
+    }
+  }
+  await eb.send(new RequestEnvironmentInfoCommand({ EnvironmentName: env.environment, InfoType: 'tail' }));
+  return {
+    ...base,
+    source: 'eb',
+    nextPollSeconds: FIRST_POLL_SECONDS,
   };
 }
 
@@ -90,7 +129,12 @@ export async function retrieveTail(
   env: EnvRef,
   previous: Diagnostics,
   fetchText: (url: string) => Promise<string> = fetchPresigned,
+  logs?: CloudWatchLogsClient,
 ): Promise<Diagnostics> {
+  if (previous.source === 'cloudwatch') {
+    if (!logs) throw new Error('a CloudWatch Logs tail needs a CloudWatch Logs client');
+    return cloudWatchTail(logs, previous);
+  }
   const polls = previous.polls + 1;
   const since = Date.parse(previous.requestedAt ?? '') || 0;
   const out = await eb.send(
@@ -118,12 +162,7 @@ export async function retrieveTail(
       failed.push(instanceId);
     }
   }
-  // The instances that did not deploy the new version, or are unhealthy, first: they are why.
-  const rank = (id: string) => {
-    const i = previous.instances.find((x) => x.instanceId === id);
-    return i?.color === 'Red' || i?.deploymentStatus === 'Failed' ? 0 : 1;
-  };
-  tails.sort((a, b) => rank(a.instanceId) - rank(b.instanceId));
+  tails.sort((a, b) => failingFirst(previous, a.instanceId) - failingFirst(previous, b.instanceId));
   const notes = [
     ...(missing.length > 0 ? [`no tail from ${missing.join(', ')} within ${polls} polls`] : []),
     ...(failed.length > 0 ? [`could not download the tail of ${failed.join(', ')}`] : []),
@@ -137,6 +176,62 @@ export async function retrieveTail(
   };
 }
 
+/** The instances that did not deploy the new version, or are unhealthy, first: they are why. */
+function failingFirst(d: Diagnostics, id: string): number {
+  const i = d.instances.find((x) => x.instanceId === id);
+  return i?.color === 'Red' || i?.deploymentStatus === 'Failed' ? 0 : 1;
+}
+
+/**
+ * The tail from CloudWatch Logs: for each instance (the failing ones first, at most
+ * CLOUDWATCH_MAX_INSTANCES), its stream (named by its instance id) in each streamed group, the app's
+ * own output first; of those, the one with an error in it. Masked and capped like EB's tail.
+ */
+export async function cloudWatchTail(
+  logs: CloudWatchLogsClient,
+  previous: Diagnostics,
+): Promise<Diagnostics> {
+  const polls = previous.polls + 1;
+  const ids = previous.instances
+    .map((i) => i.instanceId)
+    .sort((a, b) => failingFirst(previous, a) - failingFirst(previous, b));
+  const groups = previous.logGroups ?? [];
+  const tails: InstanceLogTail[] = [];
+  const silent: string[] = [];
+  const failed: string[] = [];
+  for (const instanceId of ids.slice(0, CLOUDWATCH_MAX_INSTANCES)) {
+    try {
+      const found: { group: string; text: string }[] = [];
+      for (const group of groups) {
+        const text = await lastLines(logs, group, instanceId, TAIL_MAX_LINES);
+        if (text?.trim()) found.push({ group, text });
+      }
+      const chosen = found.find((f) => ERROR_TEXT.test(f.text)) ?? found[0];
+      if (chosen) tails.push({ instanceId, source: chosen.group, ...capTail(chosen.text) });
+      else silent.push(instanceId);
+    } catch (err) {
+      failed.push(`${instanceId} (${(err as Error).name})`);
+    }
+  }
+  const more = ids.length - CLOUDWATCH_MAX_INSTANCES;
+  const notes = [
+    ...(previous.note ? [previous.note] : []),
+    ...(groups.length === 0 ? ['no CloudWatch Logs group to read'] : []),
+    ...(silent.length > 0 ? [`no CloudWatch Logs stream for ${silent.join(', ')}`] : []),
+    ...(failed.length > 0 ? [`could not read CloudWatch Logs for ${failed.join(', ')}`] : []),
+    ...(more > 0 ? [`${more} more instance(s) not read`] : []),
+  ];
+  return {
+    ...previous,
+    polls,
+    done: true,
+    logTails: capTails(tails),
+    ...(notes.length > 0 ? { note: `${notes.join('; ')}.` } : {}),
+  };
+}
+
+const ERROR_TEXT = /Traceback|Error|Exception|CRITICAL|FATAL|panic/i;
+
 /**
  * A tail file is every log file's last lines, each under a header (a dashed line, the path, a
  * dashed line). The app's own output (container stdout/stderr, web.stdout.log) matters most; of
@@ -148,7 +243,7 @@ export function appLines(text: string): { source: string; lines: string; truncat
     /containers\/|stdout|stderr|web\.|celery|gunicorn|app\.log/i.test(s.path),
   );
   const pool = app.length > 0 ? app : sections;
-  const erroring = pool.filter((s) => /Traceback|Error|Exception|CRITICAL|FATAL|panic/i.test(s.body));
+  const erroring = pool.filter((s) => ERROR_TEXT.test(s.body));
   const chosen = erroring.at(-1) ?? pool.at(-1) ?? { path: 'tail', body: text };
   return { source: chosen.path, ...capTail(chosen.body) };
 }

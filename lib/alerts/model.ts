@@ -101,6 +101,12 @@ export interface AlertModel {
   steps: AlertStep[];
   links: AlertLink[];
   instances: InstanceVersion[];
+  /**
+   * Which instance ran which version when the health watch gave its verdict on the new version
+   * (`$.health.instances`): a partial deploy, named instance by instance, even after the rollback
+   * put every instance back on the old version.
+   */
+  instancesAtVerdict?: InstanceVersion[];
   logTails: InstanceLogTail[];
   /** Why there is no log tail when one was wanted (request refused, not ready in time...). */
   logTailNote?: string;

@@ -1,6 +1,6 @@
 import { maskAppText } from '../text/mask.js';
 import { type ChatNotification, chatNotificationSchema } from './chat-schema.js';
-import type { AlertModel, AlertOutcome, AlertStep } from './model.js';
+import type { AlertModel, AlertOutcome, AlertStep, InstanceVersion } from './model.js';
 
 /**
  * The per-channel renderings of one AlertModel: plain text for email, Amazon Q Developer's custom
@@ -40,16 +40,16 @@ export function renderEmail(model: AlertModel): string {
   const parts: string[] = [model.summary];
   if (model.facts.length > 0) parts.push(table(model.facts));
   for (const s of model.sections) parts.push([s.title, ...s.lines].join('\n'));
-  if (model.instances.length > 0) {
+  if (model.instancesAtVerdict && model.instancesAtVerdict.length > 0) {
     parts.push(
       [
-        'Instances now',
-        ...model.instances.map(
-          (i) =>
-            `  ${i.instanceId}  ${i.versionLabel ?? '(version unknown)'}${i.deploymentStatus ? `  ${i.deploymentStatus}` : ''}${i.color ? `  ${i.color}` : ''}`,
-        ),
+        'Instances when the deploy was judged',
+        ...instanceLines(model.instancesAtVerdict, EMAIL_INSTANCES, '  '),
       ].join('\n'),
     );
+  }
+  if (model.instances.length > 0) {
+    parts.push(['Instances now', ...instanceLines(model.instances, EMAIL_INSTANCES, '  ')].join('\n'));
   }
   if (model.steps.length > 0 || model.stepsIntro.length > 0) parts.push(emailSteps(model));
   if (model.links.length > 0) {
@@ -92,6 +92,43 @@ function emailTails(model: AlertModel): string {
   return lines.join('\n');
 }
 
+/**
+ * Instances listed one per line up to `max`; beyond that, one line per version and state with a
+ * count and the first few ids, the instances that failed or run another version than most first.
+ * A 100-instance environment stays a few lines, so the alert keeps within SNS's 256 KiB and chat's
+ * screen.
+ */
+export function instanceLines(instances: InstanceVersion[], max: number, pad: string): string[] {
+  const one = (i: InstanceVersion) =>
+    `${i.versionLabel ?? '(version unknown)'}${i.deploymentStatus ? `  ${i.deploymentStatus}` : ''}${i.color ? `  ${i.color}` : ''}`;
+  if (instances.length <= max)
+    return instances.map((i) =>
+      pad
+        ? `${pad}${i.instanceId}  ${one(i)}`
+        : `${i.instanceId}: ${i.versionLabel ?? '?'}${i.deploymentStatus ? ` (${i.deploymentStatus})` : ''}`,
+    );
+  const groups = new Map<string, string[]>();
+  for (const i of instances) groups.set(one(i), [...(groups.get(one(i)) ?? []), i.instanceId]);
+  const ordered = [...groups].sort(([ka, a], [kb, b]) => {
+    const failed = (k: string) => (/Failed|Red/.test(k) ? 0 : 1);
+    return failed(ka) - failed(kb) || a.length - b.length;
+  });
+  const shown = ordered.slice(0, max);
+  const lines = shown.map(([state, ids]) => {
+    const named = ids.slice(0, INSTANCE_IDS_PER_GROUP).join(', ');
+    const more =
+      ids.length > INSTANCE_IDS_PER_GROUP ? ` and ${ids.length - INSTANCE_IDS_PER_GROUP} more` : '';
+    return `${pad}${ids.length} instance${ids.length === 1 ? '' : 's'} on ${state}: ${named}${more}`;
+  });
+  if (ordered.length > max) lines.push(`${pad}(${ordered.length - max} more groups)`);
+  return [`${pad}${instances.length} instances:`, ...lines];
+}
+
+/** Instances listed one by one up to these counts; beyond, grouped by version and state. */
+export const EMAIL_INSTANCES = 20;
+export const CHAT_INSTANCES = 8;
+const INSTANCE_IDS_PER_GROUP = 5;
+
 function table(rows: [string, string][]): string {
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;
   return rows.map(([k, v]) => `${`${k}:`.padEnd(width)}${v}`).join('\n');
@@ -114,8 +151,11 @@ export function renderChat(model: AlertModel): ChatNotification {
     model.summary,
     facts.join('\n'),
     why && whyLines.length > 0 ? `*${why.title}*\n${whyLines.join('\n')}` : '',
+    model.instancesAtVerdict && model.instancesAtVerdict.length > 0
+      ? `*Instances when the deploy was judged*\n${instanceLines(model.instancesAtVerdict, CHAT_INSTANCES, '').join('\n')}`
+      : '',
     model.instances.length > 0
-      ? `*Instances now*\n${model.instances.map((i) => `${i.instanceId}: ${i.versionLabel ?? '?'}${i.deploymentStatus ? ` (${i.deploymentStatus})` : ''}`).join('\n')}`
+      ? `*Instances now*\n${instanceLines(model.instances, CHAT_INSTANCES, '').join('\n')}`
       : '',
     chatTail(model),
     // Plain URLs: Slack, Teams and Chime each link them, whatever their markdown for named links.

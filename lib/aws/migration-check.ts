@@ -1,9 +1,11 @@
-import { GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { MigrationCheck } from '../config/schema.js';
 import { MigrationCheckFailed, MigrationsPending } from '../errors.js';
 import type { InstanceSnapshot } from '../health/verdict.js';
-import { maskAppText } from '../text/mask.js';
 import type { MigrationResult } from '../workflow-state.js';
+import { isTransient, readInvocation } from './run-command.js';
+
+export { isTransient };
 
 /**
  * The check runs through its target's own SSM document (generated from ebship.yml at package time by
@@ -93,67 +95,45 @@ export async function pollMigrationCheck(
   const overdue = polls > maxPolls;
   const pending = { ...previous, polls, nextPollSeconds: POLL_SECONDS };
   const where = `on ${previous.instanceId} (command ${previous.commandId})`;
-  let inv: {
-    Status?: string;
-    ResponseCode?: number;
-    StandardOutputContent?: string;
-    StandardErrorContent?: string;
-    StatusDetails?: string;
-  };
-  try {
-    inv = await client.send(
-      new GetCommandInvocationCommand({ CommandId: previous.commandId, InstanceId: previous.instanceId }),
-    );
-  } catch (err) {
-    const name = (err as Error).name;
-    if (name === 'InvocationDoesNotExist') {
-      if (!overdue) return pending;
+  // The one reader of an invocation (lib/aws/run-command.ts), also the release phase's and the checks'.
+  const read = await readInvocation(client, previous.commandId, previous.instanceId, check.timeoutSeconds);
+  if (read.kind === 'pending') {
+    if (!overdue) return pending;
+    if (read.why === 'not-yet')
       throw new MigrationCheckFailed(
         `SSM never registered the migration check ${where} within ${check.timeoutSeconds}s: is the instance SSM-managed (SSM agent running, AmazonSSMManagedInstanceCore on the instance profile)?`,
       );
-    }
-    if (isTransient(err)) {
-      if (!overdue) return pending;
+    if (read.why === 'unread')
       throw new MigrationCheckFailed(
-        `could not read the migration check's result ${where} before its ${check.timeoutSeconds}s deadline (last error: ${name}); the check may still be running on the instance`,
+        `could not read the migration check's result ${where} before its ${check.timeoutSeconds}s deadline (last error: ${read.error}); the check may still be running on the instance`,
       );
-    }
-    throw err;
-  }
-  // The app's own output: masked here, before it enters execution state, history or an alert.
-  const output = tail(
-    maskAppText(`${inv.StandardOutputContent ?? ''}\n${inv.StandardErrorContent ?? ''}`).trim(),
-  );
-  const code = inv.ResponseCode ?? -1;
-  switch (inv.Status) {
-    case 'Pending':
-    case 'InProgress':
-    case 'Delayed':
-    case 'Cancelling':
-      if (!overdue) return pending;
-      throw new MigrationCheckFailed(
-        `the migration check timed out: it did not finish within ${check.timeoutSeconds}s ${where} (last status ${inv.Status})`,
-      );
-    case 'Success':
-      if (code === CHECK_EXIT.passed) return { ...pending, status: 'passed', output };
-      break;
-    case 'TimedOut':
-      throw new MigrationCheckFailed(
-        `the migration check timed out ${where}${inv.StatusDetails ? ` (${inv.StatusDetails})` : ''}: it did not finish within ${check.timeoutSeconds}s; raise migrationCheck.timeoutSeconds or make the check faster`,
-      );
-    case 'Cancelled':
-      throw new MigrationCheckFailed(`the migration check was cancelled ${where} before it finished`);
-  }
-  // Failed. StatusDetails says whether it ran at all (Undeliverable, Terminated) before the exit code is read.
-  // https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html
-  if (inv.StatusDetails === 'Undeliverable') {
     throw new MigrationCheckFailed(
-      `the migration check could not be delivered ${where}: the instance is not SSM-managed or its SSM agent is unreachable`,
+      `the migration check timed out: it did not finish within ${check.timeoutSeconds}s ${where} (last status ${read.status})`,
     );
   }
-  if (inv.StatusDetails === 'Terminated') {
-    throw new MigrationCheckFailed(`the instance was terminated while the migration check ran ${where}`);
+  const output = read.output;
+  const details = read.details ? ` (${read.details})` : '';
+  if (read.kind === 'not-run') {
+    switch (read.reason) {
+      case 'timed-out':
+        throw new MigrationCheckFailed(
+          `the migration check timed out ${where}${details}: it did not finish within ${check.timeoutSeconds}s; raise migrationCheck.timeoutSeconds or make the check faster`,
+        );
+      case 'cancelled':
+        throw new MigrationCheckFailed(`the migration check was cancelled ${where} before it finished`);
+      // StatusDetails says whether it ran at all (Undeliverable, Terminated) before any exit code.
+      // https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html
+      case 'undeliverable':
+        throw new MigrationCheckFailed(
+          `the migration check could not be delivered ${where}: the instance is not SSM-managed or its SSM agent is unreachable`,
+        );
+      case 'terminated':
+        throw new MigrationCheckFailed(`the instance was terminated while the migration check ran ${where}`);
+    }
   }
+  const code = read.code ?? -1;
+  if (read.kind === 'exited' && read.status === 'Success' && code === CHECK_EXIT.passed)
+    return { ...pending, status: 'passed', output };
   switch (code) {
     case CHECK_EXIT.checkFailed: {
       const own = /ebship-check-exit=(\d+)/.exec(output)?.[1];
@@ -171,48 +151,6 @@ export async function pollMigrationCheck(
       );
   }
   throw new MigrationCheckFailed(
-    `the migration check ended ${inv.Status ?? 'unknown'}${inv.StatusDetails ? ` (${inv.StatusDetails})` : ''} with exit ${code} ${where}; ${code === -1 ? 'it never ran' : 'the check script itself failed'}. Output:\n${output}`,
+    `the migration check ended ${read.status ?? 'unknown'}${details} with exit ${code} ${where}; ${code === -1 ? 'it never ran' : 'the check script itself failed'}. Output:\n${output}`,
   );
-}
-
-// Errors that say nothing about the check: throttling, AWS-side faults, timeouts, lost connections.
-const TRANSIENT_NAMES = new Set([
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'InternalFailure',
-  'ServiceUnavailable',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-]);
-const TRANSIENT_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-]);
-
-/** True for a read failure that is no data about the check, so the next poll may succeed. */
-export function isTransient(err: unknown): boolean {
-  const e = err as {
-    name?: string;
-    code?: string;
-    $metadata?: { httpStatusCode?: number };
-    $retryable?: unknown;
-  };
-  if (typeof e !== 'object' || e === null) return false;
-  if (e.name !== undefined && TRANSIENT_NAMES.has(e.name)) return true;
-  if (e.code !== undefined && TRANSIENT_CODES.has(e.code)) return true;
-  if (e.$retryable) return true;
-  const status = e.$metadata?.httpStatusCode;
-  return status === 429 || (status !== undefined && status >= 500);
-}
-
-/** Last lines only: enough for on-call, small enough for state (SSM already cuts stdout at 24,000 chars). */
-function tail(text: string, lines = 15, chars = 1500): string {
-  return text.split('\n').slice(-lines).join('\n').slice(-chars);
 }

@@ -6,11 +6,15 @@ import type { InstanceSnapshot } from '../health/verdict.js';
 import { DIGEST } from '../release/image-ref.js';
 import type { ReleasePhaseResult } from '../workflow-state.js';
 import {
+  commentWithKey,
+  type FoundCommand,
+  findCommand,
   healthyInstances,
   maxPollsFor,
   POLL_SECONDS,
   readInvocation,
-  sendCommand,
+  SendUnconfirmed,
+  sendCommandOnce,
   sendRefusal,
 } from './run-command.js';
 
@@ -35,6 +39,13 @@ export interface ReleaseContext {
   imageUri: string;
   document: string;
   phase: ReleasePhase;
+  /**
+   * The execution's id: with the digest, it names this release's one command (its Comment), so a
+   * retried step or a redriven execution finds the command it sent instead of running it again.
+   */
+  executionId: string;
+  /** ISO time the execution started: the command was sent after it. */
+  startedAt?: string;
 }
 
 const argvText = (phase: ReleasePhase) => phase.command.join(' ');
@@ -62,37 +73,67 @@ export async function startReleasePhase(
   client: SSMClient,
   instances: InstanceSnapshot[],
   ctx: ReleaseContext,
+  /** Waits between looks after a lost reply (tests pass their own). */
+  pause?: (ms: number) => Promise<void>,
 ): Promise<ReleasePhaseResult> {
   if (!DIGEST.test(ctx.imageDigest)) {
     throw new ReleaseNotRun(
       `the release phase needs the new image's digest (sha256:<64 hex>), and this release has "${ctx.imageDigest}"`,
     );
   }
-  const [instanceId] = healthyInstances(instances);
-  if (!instanceId) {
+  const comment = commentWithKey(
+    `ebship release ${ctx.environment} ${ctx.versionLabel}`,
+    `${ctx.executionId} ${ctx.imageDigest}`,
+  );
+  const startedAt = Date.parse(ctx.startedAt ?? '');
+  // A minute of slack for clocks: the command cannot predate its execution by more.
+  const sentAfter = Number.isNaN(startedAt) ? undefined : new Date(startedAt - 60_000);
+  const lookup = { document: ctx.document, comment, ...(sentAfter ? { sentAfter } : {}) };
+  // This release's command first: a step run again (a Lambda error after it sent, a redrive) must
+  // poll the command it sent, never send it twice.
+  const earlier = await findCommand(client, lookup);
+  const [healthy] = healthyInstances(instances);
+  if (!earlier && !healthy) {
     const seen = instances.map((i) => `${i.id} ${i.color ?? i.healthStatus ?? 'unknown'}`).join(', ');
     return emptyEnvironment(
       ctx,
       `no healthy instance of ${ctx.environment} runs the app now${seen ? ` (instances: ${seen})` : ' (it has no instances)'}`,
     );
   }
-  let commandId: string;
+  let sent: FoundCommand;
   try {
-    commandId = await sendCommand(client, {
-      document: ctx.document,
-      instanceIds: [instanceId],
-      timeoutSeconds: ctx.phase.timeoutSeconds + RELEASE_PULL_SECONDS,
-      comment: `ebship release ${ctx.environment} ${ctx.versionLabel}`,
-      // The one parameter: the document's allowedPattern refuses anything but a digest.
-      parameters: { imageDigest: [ctx.imageDigest] },
-    });
+    sent =
+      earlier ??
+      (await sendCommandOnce(
+        client,
+        {
+          ...lookup,
+          instanceIds: healthy ? [healthy] : [],
+          timeoutSeconds: ctx.phase.timeoutSeconds + RELEASE_PULL_SECONDS,
+          // The one parameter: the document's allowedPattern refuses anything but a digest.
+          parameters: { imageDigest: [ctx.imageDigest] },
+        },
+        { lookedUp: true, ...(pause ? { pause } : {}) },
+      ));
   } catch (err) {
     const refusal = sendRefusal(err, ctx.document, 'the release phase');
     if (refusal)
-      throw new ReleaseNotRun(`${refusal} (instance ${instanceId}); ${ctx.environment} was not changed`);
+      throw new ReleaseNotRun(`${refusal} (instance ${healthy}); ${ctx.environment} was not changed`);
+    if (err instanceof SendUnconfirmed)
+      throw new ReleaseNotRun(
+        `the release phase could not be sent: ${err.message}; ${ctx.environment} was not changed. Push again`,
+      );
     throw err;
   }
-  return { status: 'pending', commandId, instanceId, polls: 0, nextPollSeconds: POLL_SECONDS };
+  const instanceId = sent.instanceIds[0] ?? healthy;
+  if (!instanceId) throw new ReleaseNotRun(`SSM lists the release command ${sent.commandId} on no instance`);
+  return {
+    status: 'pending',
+    commandId: sent.commandId,
+    instanceId,
+    polls: 0,
+    nextPollSeconds: POLL_SECONDS,
+  };
 }
 
 /**
@@ -114,7 +155,17 @@ export async function pollReleasePhase(
   const unchanged = `${ctx.environment} was not changed and keeps running its current version`;
   const read = await readInvocation(client, commandId, instanceId, limit);
   if (read.kind === 'pending') {
+    // Not registered yet (SSM's eventual consistency right after SendCommand), a throttled or 5xx
+    // read, or still running: no verdict, until the release's own deadline.
     if (polls <= maxPollsFor(limit)) return { ...previous, polls, nextPollSeconds: POLL_SECONDS };
+    if (read.why === 'unread')
+      throw new ReleaseFailed(
+        `could not read the result of the ${what} ${where} within ${limit}s (last error: ${read.error}); it may still be running. ${unchanged}`,
+      );
+    if (read.why === 'not-yet')
+      throw new ReleaseNotRun(
+        `SSM never registered the ${what} ${where} within ${limit}s: is the instance SSM-managed (SSM agent running, AmazonSSMManagedInstanceCore on the instance profile)? ${unchanged}`,
+      );
     throw new ReleaseFailed(
       `the ${what} did not finish within ${limit}s ${where} (release.timeoutSeconds ${ctx.phase.timeoutSeconds} + ${RELEASE_PULL_SECONDS}s to pull); ${unchanged}`,
     );
@@ -122,7 +173,7 @@ export async function pollReleasePhase(
   const output = read.output;
   const withOutput = (text: string) => (output ? `${text}. Output:\n${output}` : text);
   if (read.kind === 'not-run') {
-    if (/^timed out/.test(read.why))
+    if (read.reason === 'timed-out')
       throw new ReleaseFailed(withOutput(`the ${what} ${read.why} ${where}; ${unchanged}`));
     throw new ReleaseNotRun(withOutput(`the ${what} ${read.why} ${where}; ${unchanged}`));
   }

@@ -18,6 +18,8 @@ function contextOf(release: Release): ReleaseContext {
     imageUri: release.imageUri,
     document: releaseDocumentFor(stackPrefix(runtimeEnv().migrationDocumentName), release.target),
     phase,
+    executionId: release.executionId,
+    startedAt: release.startedAt,
   };
 }
 

@@ -66,6 +66,24 @@ export class EbLogs {
 
   /** The tail an instance would upload now (also for tests). */
   tailOf(env: Environment, instanceId: string, events: readonly EbEvent[], at: number): string {
+    return this.filesOf(env, instanceId, events, at)
+      .map(
+        ([path, lines]) =>
+          `${'-'.repeat(40)}\n${path}\n${'-'.repeat(40)}\n${lines.slice(-TAIL_LINES).join('\n')}\n`,
+      )
+      .join('\n');
+  }
+
+  /**
+   * An instance's log files and their lines at `at`: EB's engine log, and each version's container
+   * output. Also what it streams to CloudWatch Logs (cloudwatch-logs.ts).
+   */
+  filesOf(
+    env: Environment,
+    instanceId: string,
+    events: readonly EbEvent[],
+    at: number,
+  ): [path: string, lines: string[]][] {
     const mine = events
       .filter((e) => e.environment === env.spec.environment && e.date.getTime() <= at)
       .sort((a, b) => a.seq - b.seq);
@@ -99,12 +117,7 @@ export class EbLogs {
         appOutput(v.label, v.trouble, stamp),
       ]);
     }
-    return files
-      .map(
-        ([path, lines]) =>
-          `${'-'.repeat(40)}\n${path}\n${'-'.repeat(40)}\n${lines.slice(-TAIL_LINES).join('\n')}\n`,
-      )
-      .join('\n');
+    return files;
   }
 
   private request(env: Environment, events: readonly EbEvent[]): void {

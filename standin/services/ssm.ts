@@ -119,6 +119,8 @@ export class Ssm {
         return this.getCommandInvocation(input);
       case 'ListCommandInvocations':
         return this.listCommandInvocations(input);
+      case 'ListCommands':
+        return this.listCommands(input);
       default:
         if (this.inventory?.handles(operation)) return this.inventory.handle(operation, input);
         throw new ServiceError('UnknownOperationException', `Unknown operation ${operation}`);
@@ -278,6 +280,54 @@ export class Ssm {
       StatusDetails: s.details,
       StandardOutputContent: done ? command.outcome.stdout.slice(0, STDOUT_LIMIT) : '',
       StandardErrorContent: done ? command.outcome.stderr.slice(0, STDERR_LIMIT) : '',
+    };
+  }
+
+  /**
+   * ListCommands (SSM API reference): commands newest first, filtered by CommandId, InstanceId and
+   * the Filters keys DocumentName, InvokedAfter, InvokedBefore (others refused as InvalidFilterKey
+   * here: the stand-in has no use for them), paged by MaxResults (1-50, default 50) and NextToken.
+   */
+  private listCommands(input: JsonObject): unknown {
+    const commandId = str(input, 'CommandId');
+    const instanceId = str(input, 'InstanceId');
+    const filters = Array.isArray(input.Filters) ? (input.Filters as JsonObject[]) : [];
+    let list = [...this.commands.values()]
+      .filter((c) => !commandId || c.id === commandId)
+      .filter((c) => !instanceId || c.instanceIds.includes(instanceId));
+    for (const f of filters) {
+      const key = str(f, 'key');
+      const value = str(f, 'value') ?? '';
+      if (key === 'DocumentName') list = list.filter((c) => c.document === value);
+      else if (key === 'InvokedAfter') list = list.filter((c) => c.requestedAt >= Date.parse(value));
+      else if (key === 'InvokedBefore') list = list.filter((c) => c.requestedAt <= Date.parse(value));
+      else throw new ServiceError('InvalidFilterKey', `The specified key is not valid: ${key}`);
+    }
+    if (commandId && list.length === 0) throw new ServiceError('InvalidCommandId', '');
+    list.sort((a, b) => b.requestedAt - a.requestedAt);
+    const max = typeof input.MaxResults === 'number' ? input.MaxResults : 50;
+    const from = Number(str(input, 'NextToken') ?? 0) || 0;
+    const page = list.slice(from, from + max);
+    return {
+      Commands: page.map((c) => {
+        // Every invocation of a stand-in command shares its state (state() is per command).
+        const st = this.state(c).status;
+        const running = st === 'Pending' || st === 'InProgress' || st === 'Delayed';
+        return {
+          CommandId: c.id,
+          DocumentName: c.document,
+          Comment: c.comment,
+          Parameters: c.parameters,
+          InstanceIds: c.instanceIds,
+          Targets: c.targets ?? [],
+          RequestedDateTime: new Date(c.requestedAt),
+          Status: st,
+          TargetCount: c.instanceIds.length,
+          CompletedCount: running ? 0 : c.instanceIds.length,
+          ErrorCount: st === 'Failed' ? c.instanceIds.length : 0,
+        };
+      }),
+      ...(from + max < list.length ? { NextToken: String(from + max) } : {}),
     };
   }
 

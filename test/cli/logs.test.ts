@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
+  DescribeConfigurationSettingsCommand,
   DescribeEnvironmentsCommand,
   DescribeInstancesHealthCommand,
   ElasticBeanstalkClient,
@@ -13,6 +15,7 @@ import { ExitCode } from '../../cli/exit-codes.js';
 import { cli } from './harness.js';
 
 const eb = mockClient(ElasticBeanstalkClient);
+const cw = mockClient(CloudWatchLogsClient);
 
 /** What one instance uploads for InfoType=tail: each log file's last lines under a header. */
 const TAIL = [
@@ -43,6 +46,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 beforeEach(() => {
   eb.reset();
+  cw.reset();
   eb.on(DescribeEnvironmentsCommand).resolves({
     Environments: [{ EnvironmentName: 'antenna-prod', EnvironmentId: 'e-abc', ApplicationName: 'antenna' }],
   });
@@ -122,5 +126,57 @@ describe('ebship logs', () => {
     expect(run.code).toBe(ExitCode.Findings);
     expect(run.stdout).not.toContain('SSLCertVerificationError');
     expect(run.stderr).toContain('no tail from i-0aaaaaaaaaaaaaaa1, i-0aaaaaaaaaaaaaaa2 within 20 polls');
+  });
+
+  // EB developer guide, "Using Elastic Beanstalk with Amazon CloudWatch Logs": StreamLogs on, one
+  // stream per instance id in /aws/elasticbeanstalk/<env>/<file>.
+  describe('when the environment streams its logs to CloudWatch Logs', () => {
+    beforeEach(() => {
+      eb.on(DescribeConfigurationSettingsCommand).resolves({
+        ConfigurationSettings: [
+          {
+            SolutionStackName: '64bit Amazon Linux 2023 v4.5.0 running Docker',
+            OptionSettings: [
+              { Namespace: 'aws:elasticbeanstalk:cloudwatch:logs', OptionName: 'StreamLogs', Value: 'true' },
+            ],
+          },
+        ],
+      });
+      cw.on(GetLogEventsCommand).rejects(
+        Object.assign(new Error('The specified log group does not exist.'), {
+          name: 'ResourceNotFoundException',
+        }),
+      );
+      cw.on(GetLogEventsCommand, {
+        logGroupName:
+          '/aws/elasticbeanstalk/antenna-prod/var/log/eb-docker/containers/eb-current-app/stdouterr.log',
+      }).resolves({
+        events: [{ timestamp: 1, message: 'Error: cannot reach rediss://:broker-pass-123@cache:6379/0' }],
+      });
+    });
+
+    it('reads the tail from CloudWatch Logs at once, masked, without asking the instances', async () => {
+      const run = await cli(['logs', 'antenna-prod']);
+
+      expect(run.code).toBe(ExitCode.Ok);
+      expect(eb.commandCalls(RequestEnvironmentInfoCommand)).toHaveLength(0);
+      expect(run.stdout).toContain(
+        'i-0aaaaaaaaaaaaaaa1 (v2-bad): /aws/elasticbeanstalk/antenna-prod/var/log/eb-docker/containers/eb-current-app/stdouterr.log',
+      );
+      expect(run.stdout).toContain('rediss://:***@cache:6379/0');
+      expect(run.stdout).not.toContain('broker-pass-123');
+    });
+
+    it('--source eb asks the instances for EB tail logs instead; an unknown source is a usage error', async () => {
+      eb.on(RetrieveEnvironmentInfoCommand).resolves(samples(new Date(Date.now() + 60_000)));
+
+      const run = await cli(['logs', 'antenna-prod', '--source', 'eb']);
+      const bad = await cli(['logs', 'antenna-prod', '--source', 's3']);
+
+      expect(eb.commandCalls(RequestEnvironmentInfoCommand)).toHaveLength(1);
+      expect(run.stdout).toContain('/var/log/containers/celery-worker-stdouterr.log');
+      expect(bad.code).toBe(ExitCode.Usage);
+      expect(bad.stderr).toContain('is not a log source');
+    });
   });
 });

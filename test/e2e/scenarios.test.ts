@@ -65,6 +65,14 @@ const expectations: Record<string, Expectation> = {
     message: /Red/,
     updates: 2,
   },
+  // Issue 12: the environment streams its logs; the alert's tail is read from CloudWatch Logs.
+  'red-after-deploy-cloudwatch-logs': {
+    error: 'DeploymentRolledBack',
+    finalVersion: 'previous',
+    subject: /ROLLED BACK/,
+    message: /eb-current-app\/stdouterr\.log:\n(.*\n)*.*ImproperlyConfigured/,
+    updates: 2,
+  },
   'grey-stuck': {
     error: 'DeploymentRolledBack',
     finalVersion: 'previous',

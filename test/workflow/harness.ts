@@ -25,7 +25,7 @@ import { GetObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { GetCommandInvocationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { answerAlarms, mocks } from '../support/aws-env.js';
 
@@ -383,7 +383,12 @@ export class FakeAws {
     mocks.ssm
       .on(SendCommandCommand)
       .callsFake(
-        (input: { DocumentName: string; InstanceIds?: string[]; Parameters?: Record<string, string[]> }) => {
+        (input: {
+          DocumentName: string;
+          InstanceIds?: string[];
+          Parameters?: Record<string, string[]>;
+          Comment?: string;
+        }) => {
           this.notYet = 1;
           this.sent.push({
             document: input.DocumentName,
@@ -392,9 +397,19 @@ export class FakeAws {
           });
           const id = `cmd-${String(this.sent.length).padStart(4, '0')}`;
           this.commandDocuments.set(id, input.DocumentName);
+          this.commandComments.set(id, { comment: input.Comment, instanceIds: input.InstanceIds ?? [] });
           return { Command: { CommandId: id } };
         },
       );
+    // The release phase looks its command up by comment before sending (lib/aws/run-command.ts).
+    mocks.ssm.on(ListCommandsCommand).callsFake(() => ({
+      Commands: [...this.commandComments].map(([id, c]) => ({
+        CommandId: id,
+        DocumentName: this.commandDocuments.get(id),
+        Comment: c.comment,
+        InstanceIds: c.instanceIds,
+      })),
+    }));
     mocks.ssm.on(GetCommandInvocationCommand).callsFake((input: { CommandId: string }) => {
       if (this.notYet > 0) {
         this.notYet -= 1;
@@ -428,6 +443,7 @@ export class FakeAws {
   }
 
   private readonly commandDocuments = new Map<string, string>();
+  private readonly commandComments = new Map<string, { comment?: string; instanceIds: string[] }>();
 
   /** What a command of this document reports: the release, a named check, or the migration check. */
   private lookOf(document: string): CommandLook {

@@ -196,3 +196,83 @@ describe('chat links', () => {
     }
   });
 });
+
+describe('partial deploys and large environments', () => {
+  const partial = {
+    ...rolledBack,
+    health: {
+      ...rolledBack.health,
+      instances: [
+        { id: 'i-0new', versionLabel: 'v1.5.0-0123456789ab', deploymentStatus: 'Deployed', color: 'Red' },
+        { id: 'i-0old', versionLabel: 'v1.4.1-9a8b7c6d5e4f', deploymentStatus: 'Failed', color: 'Green' },
+      ],
+    },
+  } as DeployState;
+
+  it('a ROLLED BACK alert of a partial deploy names each instance and the version it ran at the verdict', () => {
+    const alert = composeAlert(partial, NOW);
+
+    expect(alert.message).toMatch(
+      /Instances when the deploy was judged\n {2}i-0new {2}v1\.5\.0-0123456789ab {2}Deployed {2}Red\n {2}i-0old {2}v1\.4\.1-9a8b7c6d5e4f {2}Failed {2}Green/,
+    );
+    expect(alert.chat.content.description).toContain(
+      '*Instances when the deploy was judged*\ni-0new: v1.5.0',
+    );
+    expect(alert.data.instancesAtVerdict).toHaveLength(2);
+  });
+
+  it('one version everywhere at the verdict is no partial deploy: nothing extra is listed', () => {
+    const alert = composeAlert(
+      {
+        ...rolledBack,
+        health: {
+          ...rolledBack.health,
+          instances: [{ id: 'i-0new', versionLabel: 'v1.5.0-0123456789ab', deploymentStatus: 'Deployed' }],
+        },
+      } as DeployState,
+      NOW,
+    );
+
+    expect(alert.message).not.toContain('Instances when the deploy was judged');
+  });
+
+  it('100 instances with a 100 KB tail each: grouped by version, within the SNS 256 KiB limit and the chat schema', () => {
+    const many = (n: number, failedEvery: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        instanceId: `i-0${String(i).padStart(16, '0')}`,
+        versionLabel: i % failedEvery === 0 ? 'v1.4.1-9a8b7c6d5e4f' : 'v1.5.0-0123456789ab',
+        deploymentStatus: i % failedEvery === 0 ? 'Failed' : 'Deployed',
+        color: 'Green',
+      }));
+    const huge = 'x'.repeat(1_000).concat('\n').repeat(100);
+    const state = {
+      ...partial,
+      health: {
+        ...rolledBack.health,
+        instances: many(100, 4).map(({ instanceId, ...i }) => ({ id: instanceId, ...i })),
+      },
+      diagnostics: {
+        environmentId: 'e-abcd1234',
+        instances: many(100, 100),
+        logTails: many(100, 1).map((i) => ({
+          instanceId: i.instanceId,
+          source: 'stdouterr.log',
+          ...capTail(huge),
+        })),
+      },
+    } as DeployState;
+
+    const alert = composeAlert(state, NOW);
+    const published = messageByProtocol(alert);
+
+    expect(Buffer.byteLength(published, 'utf8')).toBeLessThanOrEqual(SNS_MESSAGE_MAX_BYTES);
+    expect(() => chatNotificationSchema.parse(alert.chat)).not.toThrow();
+    expect(alert.message).toContain('Instances when the deploy was judged\n  100 instances:');
+    expect(alert.message).toMatch(
+      / {2}25 instances on v1\.4\.1-9a8b7c6d5e4f {2}Failed {2}Green: i-0\d{16}, .* and 20 more/,
+    );
+    expect(alert.message).toMatch(/ {2}75 instances on v1\.5\.0-0123456789ab {2}Deployed {2}Green: /);
+    expect(alert.message.split('\n').filter((l) => /^ {2}i-0\d{16} {2}v/.test(l))).toHaveLength(0);
+    expect(alert.chat.content.description).toContain('25 instances on v1.4.1-9a8b7c6d5e4f');
+  });
+});

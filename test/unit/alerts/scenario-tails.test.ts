@@ -46,6 +46,26 @@ describe('stand-in scenarios: the alert shows what the app printed', () => {
     expect(chat.metadata?.threadId).toBe('ebship/antenna/antenna-prod');
   }, 120_000);
 
+  // EB developer guide, "Using Elastic Beanstalk with Amazon CloudWatch Logs": with StreamLogs on, the
+  // Docker platform streams the app container's output to /aws/elasticbeanstalk/<env>/var/log/
+  // eb-docker/containers/eb-current-app/stdouterr.log, one stream per instance id.
+  it('red-after-deploy-cloudwatch-logs: an environment that streams its logs gets the tail from CloudWatch Logs, not from the instances', async () => {
+    const { email, chat, attributes } = await alertOf('red-after-deploy-cloudwatch-logs');
+
+    expect(attributes).toMatchObject({ outcome: 'ROLLED_BACK', target: 'treasury-plane-dev' });
+    expect(email).toMatch(
+      /What the app printed \(last lines, secrets masked\)\n\n {2}i-\w+, \/aws\/elasticbeanstalk\/treasury-plane-dev\/var\/log\/eb-docker\/containers\/eb-current-app\/stdouterr\.log:/,
+    );
+    expect(email).toContain(
+      'django.core.exceptions.ImproperlyConfigured: Set the DATABASE_URL environment variable',
+    );
+    expect(email).toContain(
+      'aws logs tail /aws/elasticbeanstalk/treasury-plane-dev/var/log/eb-docker/containers/eb-current-app/stdouterr.log --since 1h',
+    );
+    expect(email).not.toContain('request-environment-info');
+    expect(chat.content.description).toContain('ImproperlyConfigured');
+  }, 120_000);
+
   it('rollback-also-fails: the Celery worker that cannot reach its broker over TLS (seed 004), its password masked', async () => {
     const { email, chat, attributes } = await alertOf('rollback-also-fails');
 

@@ -139,6 +139,15 @@ describe('pollMigrationCheck', () => {
     ['docker missing', 'Failed', 5, 'Failed', /could not start on i-1 .*: docker is missing/],
     ['a broken script', 'Failed', 2, 'Failed', /with exit 2 .*the check script itself failed/],
     ['never ran', 'Failed', -1, 'Failed', /with exit -1 .*it never ran/],
+    // Read through run-command.ts's readInvocation since issue 11: these pin the messages it kept.
+    [
+      'exit 0 yet Failed',
+      'Failed',
+      0,
+      'Failed',
+      /ended Failed \(Failed\) with exit 0 .*the check script itself failed/,
+    ],
+    ['another negative code', 'Failed', -2, 'Failed', /with exit -2 .*the check script itself failed/],
     ['not SSM-managed', 'Failed', -1, 'Undeliverable', /could not be delivered on i-1 .*not SSM-managed/],
     ['instance gone', 'Failed', -1, 'Terminated', /instance was terminated while the migration check ran/],
     [

@@ -1,4 +1,9 @@
-import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  GetCommandInvocationCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { pollChecks, startChecks } from '../../../lib/aws/post-deploy-checks.js';
@@ -23,6 +28,7 @@ const ctx = (over: Partial<ReleaseContext['phase']> = {}, digest = DIGEST): Rele
   imageDigest: digest,
   imageUri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/antenna-backend@${digest}`,
   document: 'ebship-prod-release-antenna-prod',
+  executionId: 'arn:aws:states:us-east-1:123456789012:execution:ebship-prod-deploy:run-1',
   phase: {
     container: 'django',
     command: ['python', 'manage.py', 'migrate', '--noinput'],
@@ -35,6 +41,7 @@ const ctx = (over: Partial<ReleaseContext['phase']> = {}, digest = DIGEST): Rele
 beforeEach(() => {
   ssmMock.reset();
   ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
+  ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
 });
 
 describe('the release phase command', () => {
@@ -51,7 +58,7 @@ describe('the release phase command', () => {
       DocumentName: 'ebship-prod-release-antenna-prod',
       InstanceIds: ['i-1'],
       TimeoutSeconds: 900,
-      Comment: 'ebship release antenna-prod v10-efefefefefef',
+      Comment: expect.stringMatching(/^ebship release antenna-prod v10-efefefefefef #[0-9a-f]{16}$/),
       Parameters: { imageDigest: [DIGEST] },
     });
   });
@@ -93,10 +100,8 @@ describe('the release phase command', () => {
 });
 
 describe('the release phase poll budget', () => {
-  it('keeps polling while SSM has no answer, then fails as timed out once the release and pull time is spent', async () => {
-    ssmMock
-      .on(GetCommandInvocationCommand)
-      .rejects(Object.assign(new Error(''), { name: 'InvocationDoesNotExist' }));
+  it('keeps polling while the release runs, then fails as timed out once the release and pull time is spent', async () => {
+    ssmMock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
     const start = { status: 'pending' as const, commandId: 'cmd-1', instanceId: 'i-1', nextPollSeconds: 5 };
     // (600 s + 300 s to pull) / 5 s + 10 polls for SSM to register the command.
     const last = await pollReleasePhase(client, { ...start, polls: 189 }, ctx());
@@ -180,5 +185,134 @@ describe('post-deploy checks', () => {
 
     expect(done.status).toBe('passed');
     expect(done.warnings).toEqual([expect.stringContaining('warning only (onFailure: warn): check "beat"')]);
+  });
+});
+
+/**
+ * SendCommand has no idempotency token (botocore's ssm service-2.json: SendCommandRequest has no
+ * ClientToken), so a resend is a second run. The release's command carries a comment keyed on the
+ * execution and digest, and ListCommands finds it before anything is sent again.
+ */
+describe('the release phase under lost replies', () => {
+  const lost = () => Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' });
+  const noWait = async () => undefined;
+  const sentComment = () => String(ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input.Comment);
+
+  it('a lost SendCommand reply: the command SSM lists under its comment is polled, not sent again', async () => {
+    ssmMock.on(SendCommandCommand).rejects(lost());
+    ssmMock
+      .on(ListCommandsCommand)
+      .resolvesOnce({ Commands: [] })
+      .callsFake(() => ({
+        Commands: [{ CommandId: 'cmd-lost', Comment: sentComment(), InstanceIds: ['i-1'] }],
+      }));
+
+    const out = await startReleasePhase(client, [healthy('i-1')], ctx(), noWait);
+
+    expect(out).toMatchObject({ status: 'pending', commandId: 'cmd-lost', instanceId: 'i-1' });
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
+  });
+
+  it('the step run again after it sent (a Lambda error, a redrive): it finds its command and sends nothing', async () => {
+    await startReleasePhase(client, [healthy('i-1')], ctx());
+    const comment = sentComment();
+    ssmMock.on(ListCommandsCommand).resolves({
+      Commands: [
+        { CommandId: 'other-execution', Comment: 'ebship release antenna-prod v10 #0000000000000000' },
+        { CommandId: 'cmd-1', Comment: comment, InstanceIds: ['i-1'] },
+      ],
+    });
+
+    const again = await startReleasePhase(client, [healthy('i-2')], ctx());
+
+    expect(again).toMatchObject({ commandId: 'cmd-1', instanceId: 'i-1' });
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
+    expect(ssmMock).toHaveReceivedCommandWith(ListCommandsCommand, {
+      Filters: [{ key: 'DocumentName', value: 'ebship-prod-release-antenna-prod' }],
+    });
+  });
+
+  it('another execution of the same digest gets its own command (its own comment)', async () => {
+    await startReleasePhase(client, [healthy('i-1')], ctx());
+    await startReleasePhase(client, [healthy('i-1')], {
+      ...ctx(),
+      executionId: 'arn:aws:states:us-east-1:123456789012:execution:ebship-prod-deploy:run-2',
+    });
+
+    const comments = ssmMock.commandCalls(SendCommandCommand).map((c) => c.args[0].input.Comment);
+    expect(comments).toHaveLength(2);
+    expect(comments[0]).not.toBe(comments[1]);
+  });
+
+  it('still not listed after the lost reply: SSM never took it, so it is sent once more, not more', async () => {
+    ssmMock.on(SendCommandCommand).rejects(lost());
+
+    const err = await startReleasePhase(client, [healthy('i-1')], ctx(), noWait).catch((e: Error) => e);
+
+    expect(err).toBeInstanceOf(ReleaseNotRun);
+    expect((err as Error).message).toMatch(/could not be sent.*was not changed/);
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(2);
+  });
+
+  it('an instance-level refusal is no lost reply: reported with its fix, never looked up or resent', async () => {
+    ssmMock
+      .on(SendCommandCommand)
+      .rejects(Object.assign(new Error('not managed'), { name: 'InvalidInstanceId' }));
+
+    await expect(startReleasePhase(client, [healthy('i-1')], ctx())).rejects.toThrow(/not SSM-managed/);
+    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
+    expect(ssmMock.commandCalls(ListCommandsCommand)).toHaveLength(1);
+  });
+});
+
+describe('reading the release result', () => {
+  const start = {
+    status: 'pending' as const,
+    commandId: 'cmd-1',
+    instanceId: 'i-1',
+    polls: 0,
+    nextPollSeconds: 5,
+  };
+  const awsError = (name: string, status: number) =>
+    Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+
+  // GetCommandInvocation: "InvocationDoesNotExist" until SSM registers the command (SSM API reference).
+  it('InvocationDoesNotExist right after SendCommand, then a throttled and a 5xx read: no verdict, then the exit decides', async () => {
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .rejectsOnce(awsError('InvocationDoesNotExist', 400))
+      .rejectsOnce(awsError('ThrottlingException', 400))
+      .rejectsOnce(awsError('InternalServerError', 500))
+      .resolves({
+        Status: 'Success',
+        ResponseCode: 0,
+        StandardOutputContent: 'Applying stations.0003... OK',
+      });
+
+    let state = await pollReleasePhase(client, start, ctx());
+    state = await pollReleasePhase(client, state, ctx());
+    state = await pollReleasePhase(client, state, ctx());
+    expect(state).toMatchObject({ status: 'pending', polls: 3 });
+    const done = await pollReleasePhase(client, state, ctx());
+
+    expect(done).toMatchObject({ status: 'passed', polls: 4 });
+  });
+
+  it('reads that keep failing until the deadline: "could not read", never "failed" or "timed out"', async () => {
+    ssmMock.on(GetCommandInvocationCommand).rejects(awsError('ThrottlingException', 400));
+
+    const err = await pollReleasePhase(client, { ...start, polls: 190 }, ctx()).catch((e: Error) => e);
+
+    expect((err as Error).message).toMatch(
+      /could not read the result.*ThrottlingException.*may still be running/,
+    );
+  });
+
+  it('never registered by the deadline: asks whether the instance is SSM-managed', async () => {
+    ssmMock.on(GetCommandInvocationCommand).rejects(awsError('InvocationDoesNotExist', 400));
+
+    await expect(pollReleasePhase(client, { ...start, polls: 190 }, ctx())).rejects.toThrow(
+      /never registered.*SSM-managed/,
+    );
   });
 });
