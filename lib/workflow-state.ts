@@ -127,6 +127,12 @@ export interface HealthProgress {
   unread?: { count: number; max: number };
   /** ISO time health was last read successfully. */
   lastReadAt?: string;
+  /**
+   * Event-driven watch (`health.watch: events`), while the verdict is wait: the longest the next
+   * wait for an EB event may last before the watch reads anyway (the fallback poll). Absent in the
+   * poll-only watch, which waits `nextPollSeconds`.
+   */
+  fallbackSeconds?: number;
 }
 
 export interface MigrationResult {

@@ -9,7 +9,7 @@ import type { FaultInput } from './faults.js';
 import { provisionIam } from './iam-roles.js';
 import { readBody } from './protocol.js';
 import { provision, stageNames } from './provision.js';
-import { loadDefinition, loadRegistry } from './run-scenario.js';
+import { addEbEventsRule, loadDefinition, loadRegistry } from './run-scenario.js';
 import { loadScenario, type Scenario } from './scenarios.js';
 import { type Standin, startStandin } from './server.js';
 import type { TaskHandlerResolver } from './services/step-functions.js';
@@ -128,6 +128,7 @@ async function main(): Promise<void> {
   });
   const ended = loadExecutionEndedRule({ DeployStateMachine: machineArn, AlertTopic: alertTopicArn });
   if (ended) world.rules.push(ended);
+  await addEbEventsRule(world);
   world.faults.addAll(scenario.faults);
   world.sns.onPublish = (m) =>
     console.log(

@@ -105,6 +105,18 @@ const healthPolicy = z
     timeoutSeconds: z.number().int().min(60).max(7200).default(1200),
     /** Base seconds between health polls (jittered by +-20% so parallel deploys do not throttle). */
     pollSeconds: z.number().int().min(5).max(300).default(15),
+    /**
+     * How the watch wakes between reads (issue 13). `events`: on EB's own EventBridge events for the
+     * environment, with a fallback read every `fallbackSeconds` if none comes (events are best
+     * effort). `poll`: every `pollSeconds`, as before. Either way a verdict comes only from a read.
+     * Absent: `events` (lib/health/wake-interval.ts).
+     */
+    watch: z.enum(['events', 'poll']).optional(),
+    /**
+     * Event-driven watch: the longest wait without an event before reading anyway (the fallback
+     * poll). Absent: 60.
+     */
+    fallbackSeconds: z.number().int().min(10).max(300).optional(),
   })
   .strict();
 

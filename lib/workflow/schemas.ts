@@ -111,6 +111,8 @@ export const healthSchema = contract<HealthProgress>()({
   events: lines,
   unread: z.looseObject({ count, max: count }).optional(),
   lastReadAt: isoTime.optional(),
+  // A Task's TimeoutSecondsPath must name a positive integer.
+  fallbackSeconds: z.number().int().positive().optional(),
 }) satisfies z.ZodType<HealthProgress>;
 
 export const migrationSchema = contract<MigrationResult>()({
