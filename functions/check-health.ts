@@ -1,5 +1,8 @@
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
+import { getTarget } from '../lib/config/load.js';
+import { withFallback } from '../lib/health/wake-interval.js';
+import { config } from '../lib/runtime.js';
 import { checkHealth } from '../lib/steps/check-health.js';
 import { parseEvent, parseState } from '../lib/workflow/input.js';
 import type { HealthProgress } from '../lib/workflow-state.js';
@@ -11,8 +14,13 @@ export const handler = async (event: unknown, context?: Context): Promise<Health
   const watching = parseEvent(phase, event, 'the health watch phase').phase;
   if (watching === 'rollback') {
     const state = parseState(event, context, ['release', 'rollback']);
-    return checkHealth(state.release, state.rollback, state.rollbackHealth);
+    const progress = await checkHealth(state.release, state.rollback, state.rollbackHealth);
+    return withFallback(progress, state.rollbackHealth, policyOf(state.release.target));
   }
   const state = parseState(event, context, ['release', 'deploy']);
-  return checkHealth(state.release, state.deploy, state.health);
+  const progress = await checkHealth(state.release, state.deploy, state.health);
+  // The event-driven watch (health.watch: events) waits for EB's events up to this long.
+  return withFallback(progress, state.health, policyOf(state.release.target));
 };
+
+const policyOf = (target: string) => getTarget(config(), target).health;

@@ -11,6 +11,7 @@ import { handler as deployVersion } from './deploy-version.js';
 import { handler as logTail } from './log-tail.js';
 import { handler as notify } from './notify.js';
 import { handler as recordOutcome } from './record-outcome.js';
+import { handler as registerWatch } from './register-watch.js';
 import { handler as resolveRelease } from './resolve-release.js';
 import { handler as rollBack } from './roll-back.js';
 import { handler as startChecks } from './start-checks.js';
@@ -34,6 +35,7 @@ export const handlersBySubstitution: Record<string, Handler> = {
   CheckReleaseArn: checkRelease,
   DeployVersionArn: deployVersion,
   CheckHealthArn: checkHealth,
+  RegisterWatchArn: registerWatch,
   AbortUpdateArn: abortUpdate,
   StartMigrationCheckArn: startMigrationCheck,
   CheckMigrationArn: checkMigration,
@@ -56,15 +58,26 @@ export function localTaskHandlers(definition: {
   const out: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [stateName, state] of Object.entries(definition.States)) {
     if (state.Type !== 'Task' || typeof state.Resource !== 'string') continue;
-    const name = `${state.Resource.split(':function:ebship-local-')[1] ?? ''}Arn`;
+    // The Lambda service integration (`arn:aws:states:::lambda:invoke[.waitForTaskToken]`) names the
+    // function in Parameters.FunctionName and hands it Parameters.Payload.
+    const integration = state.Resource.startsWith('arn:aws:states:::lambda:invoke');
+    const functionArn = integration ? functionNameOf(state) : state.Resource;
+    const name = `${functionArn.split(':function:ebship-local-')[1] ?? ''}Arn`;
     const handler = handlersBySubstitution[name];
     if (!handler)
       throw new Error(
-        `state ${stateName} uses ${state.Resource}, which no handler in functions/registry.ts serves`,
+        `state ${stateName} uses ${functionArn}, which no handler in functions/registry.ts serves`,
       );
-    out[stateName] = (input) => handler(input, localContext(name));
+    out[stateName] = integration
+      ? (input) => handler((input as { Payload?: unknown } | null)?.Payload, localContext(name))
+      : (input) => handler(input, localContext(name));
   }
   return out;
+}
+
+function functionNameOf(state: Record<string, unknown>): string {
+  const name = (state.Parameters as { FunctionName?: unknown } | undefined)?.FunctionName;
+  return typeof name === 'string' ? name : '';
 }
 
 let invocations = 0;

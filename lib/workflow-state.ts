@@ -148,6 +148,12 @@ export interface HealthProgress {
   notes?: string[];
   /** Early abort: ISO time since when every instance on the new version is Degraded or Severe (Updating). */
   redSince?: string;
+  /**
+   * Event-driven watch (`health.watch: events`), while the verdict is wait: the longest the next
+   * wait for an EB event may last before the watch reads anyway (the fallback poll). Absent in the
+   * poll-only watch, which waits `nextPollSeconds`.
+   */
+  fallbackSeconds?: number;
 }
 
 export interface MigrationResult {

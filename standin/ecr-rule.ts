@@ -95,9 +95,27 @@ export function loadExecutionEndedRule(
   refs: Record<string, string>,
   file = EVENTS_FILE,
 ): EventRule | undefined {
+  return loadRule('ExecutionEndedRule', refs, file);
+}
+
+/**
+ * The rule that sends EB's own EventBridge events ("Health status change", "Elastic Beanstalk
+ * resource status change") to ebship's ebEvents function, which wakes the event-driven health watch
+ * (issue 13), read from infra/events.yml (resource `EbEventsRule`).
+ */
+export function loadEbEventsRule(
+  /** `EbEventsLambdaFunction.Arn`: the stand-in's ARN of the function. */
+  refs: Record<string, string>,
+  file = EVENTS_FILE,
+): EventRule | undefined {
+  return loadRule('EbEventsRule', refs, file);
+}
+
+/** A rule of infra/events.yml with its references resolved to the stand-in's ARNs (its first target). */
+function loadRule(logicalId: string, refs: Record<string, string>, file: string): EventRule | undefined {
   if (!existsSync(file)) return undefined;
   const doc: unknown = parse(readFileSync(file, 'utf8'), { logLevel: 'silent' });
-  const rule = findKey(doc, 'ExecutionEndedRule') as
+  const rule = findKey(doc, logicalId) as
     | {
         Properties?: {
           EventPattern?: unknown;
@@ -117,7 +135,7 @@ export function loadExecutionEndedRule(
     return node;
   };
   return {
-    name: 'ExecutionEndedRule',
+    name: logicalId,
     pattern: resolve(pattern) as EventPattern,
     targetArn: String(resolve(target.Arn)),
     ...(target.InputTransformer ? { inputTransformer: target.InputTransformer } : {}),

@@ -36,7 +36,8 @@ import { ServiceError } from './protocol.js';
  *   - { fault: console-deploy, afterSeconds: 300, versionLabel: hotfix-from-console }
  *       # after the update starts, someone deploys another version from the console
  *   - { fault: terminate, afterSeconds: 60 }   # the environment is terminated
- *   # EventBridge loses events (best-effort delivery): all matching ones unless `times`
+ *   # EventBridge loses events (best-effort delivery): all matching ones unless `times`, or a
+ *   # `fraction` of them (0.5: every other one)
  *   - { fault: drop-events, source: aws.elasticbeanstalk, detailType: Health status change }
  */
 
@@ -143,6 +144,8 @@ export const faultSchema = z.discriminatedUnion('fault', [
       skip: count.default(0),
       /** Events lost; default: every matching one. */
       times: count.optional(),
+      /** Loses this share of the matching events, evenly spread (0.5: every other one); default 1. */
+      fraction: z.number().min(0).max(1).optional(),
     })
     .strict(),
 ]);
@@ -276,6 +279,10 @@ export class Faults {
       if ((s.source && s.source !== source) || (s.detailType && s.detailType !== detailType)) continue;
       a.seen += 1;
       if (a.seen <= s.skip) continue;
+      // Deterministic: the n-th matching event is lost when n x fraction crosses a whole number.
+      const n = a.seen - s.skip;
+      const share = s.fraction ?? 1;
+      if (Math.floor(n * share) === Math.floor((n - 1) * share)) continue;
       a.hits += 1;
       this.record(a, 'events', detailType, source);
       return true;

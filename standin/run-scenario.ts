@@ -1,7 +1,8 @@
 import { ElasticBeanstalkClient, UpdateEnvironmentCommand } from '@aws-sdk/client-elastic-beanstalk';
 import type { EbshipConfig } from '../lib/config/schema.js';
 import { type Clock, installClock } from './clock.js';
-import { loadEcrRulePattern, loadExecutionEndedRule } from './ecr-rule.js';
+import { loadEbEventsRule, loadEcrRulePattern, loadExecutionEndedRule } from './ecr-rule.js';
+import type { EventRule } from './eventbridge.js';
 import type { FiredFault } from './faults.js';
 import { DEFAULT_NAMES, provision } from './provision.js';
 import type { Scenario } from './scenarios.js';
@@ -73,7 +74,7 @@ export interface RunOptions {
    */
   port?: number;
   /** Called once the environment points at the stand-in, before the first push (load handlers here). */
-  onReady?: () => Promise<void>;
+  onReady?: (world: World) => Promise<void>;
 }
 
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioOutcome> {
@@ -94,7 +95,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   try {
     const provisioned = await provision(world, standin.endpoint, options.config, scenario);
     pointHandlersAt(standin.endpoint, world.region, options.configPath, provisioned.alertTopicArn);
-    await options.onReady?.();
+    await options.onReady?.(world);
     resolver ??= await loadRegistry();
     const definition = options.definition ? await options.definition() : await loadDefinition();
     // Named like a deployed stage (`ebship-<stage>-deploy`, stage "local"), so the CLI finds it.
@@ -111,6 +112,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     });
     if (ended) world.rules.push(ended);
     if (scenario.scheduledRules) scheduler = await startScheduledRules(world, machineArn, print);
+    await addEbEventsRule(world);
     // Armed after provisioning, so only ebship's own calls meet them.
     world.faults.addAll(scenario.faults);
 
@@ -379,6 +381,20 @@ async function loadFunction(path: string): Promise<(event: unknown) => Promise<u
   return (event) => Promise.resolve(fn(event));
 }
 const DEFINITION = '../lib/workflow/definition.js';
+const EB_EVENTS = '../functions/eb-events.js';
+
+/**
+ * EB's health and status events reach ebship's ebEvents function, which wakes the event-driven health
+ * watch (issue 13): the rule from infra/events.yml, the function in process. Call it once the
+ * handlers' environment points at the stand-in.
+ */
+export async function addEbEventsRule(world: World): Promise<EventRule | undefined> {
+  const arn = `arn:aws:lambda:${world.region}:${world.account}:function:ebship-local-ebEvents`;
+  world.functions.set(arn, await loadFunction(EB_EVENTS));
+  const rule = loadEbEventsRule({ 'EbEventsLambdaFunction.Arn': arn });
+  if (rule) world.rules.push(rule);
+  return rule;
+}
 
 export async function loadRegistry(): Promise<TaskHandlerResolver> {
   const mod: unknown = await import(REGISTRY);

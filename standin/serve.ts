@@ -9,7 +9,7 @@ import type { FaultInput } from './faults.js';
 import { provisionIam } from './iam-roles.js';
 import { readBody } from './protocol.js';
 import { provision, stageNames } from './provision.js';
-import { loadDefinition, loadRegistry, startScheduledRules } from './run-scenario.js';
+import { addEbEventsRule, loadDefinition, loadRegistry, startScheduledRules } from './run-scenario.js';
 import { loadScenario, type Scenario } from './scenarios.js';
 import { type Standin, startStandin } from './server.js';
 import type { TaskHandlerResolver } from './services/step-functions.js';
@@ -130,6 +130,7 @@ async function main(): Promise<void> {
   if (ended) world.rules.push(ended);
   // Scheduled rules (the reconciler: lost pushes, drift) on the simulated clock.
   const scheduler = await startScheduledRules(world, machineArn, () => undefined);
+  await addEbEventsRule(world);
   world.faults.addAll(scenario.faults);
   world.sns.onPublish = (m) =>
     console.log(

@@ -69,10 +69,15 @@ export class World {
         if (!fn)
           throw new Error(`no function ${functionArn} in the stand-in: register it in world.functions`);
         // Asynchronous invocation: EventBridge does not wait; a failure is the function's to log.
+        // Simulated time runs at real speed while it computes, as for the state machine's Lambdas
+        // (sfn-tasks.ts): the host's CPU time is not multiplied by the scale.
+        const release = clock.hold?.();
         this.invocations.push(
-          fn(JSON.parse(input)).catch((err: unknown) => {
-            this.failedInvocations.push({ functionArn, error: err as Error });
-          }),
+          fn(JSON.parse(input))
+            .catch((err: unknown) => {
+              this.failedInvocations.push({ functionArn, error: err as Error });
+            })
+            .finally(() => release?.()),
         );
       },
     }));

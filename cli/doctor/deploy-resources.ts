@@ -81,7 +81,9 @@ export function simulationFor(
         ],
       };
     case 'states':
-      return name === 'StartExecution'
+      // SendTask* (the event-driven health watch's wake) is authorised on the state machine whose
+      // task the token belongs to, as the CDK's StateMachine.grantTaskResponse grants it.
+      return name === 'StartExecution' || name.startsWith('SendTask')
         ? { resources: [arn('states', `stateMachine:${stateMachine}`)] }
         : { resources: [arn('states', `execution:${stateMachine}:${PROBE}`)] };
     case 'elasticbeanstalk':

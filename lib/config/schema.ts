@@ -140,6 +140,18 @@ const healthPolicy = z
       .max(3600)
       .refine((s) => s === 0 || s >= 30, 'must be 0 (off) or at least 30: one bad reading is not a verdict')
       .default(180),
+    /**
+     * How the watch wakes between reads (issue 13). `events`: on EB's own EventBridge events for the
+     * environment, with a fallback read every `fallbackSeconds` if none comes (events are best
+     * effort). `poll`: every `pollSeconds`, as before. Either way a verdict comes only from a read.
+     * Absent: `events` (lib/health/wake-interval.ts).
+     */
+    watch: z.enum(['events', 'poll']).optional(),
+    /**
+     * Event-driven watch: the longest wait without an event before reading anyway (the fallback
+     * poll). Absent: 60.
+     */
+    fallbackSeconds: z.number().int().min(10).max(300).optional(),
   })
   .strict();
 

@@ -21,6 +21,7 @@ import { parseRequest } from '../release/request.js';
 import { config, runtimeEnv } from '../runtime.js';
 import { type HistoryEntry, listHistory, recordDeployment, releaseLock } from '../store/deployments.js';
 import { claimAlert, markAlertSent, releaseNextTurn } from '../store/ownership.js';
+import { deleteWatch } from '../store/watch.js';
 import { formatDuration } from '../text/duration.js';
 
 /**
@@ -78,6 +79,8 @@ export async function finishEndedExecution(event: unknown, now = new Date()): Pr
     const key = { application: target.application, environment: target.environment };
     if (await releaseLock(dynamo, table, key, executionArn)) result.released.push(target.environment);
     await releaseNextTurn(dynamo, table, key, executionArn);
+    // Stopped while its health watch waited for an EB event: no token of it stays behind.
+    await deleteWatch(dynamo, table, key, { executionId: executionArn });
     const entry = (await listHistory(dynamo, table, key, 50)).find((h) => h.executionId === executionArn);
     if (entry?.outcome === 'RUNNING') {
       await recordDeployment(dynamo, table, {

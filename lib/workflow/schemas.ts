@@ -116,6 +116,8 @@ export const healthSchema = contract<HealthProgress>()({
   alarmsBefore: z.record(z.string(), z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA', 'unknown'])).optional(),
   notes: lines.optional(),
   redSince: isoTime.optional(),
+  // A Task's TimeoutSecondsPath must name a positive integer.
+  fallbackSeconds: z.number().int().positive().optional(),
 }) satisfies z.ZodType<HealthProgress>;
 
 export const migrationSchema = contract<MigrationResult>()({

@@ -568,6 +568,9 @@ export class ElasticBeanstalk {
 
   private schedule(at: number, apply: () => void, env?: Environment): void {
     this.timeline.add(at, apply, env?.spec.environment);
+    // EB moves on by itself, not only when asked: a change applies when the clock reaches it, so the
+    // EventBridge events it sends (eb-events.ts) go out then, not at the next Describe call.
+    void this.clock.sleep(at - this.clock.now()).then(() => this.settle());
   }
 
   private settle(): void {

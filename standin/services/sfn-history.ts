@@ -57,6 +57,23 @@ export class HistoryRecorder {
     return (this.resources.get(state) ?? '').startsWith('arn:aws:lambda:');
   }
 
+  /** A service integration's resource as history names it: `invoke.waitForTaskToken` for the callback pattern. */
+  private resourceOf(state: string): string {
+    return /^arn:aws:states:::lambda:(.+)$/.exec(this.resources.get(state) ?? '')?.[1] ?? 'invoke';
+  }
+
+  /** A Task attempt that failed; a callback Task whose timeout ran out is TaskTimedOut. */
+  private failed(state: string, details: { error: string; cause?: string }): void {
+    if (this.isLambda(state)) {
+      this.push('LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: details });
+      return;
+    }
+    const resource = { resourceType: 'lambda', resource: this.resourceOf(state) };
+    if (details.error === 'States.Timeout')
+      this.push('TaskTimedOut', { taskTimedOutEventDetails: { ...resource, ...details } });
+    else this.push('TaskFailed', { taskFailedEventDetails: { ...resource, ...details } });
+  }
+
   record(event: LogEvent): void {
     if (!event || typeof event !== 'object') return;
     const json = (v: unknown) => JSON.stringify(v ?? null);
@@ -115,13 +132,7 @@ export class HistoryRecorder {
       case 'StateFailed': {
         const type = this.originalTypes.get(event.state.name) ?? event.state.type;
         if (type !== 'Task') return;
-        const details = { error: event.Error, cause: causeText(event.Cause) };
-        if (this.isLambda(event.state.name))
-          this.push('LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: details });
-        else
-          this.push('TaskFailed', {
-            taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', ...details },
-          });
+        this.failed(event.state.name, { error: event.Error, cause: causeText(event.Cause) });
         return;
       }
       case 'StateRetried':
@@ -140,13 +151,7 @@ export class HistoryRecorder {
 
   /** A failed attempt that the state's Retry will run again (the wrapper retries). */
   taskFailed(state: string, error: string, cause: string): void {
-    const details = { error, cause };
-    if (this.isLambda(state))
-      this.push('LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: details });
-    else
-      this.push('TaskFailed', {
-        taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', ...details },
-      });
+    this.failed(state, { error, cause });
   }
 
   /** The retry: the function is scheduled again (the state is not re-entered). */
@@ -169,12 +174,14 @@ export class HistoryRecorder {
       this.push('TaskScheduled', {
         taskScheduledEventDetails: {
           resourceType: 'lambda',
-          resource: 'invoke',
+          resource: this.resourceOf(state),
           region: 'us-east-1',
           parameters: JSON.stringify(input ?? null),
         },
       });
-      this.push('TaskStarted', { taskStartedEventDetails: { resourceType: 'lambda', resource: 'invoke' } });
+      this.push('TaskStarted', {
+        taskStartedEventDetails: { resourceType: 'lambda', resource: this.resourceOf(state) },
+      });
     }
   }
 
@@ -188,7 +195,7 @@ export class HistoryRecorder {
       this.push('TaskSucceeded', {
         taskSucceededEventDetails: {
           resourceType: 'lambda',
-          resource: 'invoke',
+          resource: this.resourceOf(state),
           output: text,
           outputDetails: { truncated: false },
         },

@@ -87,3 +87,64 @@ export function withoutRetries(definition: StateMachineDefinition): StateMachine
   const { TimeoutSeconds: _timeout, ...top } = definition as unknown as JsonObject;
   return { ...top, States: runnable } as unknown as StateMachineDefinition;
 }
+
+/** The key the runnable copy adds to a callback Task's Parameters: its timeout, for the task wrapper. */
+export const CALLBACK_TIMEOUT_KEY = '__standinTimeoutSeconds';
+/**
+ * `$$.Task.Token` as the library resolves it: one placeholder for every callback Task, which the task
+ * wrapper replaces with a token of its own for each attempt (sfn-tasks.ts, TaskTokens).
+ */
+export const TASK_TOKEN_PLACEHOLDER = '__standin-task-token__';
+/**
+ * The library's own Task timeout runs in real time (default 60 s): callback Tasks get one it never
+ * reaches (under setTimeout's 2^31 ms limit), and their real timeout runs on the simulated clock.
+ */
+const NO_REAL_TIMEOUT_SECONDS = 2_000_000;
+
+/** The Task states that wait for a task token (`...waitForTaskToken` resources). */
+export function callbackStates(definition: StateMachineDefinition): Set<string> {
+  const states = (definition as unknown as { States: Record<string, StateDef> }).States;
+  return new Set(
+    Object.entries(states)
+      .filter(([, s]) => s.Type === 'Task' && String(s.Resource ?? '').endsWith('.waitForTaskToken'))
+      .map(([name]) => name),
+  );
+}
+
+/**
+ * The runnable copy of callback Tasks: TimeoutSeconds / TimeoutSecondsPath move into Parameters
+ * (resolved there against the state input, as Step Functions resolves TimeoutSecondsPath: the
+ * library would resolve it against the Parameters' output, and in real time), for the task wrapper
+ * to run on the simulated clock.
+ */
+export function withCallbackTimeouts(definition: StateMachineDefinition): StateMachineDefinition {
+  const states = (definition as unknown as { States: Record<string, StateDef> }).States;
+  const callbacks = callbackStates(definition);
+  const runnable: Record<string, StateDef> = {};
+  for (const [name, state] of Object.entries(states)) {
+    if (!callbacks.has(name)) {
+      runnable[name] = state;
+      continue;
+    }
+    const {
+      TimeoutSeconds,
+      TimeoutSecondsPath,
+      HeartbeatSeconds: _h,
+      HeartbeatSecondsPath: _hp,
+      ...rest
+    } = state;
+    const parameters = (state.Parameters ?? {}) as JsonObject;
+    runnable[name] = {
+      ...rest,
+      TimeoutSeconds: NO_REAL_TIMEOUT_SECONDS,
+      Parameters: {
+        ...parameters,
+        ...(typeof TimeoutSecondsPath === 'string'
+          ? { [`${CALLBACK_TIMEOUT_KEY}.$`]: TimeoutSecondsPath }
+          : // Step Functions' default Task timeout is 99999999 s (ASL: TimeoutSeconds).
+            { [CALLBACK_TIMEOUT_KEY]: typeof TimeoutSeconds === 'number' ? TimeoutSeconds : 99_999_999 }),
+      },
+    };
+  }
+  return { ...(definition as unknown as JsonObject), States: runnable } as unknown as StateMachineDefinition;
+}

@@ -5,8 +5,14 @@ import type { Clock } from '../clock.js';
 import type { Faults } from '../faults.js';
 import { type JsonObject, pageOf, ServiceError, str } from '../protocol.js';
 import { causeText, HistoryRecorder, type LogEvent, stripData } from './sfn-history.js';
-import { scaleWaits, withoutRetries } from './sfn-rewrite.js';
-import { retriersOf, wrapHandlers } from './sfn-tasks.js';
+import {
+  callbackStates,
+  scaleWaits,
+  TASK_TOKEN_PLACEHOLDER,
+  withCallbackTimeouts,
+  withoutRetries,
+} from './sfn-rewrite.js';
+import { retriersOf, TaskTokens, wrapHandlers } from './sfn-tasks.js';
 
 export { LAMBDA_INVOCATION_MS, retryDelaySeconds } from './sfn-tasks.js';
 
@@ -70,6 +76,8 @@ const hasControlCharacter = (name: string) =>
 export class StepFunctions {
   readonly machines = new Map<string, Machine>();
   readonly executions = new Map<string, Execution>();
+  /** Task tokens of callback Tasks (`.waitForTaskToken`), for SendTaskSuccess and SendTaskFailure. */
+  readonly tokens = new TaskTokens();
   /** Called when an execution starts (the rehearsal follows its progress). */
   onExecutionStarted?: (e: Execution) => void;
   /** Called when an execution starts (RUNNING) and when it ends (the World sends EventBridge events). */
@@ -190,6 +198,16 @@ export class StepFunctions {
       }
       case 'RedriveExecution':
         return this.redrive(input);
+      // The callback pattern (`.waitForTaskToken`): the task's output, or its error (sfn-tasks.ts).
+      case 'SendTaskSuccess':
+        this.tokens.succeed(str(input, 'taskToken') ?? '', str(input, 'output') ?? '');
+        return {};
+      case 'SendTaskFailure':
+        this.tokens.fail(str(input, 'taskToken') ?? '', str(input, 'error'), str(input, 'cause'));
+        return {};
+      case 'SendTaskHeartbeat':
+        this.tokens.heartbeat(str(input, 'taskToken') ?? '');
+        return {};
       case 'StopExecution': {
         const e = this.execution(input);
         if (e.status === 'RUNNING') {
@@ -274,6 +292,7 @@ export class StepFunctions {
         retriers: retriersOf(definition),
         recorder,
         signal: stopped.signal,
+        callbacks: { states: callbackStates(definition), tokens: this.tokens, executionArn: execution.arn },
       }),
       ...waitHandlers,
     };
@@ -287,6 +306,8 @@ export class StepFunctions {
         RedriveCount: execution.redriveCount,
       },
       StateMachine: { Id: machine.arn, Name: machine.name },
+      // Each attempt of a callback Task gets its own token in place of this (sfn-tasks.ts).
+      Task: { Token: TASK_TOKEN_PLACEHOLDER },
     };
     const options: RunOptions = {
       overrides: { taskResourceLocalHandlers: handlers },
@@ -374,7 +395,10 @@ export class StepFunctions {
   /** The machine, started at `state` instead of StartAt (for a redrive). */
   private compileFrom(machine: Machine, state: string): NonNullable<Machine['compiled']> {
     const original = JSON.parse(machine.definition) as StateMachineDefinition;
-    const prepared = scaleWaits(withoutRetries({ ...original, StartAt: state }), this.clock);
+    const prepared = scaleWaits(
+      withCallbackTimeouts(withoutRetries({ ...original, StartAt: state })),
+      this.clock,
+    );
     return { prepared, sm: new StateMachine(prepared.runnable, { validationOptions: { noValidate: true } }) };
   }
 
@@ -384,7 +408,7 @@ export class StepFunctions {
       // Validates the definition as written (throws for an invalid one)...
       new StateMachine(original, { validationOptions: { checkArn: false } });
       // ...then runs a copy whose waits and retries (done by the task wrappers) are on the scaled clock.
-      const prepared = scaleWaits(withoutRetries(original), this.clock);
+      const prepared = scaleWaits(withCallbackTimeouts(withoutRetries(original)), this.clock);
       return {
         prepared,
         sm: new StateMachine(prepared.runnable, { validationOptions: { noValidate: true } }),
@@ -401,6 +425,8 @@ export class StepFunctions {
     if (e.status !== 'RUNNING') return;
     e.status = status;
     e.stopDate = new Date(this.clock.now());
+    // A task token outlives no execution: a late SendTaskSuccess is told the task is closed.
+    this.tokens.closeExecution(e.arn);
     Object.assign(e, detail);
     queueMicrotask(() => this.onStatusChange?.(e));
     if (status === 'ABORTED') {

@@ -89,6 +89,9 @@ describe('printed step durations', () => {
     expect([...loaded.keys()]).toEqual([...idle.keys()]);
     expect(idle.size).toBeGreaterThan(5);
     for (const [step, seconds] of idle) {
+      // The event-driven watch's waits (waitForTaskToken) last until EB's event or the fallback
+      // poll, like a Wait state: they measure EB, not a handler's compute.
+      if (step.endsWith('HealthEvent')) continue;
       // One simulated second per invocation, whatever the CPU did; the hog's 40 ms per handler at
       // x240 would have added 9.6 s.
       expect(seconds, step).toBeGreaterThanOrEqual(1);

@@ -46,6 +46,8 @@ const FUNCTION_NAMES = [
   'CreateAppVersion',
   'DeployVersion',
   'CheckHealth',
+  // The event-driven health watch's wait (lambda:invoke.waitForTaskToken).
+  'RegisterWatch',
   'AbortUpdate',
   'StartMigrationCheck',
   'CheckMigration',
@@ -228,9 +230,10 @@ describe('functions', () => {
   it('run Node.js 24 on arm64 with the documented environment', () => {
     const functions = ofType('AWS::Lambda::Function');
 
-    // The 18 steps of the state machine, executionEnded (the ExecutionEndedRule's target) and
-    // undeliveredEvents (the UndeliveredEventsRule's), reconcile (the ReconcileRule's).
-    expect(functions).toHaveLength(21);
+    // The 19 steps of the state machine, executionEnded (the ExecutionEndedRule's target),
+    // undeliveredEvents (the UndeliveredEventsRule's), reconcile (the ReconcileRule's) and ebEvents
+    // (the EbEventsRule's).
+    expect(functions).toHaveLength(23);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
       const env = (fn.Properties.Environment as { Variables: Json }).Variables;
@@ -255,7 +258,7 @@ describe('functions', () => {
         ][0],
     );
 
-    expect(new Set(roles).size).toBe(18);
+    expect(new Set(roles).size).toBe(19);
     for (const role of roles) expect(resource(role).Type).toBe('AWS::IAM::Role');
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
   });
@@ -278,7 +281,9 @@ describe('functions', () => {
     const functions = deployFunctions(SERVICE_DIR);
 
     expect(functions.map((f) => f.roleLogicalId).sort()).toEqual(
-      [...FUNCTION_NAMES, 'ExecutionEnded', 'UndeliveredEvents', 'Reconcile'].map((n) => `${n}Role`).sort(),
+      [...FUNCTION_NAMES, 'ExecutionEnded', 'UndeliveredEvents', 'Reconcile', 'EbEvents']
+        .map((n) => `${n}Role`)
+        .sort(),
     );
     for (const fn of functions) {
       expect(resource(fn.roleLogicalId).Properties.RoleName).toBe(roleNameOf(fn, STAGE));
@@ -698,6 +703,30 @@ describe('reconciler', () => {
       (s) => s.Action === 'elasticbeanstalk:DescribeEnvironments',
     );
     expect(describe?.Resource).not.toBe('*');
+  });
+});
+
+describe('the event-driven health watch (issue 13)', () => {
+  it("sends EB's health and environment status events to ebEvents only, which may wake only the deploy state machine's tasks", () => {
+    const rule = resource('EbEventsRule');
+    const target = (rule.Properties.Targets as Json[])[0];
+
+    // Detail types from the EB developer guide, "Using Elastic Beanstalk with Amazon EventBridge".
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.elasticbeanstalk'],
+      'detail-type': ['Health status change', 'Elastic Beanstalk resource status change'],
+    });
+    expect(target?.Arn).toEqual(getAtt('EbEventsLambdaFunction', 'Arn'));
+    // A wake is worth little after the fallback interval; it never reaches the push DLQ's alarm.
+    expect(target?.DeadLetterConfig).toBeUndefined();
+    expect(resource('EbEventsInvokePermission').Properties).toMatchObject({
+      Principal: 'events.amazonaws.com',
+      SourceArn: getAtt('EbEventsRule', 'Arn'),
+    });
+    for (const role of ['EbEventsRole', 'RegisterWatchRole']) {
+      const send = roleStatements(role).find((st) => asArray(st.Action).includes('states:SendTaskSuccess'));
+      expect(send?.Resource, role).toEqual({ Ref: 'DeployStateMachine' });
+    }
   });
 });
 

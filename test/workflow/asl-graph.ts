@@ -17,10 +17,16 @@ export type States = Record<string, State>;
 export const definition = loadDeployDefinition();
 export const states = definition.States as States;
 
-/** The handler a Task runs: `DeployVersion` for `${DeployVersionArn}` (local ARNs end in `ebship-local-<Name>`). */
+/**
+ * The handler a Task runs: `DeployVersion` for `${DeployVersionArn}` (local ARNs end in
+ * `ebship-local-<Name>`), also through the Lambda integration (`lambda:invoke`, Parameters.FunctionName).
+ */
 export function handlerOf(state: State | undefined): string | undefined {
   if (state?.Type !== 'Task' || typeof state.Resource !== 'string') return undefined;
-  return state.Resource.split(':function:ebship-local-')[1];
+  const fn = state.Resource.startsWith('arn:aws:states:::lambda:invoke')
+    ? (state.Parameters as { FunctionName?: string } | undefined)?.FunctionName
+    : state.Resource;
+  return fn?.split(':function:ebship-local-')[1];
 }
 
 export function successors(state: State): string[] {

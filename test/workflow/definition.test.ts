@@ -70,6 +70,8 @@ describe('state-machines/deploy.asl.yml', () => {
     // Error names raised by AWS services and Lambda itself, which ebship lets through.
     const aws = new Set([
       'States.ALL',
+      // A Task's TimeoutSeconds ran out: the event-driven watch's fallback poll.
+      'States.Timeout',
       'Lambda.ServiceException',
       'Lambda.AWSLambdaException',
       'Lambda.SdkClientException',
@@ -103,7 +105,9 @@ describe('state-machines/deploy.asl.yml', () => {
   describe('Catch routes (each Task phase is derived from the graph: test/workflow/asl-graph.ts)', () => {
     const phases = taskPhases();
     const watchTasks = new Set(
-      Object.keys(states).filter((n) => ['CheckHealth', 'AbortUpdate'].includes(handlerOf(states[n]) ?? '')),
+      Object.keys(states).filter((n) =>
+        ['CheckHealth', 'AbortUpdate', 'RegisterWatch'].includes(handlerOf(states[n]) ?? ''),
+      ),
     );
     const rollbackTasks = new Set(Object.keys(states).filter((n) => handlerOf(states[n]) === 'RollBack'));
     /** Where each Catch of `name` goes before the next Task: outcomes recorded, Tasks reached, Succeed states. */

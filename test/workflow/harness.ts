@@ -494,6 +494,10 @@ export async function runDeploy(input: unknown, options: RunOptions = {}): Promi
   const { loadDeployDefinition } = await import('../../lib/workflow/definition.js');
   const { localTaskHandlers } = await import('../../functions/registry.js');
   const definition = loadDeployDefinition();
+  // aws-local-stepfunctions resolves TimeoutSecondsPath against the Task's Parameters, not its input
+  // (Step Functions: "from the state input"); here callback Tasks end when their Lambda returns
+  // anyway, so their dynamic timeout is left out.
+  for (const state of Object.values(definition.States)) delete state.TimeoutSecondsPath;
   const stateMachine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
   const zero = (type: string) =>
     Object.fromEntries(
@@ -519,6 +523,10 @@ export async function runDeploy(input: unknown, options: RunOptions = {}): Promi
         Id: 'arn:aws:states:us-east-1:123456789012:stateMachine:ebship-test-deploy',
         Name: 'ebship-test-deploy',
       },
+      // `$$.Task.Token` of the event-driven watch. aws-local-stepfunctions has no callback tasks:
+      // here a waitForTaskToken Task ends when its Lambda returns, as if an event woke it at once
+      // (the stand-in runs the real callback pattern: test/workflow/event-watch.test.ts).
+      Task: { Token: 'harness-task-token' },
     },
   });
   const events: EventLog[] = [];

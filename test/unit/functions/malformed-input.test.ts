@@ -152,10 +152,18 @@ function malformed(base: unknown) {
   return fc.array(edit, { minLength: 1, maxLength: 3 }).map((edits) => mutate(base, edits));
 }
 
+/** registerWatch gets its Task's Payload (lambda:invoke.waitForTaskToken), not the whole state. */
+const registration = {
+  taskToken: 'AQCtoken',
+  phase: 'deploy',
+  release: fullState.release,
+  watch: deploy,
+};
+
 const handlers = Object.entries(handlersBySubstitution).map(([name, handler]) => ({
   name: name.replace(/Arn$/, ''),
   handler,
-  base: name === 'ResolveReleaseArn' ? resolveEvent : fullState,
+  base: name === 'ResolveReleaseArn' ? resolveEvent : name === 'RegisterWatchArn' ? registration : fullState,
 }));
 
 describe('every handler, fed malformed input', () => {

@@ -1,0 +1,31 @@
+import type { Context } from 'aws-lambda';
+import * as z from 'zod';
+import { type Registered, registerWatch } from '../lib/steps/watch.js';
+import { parseEvent, startLogging } from '../lib/workflow/input.js';
+import { releaseSchema } from '../lib/workflow/schemas.js';
+
+/**
+ * The Lambda of WaitForHealthEvent / WaitForRollbackHealthEvent (`lambda:invoke.waitForTaskToken`):
+ * stores the task token for ebEvents and returns. Step Functions ignores the return value; the
+ * Task ends on SendTaskSuccess or its timeout (the fallback poll).
+ */
+const registration = z.object({
+  // TaskToken: 1 to 2048 characters (Step Functions API reference, SendTaskSuccess).
+  taskToken: z.string().min(1).max(2048),
+  phase: z.enum(['deploy', 'rollback']),
+  release: releaseSchema,
+  watch: z.looseObject({ toVersion: z.string().min(1) }),
+});
+
+export const handler = async (event: unknown, context?: Context): Promise<Registered> => {
+  const input = parseEvent(registration, event, 'the health watch registration');
+  startLogging(context, input.release);
+  const { application, environment, executionId } = input.release;
+  return registerWatch({
+    taskToken: input.taskToken,
+    phase: input.phase,
+    key: { application, environment },
+    executionId,
+    expectedVersion: input.watch.toVersion,
+  });
+};

@@ -1,0 +1,45 @@
+import type { HealthPolicy } from '../config/schema.js';
+import type { HealthProgress } from '../workflow-state.js';
+
+/**
+ * The event-driven watch's fallback interval (issue 13): how long the next wait for one of EB's
+ * EventBridge events may last before the watch reads the environment anyway. EB's events are best
+ * effort (EB developer guide, "Using Elastic Beanstalk with Amazon EventBridge"), so a lost one
+ * costs at most this long.
+ *
+ * - `health.fallbackSeconds` (60 s), jittered down by up to 20 % so a fleet whose events are all
+ *   lost does not read EB in step;
+ * - never past a deadline the verdict acts on without any event: the bake's end (healthy) and the
+ *   grace period's end for Grey after convergence (rollback), so neither is late;
+ * - after a read that failed (no fresh `lastReadAt`), the poll interval, as the poll-only watch
+ *   would: the unread-poll budget (`health.unread`) keeps its meaning.
+ *
+ * Absent (the state machine then takes the plain Wait of `nextPollSeconds`) in the poll-only watch
+ * and whenever the verdict ends the watch.
+ */
+/** `health.fallbackSeconds` when ebship.yml leaves it out. */
+export const DEFAULT_FALLBACK_SECONDS = 60;
+
+export function withFallback(
+  progress: HealthProgress,
+  previous: Pick<HealthProgress, 'lastReadAt'> | undefined,
+  policy: Pick<HealthPolicy, 'watch' | 'fallbackSeconds' | 'bakeSeconds' | 'graceSeconds'>,
+  random: () => number = Math.random,
+): HealthProgress {
+  const { fallbackSeconds: _dropped, ...rest } = progress;
+  if ((policy.watch ?? 'events') !== 'events' || progress.verdict !== 'wait') return rest;
+  const fresh = progress.lastReadAt !== undefined && progress.lastReadAt !== previous?.lastReadAt;
+  if (!fresh) return { ...rest, fallbackSeconds: Math.max(1, progress.nextPollSeconds) };
+  const now = Date.parse(progress.lastReadAt ?? '');
+  const base = policy.fallbackSeconds ?? DEFAULT_FALLBACK_SECONDS;
+  let seconds = Math.max(1, Math.round(base * (0.8 + 0.2 * random())));
+  const deadline = (since: string | undefined, limit: number) => {
+    if (!since) return;
+    const left = Math.ceil(limit - (now - Date.parse(since)) / 1000);
+    if (Number.isFinite(left)) seconds = Math.min(seconds, Math.max(1, left));
+  };
+  if (progress.healthySince) deadline(progress.healthySince, policy.bakeSeconds);
+  else if (progress.convergedAt && progress.color === 'Grey')
+    deadline(progress.convergedAt, policy.graceSeconds);
+  return { ...rest, fallbackSeconds: seconds };
+}

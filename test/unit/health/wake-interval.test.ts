@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { withFallback } from '../../../lib/health/wake-interval.js';
+import type { HealthProgress } from '../../../lib/workflow-state.js';
+
+const policy = { bakeSeconds: 60, graceSeconds: 120 };
+const read = (at: string, extra: Partial<HealthProgress> = {}): HealthProgress => ({
+  verdict: 'wait',
+  polls: 3,
+  nextPollSeconds: 15,
+  causes: [],
+  events: [],
+  lastReadAt: at,
+  ...extra,
+});
+const T0 = '2026-12-01T10:00:00.000Z';
+const at = (s: number) => new Date(Date.parse(T0) + s * 1000).toISOString();
+
+describe('the event-driven watch fallback interval', () => {
+  it('waits for an event up to health.fallbackSeconds (60 s, jittered down by at most 20 %)', () => {
+    expect(withFallback(read(at(0)), undefined, policy, () => 1).fallbackSeconds).toBe(60);
+    expect(withFallback(read(at(0)), undefined, policy, () => 0).fallbackSeconds).toBe(48);
+    expect(
+      withFallback(read(at(0)), undefined, { ...policy, fallbackSeconds: 30 }, () => 1).fallbackSeconds,
+    ).toBe(30);
+  });
+
+  it('never waits past the end of the bake, so a healthy verdict is not late', () => {
+    const baking = read(at(45), { healthySince: at(0), color: 'Green', convergedAt: at(0) });
+    expect(withFallback(baking, { lastReadAt: at(30) }, policy, () => 1).fallbackSeconds).toBe(15);
+  });
+
+  it('never waits past the grace period for Grey after convergence', () => {
+    const grey = read(at(100), { convergedAt: at(0), color: 'Grey' });
+    expect(withFallback(grey, { lastReadAt: at(50) }, policy, () => 1).fallbackSeconds).toBe(20);
+  });
+
+  it('after a read that failed, polls at the poll interval: the unread-poll budget keeps its meaning', () => {
+    const unread = read(at(0), { nextPollSeconds: 13 });
+    expect(withFallback(unread, { lastReadAt: at(0) }, policy).fallbackSeconds).toBe(13);
+  });
+
+  it('is absent in the poll-only watch and once the verdict ends the watch', () => {
+    expect(withFallback(read(at(0)), undefined, { ...policy, watch: 'poll' })).not.toHaveProperty(
+      'fallbackSeconds',
+    );
+    const done = read(at(0), { verdict: 'rollback', fallbackSeconds: 60 });
+    expect(withFallback(done, undefined, policy)).not.toHaveProperty('fallbackSeconds');
+  });
+});

@@ -1,0 +1,252 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeEventsCommand, ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { loadConfig } from '../../lib/config/load.js';
+import { createClock } from '../../standin/clock.js';
+import { DEFAULT_NAMES } from '../../standin/provision.js';
+import { type PushOutcome, runScenario } from '../../standin/run-scenario.js';
+import { type Scenario, scenarioSchema } from '../../standin/scenarios.js';
+import type { HistoryEvent } from '../../standin/services/step-functions.js';
+import type { World } from '../../standin/world.js';
+
+/**
+ * The event-driven health watch (issue 13) on the stand-in, through the real SDK clients: the
+ * execution waits in a `lambda:invoke.waitForTaskToken` Task, EB's own EventBridge events ("Health
+ * status change", "Elastic Beanstalk resource status change": EB developer guide, "Using Elastic
+ * Beanstalk with Amazon EventBridge") reach ebEvents, which calls SendTaskSuccess (Step Functions
+ * developer guide, "Wait for a Callback with Task Token"), and the watch reads EB at once. EB's
+ * events are best effort, so the Task's timeout is a fallback poll.
+ * Times are simulated seconds, read from EB's own event log.
+ */
+
+const ENV = { application: 'antenna', environment: 'antenna-prod' };
+// One endpoint for the whole file: the handlers' SDK clients are created once per process.
+const port = 30_000 + ((process.pid + 4_243) % 20_000);
+/** health.fallbackSeconds when ebship.yml leaves it out (lib/health/wake-interval.ts). */
+const FALLBACK_SECONDS = 60;
+
+const GOOD = [{ durationSeconds: 240, result: 'deployed' }];
+/** Deployed and Green, then Red 40 s into the 60 s bake; the rollback (second update) is healthy. */
+const RED = [
+  {
+    durationSeconds: 240,
+    result: 'deployed',
+    health: [
+      { afterSeconds: 0, color: 'Green' },
+      { afterSeconds: 40, color: 'Red', causes: ['100.0 % of the requests are failing with HTTP 5xx.'] },
+    ],
+  },
+  { durationSeconds: 180, result: 'deployed' },
+];
+
+interface Watched {
+  push: PushOutcome;
+  /** EB's own events for the environment, oldest first. */
+  events: { at: number; message: string }[];
+  world: World;
+  executionArn: string;
+}
+
+async function deploy(
+  onUpdate: unknown[],
+  options: {
+    faults?: unknown[];
+    configPath?: string;
+    onReady?: (world: World) => Promise<void>;
+    /** While the stand-in runs, before the execution is awaited (it may stop it). */
+    during?: (world: World, executionArn: string) => Promise<void>;
+    /** Once the execution has ended, while the stand-in still runs. */
+    after?: (world: World, executionArn: string) => Promise<void>;
+  } = {},
+): Promise<Watched> {
+  const red = onUpdate === RED;
+  const scenario: Scenario = {
+    ...scenarioSchema.parse({
+      description: 'event-driven health watch',
+      pushes: [{ tag: 'v1.3.0', expect: red ? 'FAILED' : 'SUCCEEDED' }],
+      environment: { onUpdate },
+      faults: options.faults ?? [],
+    }),
+    name: 'event-watch',
+  };
+  const configPath = options.configPath ?? 'ebship.yml';
+  let world: World | undefined;
+  let arn = '';
+  let events: Watched['events'] = [];
+  const outcome = await runScenario(scenario, {
+    config: loadConfig(configPath),
+    configPath,
+    clock: createClock(240),
+    port,
+    onReady: async (w) => {
+      world = w;
+      await options.onReady?.(w);
+    },
+    follow: async (executionArn) => {
+      arn = executionArn;
+      if (world && options.during) await options.during(world, executionArn);
+      const sfn = new SFNClient({});
+      for (;;) {
+        const { status } = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        if (status !== 'RUNNING') break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const { Events = [] } = await new ElasticBeanstalkClient({}).send(
+        new DescribeEventsCommand({ EnvironmentName: ENV.environment }),
+      );
+      events = Events.map((e) => ({ at: e.EventDate?.getTime() ?? 0, message: e.Message ?? '' })).reverse();
+      if (world && options.after) await options.after(world, executionArn);
+    },
+  });
+  const push = outcome.pushes[0];
+  if (!push || !world) throw new Error('no push ran');
+  return { push, events, world, executionArn: arn };
+}
+
+/** Simulated seconds from EB first reporting Red to EB starting the rollback's update. */
+function redToRollback(events: Watched['events']): number {
+  const red = events.find((e) => /transitioned from \w+ to (Severe|Degraded)/.test(e.message));
+  if (!red) throw new Error('EB never reported Red');
+  const rollback = events.find((e) => e.at >= red.at && e.message === 'Environment update is starting.');
+  if (!rollback) throw new Error('no rollback update started after Red');
+  return (rollback.at - red.at) / 1000;
+}
+
+const entered = (history: HistoryEvent[], state: string) =>
+  history.filter(
+    (h) =>
+      h.type.endsWith('StateEntered') && (h.stateEnteredEventDetails as { name?: string }).name === state,
+  ).length;
+const count = (history: HistoryEvent[], type: string) => history.filter((h) => h.type === type).length;
+
+/** An ebship.yml like the repository's, with `health.watch` set for the Antenna target. */
+function configWith(watch: 'events' | 'poll'): string {
+  const doc = parse(readFileSync('ebship.yml', 'utf8'));
+  doc.targets['antenna-prod'].health.watch = watch;
+  const dir = mkdtempSync(join(tmpdir(), 'ebship-watch-'));
+  writeFileSync(join(dir, 'ebship.yml'), stringify(doc));
+  return join(dir, 'ebship.yml');
+}
+
+describe('the event-driven health watch', () => {
+  it('rolls back within seconds of EB reporting Red, woken by its EventBridge event, not the next poll', async () => {
+    const run = await deploy(RED);
+
+    expect(run.push.status).toBe('FAILED');
+    expect(run.push.error).toBe('DeploymentRolledBack');
+    expect(run.push.finalColor).toBe('Green');
+    const delay = redToRollback(run.events);
+    // Two Lambda invocations (CheckHealth, RollBack) of 1 s each, plus ebEvents: far below one
+    // fallback interval (60 s) and below the poll-only watch's 15 s polls.
+    expect(delay).toBeLessThanOrEqual(10);
+    // EB's events reached ebEvents through the rule read from infra/events.yml.
+    expect(run.world.bus.deliveries.filter((d) => d.rule === 'EbEventsRule').length).toBeGreaterThan(0);
+  });
+
+  it('with every EB event lost, the fallback poll still finds Red within one fallback interval (60 s)', async () => {
+    const run = await deploy(RED, { faults: [{ fault: 'drop-events', source: 'aws.elasticbeanstalk' }] });
+
+    expect(run.push.error).toBe('DeploymentRolledBack');
+    expect(run.push.finalColor).toBe('Green');
+    expect(run.push.faults.some((f) => f.fault === 'drop-events')).toBe(true);
+    expect(redToRollback(run.events)).toBeLessThanOrEqual(FALLBACK_SECONDS + 2);
+    // No event reached ebEvents: the waits ended on their timeout (States.Timeout), the fallback poll.
+    expect(run.world.bus.deliveries.filter((d) => d.rule === 'EbEventsRule')).toEqual([]);
+    expect(count(run.push.history, 'TaskTimedOut')).toBeGreaterThan(0);
+  });
+
+  it('reads EB far less often than the poll-only watch (health.watch: poll) on the same deploy', async () => {
+    const events = await deploy(GOOD);
+    const poll = await deploy(GOOD, { configPath: configWith('poll') });
+
+    expect(events.push.status).toBe('SUCCEEDED');
+    expect(poll.push.status).toBe('SUCCEEDED');
+    expect(entered(poll.push.history, 'WaitForHealthEvent')).toBe(0);
+    expect(entered(events.push.history, 'WaitForHealthEvent')).toBeGreaterThan(0);
+    const reads = (r: Watched) => entered(r.push.history, 'CheckHealth');
+    expect(reads(events)).toBeLessThan(reads(poll) / 2);
+  });
+
+  it('does nothing more for a duplicated or late EB event: one wake per token', async () => {
+    const calls: Promise<unknown>[] = [];
+    let ebEvents: ((event: unknown) => Promise<unknown>) | undefined;
+    let late: { action: string } | undefined;
+    const run = await deploy(RED, {
+      after: async (world) => {
+        // A late copy, after the execution ended, finds no task to wake.
+        const last = world.bus.events.filter((e) => e.source === 'aws.elasticbeanstalk').at(-1);
+        late = (await ebEvents?.({ ...last, id: 'a-late-event' })) as { action: string };
+        await Promise.all(calls);
+      },
+      onReady: async (world) => {
+        // EventBridge and Lambda's asynchronous invocation deliver at least once: every EB event
+        // reaches ebEvents twice here (Lambda developer guide, "Asynchronous invocation").
+        const set = world.functions.set.bind(world.functions);
+        world.functions.set = (arn, fn) => {
+          if (!arn.endsWith('ebEvents')) return set(arn, fn);
+          ebEvents = fn;
+          return set(arn, async (event) => {
+            const first = await fn(event);
+            calls.push(fn(event));
+            return first;
+          });
+        };
+      },
+    });
+    const duplicates = (await Promise.all(calls)) as { action: string }[];
+    expect(run.push.error).toBe('DeploymentRolledBack');
+    expect(redToRollback(run.events)).toBeLessThanOrEqual(10);
+    expect(run.push.updatesApplied).toHaveLength(2);
+    expect(run.push.alerts).toHaveLength(1);
+    // Every second copy did nothing: its event was acted on already (or nothing watched yet).
+    expect(duplicates.map((d) => d.action)).toContain('duplicate');
+    expect(duplicates.filter((d) => d.action !== 'duplicate' && d.action !== 'none')).toEqual([]);
+    expect(['none', 'stale', 'noted']).toContain(late?.action);
+  });
+
+  it('survives a lost SendTaskSuccess reply: the wake took effect, the retry is told the task is closed', async () => {
+    const run = await deploy(RED, {
+      faults: [{ fault: 'reply-lost', service: 'states', operation: 'SendTaskSuccess' }],
+    });
+
+    expect(run.push.faults.some((f) => f.operation === 'SendTaskSuccess')).toBe(true);
+    expect(run.push.error).toBe('DeploymentRolledBack');
+    expect(run.push.finalColor).toBe('Green');
+    expect(redToRollback(run.events)).toBeLessThanOrEqual(10);
+  });
+
+  it('leaves no WATCH item behind when the execution is stopped while it waits for an event', async () => {
+    const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    const watchItem = () =>
+      db.send(
+        new GetCommand({
+          TableName: DEFAULT_NAMES.tableName,
+          Key: { pk: `ENV#${ENV.application}/${ENV.environment}`, sk: 'WATCH' },
+          ConsistentRead: true,
+        }),
+      );
+    let waiting: unknown;
+    let left: unknown = 'not read';
+    const run = await deploy(GOOD, {
+      during: async (world, executionArn) => {
+        for (let i = 0; i < 3000 && world.sfn.tokens.open(executionArn).length === 0; i++)
+          await new Promise((r) => setTimeout(r, 5));
+        waiting = (await watchItem()).Item;
+        await new SFNClient({}).send(new StopExecutionCommand({ executionArn }));
+        // executionEnded runs on the status change; wait for it.
+        for (let i = 0; i < 600 && (await watchItem()).Item; i++) await new Promise((r) => setTimeout(r, 10));
+        left = (await watchItem()).Item;
+      },
+    });
+
+    expect(run.push.status).toBe('ABORTED');
+    expect(waiting).toMatchObject({ executionId: run.executionArn, phase: 'deploy' });
+    expect(left).toBeUndefined();
+  });
+});
