@@ -182,7 +182,9 @@ function throttledPoll(
     ...(previous?.status ? { status: previous.status } : {}),
     ...(previous?.color ? { color: previous.color } : {}),
     ...(previous?.healthStatus ? { healthStatus: previous.healthStatus } : {}),
-    causes: [`health read throttled (${e?.name ?? 'Error'}: ${e?.message ?? String(err)}; ${lastRead})`],
+    causes: [
+      `could not read health (${e?.name ?? 'Error'}: ${e?.message ?? String(err)}; ${lastRead}); throttled, so not counted against the watch`,
+    ],
     events: previous?.events ?? [],
     ...(previous?.unread ? { unread: previous.unread } : {}),
     throttled,

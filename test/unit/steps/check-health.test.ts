@@ -195,7 +195,8 @@ describe('CheckHealth: a throttled EB never rolls back a healthy deploy', () => 
     expect(h?.verdict).toBe('wait');
     expect(h?.polls).toBe(0);
     expect(h?.throttled?.polls).toBe(300);
-    expect(h?.causes[0]).toContain('health read throttled (Throttling: Rate exceeded');
+    expect(h?.causes[0]).toContain('could not read health (Throttling: Rate exceeded');
+    expect(h?.causes[0]).toContain('throttled, so not counted against the watch');
   });
 
   it('judges the first read after a long throttle on the environment, not on the time lost', async () => {
