@@ -80,7 +80,24 @@ export async function checkHealth(
       return unreadPoll(policy, watch, previous, err, maxPolls);
     }
   }
-  const progress = judge(snapshot);
+  let progress = judge(snapshot);
+  if (progress.verdict === 'timeout' && convergedOn(snapshot, watch.toVersion)) {
+    // The update is done: the timeout bounds the wait for EB to converge, not the bake after it.
+    // A look that finds it converged late (slow or throttled polls) is judged on health, with the
+    // bake and grace counted from the convergence: only a verdict on health rolls back.
+    const since = Date.parse(previous?.convergedAt ?? snapshot.now) - Date.parse(watch.startedAt);
+    const bakeDeadline =
+      Math.ceil(since / 1000) + policy.bakeSeconds + policy.graceSeconds + 4 * policy.pollSeconds;
+    const extended: WatchContext = {
+      ...ctx,
+      policy: { ...ctx.policy, timeoutSeconds: Math.max(ctx.policy.timeoutSeconds, bakeDeadline) },
+      maxPolls: Math.max(
+        ctx.maxPolls,
+        (previous?.polls ?? 0) + 2 + Math.ceil(bakeDeadline / Math.max(1, policy.pollSeconds * 0.8)),
+      ),
+    };
+    progress = healthVerdict(snapshot, extended, previous, jitter);
+  }
   return {
     ...progress,
     unread: { count: 0, max: maxPolls },
@@ -138,6 +155,15 @@ async function readHealth(
     return { ...snapshot, instances: await sharedInstances(deps, release) };
   }
   return snapshot;
+}
+
+/** Ready on the expected version, every instance reporting it Deployed: EB finished the update. */
+function convergedOn(s: HealthSnapshot, version: string): boolean {
+  return (
+    s.status === 'Ready' &&
+    s.versionLabel === version &&
+    s.instances.every((i) => i.versionLabel === version && i.deploymentStatus === 'Deployed')
+  );
 }
 
 /** EB's throttle and the fleet's own budget: EB is there, we are asking too often. */
