@@ -83,18 +83,23 @@ export async function checkHealth(
   let progress = judge(snapshot);
   if (progress.verdict === 'timeout' && convergedOn(snapshot, watch.toVersion)) {
     // The update is done: the timeout bounds the wait for EB to converge, not the bake after it.
-    // A look that finds it converged late (slow or throttled polls) is judged on health, with the
-    // bake and grace counted from the convergence: only a verdict on health rolls back.
+    // A look that finds it converged late (slow or throttled polls) is judged on health. In a colour
+    // the target accepts the bake simply goes on (the next look after bakeSeconds calls it healthy,
+    // however far apart looks are); in another one it gets bake + grace + 4 polls from the
+    // convergence, and a bounded number of looks: only a verdict on health rolls back.
     const since = Date.parse(previous?.convergedAt ?? snapshot.now) - Date.parse(watch.startedAt);
     const bakeDeadline =
       Math.ceil(since / 1000) + policy.bakeSeconds + policy.graceSeconds + 4 * policy.pollSeconds;
+    const accepted = policy.allowedColors.includes(colorOf(snapshot) as 'Green');
     const extended: WatchContext = {
       ...ctx,
-      policy: { ...ctx.policy, timeoutSeconds: Math.max(ctx.policy.timeoutSeconds, bakeDeadline) },
-      maxPolls: Math.max(
-        ctx.maxPolls,
-        (previous?.polls ?? 0) + 2 + Math.ceil(bakeDeadline / Math.max(1, policy.pollSeconds * 0.8)),
-      ),
+      policy: {
+        ...ctx.policy,
+        timeoutSeconds: accepted
+          ? Number.MAX_SAFE_INTEGER
+          : Math.max(ctx.policy.timeoutSeconds, bakeDeadline),
+      },
+      maxPolls: ctx.maxPolls + Math.ceil(bakeDeadline / Math.max(1, policy.pollSeconds * 0.8)),
     };
     progress = healthVerdict(snapshot, extended, previous, jitter);
   }

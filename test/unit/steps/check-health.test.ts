@@ -345,3 +345,47 @@ describe('CheckHealth: the timeout bounds the update, not the bake', () => {
     expect(h.verdict).toBe('timeout');
   });
 });
+
+describe('CheckHealth: a converged, Green environment is never timed out in its bake', () => {
+  it('calls it healthy at the first look after the bake, however late (looks 10 minutes apart)', async () => {
+    // Arrange: converged at 1,000 s; the next look comes at 1,600 s, past any deadline by the clock.
+    mocks.eb.on(DescribeEnvironmentHealthCommand).resolves({
+      EnvironmentName: 'antenna-prod',
+      Status: 'Ready' as never,
+      Color: 'Green',
+      HealthStatus: 'Ok',
+      Causes: [],
+      RefreshedAt: new Date(Date.parse(deploy.startedAt) + 1600 * 1000),
+    });
+    mocks.eb.on(DescribeEnvironmentsCommand).resolves({
+      Environments: [
+        { ApplicationName: 'antenna', EnvironmentName: 'antenna-prod', Status: 'Ready', VersionLabel: LABEL },
+      ],
+    });
+    mocks.eb.on(DescribeInstancesHealthCommand).resolves({
+      InstanceHealthList: [
+        {
+          InstanceId: 'i-0abc',
+          Color: 'Green',
+          HealthStatus: 'Ok',
+          Deployment: { VersionLabel: LABEL, Status: 'Deployed' },
+        },
+      ],
+    });
+    const at = new Date(Date.parse(deploy.startedAt) + 1000 * 1000).toISOString();
+
+    // Act
+    const h = await checkHealth(release(), watch, {
+      verdict: 'wait',
+      polls: 5,
+      nextPollSeconds: 15,
+      causes: [],
+      events: [],
+      convergedAt: at,
+      healthySince: at,
+    });
+
+    // Assert
+    expect(h.verdict).toBe('healthy');
+  });
+});
