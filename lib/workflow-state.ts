@@ -154,6 +154,8 @@ export interface HealthProgress {
    * poll-only watch, which waits `nextPollSeconds`.
    */
   fallbackSeconds?: number;
+  /** At a verdict that ends the deploy: each instance and the version it ran (a partial deploy's alert). */
+  instances?: { id: string; versionLabel?: string; deploymentStatus?: string; color?: string }[];
 }
 
 export interface MigrationResult {

@@ -83,12 +83,59 @@ export async function checkHealth(
     }
   }
   snapshot = await withGates(release, policy, snapshot);
-  const progress = judge(snapshot);
+  let progress = judge(snapshot);
+  if (progress.verdict === 'timeout' && convergedOn(snapshot, watch.toVersion)) {
+    // The update is done: the timeout bounds the wait for EB to converge, not the bake after it.
+    // A look that finds it converged late (slow or throttled polls) is judged on health. In a colour
+    // the target accepts the bake simply goes on (the next look after bakeSeconds calls it healthy,
+    // however far apart looks are); in another one it gets bake + grace + 4 polls from the
+    // convergence, and a bounded number of looks: only a verdict on health rolls back.
+    const since = Date.parse(previous?.convergedAt ?? snapshot.now) - Date.parse(watch.startedAt);
+    const bakeDeadline =
+      Math.ceil(since / 1000) + policy.bakeSeconds + policy.graceSeconds + 4 * policy.pollSeconds;
+    const accepted = policy.allowedColors.includes(colorOf(snapshot) as 'Green');
+    const extended: WatchContext = {
+      ...ctx,
+      policy: {
+        ...ctx.policy,
+        timeoutSeconds: accepted
+          ? Number.MAX_SAFE_INTEGER
+          : Math.max(ctx.policy.timeoutSeconds, bakeDeadline),
+      },
+      maxPolls: ctx.maxPolls + Math.ceil(bakeDeadline / Math.max(1, policy.pollSeconds * 0.8)),
+    };
+    progress = healthVerdict(snapshot, extended, previous, jitter);
+  }
   return {
     ...progress,
     unread: { count: 0, max: maxPolls },
     lastReadAt: snapshot.now,
     ...(throttled ? { throttled } : {}),
+    ...instancesAtVerdict(progress, snapshot),
+  };
+}
+
+/** Most instances the state keeps at a failing verdict (Step Functions caps a state at 256 KiB). */
+const MAX_INSTANCES_KEPT = 100;
+
+/**
+ * At a verdict that ends the deploy (rollback, abort, timeout): each instance and the version it
+ * ran, for the alert of a partial deploy (lib/alerts/compose.ts, "Instances when the deploy was
+ * judged"). Nothing while the watch goes on: the state stays small.
+ */
+function instancesAtVerdict(
+  progress: HealthProgress,
+  snapshot: HealthSnapshot,
+): Pick<HealthProgress, 'instances'> | Record<string, never> {
+  if (!['rollback', 'abort', 'timeout'].includes(progress.verdict) || snapshot.instances.length === 0)
+    return {};
+  return {
+    instances: snapshot.instances.slice(0, MAX_INSTANCES_KEPT).map((i) => ({
+      id: i.id,
+      ...(i.versionLabel ? { versionLabel: i.versionLabel } : {}),
+      ...(i.deploymentStatus ? { deploymentStatus: i.deploymentStatus } : {}),
+      ...(i.color ? { color: i.color } : {}),
+    })),
   };
 }
 
@@ -143,6 +190,15 @@ async function readHealth(
   return snapshot;
 }
 
+/** Ready on the expected version, every instance reporting it Deployed: EB finished the update. */
+function convergedOn(s: HealthSnapshot, version: string): boolean {
+  return (
+    s.status === 'Ready' &&
+    s.versionLabel === version &&
+    s.instances.every((i) => i.versionLabel === version && i.deploymentStatus === 'Deployed')
+  );
+}
+
 /** EB's throttle and the fleet's own budget: EB is there, we are asking too often. */
 const THROTTLING = new Set([
   'Throttling',
@@ -185,7 +241,9 @@ function throttledPoll(
     ...(previous?.status ? { status: previous.status } : {}),
     ...(previous?.color ? { color: previous.color } : {}),
     ...(previous?.healthStatus ? { healthStatus: previous.healthStatus } : {}),
-    causes: [`health read throttled (${e?.name ?? 'Error'}: ${e?.message ?? String(err)}; ${lastRead})`],
+    causes: [
+      `could not read health (${e?.name ?? 'Error'}: ${e?.message ?? String(err)}; ${lastRead}); throttled, so not counted against the watch`,
+    ],
     events: previous?.events ?? [],
     ...(previous?.unread ? { unread: previous.unread } : {}),
     throttled,

@@ -1,6 +1,6 @@
 import { eb } from '../aws/clients/eb.js';
 import { ssm } from '../aws/clients/ssm.js';
-import { healthSnapshot } from '../aws/eb.js';
+import { instancesHealth } from '../aws/eb.js';
 import {
   migrationDocumentFor,
   pickInstance,
@@ -19,10 +19,10 @@ function checkOf(release: Release) {
 }
 
 /** Sends the check to one instance that runs the new version. */
-export async function startCheck(release: Release, deploy: DeployResult): Promise<MigrationResult> {
+export async function startCheck(release: Release, _deploy: DeployResult): Promise<MigrationResult> {
   const check = checkOf(release);
-  const snapshot = await healthSnapshot(eb, release, deploy.startedAt);
-  const instanceId = pickInstance(snapshot.instances, release.versionLabel);
+  // Only the instances are needed (DescribeInstancesHealth): one EB call, not a whole health look.
+  const instanceId = pickInstance(await instancesHealth(eb, release.environment), release.versionLabel);
   if (!instanceId) {
     throw new MigrationCheckFailed(
       `no instance of ${release.environment} reports version ${release.versionLabel} as deployed; cannot run the migration check`,

@@ -1,6 +1,6 @@
 import { eb } from '../aws/clients/eb.js';
 import { ssm } from '../aws/clients/ssm.js';
-import { healthSnapshot } from '../aws/eb.js';
+import { instancesHealth } from '../aws/eb.js';
 import { type ChecksContext, pollChecks, startChecks } from '../aws/post-deploy-checks.js';
 import { checkDocumentFor, stackPrefix } from '../aws/run-command.js';
 import { getTarget } from '../config/load.js';
@@ -18,9 +18,9 @@ function contextOf(release: Release): ChecksContext {
 }
 
 /** Sends every check to its instances (healthy, on the new version). */
-export async function startPostDeployChecks(release: Release, deploy: DeployResult): Promise<ChecksResult> {
-  const snapshot = await healthSnapshot(eb, release, deploy.startedAt);
-  return startChecks(ssm, snapshot.instances, contextOf(release));
+export async function startPostDeployChecks(release: Release, _deploy: DeployResult): Promise<ChecksResult> {
+  // Only the instances are needed (DescribeInstancesHealth): one EB call, not a whole health look.
+  return startChecks(ssm, await instancesHealth(eb, release.environment), contextOf(release));
 }
 
 export async function pollPostDeployChecks(release: Release, previous: ChecksResult): Promise<ChecksResult> {

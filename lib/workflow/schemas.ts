@@ -118,6 +118,17 @@ export const healthSchema = contract<HealthProgress>()({
   redSince: isoTime.optional(),
   // A Task's TimeoutSecondsPath must name a positive integer.
   fallbackSeconds: z.number().int().positive().optional(),
+  instances: z
+    .array(
+      z.looseObject({
+        id: z.string(),
+        versionLabel: z.string().optional(),
+        deploymentStatus: z.string().optional(),
+        color: z.string().optional(),
+      }),
+    )
+    .max(100)
+    .optional(),
 }) satisfies z.ZodType<HealthProgress>;
 
 export const migrationSchema = contract<MigrationResult>()({

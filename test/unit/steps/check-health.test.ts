@@ -199,7 +199,8 @@ describe('CheckHealth: a throttled EB never rolls back a healthy deploy', () => 
     expect(h?.verdict).toBe('wait');
     expect(h?.polls).toBe(0);
     expect(h?.throttled?.polls).toBe(300);
-    expect(h?.causes[0]).toContain('health read throttled (Throttling: Rate exceeded');
+    expect(h?.causes[0]).toContain('could not read health (Throttling: Rate exceeded');
+    expect(h?.causes[0]).toContain('throttled, so not counted against the watch');
   });
 
   it('judges the first read after a long throttle on the environment, not on the time lost', async () => {
@@ -252,5 +253,143 @@ describe('CheckHealth: a throttled EB never rolls back a healthy deploy', () => 
 
     // Assert
     expect(h?.verdict).toBe('timeout');
+  });
+});
+
+describe('CheckHealth: the timeout bounds the update, not the bake', () => {
+  function readyOn(version: string, at: Date, color = 'Green', healthStatus = 'Ok') {
+    mocks.eb.on(DescribeEnvironmentHealthCommand).resolves({
+      EnvironmentName: 'antenna-prod',
+      Status: 'Ready' as never,
+      Color: color as never,
+      HealthStatus: healthStatus,
+      Causes: [],
+      RefreshedAt: at,
+    });
+    mocks.eb.on(DescribeEnvironmentsCommand).resolves({
+      Environments: [
+        {
+          ApplicationName: 'antenna',
+          EnvironmentName: 'antenna-prod',
+          Status: 'Ready',
+          VersionLabel: version,
+        },
+      ],
+    });
+    mocks.eb.on(DescribeInstancesHealthCommand).resolves({
+      InstanceHealthList: [
+        {
+          InstanceId: 'i-0abc',
+          Color: color as never,
+          HealthStatus: healthStatus,
+          Deployment: { VersionLabel: version, Status: 'Deployed' },
+        },
+      ],
+    });
+  }
+  const late = (seconds: number) => new Date(Date.parse(deploy.startedAt) + seconds * 1000);
+  const slowWatch: HealthProgress = {
+    verdict: 'wait',
+    polls: 3,
+    nextPollSeconds: 15,
+    causes: [],
+    events: [],
+  };
+
+  it('starts the bake when the first look that finds the update done comes after the timeout (slow polls)', async () => {
+    // Arrange: polls came slowly (a busy account); EB finished, the look is 1,300 s after the update.
+    readyOn(LABEL, late(1300));
+
+    // Act
+    const h = await checkHealth(release(), watch, slowWatch);
+
+    // Assert
+    expect(h.verdict).toBe('wait');
+    expect(h.convergedAt).toBe(late(1300).toISOString());
+  });
+
+  it('judges a late, finished update on its health: Red rolls back, with Red as the reason', async () => {
+    // Arrange
+    readyOn(LABEL, late(1300), 'Red', 'Severe');
+
+    // Act
+    const h = await checkHealth(release(), watch, slowWatch);
+
+    // Assert
+    expect(h.verdict).toBe('rollback');
+    expect(h.causes[0]).toContain('health is Red (Severe) after the update');
+  });
+
+  it('still times out an update EB has not finished (Ready on the old version is a rollback, Updating a timeout)', async () => {
+    // Arrange: still Updating 1,300 s after the update.
+    mocks.eb.on(DescribeEnvironmentHealthCommand).resolves({
+      EnvironmentName: 'antenna-prod',
+      Status: 'Updating' as never,
+      Color: 'Grey',
+      HealthStatus: 'Pending',
+      Causes: [],
+      RefreshedAt: late(1300),
+    });
+
+    // Act
+    const h = await checkHealth(release(), watch, slowWatch);
+
+    // Assert
+    expect(h.verdict).toBe('timeout');
+  });
+
+  it('ends the bake of a late convergence once its own deadline passes (Yellow, not accepted, never becomes healthy)', async () => {
+    // Arrange: converged at 1,300 s, still Yellow 1,300 + 60 + 120 + 4 × 15 + 1 s after the update.
+    readyOn(LABEL, late(1300 + 60 + 120 + 60 + 1), 'Yellow', 'Warning');
+
+    // Act
+    const h = await checkHealth(release(), watch, { ...slowWatch, convergedAt: late(1300).toISOString() });
+
+    // Assert
+    expect(h.verdict).toBe('timeout');
+  });
+});
+
+describe('CheckHealth: a converged, Green environment is never timed out in its bake', () => {
+  it('calls it healthy at the first look after the bake, however late (looks 10 minutes apart)', async () => {
+    // Arrange: converged at 1,000 s; the next look comes at 1,600 s, past any deadline by the clock.
+    mocks.eb.on(DescribeEnvironmentHealthCommand).resolves({
+      EnvironmentName: 'antenna-prod',
+      Status: 'Ready' as never,
+      Color: 'Green',
+      HealthStatus: 'Ok',
+      Causes: [],
+      RefreshedAt: new Date(Date.parse(deploy.startedAt) + 1600 * 1000),
+    });
+    mocks.eb.on(DescribeEnvironmentsCommand).resolves({
+      Environments: [
+        { ApplicationName: 'antenna', EnvironmentName: 'antenna-prod', Status: 'Ready', VersionLabel: LABEL },
+      ],
+    });
+    mocks.eb.on(DescribeInstancesHealthCommand).resolves({
+      InstanceHealthList: [
+        {
+          InstanceId: 'i-0abc',
+          Color: 'Green',
+          HealthStatus: 'Ok',
+          Deployment: { VersionLabel: LABEL, Status: 'Deployed' },
+        },
+      ],
+    });
+    const at = new Date(Date.parse(deploy.startedAt) + 1000 * 1000).toISOString();
+
+    // Act
+    const h = await checkHealth(release(), watch, {
+      verdict: 'wait',
+      polls: 5,
+      nextPollSeconds: 15,
+      causes: [],
+      events: [],
+      convergedAt: at,
+      healthySince: at,
+    });
+
+    // Assert
+    expect(h.verdict).toBe('healthy');
   });
 });
