@@ -84,7 +84,9 @@ const expectations: Record<string, Expectation> = {
     error: 'DeploymentRolledBack',
     finalVersion: 'previous',
     subject: /ROLLED BACK/,
-    message: /complete, but with errors/,
+    // Issue 12: a partial deploy names each instance and the version it ran when it was judged.
+    message:
+      /complete, but with errors[\s\S]*Instances when the deploy was judged\n\s+i-0+1\s+v1\.3\.0-\w+\s+Deployed[^\n]*\n\s+i-0+2\s+v1\.2\.0-\w+\s+Failed/,
     updates: 2,
   },
   'never-converges': {
