@@ -15,7 +15,7 @@ import { createClock, installClock } from '../standin/clock.js';
 import { loadEcrRulePattern } from '../standin/ecr-rule.js';
 import { freePort } from '../standin/ports.js';
 import { provision } from '../standin/provision.js';
-import { loadDefinition, loadRegistry, pointHandlersAt } from '../standin/run-scenario.js';
+import { addEbEventsRule, loadDefinition, loadRegistry, pointHandlersAt } from '../standin/run-scenario.js';
 import { loadScenario } from '../standin/scenarios.js';
 import { startStandin } from '../standin/server.js';
 import {
@@ -71,7 +71,7 @@ const MEMORY_GB: Record<string, number> = { BuildBundle: 1 };
 const DEFAULT_MEMORY_GB = 0.5;
 
 /** An ebship.yml with `n` ECS targets, each its own application, environment and repository. */
-function fleetConfig(n: number): string {
+function fleetConfig(n: number, watch: 'events' | 'poll'): string {
   const targets: Record<string, unknown> = {};
   for (let i = 0; i < n; i++) {
     const id = `fleet-${String(i).padStart(3, '0')}`;
@@ -88,6 +88,7 @@ function fleetConfig(n: number): string {
           portMappings: [{ hostPort: 80, containerPort: 8000 }],
         },
       ],
+      health: { watch },
     };
   }
   return stringify({ version: 1, targets });
@@ -109,6 +110,8 @@ export async function runFleet(
     redAfterSeconds?: number;
     /** The health read: `shared` (the fleet's batched read, the default) or `direct` (each execution polls EB). */
     healthRead?: 'shared' | 'direct';
+    /** How the watch wakes: on EB's EventBridge events with a fallback read (default), or every poll. */
+    watch?: 'events' | 'poll';
   } = {},
 ): Promise<FleetResult> {
   process.env.EBSHIP_HEALTH_READ = options.healthRead ?? 'shared';
@@ -116,7 +119,7 @@ export async function runFleet(
   port ??= await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'ebship-fleet-'));
   const configPath = join(dir, 'ebship.yml');
-  writeFileSync(configPath, fleetConfig(n));
+  writeFileSync(configPath, fleetConfig(n, options.watch ?? 'events'));
   const config = loadConfig(configPath);
   const clock = createClock(scale);
   const uninstall = installClock(clock);
@@ -164,6 +167,8 @@ export async function runFleet(
     }
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
     pointHandlersAt(standin.endpoint, world.region, configPath, alertTopicArn);
+    // EB's own events reach ebEvents only through this rule (infra/events.yml), as in AWS.
+    await addEbEventsRule(world);
     resolver = await loadRegistry();
     const machineArn = world.sfn.createStateMachine(
       'ebship-local-deploy',

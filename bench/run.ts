@@ -262,21 +262,27 @@ for (const processSeconds of [1, 10]) {
 }
 out();
 
+/** The watch before issue 13 and the watch of issue 13, run on the same scenarios. */
+const WATCHES = [
+  { label: 'poll, direct', options: { watch: 'poll', healthRead: 'direct' } },
+  { label: 'events, shared', options: { watch: 'events', healthRead: 'shared' } },
+] as const;
+
 out("## A fleet pushed at once (stand-in, EB's throttle of 2 calls/s, burst 15)");
 out();
 out(
-  "N targets, one push each, at the same instant, through the real ECR rule, state machine and handlers, healthy releases. Two health reads side by side on the same scenario: **direct**, each execution polling EB itself (the watch before issue 13, `EBSHIP_HEALTH_READ=direct`), and **shared**, the fleet's batched read (lib/health/fleet-read.ts: one DescribeEnvironments with every watched name and one account-wide DescribeEvents per refresh, DescribeInstancesHealth per environment only to see convergence and to call it healthy, all under a BUDGET of 1 call/s, burst 10). Calls per env-minute count the health watch's EB reads from UpdateEnvironment to EB's \"update completed\" event (Updating) and from there to the watch's last CheckHealth (bake); a batched call is shared among the environments watched at that moment. A false rollback is a rollback of an environment EB never reported unhealthy. GB-s counts each invocation at its memory size, with the stand-in's 1 s per invocation included.",
+  "N targets, one push each, at the same instant, through the real ECR rule, state machine and handlers, healthy releases. Two watches side by side on the same scenario: **poll, direct**, the watch before issue 13 (every execution polls EB itself every 15 s: `health.watch: poll`, `EBSHIP_HEALTH_READ=direct`), and **events, shared**, the watch of issue 13 (woken by EB's EventBridge events through ebEvents, with a fallback read after 60 s without one; each read from the fleet's batched read (lib/health/fleet-read.ts: one DescribeEnvironments with every watched name and one account-wide DescribeEvents per refresh, DescribeInstancesHealth per environment only to see convergence and to call it healthy, all under a BUDGET of 1 call/s, burst 10). Calls per env-minute count the health watch's EB reads from UpdateEnvironment to EB's \"update completed\" event (Updating) and from there to the watch's last CheckHealth (bake); a batched call is shared among the environments watched at that moment. A false rollback is a rollback of an environment EB never reported unhealthy. GB-s counts each invocation at its memory size, with the stand-in's 1 s per invocation included.",
 );
 out();
 out(
-  '| N | health read | outcomes | false rollbacks | EB calls (all steps) | throttled | watch calls per env-minute: Updating / bake | median / slowest deploy | Lambda GB-s per deploy | transitions per deploy (retries) | wall s |',
+  '| N | watch | outcomes | false rollbacks | EB calls (all steps) | throttled | watch calls per env-minute: Updating / bake | median / slowest deploy | Lambda GB-s per deploy | transitions per deploy (retries) | wall s |',
 );
 out('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const n of fleetSizes) {
-  for (const healthRead of ['direct', 'shared'] as const) {
-    const r = runFleet(n, { healthRead });
+  for (const mode of WATCHES) {
+    const r = runFleet(n, mode.options);
     out(
-      `| ${n} | ${healthRead} | ${Object.entries(r.outcomes)
+      `| ${n} | ${mode.label} | ${Object.entries(r.outcomes)
         .map(([k, v]) => `${v} ${k}`)
         .join(
           ', ',
@@ -290,18 +296,18 @@ out(
 );
 out();
 out(
-  '| health read | 10-minute deploy: billed transitions | its watch calls per env-minute: Updating / bake | Red to rollback, median (min–max) of 5 | within 10 s |',
+  '| watch | 10-minute deploy: billed transitions | its watch calls per env-minute: Updating / bake | Red to rollback, median (min–max) of 5 | within 10 s |',
 );
 out('| --- | --- | --- | --- | --- |');
-for (const healthRead of ['direct', 'shared'] as const) {
-  const long = runFleet(1, { healthRead, updateSeconds: 540 });
+for (const mode of WATCHES) {
+  const long = runFleet(1, { ...mode.options, updateSeconds: 540 });
   const reds = [31, 37, 43, 48, 53].flatMap(
-    (redAfterSeconds) => runFleet(1, { healthRead, redAfterSeconds }).redToRollback,
+    (redAfterSeconds) => runFleet(1, { ...mode.options, redAfterSeconds }).redToRollback,
   );
   const sorted = [...reds].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
   out(
-    `| ${healthRead} | ${long.transitionsPerExecution.toFixed(0)} | ${long.watch.updatingPerEnvMinute.toFixed(2)} / ${long.watch.bakePerEnvMinute.toFixed(2)} | ${median.toFixed(1)} s (${(sorted[0] ?? Number.NaN).toFixed(1)}–${(sorted.at(-1) ?? Number.NaN).toFixed(1)}) | ${sorted.filter((x) => x <= 10).length} of ${sorted.length} |`,
+    `| ${mode.label} | ${long.transitionsPerExecution.toFixed(0)} | ${long.watch.updatingPerEnvMinute.toFixed(2)} / ${long.watch.bakePerEnvMinute.toFixed(2)} | ${median.toFixed(1)} s (${(sorted[0] ?? Number.NaN).toFixed(1)}–${(sorted.at(-1) ?? Number.NaN).toFixed(1)}) | ${sorted.filter((x) => x <= 10).length} of ${sorted.length} |`,
   );
 }
 out();
