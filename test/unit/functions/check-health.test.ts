@@ -166,7 +166,7 @@ describe('check-health handler: a poll that cannot read health is no data, never
     // Assert: still waiting, the bake so far kept, the reason said.
     expect(h.verdict).toBe('wait');
     expect(h.healthySince).toBe(bakedHealth.healthySince);
-    expect(h.causes[0]).toContain('health read throttled (Throttling: Rate exceeded');
+    expect(h.causes[0]).toContain('could not read health (Throttling: Rate exceeded');
   });
 
   it('times out (abort, then roll back) once unread polls pass the watch deadline, saying why', async () => {
