@@ -301,7 +301,18 @@ function why(state: DeployState, status: OutcomeStatus): AlertModel['sections'] 
       break;
     }
   }
-  return [...(parts.length > 0 ? [{ title, lines: parts }] : []), ...more];
+  // Issue 14: a manual deploy sent through a freeze says so, whatever came of it.
+  const forced = state.release?.forced
+    ? [
+        {
+          title: 'Freeze',
+          lines: [
+            `  Deployed through a freeze with --force: ${oneLine(state.release.target, 63)} is frozen (\`ebship status ${oneLine(state.release.target, 63)}\` says why and by whom).`,
+          ],
+        },
+      ]
+    : [];
+  return [...forced, ...(parts.length > 0 ? [{ title, lines: parts }] : []), ...more];
 }
 
 function healthLines(title: string, h: HealthProgress): string[] {

@@ -61,6 +61,19 @@ describe('composeAlert: SUCCEEDED', () => {
   });
 });
 
+describe('composeAlert: a deploy forced through a freeze (issue 14)', () => {
+  it('says so, whatever the outcome', () => {
+    for (const state of [succeeded, rolledBack]) {
+      const forced: DeployState = { ...state, release: { ...(state.release ?? release), forced: true } };
+
+      const { message } = composeAlert(forced, NOW);
+
+      expect(message).toContain('Deployed through a freeze with --force: antenna-prod is frozen');
+      expect(composeAlert(state, NOW).message).not.toContain('freeze');
+    }
+  });
+});
+
 describe('composeAlert: ROLLED_BACK', () => {
   it('says the deploy was undone, to which version, and why EB judged it unhealthy', () => {
     // Act
