@@ -4,7 +4,8 @@
  * execution history keeps state inputs and outputs for 90 days.
  */
 
-export type Trigger = 'push' | 'manual' | 'rollback';
+/** `promotion`: started by a success on the target this one promotes from (issue 14). */
+export type Trigger = 'push' | 'manual' | 'rollback' | 'promotion';
 
 /** What is being deployed, resolved once from the event or the manual request. */
 export interface Release {
@@ -32,6 +33,10 @@ export interface Release {
   hasChecks?: boolean;
   /** A manual deploy sent through a freeze with `--force`: history and the alert say so. */
   forced?: boolean;
+  /** A promotion: the target and execution whose success started this one (issue 14). */
+  promotedFrom?: { target: string; executionId: string };
+  /** A promotion to a target with `promote.approval: manual`: it waits for `ebship approve` before the lock. */
+  needsApproval?: boolean;
   executionId: string;
   /** ISO start of the execution. */
   startedAt: string;

@@ -62,6 +62,7 @@ export function validateConfig(
   const problems = [
     ...Object.entries(targets).flatMap(([name, t]) => crossFieldProblems(t).map((p) => located(name, p))),
     ...sharedEnvironmentProblems(targets).map(({ name, problem }) => located(name, problem)),
+    ...promotionProblems(targets).map(({ name, problem }) => located(name, problem)),
   ];
   if (problems.length > 0) throw new ConfigInvalid(source, problems);
   return config;
@@ -92,6 +93,46 @@ function sharedEnvironmentProblems(
     });
   }
   return out;
+}
+
+/**
+ * `promote.from` names another target, and following `from` never comes back: a cycle would have
+ * each target wait for a digest to succeed on the next, so nothing could ever deploy.
+ */
+function promotionProblems(targets: Record<string, Target>): { name: string; problem: ConfigProblem }[] {
+  const out: { name: string; problem: ConfigProblem }[] = [];
+  const known = Object.keys(targets).sort().join(', ');
+  for (const [name, t] of Object.entries(targets)) {
+    const from = t.promote?.from;
+    if (from === undefined) continue;
+    const problem = (message: string) => out.push({ name, problem: { path: 'promote.from', message } });
+    if (from === name) {
+      problem(`a target cannot promote from itself; name the target whose successful deploys feed "${name}"`);
+    } else if (!Object.hasOwn(targets, from)) {
+      problem(`"${from}" is not a target; known targets: ${known}`);
+    } else {
+      const chain = [name];
+      for (let at: string | undefined = from; at !== undefined; at = targets[at]?.promote?.from) {
+        chain.push(at);
+        if (at === name) {
+          problem(
+            `promotion cycle ${chain.join(' ← ')}: each target would wait for a digest to succeed on the next, so none could ever deploy; remove promote from one of them`,
+          );
+          break;
+        }
+        if (chain.indexOf(at) !== chain.length - 1) break; // a cycle that does not pass through this target is reported on its own members
+      }
+    }
+  }
+  return out;
+}
+
+/** Targets that promote from `from`, in name order: the ones a success on `from` starts. */
+export function promotedFrom(config: EbshipConfig, from: string): string[] {
+  return Object.entries(config.targets)
+    .filter(([, t]) => t.promote?.from === from)
+    .map(([name]) => name)
+    .sort();
 }
 
 /** Reads ebship.yml from `EBSHIP_CONFIG` or the given path (default: ./ebship.yml). */

@@ -249,6 +249,29 @@ export const NOTIFY_OUTCOMES = [
 ] as const;
 const notifyOutcome = z.enum(NOTIFY_OUTCOMES);
 
+/**
+ * Promotion (issue 14): this target deploys only digests that succeeded on `from`, and each success
+ * there starts a deploy of the same digest here, in its own execution and under its own lock.
+ */
+const promotion = z
+  .object({
+    /** The target whose successful deploys feed this one (`staging` for `prod`). */
+    from: z.string().min(1),
+    /** `manual`: the promoted execution waits for `ebship approve` / `ebship reject`. */
+    approval: z.enum(['none', 'manual']).default('none'),
+    /** How long a manual approval may wait before the promotion ends as not approved. */
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(
+        10_800,
+        'at most 10800 (3 hours): the approval wait and the deploy share one execution of at most 6 hours (state machine TimeoutSeconds)',
+      )
+      .default(3600),
+  })
+  .strict();
+
 const target = z
   .object({
     application: applicationName,
@@ -293,6 +316,8 @@ const target = z
       })
       .strict()
       .optional(),
+    /** Deploy here only what succeeded on another target, promoted after it (issue 14). */
+    promote: promotion.optional(),
     /** Post-deploy checks, after the health verdict and before success. At most 10. */
     checks: z.array(postDeployCheck).max(10).default([]),
     /**
@@ -341,4 +366,5 @@ export type SecretSpec = z.infer<typeof secret>;
 export type MigrationCheck = z.infer<typeof migrationCheck>;
 export type ReleasePhase = z.infer<typeof releasePhase>;
 export type PostDeployCheck = z.infer<typeof postDeployCheck>;
+export type Promotion = z.infer<typeof promotion>;
 export type TagPattern = z.infer<typeof tagPattern>;

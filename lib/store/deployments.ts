@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { EnvironmentBusy } from '../errors.js';
 import { maskAppText } from '../text/mask.js';
+import type { Trigger } from '../workflow-state.js';
 
 /**
  * ebship's one DynamoDB table (docs/architecture.md, "DynamoDB table"): per environment a lock, the
@@ -55,7 +56,7 @@ export interface HistoryEntry {
   application: string;
   environment: string;
   executionId: string;
-  trigger: 'push' | 'manual' | 'rollback';
+  trigger: Trigger;
   fromVersion?: string;
   toVersion: string;
   imageUri?: string;
@@ -507,7 +508,7 @@ function optStr(value: unknown): string | undefined {
 }
 
 function trigger(value: unknown): HistoryEntry['trigger'] {
-  return value === 'manual' || value === 'rollback' ? value : 'push';
+  return value === 'manual' || value === 'rollback' || value === 'promotion' ? value : 'push';
 }
 
 const OUTCOMES: readonly HistoryOutcome[] = [

@@ -50,12 +50,14 @@ export const releaseSchema = contract<Release>()({
   imagePushedAt: isoTime.optional(),
   // EB: VersionLabel is 1 to 100 characters (CreateApplicationVersion API reference).
   versionLabel: z.string().min(1).max(100),
-  trigger: z.enum(['push', 'manual', 'rollback']),
+  trigger: z.enum(['push', 'manual', 'rollback', 'promotion']),
   existingVersion: z.boolean(),
   hasMigrationCheck: z.boolean(),
   hasReleasePhase: z.boolean().optional(),
   hasChecks: z.boolean().optional(),
   forced: z.boolean().optional(),
+  promotedFrom: z.object({ target: text, executionId: text }).optional(),
+  needsApproval: z.boolean().optional(),
   executionId: text,
   startedAt: isoTime,
 }) satisfies z.ZodType<Release>;

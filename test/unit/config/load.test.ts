@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { getTarget, loadConfig, parseConfig } from '../../../lib/config/load.js';
+import { getTarget, loadConfig, parseConfig, promotedFrom } from '../../../lib/config/load.js';
 import { ConfigInvalid } from '../../../lib/errors.js';
 
 const example = readFileSync('ebship.yml', 'utf8');
@@ -169,5 +169,94 @@ describe('health.alarms and health.abortAfterSeconds', () => {
     expect(() =>
       parseConfig(example.replace('abortAfterSeconds: 180', 'abortAfterSeconds: 0')),
     ).not.toThrow();
+  });
+});
+
+describe('promote: staging → production of the same digest (issue 14)', () => {
+  /** The Docker target of the example, copied under `name`, on its own environment, with `promote` lines. */
+  const docker = example.slice(example.indexOf('  treasury-plane-dev:'));
+  const copy = (name: string, promote: string) =>
+    docker
+      .replace('  treasury-plane-dev:', `  ${name}:\n${promote}`)
+      .replace(/environment: (\S+)/, `environment: ${name}-env`);
+  const config = (...targets: string[]) => `${example}${targets.join('')}`;
+
+  it('reads a chain dev → staging → prod, with the defaults: no approval, one hour to answer one', () => {
+    const parsed = parseConfig(
+      config(
+        copy('plane-staging', '    promote: { from: treasury-plane-dev }\n'),
+        copy('plane-prod', '    promote: { from: plane-staging, approval: manual, timeoutSeconds: 7200 }\n'),
+      ),
+    );
+    expect(getTarget(parsed, 'plane-staging').promote).toEqual({
+      from: 'treasury-plane-dev',
+      approval: 'none',
+      timeoutSeconds: 3600,
+    });
+    expect(getTarget(parsed, 'plane-prod').promote).toEqual({
+      from: 'plane-staging',
+      approval: 'manual',
+      timeoutSeconds: 7200,
+    });
+    expect(promotedFrom(parsed, 'plane-staging')).toEqual(['plane-prod']);
+    expect(promotedFrom(parsed, 'plane-prod')).toEqual([]);
+  });
+
+  it('rejects a cycle, naming it and what to do', () => {
+    const err = problemsOf(
+      config(
+        copy('plane-staging', '    promote: { from: plane-prod }\n'),
+        copy('plane-prod', '    promote: { from: plane-staging }\n'),
+      ),
+    );
+    expect(err.problems).toEqual([
+      expect.objectContaining({
+        path: 'targets.plane-staging.promote.from',
+        message: expect.stringContaining('promotion cycle plane-staging ← plane-prod ← plane-staging'),
+      }),
+      expect.objectContaining({
+        path: 'targets.plane-prod.promote.from',
+        message: expect.stringContaining('remove promote from one of them'),
+      }),
+    ]);
+  });
+
+  it('rejects a target promoting from itself or from an unknown target, listing the known ones', () => {
+    const self = problemsOf(config(copy('plane-prod', '    promote: { from: plane-prod }\n')));
+    expect(self.problems[0]?.message).toContain('cannot promote from itself');
+    const unknown = problemsOf(config(copy('plane-prod', '    promote: { from: staging }\n')));
+    expect(unknown.problems[0]).toMatchObject({
+      path: 'targets.plane-prod.promote.from',
+      message: expect.stringContaining('"staging" is not a target; known targets: antenna-prod, plane-prod'),
+    });
+  });
+
+  it('does not blame a target that only feeds a cycle elsewhere', () => {
+    const err = problemsOf(
+      config(
+        copy('plane-a', '    promote: { from: plane-b }\n'),
+        copy('plane-b', '    promote: { from: plane-a }\n'),
+        copy('plane-c', '    promote: { from: plane-a }\n'),
+      ),
+    );
+    expect(err.problems.map((p) => p.path)).toEqual([
+      'targets.plane-a.promote.from',
+      'targets.plane-b.promote.from',
+    ]);
+  });
+
+  it('refuses an approval timeout longer than 3 hours: the wait and the deploy must fit one execution', () => {
+    const err = problemsOf(
+      config(
+        copy(
+          'plane-prod',
+          '    promote: { from: treasury-plane-dev, approval: manual, timeoutSeconds: 86400 }\n',
+        ),
+      ),
+    );
+    expect(err.problems[0]).toMatchObject({
+      path: 'targets.plane-prod.promote.timeoutSeconds',
+      message: expect.stringContaining('the approval wait and the deploy share one execution'),
+    });
   });
 });
