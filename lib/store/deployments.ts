@@ -71,6 +71,8 @@ export interface HistoryEntry {
   imagePushedAt?: string;
   /** When ebship started rolling back: time to restore (rollback → healthy) in `ebship stats`. */
   rollbackStartedAt?: string;
+  /** A promotion: the target whose success started this deploy (issue 14). */
+  promotedFrom?: string;
 }
 
 const LOCK_SK = 'LOCK';
@@ -365,6 +367,7 @@ export async function recordDeployment(
     logTail: entry.logTail && { ...entry.logTail, lines: maskAppText(entry.logTail.lines) },
     imagePushedAt: entry.imagePushedAt,
     rollbackStartedAt: entry.rollbackStartedAt,
+    promotedFrom: entry.promotedFrom,
   });
   try {
     await db.send(
@@ -466,6 +469,7 @@ function toHistoryEntry(key: EnvKey, item: Record<string, unknown>): HistoryEntr
     logTail: logTailOf(item.logTail),
     imagePushedAt: optStr(item.imagePushedAt),
     rollbackStartedAt: optStr(item.rollbackStartedAt),
+    promotedFrom: optStr(item.promotedFrom),
   });
 }
 

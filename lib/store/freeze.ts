@@ -30,6 +30,8 @@ export interface HeldPush {
   versionLabel: string;
   executionId: string;
   heldAt: string;
+  /** A held promotion starts again as one (and asks again for its approval, if the target needs one). */
+  promotedFrom?: { target: string; executionId: string };
 }
 
 /** A freeze is in force until its `until` (when it has one). */

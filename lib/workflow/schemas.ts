@@ -10,6 +10,7 @@ import type {
   HealthProgress,
   LockResult,
   MigrationResult,
+  RecordedOutcome,
   Release,
   ReleasePhaseResult,
   RollbackResult,
@@ -67,6 +68,7 @@ export const lockSchema = contract<LockResult>()({
   waiting: z.looseObject({ nextPollSeconds: seconds, holder: z.string(), since: z.string() }).optional(),
   owner: text.optional(),
   expiresAt: z.string().optional(),
+  forced: lines.optional(),
 }) satisfies z.ZodType<LockResult>;
 
 export const secretsSchema = contract<SecretsResult>()({
@@ -189,6 +191,22 @@ export const outcomeStatusSchema = z.enum([
   'OVERRIDDEN',
 ]);
 
+export const recordedSchema = contract<RecordedOutcome>()({
+  recorded: z.boolean(),
+  lockReleased: z.boolean().optional(),
+  endedAt: isoTime.optional(),
+  durationSeconds: count.optional(),
+  promotions: z
+    .looseObject({
+      started: z.array(
+        z.looseObject({ target: text, executionArn: text, approval: z.enum(['none', 'manual']) }),
+      ),
+      notPromoted: z.array(z.looseObject({ target: text, reason: z.string() })),
+    })
+    .optional(),
+  promotionError: z.string().optional(),
+}) satisfies z.ZodType<RecordedOutcome>;
+
 export const deployStateSchema = contract<DeployState>()({
   // The raw execution input, kept for the alert: anything at all (a manual request is free text).
   input: z.unknown().optional(),
@@ -208,4 +226,5 @@ export const deployStateSchema = contract<DeployState>()({
   rollbackHealth: healthSchema.optional(),
   error: caughtErrorSchema.optional(),
   outcome: z.looseObject({ status: outcomeStatusSchema, recorded: z.boolean().optional() }).optional(),
+  recorded: recordedSchema.optional(),
 }) satisfies z.ZodType<DeployState>;
