@@ -39,7 +39,12 @@ async function run(name: string) {
       for (;;) {
         const { status, input } = await sfn.send(new DescribeExecutionCommand({ executionArn }));
         if (status !== 'RUNNING') {
-          const digest = (JSON.parse(input ?? '{}') as { imageDigest?: string }).imageDigest ?? '';
+          // A promotion's input names the digest; the push's is the ECR event.
+          const given = JSON.parse(input ?? '{}') as {
+            imageDigest?: string;
+            detail?: Record<string, string>;
+          };
+          const digest = given.imageDigest ?? given.detail?.['image-digest'] ?? '';
           if (digest) state = { ...(await tableState(digest)), digest };
           break;
         }
