@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/load.js';
-import { ebship } from '../../standin/cli.js';
+import { ebship } from './ebship-cli.js';
 import { createClock } from '../../standin/clock.js';
 import { freePort } from '../../standin/ports.js';
 import { type PushOutcome, runScenario } from '../../standin/run-scenario.js';

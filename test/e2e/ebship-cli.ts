@@ -1,4 +1,4 @@
-import { run } from '../cli/main.js';
+import { run } from '../../cli/main.js';
 
 /**
  * Runs an `ebship` command in this process against the stand-in, as a person at a terminal would
