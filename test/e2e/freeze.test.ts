@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/load.js';
-import { ebship } from './ebship-cli.js';
 import { createClock } from '../../standin/clock.js';
 import { freePort } from '../../standin/ports.js';
 import { type PushOutcome, runScenario } from '../../standin/run-scenario.js';
 import { loadScenario } from '../../standin/scenarios.js';
 import type { World } from '../../standin/world.js';
+import { ebship } from './ebship-cli.js';
 
 /**
  * Freezes end to end (issue 14), through the real CLI, state machine, handlers and SDK clients on
