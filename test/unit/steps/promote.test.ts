@@ -252,6 +252,19 @@ describe('RecordOutcome starts the promotions of a success', () => {
     });
   });
 
+  it('promotes a promoted success further down a chain (dev → staging → prod)', async () => {
+    await takeStagingLock();
+    const fromDev = { target: 'treasury-plane-dev', executionId: OTHER_EXECUTION };
+
+    const result = await recordOutcome(
+      stagingEnd('SUCCEEDED', { trigger: 'promotion', promotedFrom: fromDev }),
+      'SUCCEEDED',
+    );
+
+    expect(result.promotions?.started.map((p) => p.target)).toEqual(['antenna-prod']);
+    expect(await getProof(db, TABLE, STAGING, DIGEST)).toBeDefined();
+  });
+
   it('starts nothing and proves nothing when staging rolled back', async () => {
     await takeStagingLock();
 
