@@ -6,6 +6,8 @@
  * the finding says how old the count is.
  */
 export const VERSION_COUNT_TTL_SECONDS = 900;
+/** How far apart two hosts' clocks may be for a count to still be taken as fresh. */
+const CLOCK_SKEW_MS = 60_000;
 
 export interface VersionCount {
   count: number;
@@ -27,8 +29,11 @@ export async function cachedVersionCount(
 ): Promise<VersionCount> {
   const kept = await store.read();
   if (kept) {
-    const ageSeconds = Math.floor((now.getTime() - Date.parse(kept.countedAt)) / 1000);
-    if (ageSeconds >= 0 && ageSeconds < VERSION_COUNT_TTL_SECONDS) return { ...kept, ageSeconds };
+    const ageMs = now.getTime() - Date.parse(kept.countedAt);
+    // Another Lambda host counted it, by its own clock: a count stamped a moment ahead of this one
+    // is fresh, not invalid. One stamped far ahead (a broken clock) is counted again.
+    if (ageMs > -CLOCK_SKEW_MS && ageMs < VERSION_COUNT_TTL_SECONDS * 1000)
+      return { ...kept, ageSeconds: Math.max(0, Math.floor(ageMs / 1000)) };
   }
   const fresh = { count: await count(), countedAt: now.toISOString() };
   await store.write(fresh);
