@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { ElasticBeanstalkClient, UpdateEnvironmentCommand } from '@aws-sdk/client-elastic-beanstalk';
 import type { EbshipConfig } from '../lib/config/schema.js';
 import { type Clock, installClock } from './clock.js';
@@ -258,14 +260,27 @@ async function followPromotion(
   const startedAt = options.clock.now();
   print('');
   print(`promoted to ${promotion.to}: ${execution.name}`);
-  if (options.follow) await Promise.all([options.follow(execution.arn), execution.done]);
-  else
-    await follow(
-      execution,
-      () => world.eb.snapshot(to.environment),
-      () => Math.round((options.clock.now() - startedAt) / 1000),
-      print,
-    );
+  // On-call gets the approval alert and answers it from a terminal: the real CLI, another process.
+  const answers: Promise<void>[] = [];
+  const previous = world.sns.onPublish;
+  world.sns.onPublish = (m) => {
+    previous?.(m);
+    if (m.attributes.outcome === 'APPROVAL_NEEDED' && promotion.answer !== 'none')
+      answers.push(answerApproval(promotion, options.configPath, print));
+  };
+  try {
+    if (options.follow) await Promise.all([options.follow(execution.arn), execution.done]);
+    else
+      await follow(
+        execution,
+        () => world.eb.snapshot(to.environment),
+        () => Math.round((options.clock.now() - startedAt) / 1000),
+        print,
+      );
+    await Promise.all(answers);
+  } finally {
+    world.sns.onPublish = previous;
+  }
   return {
     target: promotion.to,
     status: execution.status,
@@ -276,6 +291,36 @@ async function followPromotion(
     finalVersion: world.eb.snapshot(to.environment)?.versionLabel,
     history: execution.history,
   };
+}
+
+const EBSHIP_BIN = fileURLToPath(new URL('../bin/ebship.js', import.meta.url));
+
+/** `ebship approve <target>` (or reject), run the way a person would, in a terminal of its own. */
+function answerApproval(
+  promotion: NonNullable<Scenario['promotion']>,
+  configPath: string,
+  print: (line: string) => void,
+): Promise<void> {
+  const argv =
+    promotion.answer === 'approve'
+      ? ['approve', promotion.to]
+      : ['reject', promotion.to, '--reason', 'the scenario says no'];
+  print(`  on-call runs: ebship ${argv.join(' ')}`);
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [EBSHIP_BIN, ...argv, '--stage', 'local', '--config', configPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: process.env,
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('error', fail);
+    child.once('exit', (code) => {
+      for (const line of output.trimEnd().split('\n')) print(`  | ${line}`);
+      if (code !== 0) print(`  ebship ${argv[0]} exited ${code}`);
+      done();
+    });
+  });
 }
 
 /**
