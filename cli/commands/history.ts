@@ -37,6 +37,7 @@ const OUTCOME_TEXT: Record<HistoryEntry['outcome'], [string, Style]> = {
   FAILED_BEFORE_DEPLOY: ['failed before deploy', 'yellow'],
   ROLLBACK_FAILED: ['ROLLBACK FAILED', 'red'],
   OVERRIDDEN: ['overridden by another deploy', 'yellow'],
+  NOT_APPROVED: ['not approved', 'cyan'],
   ABORTED: ['stopped from outside', 'red'],
   TIMED_OUT: ['execution timed out', 'red'],
   SKIPPED: ['skipped', 'cyan'],
