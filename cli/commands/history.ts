@@ -75,7 +75,8 @@ export async function history(ctx: Context, targetName: string, opts: HistoryOpt
       `${e.fromVersion ?? '(unknown)'} -> ${e.toVersion}`,
       out.paint(style, text),
       e.durationSeconds === undefined ? '-' : formatDuration(e.durationSeconds),
-      oneLine(e.reason ?? ''),
+      // Issue 14: who let a promotion through manual approval.
+      oneLine(`${e.approvedBy ? `approved by ${e.approvedBy}; ` : ''}${e.reason ?? ''}`),
     ]);
   }
   for (const line of table(rows)) out.line(`  ${line}`);
