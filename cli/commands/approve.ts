@@ -53,15 +53,15 @@ export async function approve(ctx: Context, targetName: string, opts: ApproveOpt
     throw usage('bad-comment', '--comment must be 1-300 characters');
   const { item, by } = await pending(ctx, targetName);
   const approvedAt = new Date().toISOString();
-  await answer(ctx, item, () =>
+  const answered = await answer(ctx, targetName, item, (taskToken) =>
     ctx.aws().sfn.send(
       new SendTaskSuccessCommand({
-        taskToken: item.taskToken,
+        taskToken,
         output: JSON.stringify({ approvedBy: by, approvedAt, ...(comment ? { comment } : {}) }),
       }),
     ),
   );
-  await clear(ctx, targetName, item);
+  await clear(ctx, targetName, answered);
   const facts = { ...described(item), approvedBy: by, approvedAt, ...(comment ? { comment } : {}) };
   if (ctx.json) ctx.out.json({ target: targetName, approved: facts });
   else {
@@ -86,17 +86,17 @@ export async function reject(ctx: Context, targetName: string, opts: RejectOptio
     );
   }
   const { item, by } = await pending(ctx, targetName);
-  await answer(ctx, item, () =>
+  const answered = await answer(ctx, targetName, item, (taskToken) =>
     ctx.aws().sfn.send(
       new SendTaskFailureCommand({
-        taskToken: item.taskToken,
+        taskToken,
         error: 'ApprovalRejected',
         // Step Functions: cause is at most 32,768 characters; the reason is capped at 300 above.
         cause: JSON.stringify({ by, reason }),
       }),
     ),
   );
-  await clear(ctx, targetName, item);
+  await clear(ctx, targetName, answered);
   if (ctx.json)
     ctx.out.json({ target: targetName, rejected: { ...described(item), rejectedBy: by, reason } });
   else {
@@ -130,18 +130,46 @@ async function pending(ctx: Context, targetName: string): Promise<{ item: Approv
 
 /** SendTask* refusing the token: the wait already ended (expired, answered, or its execution stopped). */
 const CLOSED = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
+/** A refused token may be one Step Functions is about to replace (a retried Lambda): look again. */
+const RELOOKS = 5;
+const RELOOK_MS = 1_000;
 
-async function answer(ctx: Context, item: ApprovalItem, send: () => Promise<unknown>): Promise<void> {
-  try {
-    await send();
-  } catch (err) {
-    const name = err instanceof Error ? err.name : '';
-    if (!CLOSED.has(name)) throw err;
-    // Never the SDK's message: it may quote the token.
-    await withTable(ctx, () =>
-      deleteApproval(ctx.aws().db, ctx.names.table, ctx.target(item.target), item.taskToken),
-    );
-    throw expired(item.target, item, name);
+/**
+ * Sends the answer with the item's token. Refused as closed, the item is read again: a retried
+ * WaitForApproval (its first Lambda reply lost) waits on a new token that replaces the old one
+ * within seconds, and the answer goes to that one. Returns the item that was answered.
+ */
+async function answer(
+  ctx: Context,
+  targetName: string,
+  first: ApprovalItem,
+  send: (taskToken: string) => Promise<unknown>,
+): Promise<ApprovalItem> {
+  const target = ctx.target(targetName);
+  let item = first;
+  for (let look = 0; ; look++) {
+    try {
+      await send(item.taskToken);
+      return item;
+    } catch (err) {
+      const name = err instanceof Error ? err.name : '';
+      if (!CLOSED.has(name)) throw err;
+      // Never the SDK's message: it may quote the token.
+      let renewed: ApprovalItem | undefined;
+      for (; look < RELOOKS && !renewed; look++) {
+        await ctx.sleep(RELOOK_MS);
+        const again = await withTable(ctx, () =>
+          getApproval(ctx.aws().db, ctx.names.table, target, new Date(), { includeExpired: true }),
+        );
+        if (again && again.executionId === item.executionId && again.taskToken !== item.taskToken)
+          renewed = again;
+      }
+      if (!renewed) {
+        await withTable(ctx, () => deleteApproval(ctx.aws().db, ctx.names.table, target, item.taskToken));
+        throw expired(targetName, item, name);
+      }
+      item = renewed;
+    }
   }
 }
 

@@ -10,7 +10,11 @@ import { createClock } from '../../standin/clock.js';
 import { DEFAULT_NAMES } from '../../standin/provision.js';
 import { loadRegistry, type PushOutcome, runScenario } from '../../standin/run-scenario.js';
 import { type Scenario, scenarioSchema } from '../../standin/scenarios.js';
-import type { HistoryEvent, TaskHandler } from '../../standin/services/step-functions.js';
+import type {
+  HistoryEvent,
+  TaskHandler,
+  TaskHandlerResolver,
+} from '../../standin/services/step-functions.js';
 import type { World } from '../../standin/world.js';
 
 /**
@@ -59,20 +63,26 @@ function captureLogs(): () => string {
 }
 
 async function ebship(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
+  const out = { stdout: '', stderr: '' };
+  const sink = (key: 'stdout' | 'stderr') => ({
+    write: (s: string) => {
+      out[key] += s;
+      return true;
+    },
+  });
   const code = await run([...argv, '--stage', 'local'], {
-    stdout: { write: (s: string) => ((stdout += s), true) },
-    stderr: { write: (s: string) => ((stderr += s), true) },
+    stdout: sink('stdout'),
+    stderr: sink('stderr'),
     env: { ...process.env, EBSHIP_CONFIG: 'ebship.yml' },
     cwd: process.cwd(),
   });
-  return { code, stdout, stderr };
+  return { code, ...out };
 }
 
 async function promote(options: {
   expect: 'SUCCEEDED' | 'FAILED';
   timeoutSeconds: number;
+  faults?: unknown[];
   /** What a person does once the execution waits (nothing: it expires). */
   answer?: () => Promise<{ code: number; stdout: string; stderr: string }>;
 }): Promise<Promoted> {
@@ -81,11 +91,12 @@ async function promote(options: {
       description: 'a promotion that waits for manual approval',
       pushes: [{ tag: 'v1.3.0', expect: options.expect }],
       environment: { onUpdate: [{ durationSeconds: 240, result: 'deployed' }] },
+      faults: options.faults ?? [],
     }),
     name: 'approval',
   };
   let world: World | undefined;
-  let registry: ((definition: unknown) => Record<string, TaskHandler>) | undefined;
+  let registry: TaskHandlerResolver | undefined;
   let item: Record<string, unknown> | undefined;
   let cli: Promoted['cli'];
   let history: Promoted['history'] = [];
@@ -199,6 +210,22 @@ describe('manual approval of a promotion (stand-in, real SDK clients)', () => {
     expect(`${run.cli?.stdout}${run.cli?.stderr}`).not.toContain(token);
     expect(run.logs).toContain('waiting for manual approval');
     expect(run.logs).not.toContain(token);
+  });
+
+  it('a lost Lambda reply (the request ran, Step Functions retries with a new token) sends one alert, and the approval still answers the wait', {
+    timeout: 60_000,
+  }, async () => {
+    const run = await promote({
+      expect: 'SUCCEEDED',
+      timeoutSeconds: 3600,
+      faults: [{ fault: 'error-after', service: 'lambda', operation: 'WaitForApproval' }],
+      answer: () => ebship(['approve', 'antenna-prod']),
+    });
+
+    expect(run.push.faults.map((f) => `${f.fault} ${f.operation}`)).toEqual(['error-after WaitForApproval']);
+    expect(run.push.status).toBe('SUCCEEDED');
+    expect(run.push.alerts.map((a) => a.attributes.outcome)).toEqual(['APPROVAL_NEEDED', 'SUCCEEDED']);
+    expect(run.cli?.code).toBe(0);
   });
 
   it('`ebship reject --reason` ends it NOT_APPROVED: no change to the environment, history says who and why', {
