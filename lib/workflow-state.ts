@@ -64,6 +64,8 @@ export interface LockResult {
   waiting?: { nextPollSeconds: number; holder: string; since: string };
   owner?: string;
   expiresAt?: string;
+  /** What a manual deploy's `--force` overrode ("through a freeze", "past the promotion gate (…)"). */
+  forced?: string[];
 }
 
 export interface SecretsResult {
@@ -265,4 +267,24 @@ export interface DeployState {
   /** A promotion that waited for manual approval and got it. */
   approval?: ApprovalResult;
   outcome?: { status: OutcomeStatus; recorded?: boolean };
+  /** RecordOutcome's result (lib/steps/record-outcome.ts). */
+  recorded?: RecordedOutcome;
+}
+
+/** What RecordOutcome did: the history row, the lock, and a success's promotions (issue 14). */
+export interface RecordedOutcome {
+  recorded: boolean;
+  lockReleased?: boolean;
+  endedAt?: string;
+  durationSeconds?: number;
+  /** A success's promotions: started (each in its own execution), or why a target did not take it. */
+  promotions?: PromotionResult;
+  /** The promotions could not be started (after the SDK's retries): the alert says so. */
+  promotionError?: string;
+}
+
+export interface PromotionResult {
+  started: { target: string; executionArn: string; approval: 'none' | 'manual' }[];
+  /** Targets that promote from this one but do not take this release, and why. */
+  notPromoted: { target: string; reason: string }[];
 }

@@ -83,6 +83,12 @@ async function main(): Promise<number> {
     console.log(
       `  ${mark} push ${p.tag}: ${p.status}${why} in ${p.simulatedSeconds}s; environment on ${p.finalVersion ?? '?'}, ${p.finalColor ?? '?'}; ${p.alerts.length} alert(s)`,
     );
+    if (p.promoted) {
+      const { promoted: q } = p;
+      console.log(
+        `  ${q.passed ? 'ok  ' : 'FAIL'} promotion to ${q.target}: ${q.status === 'NONE' ? 'none started' : q.status} (expected ${q.expected === 'NONE' ? 'none' : q.expected}); ${q.target} on ${q.finalVersion ?? '?'}`,
+      );
+    }
   }
   console.log(
     outcome.passed ? '\nrehearsal passed' : '\nrehearsal FAILED: a push did not end as the scenario expects',

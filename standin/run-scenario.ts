@@ -36,6 +36,20 @@ export interface PushOutcome {
   updatesApplied: string[];
   /** The execution's history (Step Functions HistoryEvents, simulated timestamps). */
   history: HistoryEvent[];
+  /** The scenario's `promotion`: the execution a success started on the promoted target. */
+  promoted?: PromotionOutcome;
+}
+
+export interface PromotionOutcome {
+  target: string;
+  /** NONE: no promoted execution started (the push failed on the source target, as it must then). */
+  status: string;
+  expected: 'SUCCEEDED' | 'FAILED' | 'NONE';
+  passed: boolean;
+  executionArn?: string;
+  input?: Record<string, unknown>;
+  finalVersion?: string;
+  history: HistoryEvent[];
 }
 
 export interface ScenarioOutcome {
@@ -94,6 +108,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
   let scheduler: Scheduler | undefined;
   try {
     const provisioned = await provision(world, standin.endpoint, options.config, scenario);
+    // The promoted target: its own environment, on the same known-good version.
+    if (scenario.promotion)
+      await provision(world, standin.endpoint, options.config, {
+        ...scenario,
+        target: scenario.promotion.to,
+      });
     pointHandlersAt(standin.endpoint, world.region, options.configPath, provisioned.alertTopicArn);
     await options.onReady?.(world);
     resolver ??= await loadRegistry();
@@ -145,6 +165,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       if (options.follow) await Promise.all([options.follow(arn), execution.done]);
       else await follow(execution, () => world.eb.snapshot(target.environment), elapsed, print);
       const snap = world.eb.snapshot(target.environment);
+      const promoted = scenario.promotion
+        ? await followPromotion(world, arn, scenario.promotion, options, print)
+        : undefined;
       for (const a of alerts) {
         // A follower (ebship follow) already printed the alert text; confirm it really went out on SNS.
         print(
@@ -169,6 +192,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
           .map((c) => String(c.input.VersionLabel)),
         faults: world.faults.fired.slice(firstFault),
         history: execution.history,
+        ...(promoted ? { promoted } : {}),
       });
     }
     const after = scenario.afterPushes
@@ -189,7 +213,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       ruleSource: rule.source,
       ebCalls: world.eb.calls.length,
       throttled: world.eb.calls.filter((c) => c.error === 'Throttling').length,
-      passed: pushes.every((p) => p.status === p.expected) && (after?.passed ?? true),
+      passed:
+        pushes.every((p) => p.status === p.expected && (p.promoted?.passed ?? true)) &&
+        (after?.passed ?? true),
     };
   } finally {
     scheduler?.stop();
@@ -197,6 +223,59 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     await standin.close();
     uninstall();
   }
+}
+
+/**
+ * Waits for the promotion a success on the scenario's target starts (RecordOutcome starts it
+ * before the source execution ends), then follows it to its end. A failed source starts none: that
+ * is checked after the executions still running (the push's fan-out to the promoted target) end.
+ */
+async function followPromotion(
+  world: World,
+  sourceArn: string,
+  promotion: NonNullable<Scenario['promotion']>,
+  options: RunOptions,
+  print: (line: string) => void,
+): Promise<PromotionOutcome> {
+  const to = options.config.targets[promotion.to];
+  if (!to) throw new Error(`unknown promoted target ${promotion.to}`);
+  await Promise.all(world.invocations);
+  const execution = [...world.sfn.executions.values()].find((e) => {
+    const input = JSON.parse(e.input) as { trigger?: string; promotedFrom?: { executionId?: string } };
+    return input.trigger === 'promotion' && input.promotedFrom?.executionId === sourceArn;
+  });
+  if (!execution) {
+    print(`  no promotion to ${promotion.to}`);
+    return {
+      target: promotion.to,
+      status: 'NONE',
+      expected: promotion.expect,
+      passed: promotion.expect === 'NONE',
+      finalVersion: world.eb.snapshot(to.environment)?.versionLabel,
+      history: [],
+    };
+  }
+  const startedAt = options.clock.now();
+  print('');
+  print(`promoted to ${promotion.to}: ${execution.name}`);
+  if (options.follow) await Promise.all([options.follow(execution.arn), execution.done]);
+  else
+    await follow(
+      execution,
+      () => world.eb.snapshot(to.environment),
+      () => Math.round((options.clock.now() - startedAt) / 1000),
+      print,
+    );
+  return {
+    target: promotion.to,
+    status: execution.status,
+    expected: promotion.expect,
+    passed: execution.status === promotion.expect,
+    executionArn: execution.arn,
+    input: JSON.parse(execution.input) as Record<string, unknown>,
+    finalVersion: world.eb.snapshot(to.environment)?.versionLabel,
+    history: execution.history,
+  };
 }
 
 /**

@@ -135,6 +135,19 @@ export const scenarioSchema = z
           .strict(),
       )
       .default([]),
+    /**
+     * Promotion (issue 14): `target` promotes to `to` (its ebship.yml says `promote: { from: target }`),
+     * provisioned too. After each push, the promoted execution is followed to its end; when it waits
+     * for approval, the script answers with `ebship approve` / `ebship reject`, the way a person would.
+     */
+    promotion: z
+      .object({
+        to: z.string(),
+        expect: z.enum(['SUCCEEDED', 'FAILED', 'NONE']),
+        answer: z.enum(['approve', 'reject', 'none']).default('approve'),
+      })
+      .strict()
+      .optional(),
     /** Faults to inject (schema in faults.ts), armed once the world is provisioned. */
     faults: z.array(faultSchema).default([]),
     eb: z

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { describeImage } from '../../lib/aws/ecr-images.js';
 import { DIGEST, TAG } from '../../lib/release/image-ref.js';
 import { shortDigest, versionLabel } from '../../lib/release/version-label.js';
+import { getProof } from '../../lib/store/promotion.js';
 import { findBusy } from '../aws/busy.js';
 import { findStateMachine, readableExecutionName, startExecution } from '../aws/executions.js';
 import { withTable } from '../aws/store.js';
@@ -28,7 +29,10 @@ export function registerDeploy(program: Command, act: Act): void {
     .option('--tag <tag>', "image tag in the target's ECR repository")
     .option('--digest <digest>', 'image digest, sha256:<64 hex>')
     .option('--follow', 'follow the execution until it ends (exit code says how)')
-    .option('--force', 'deploy through a freeze (`ebship freeze`); history and the alert record it')
+    .option(
+      '--force',
+      'deploy through a freeze (`ebship freeze`), or a digest that never succeeded on the target it promotes from; history and the alert record it',
+    )
     .addHelpText(
       'after',
       `${examples(
@@ -78,6 +82,20 @@ export async function deploy(ctx: Context, targetName: string, opts: DeployOptio
       `Deploy through it with --force (recorded in history and the alert), or \`ebship unfreeze ${targetName}\` first.`,
     );
   }
+  // A promoted target takes only what succeeded on its promote.from (issue 14); AcquireLock checks
+  // again, this is the early, clear answer.
+  const from = target.promote?.from;
+  const unproven =
+    from !== undefined &&
+    (await withTable(ctx, () => getProof(aws.db, ctx.names.table, ctx.target(from), image.digest))) ===
+      undefined;
+  if (unproven && !opts.force) {
+    throw usage(
+      'unproven',
+      `${targetName} deploys only what succeeded on ${from} (promote.from), and ${image.digest} never did`,
+      `Deploy it to ${from} first (a success there promotes it here), or deploy it here anyway with --force (recorded in history and the alert).`,
+    );
+  }
 
   const label = versionLabel(opts.tag ?? image.tags[0], image.digest);
   const name = readableExecutionName(targetName, 'manual', shortDigest(image.digest), now);
@@ -88,7 +106,7 @@ export async function deploy(ctx: Context, targetName: string, opts: DeployOptio
     ...(opts.tag ? { imageTag: opts.tag } : {}),
     imageDigest: image.digest,
     trigger: 'manual',
-    ...(opts.force && frozen ? { force: true } : {}),
+    ...(opts.force && (frozen || unproven) ? { force: true } : {}),
   };
   const started = await startExecution(aws.sfn, stateMachineArn, name, input);
   return reportStarted(ctx, {

@@ -27,7 +27,10 @@ export function registerStats(program: Command, act: Act): void {
     )
     .argument('[target]', 'target name from ebship.yml (default: every target)')
     .option('--since <window>', 'how far back: hours, days or weeks, e.g. 12h, 30d, 2w', '30d')
-    .option('--from <target>', 'also time each digest from its success on this target (staging → production)')
+    .option(
+      '--from <target>',
+      "also time each digest from its success on this target (staging → production); default: the target's promote.from",
+    )
     .addHelpText(
       'after',
       examples(
@@ -52,6 +55,8 @@ export async function stats(
     );
   }
   const names = targetName ? [targetName] : Object.keys(ctx.config().targets).sort();
+  // One promoted target: its staging → production time, without being asked (issue 14).
+  const fromName = opts.from ?? (targetName ? ctx.target(targetName).promote?.from : undefined);
   if (opts.from && names.includes(opts.from)) {
     throw usage(
       'bad-from',
@@ -66,14 +71,14 @@ export async function stats(
     return withTable(ctx, () => listHistorySince(ctx.aws().db, ctx.names.table, target, window.since));
   };
   // The upstream target's successes may predate the window: read it back one more window.
-  const from = opts.from
+  const from = fromName
     ? {
-        target: opts.from,
+        target: fromName,
         entries: await withTable(ctx, () =>
           listHistorySince(
             ctx.aws().db,
             ctx.names.table,
-            ctx.target(opts.from ?? ''),
+            ctx.target(fromName),
             new Date(since.getTime() - windowSeconds * 1000).toISOString(),
           ),
         ),

@@ -320,18 +320,55 @@ function why(state: DeployState, status: OutcomeStatus): AlertModel['sections'] 
       break;
     }
   }
-  // Issue 14: a manual deploy sent through a freeze says so, whatever came of it.
-  const forced = state.release?.forced
-    ? [
-        {
-          title: 'Freeze',
-          lines: [
-            `  Deployed through a freeze with --force: ${oneLine(state.release.target, 63)} is frozen (\`ebship status ${oneLine(state.release.target, 63)}\` says why and by whom).`,
-          ],
-        },
-      ]
-    : [];
-  return [...forced, ...(parts.length > 0 ? [{ title, lines: parts }] : []), ...more];
+  return [
+    ...forcedSection(state),
+    ...(parts.length > 0 ? [{ title, lines: parts }] : []),
+    ...more,
+    ...promotionSection(state),
+  ];
+}
+
+/** Issue 14: what a manual deploy's --force overrode (a freeze, the promotion gate), whatever came of it. */
+function forcedSection(state: DeployState): AlertModel['sections'] {
+  const forced = state.lock?.forced ?? [];
+  if (!state.release || forced.length === 0) return [];
+  const target = oneLine(state.release.target, 63);
+  return [
+    {
+      title: 'Forced',
+      lines: forced.map((what) =>
+        what === 'through a freeze'
+          ? `  Deployed through a freeze with --force: ${target} is frozen (\`ebship status ${target}\` says why and by whom).`
+          : `  Deployed ${oneLine(what, 200)} with --force.`,
+      ),
+    },
+  ];
+}
+
+/** Issue 14: where this deploy came from, and what a success here started. */
+function promotionSection(state: DeployState): AlertModel['sections'] {
+  const lines: string[] = [];
+  const from = state.release?.promotedFrom;
+  if (from) lines.push(`  Promoted from ${oneLine(from.target, 63)} (${oneLine(from.executionId, 300)}).`);
+  const recorded = state.recorded;
+  for (const p of recorded?.promotions?.started ?? []) {
+    const target = oneLine(p.target, 63);
+    lines.push(
+      p.approval === 'manual'
+        ? `  Promoting to ${target}: it waits for \`ebship approve ${target}\` (or \`ebship reject ${target} --reason …\`).`
+        : `  Promoting to ${target}: ${oneLine(p.executionArn, 300)}.`,
+    );
+  }
+  for (const n of recorded?.promotions?.notPromoted ?? [])
+    lines.push(`  Not promoted to ${oneLine(n.target, 63)}: ${oneLine(n.reason, 300)}.`);
+  if (recorded?.promotionError && state.release) {
+    const r = state.release;
+    lines.push(
+      `  The promotion did not start (${oneLine(recorded.promotionError, 300)}); start it by hand: ` +
+        `\`ebship deploy <promoted target> --digest ${r.imageDigest}\`.`,
+    );
+  }
+  return lines.length > 0 ? [{ title: 'Promotion', lines }] : [];
 }
 
 function healthLines(title: string, h: HealthProgress): string[] {

@@ -11,7 +11,14 @@ import { DIGEST, TAG } from './image-ref.js';
 export type ReleaseRequest =
   | { kind: 'push'; target: string; repository: string; imageTag?: string; imageDigest: string }
   | { kind: 'manual'; target: string; imageTag?: string; imageDigest?: string; force?: boolean }
-  | { kind: 'rollback'; target: string; rollbackTo?: string };
+  | { kind: 'rollback'; target: string; rollbackTo?: string }
+  | {
+      kind: 'promotion';
+      target: string;
+      imageTag?: string;
+      imageDigest: string;
+      promotedFrom: { target: string; executionId: string };
+    };
 
 export type RequestResolution = { request: ReleaseRequest } | { ignored: string };
 
@@ -40,7 +47,15 @@ const manualRequest = z
       .regex(/^[^/\p{Cc}]+$/u, 'a version label has no "/" and no control characters (newlines, tabs)')
       .optional(),
     /** `push` marks a fan-out child: one push that matched several targets (see resolve-release). */
-    trigger: z.enum(['manual', 'rollback', 'push']).optional(),
+    trigger: z.enum(['manual', 'rollback', 'push', 'promotion']).optional(),
+    /** `promotion`: the success that started it (lib/steps/promote.ts). */
+    promotedFrom: z
+      .object({
+        target: z.string().min(1).max(63),
+        executionId: z.string().min(1).max(2048),
+      })
+      .strict()
+      .optional(),
     /** A manual deploy to a frozen target (`ebship deploy --force`): recorded in history and the alert. */
     force: z.boolean().optional(),
   })
@@ -91,6 +106,7 @@ export function parseRequest(input: unknown, config: EbshipConfig): RequestResol
       `imageTag "${m.imageTag}" is not a valid ECR tag (up to 128 of A-Z a-z 0-9 _ . -)`,
     );
   }
+  if (m.trigger === 'promotion' || m.promotedFrom !== undefined) return [promotionRequest(m, config)];
   if (m.trigger === 'push' && m.imageDigest) {
     const repository = config.targets[m.target]?.source.repository ?? '';
     return [
@@ -116,6 +132,39 @@ export function parseRequest(input: unknown, config: EbshipConfig): RequestResol
       },
     },
   ];
+}
+
+/**
+ * A promotion's input (lib/steps/promote.ts): the digest, and the success on the target this one
+ * promotes from. Whether that digest really succeeded there is AcquireLock's proof gate, on the record.
+ */
+function promotionRequest(
+  m: z.infer<typeof manualRequest>,
+  config: EbshipConfig,
+): { request: ReleaseRequest } {
+  const from = config.targets[m.target]?.promote?.from;
+  if (m.trigger !== 'promotion' || !m.promotedFrom || !m.imageDigest) {
+    throw new InputInvalid(
+      'a promotion takes "trigger": "promotion", "imageDigest" and "promotedFrom": {"target", "executionId"} together; ' +
+        `to deploy by hand, use {"target": "${m.target}", "imageDigest": "..."}`,
+    );
+  }
+  if (from !== m.promotedFrom.target) {
+    throw new InputInvalid(
+      from
+        ? `target "${m.target}" promotes from "${from}", not "${m.promotedFrom.target}"`
+        : `target "${m.target}" has no promote.from in ebship.yml, so nothing promotes to it`,
+    );
+  }
+  return {
+    request: {
+      kind: 'promotion',
+      target: m.target,
+      imageTag: m.imageTag,
+      imageDigest: m.imageDigest,
+      promotedFrom: m.promotedFrom,
+    },
+  };
 }
 
 /**

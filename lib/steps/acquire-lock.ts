@@ -20,6 +20,7 @@ import {
 import { type Freeze, getFreeze, holdPush, isFrozen } from '../store/freeze.js';
 import { claimNextTurn, getNextTurn, releaseNextTurn } from '../store/ownership.js';
 import type { LockResult, Release } from '../workflow-state.js';
+import { requiredProof } from './promote.js';
 
 /** Longest an execution can hold an environment: the state machine's own timeout (TimeoutSeconds). */
 export const LEASE_SECONDS = 6 * 3600;
@@ -47,7 +48,27 @@ export function waitBudgetSeconds(target: Target): number {
  */
 export async function acquireDeployLock(release: Release, now = new Date()): Promise<LockResult> {
   const env = runtimeEnv();
-  const target = getTarget(config(), release.target);
+  const cfg = config();
+  const target = getTarget(cfg, release.target);
+  /** What `--force` overrode: history and the alert name it. */
+  const forced: string[] = [];
+  // A promoted target deploys only digests that succeeded on `promote.from` (issue 14), before any
+  // other check: an unproven push leaves no dedupe marker, so its re-tag after the proof still deploys.
+  const gate = await requiredProof(dynamo, env.tableName, cfg, release);
+  if (gate && !gate.proof) {
+    const why = `${release.imageDigest} has not succeeded on ${gate.from}, and ${release.target} deploys only what did (promote.from)`;
+    if (release.trigger === 'push')
+      return skipped(release, `${why}; it is promoted here by itself once it succeeds there`);
+    if (release.trigger !== 'manual' || !release.forced) {
+      return skipped(
+        release,
+        `${why}: deploy it to ${gate.from} first, or deploy it here anyway with ` +
+          `\`ebship deploy ${release.target} --digest ${release.imageDigest} --force\``,
+      );
+    }
+    logger.warn('manual deploy of an unproven digest forced past the promotion gate', { from: gate.from });
+    forced.push(`past the promotion gate (never succeeded on ${gate.from})`);
+  }
   if (release.trigger === 'push') {
     const seen = await recordPush(dynamo, env.tableName, {
       repository: release.repository,
@@ -62,15 +83,20 @@ export async function acquireDeployLock(release: Release, now = new Date()): Pro
         release,
         `duplicate push of ${release.imageDigest} to ${release.repository}: already handled`,
       );
+  }
+  // Automatic deploys (a push, a promotion) never redeploy or downgrade; a person may.
+  if (release.trigger === 'push' || release.trigger === 'promotion') {
     const current = await getLastGood(dynamo, env.tableName, release);
     if (current?.imageDigest === release.imageDigest)
       return skipped(release, `${release.imageDigest} is already deployed as ${current.versionLabel}`);
     if (current && isDowngrade(release, current)) {
       return skipped(
         release,
-        `${release.imageDigest} was pushed before the deployed ${current.versionLabel}: ebship never downgrades on push; deploy it by hand to do so`,
+        `${release.imageDigest} was pushed before the deployed ${current.versionLabel}: ebship never downgrades on ${release.trigger}; deploy it by hand to do so`,
       );
     }
+  }
+  if (release.trigger === 'push') {
     const next = await getNextTurn(dynamo, env.tableName, release);
     if (
       next &&
@@ -84,7 +110,7 @@ export async function acquireDeployLock(release: Release, now = new Date()): Pro
   if (release.trigger !== 'rollback') {
     const freeze = await getFreeze(dynamo, env.tableName, release);
     if (isFrozen(freeze, now)) {
-      if (release.trigger === 'push') return held(release, freeze, now);
+      if (release.trigger === 'push' || release.trigger === 'promotion') return held(release, freeze, now);
       if (!release.forced) {
         return skipped(
           release,
@@ -93,6 +119,7 @@ export async function acquireDeployLock(release: Release, now = new Date()): Pro
         );
       }
       logger.warn('manual deploy forced through a freeze', { freeze: freeze.reason });
+      forced.push('through a freeze');
     }
   }
   const request = {
@@ -105,7 +132,7 @@ export async function acquireDeployLock(release: Release, now = new Date()): Pro
   try {
     const lock = await acquireLock(dynamo, env.tableName, release, request);
     await releaseNextTurn(dynamo, env.tableName, release, release.executionId);
-    return { owner: lock.owner, expiresAt: lock.leaseUntil };
+    return { owner: lock.owner, expiresAt: lock.leaseUntil, ...(forced.length > 0 ? { forced } : {}) };
   } catch (err) {
     if (!(err instanceof EnvironmentBusy)) throw err;
     // An execution stopped from the console or timed out may not have released its lock (the
@@ -117,7 +144,7 @@ export async function acquireDeployLock(release: Release, now = new Date()): Pro
       });
       const lock = await takeOverLock(dynamo, env.tableName, release, holder.owner, request);
       await releaseNextTurn(dynamo, env.tableName, release, release.executionId);
-      return { owner: lock.owner, expiresAt: lock.leaseUntil };
+      return { owner: lock.owner, expiresAt: lock.leaseUntil, ...(forced.length > 0 ? { forced } : {}) };
     }
     return wait(release, target, holder?.owner ?? 'another execution', err, now);
   }
@@ -203,6 +230,7 @@ async function held(release: Release, freeze: Freeze, now: Date): Promise<LockRe
     versionLabel: release.versionLabel,
     executionId: release.executionId,
     heldAt: now.toISOString(),
+    ...(release.promotedFrom ? { promotedFrom: release.promotedFrom } : {}),
   });
   await forgetPush(dynamo, table, {
     repository: release.repository,

@@ -29,7 +29,9 @@ export async function startHeldPush(
           target: held.target,
           ...(held.imageTag ? { imageTag: held.imageTag } : {}),
           imageDigest: held.imageDigest,
-          trigger: 'push',
+          ...(held.promotedFrom
+            ? { trigger: 'promotion', promotedFrom: held.promotedFrom }
+            : { trigger: 'push' }),
         }),
       }),
     );

@@ -305,6 +305,13 @@ async function reconcileImage(
   now: Date,
   imagesOf: (repository: string) => Promise<ImageInfo[]>,
 ): Promise<TargetReport['image']> {
+  // A promoted target deploys what succeeded on its promote.from, started by that success, never by
+  // a push: its source's reconcile covers the lost push (issue 14).
+  if (target.promote)
+    return {
+      action: 'none',
+      reason: `deploys by promotion from ${target.promote.from}, whose reconcile covers a lost push`,
+    };
   const table = runtimeEnv().tableName;
   const key = { application: target.application, environment: target.environment };
   const mark = await getReconcileMark(dynamo, table, key, name);

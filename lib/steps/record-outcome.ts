@@ -1,13 +1,18 @@
 import { notApprovedReason } from '../alerts/approval.js';
 import { capTail, diagnosticsOf } from '../alerts/diagnostics.js';
 import { dynamo } from '../aws/clients/dynamo.js';
+import { sfn } from '../aws/clients/sfn.js';
+import { promotedFrom } from '../config/load.js';
 import { LockLost } from '../errors.js';
-import { runtimeEnv } from '../runtime.js';
+import { logger } from '../logger.js';
+import { config, runtimeEnv } from '../runtime.js';
 import { forgetPush, listHistory, putLastGood, recordDeployment, releaseLock } from '../store/deployments.js';
 import { proveLock } from '../store/ownership.js';
+import { recordProof } from '../store/promotion.js';
 import { maskAppText } from '../text/mask.js';
 import { describeCaught } from '../workflow/caught-error.js';
-import type { DeployState, OutcomeStatus } from '../workflow-state.js';
+import type { DeployState, OutcomeStatus, PromotionResult, RecordedOutcome } from '../workflow-state.js';
+import { startPromotions } from './promote.js';
 
 /**
  * Writes the deployment's outcome to history, and releases the environment lock together with the
@@ -19,7 +24,7 @@ export async function recordOutcome(
   state: DeployState,
   status: OutcomeStatus,
   now = new Date(),
-): Promise<{ recorded: boolean; lockReleased?: boolean; endedAt?: string; durationSeconds?: number }> {
+): Promise<RecordedOutcome> {
   const { release } = state;
   if (!release) return { recorded: false };
   const table = runtimeEnv().tableName;
@@ -45,7 +50,8 @@ export async function recordOutcome(
           'it was stopped or timed out and its outcome was already recorded; this redriven run records nothing',
       );
     }
-    return { recorded: true, lockReleased: false };
+    // A retry after the success was recorded: the promotions may not have started yet.
+    return { recorded: true, lockReleased: false, ...(await promote(state, status)) };
   }
   // The one duration of the execution: history, the alert and `ebship follow` all show this one.
   const ended = {
@@ -63,10 +69,11 @@ export async function recordOutcome(
     imageUri: release.imageUri,
     outcome: status,
     reason: maskAppText(
-      release.forced
-        ? `forced through a freeze (--force); ${outcomeReason(state, status)}`
+      state.lock?.forced?.length
+        ? `forced ${state.lock.forced.join(' and ')} (--force); ${outcomeReason(state, status)}`
         : outcomeReason(state, status),
     ),
+    ...(release.promotedFrom ? { promotedFrom: release.promotedFrom.target } : {}),
     startedAt: release.startedAt,
     ...ended,
     ...historyTail(state),
@@ -80,6 +87,16 @@ export async function recordOutcome(
   if (status === 'FAILED_BEFORE_DEPLOY' && release.trigger === 'push')
     await forgetPush(dynamo, table, release);
   if (!held) return { recorded: true, lockReleased: false, ...ended };
+  if (status === 'SUCCEEDED' && release.trigger !== 'rollback') {
+    // The proof a promoted target's gate reads: written before any promotion starts.
+    await recordProof(dynamo, table, release, {
+      imageDigest: release.imageDigest,
+      versionLabel: release.versionLabel,
+      ...(release.imageTag ? { imageTag: release.imageTag } : {}),
+      executionId: release.executionId,
+      succeededAt: now.toISOString(),
+    });
+  }
   if (status === 'SUCCEEDED') {
     await putLastGood(dynamo, table, release, {
       versionLabel: release.versionLabel,
@@ -90,7 +107,26 @@ export async function recordOutcome(
     });
   }
   const released = await releaseLock(dynamo, table, release, owner);
-  return { recorded: true, lockReleased: released, ...ended };
+  return { recorded: true, lockReleased: released, ...ended, ...(await promote(state, status)) };
+}
+
+/**
+ * A success starts the deploys that promote from this target (lib/steps/promote.ts). A failure to
+ * start them never changes this outcome: the alert says which promotion did not start, and how to
+ * start it by hand.
+ */
+async function promote(
+  state: DeployState,
+  status: OutcomeStatus,
+): Promise<{ promotions?: PromotionResult; promotionError?: string }> {
+  const { release } = state;
+  if (!release || status !== 'SUCCEEDED' || promotedFrom(config(), release.target).length === 0) return {};
+  try {
+    return { promotions: await startPromotions(sfn, config(), release) };
+  } catch (err) {
+    logger.error('promotion did not start', { error: err as Error });
+    return { promotionError: `${(err as Error).name}: ${(err as Error).message}`.slice(0, 500) };
+  }
 }
 
 /** The first instance's log tail (lib/alerts/log-tail.ts), its last lines only: history is read in a table. */

@@ -108,6 +108,12 @@ async function toRelease(request: ReleaseRequest, exec: ExecutionInfo): Promise<
     trigger: request.kind,
     existingVersion: false,
     ...(request.kind === 'manual' && request.force ? { forced: true } : {}),
+    ...(request.kind === 'promotion'
+      ? {
+          promotedFrom: request.promotedFrom,
+          ...(target.promote?.approval === 'manual' ? { needsApproval: true } : {}),
+        }
+      : {}),
   };
 }
 

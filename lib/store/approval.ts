@@ -5,7 +5,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type EnvKey, envPk, isConditionFailed } from './deployments.js';
+import { type EnvKey, envPk, isConditionFailed, writeIf } from './deployments.js';
 
 /**
  * The `APPROVAL` item of an environment (issue 14): the promotion waiting for `ebship approve` /
@@ -64,8 +64,8 @@ export async function putApproval(
   item: Omit<ApprovalItem, 'alertStatus' | 'alertClaimedAt' | 'messageIds'>,
   replacing: string | undefined,
 ): Promise<boolean> {
-  try {
-    await db.send(
+  return writeIf(
+    db.send(
       new PutCommand({
         TableName: table,
         Item: { ...keyOf(key), ...withoutUndefined(item) },
@@ -77,12 +77,8 @@ export async function putApproval(
             }
           : {}),
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 /**
@@ -129,8 +125,8 @@ export async function claimApprovalAlert(
   staleSeconds = 120,
 ): Promise<boolean> {
   const stale = new Date(now.getTime() - staleSeconds * 1000).toISOString();
-  try {
-    await db.send(
+  return writeIf(
+    db.send(
       new UpdateCommand({
         TableName: table,
         Key: keyOf(key),
@@ -144,12 +140,8 @@ export async function claimApprovalAlert(
           ':stale': stale,
         },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 /** The alert went out (`messageIds`), or (`undefined`) publishing failed and the claim is given back. */
@@ -160,8 +152,8 @@ export async function settleApprovalAlert(
   executionId: string,
   messageIds: string[] | undefined,
 ): Promise<void> {
-  try {
-    await db.send(
+  await writeIf(
+    db.send(
       new UpdateCommand({
         TableName: table,
         Key: keyOf(key),
@@ -174,10 +166,8 @@ export async function settleApprovalAlert(
           ...(messageIds ? { ':sent': 'sent', ':ids': messageIds } : {}),
         },
       }),
-    );
-  } catch (err) {
-    if (!isConditionFailed(err)) throw err;
-  }
+    ),
+  );
 }
 
 /**
@@ -190,20 +180,16 @@ export async function deleteApproval(
   key: EnvKey,
   taskToken: string,
 ): Promise<boolean> {
-  try {
-    await db.send(
+  return writeIf(
+    db.send(
       new DeleteCommand({
         TableName: table,
         Key: keyOf(key),
         ConditionExpression: 'taskToken = :t',
         ExpressionAttributeValues: { ':t': taskToken },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 /** The item as people may see it: everything but the token. */

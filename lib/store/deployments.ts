@@ -76,6 +76,8 @@ export interface HistoryEntry {
   /** A promotion let through manual approval (issue 14): who approved (IAM ARN), and when. */
   approvedBy?: string;
   approvedAt?: string;
+  /** A promotion: the target whose success started this deploy (issue 14). */
+  promotedFrom?: string;
 }
 
 const LOCK_SK = 'LOCK';
@@ -130,8 +132,8 @@ export async function acquireLock(
   const item = lockItem(lock);
   const now = lock.now.toISOString();
   for (let attempt = 1; ; attempt++) {
-    try {
-      await db.send(
+    const taken = await writeIf(
+      db.send(
         new PutCommand({
           TableName: table,
           Item: { pk: envPk(key), sk: LOCK_SK, ...item },
@@ -139,11 +141,9 @@ export async function acquireLock(
           ExpressionAttributeNames: { '#leaseUntil': 'leaseUntil', '#owner': 'owner' },
           ExpressionAttributeValues: { ':now': now, ':owner': lock.owner },
         }),
-      );
-      return item;
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
-    }
+      ),
+    );
+    if (taken) return item;
     // Read the holder for the message (and to tell a real holder from one that just released).
     const holder = await getLock(db, table, key);
     if (holder && holder.owner !== lock.owner && holder.leaseUntil >= now) {
@@ -174,8 +174,8 @@ export async function takeOverLock(
   lock: LockRequest,
 ): Promise<LockItem> {
   const item = lockItem(lock);
-  try {
-    await db.send(
+  const taken = await writeIf(
+    db.send(
       new PutCommand({
         TableName: table,
         Item: { pk: envPk(key), sk: LOCK_SK, ...item },
@@ -183,14 +183,12 @@ export async function takeOverLock(
         ExpressionAttributeNames: { '#owner': 'owner' },
         ExpressionAttributeValues: { ':dead': deadOwner },
       }),
-    );
-    return item;
-  } catch (err) {
-    if (!isConditionFailed(err)) throw err;
-    throw new EnvironmentBusy(
-      `${key.application}/${key.environment} changed hands while ebship took over a dead lock; ebship will retry`,
-    );
-  }
+    ),
+  );
+  if (taken) return item;
+  throw new EnvironmentBusy(
+    `${key.application}/${key.environment} changed hands while ebship took over a dead lock; ebship will retry`,
+  );
 }
 
 /** Releases the lock if `owner` holds it. False when there is no lock or another execution holds it. */
@@ -200,8 +198,8 @@ export async function releaseLock(
   key: EnvKey,
   owner: string,
 ): Promise<boolean> {
-  try {
-    await db.send(
+  return writeIf(
+    db.send(
       new DeleteCommand({
         TableName: table,
         Key: { pk: envPk(key), sk: LOCK_SK },
@@ -209,12 +207,8 @@ export async function releaseLock(
         ExpressionAttributeNames: { '#owner': 'owner' },
         ExpressionAttributeValues: { ':owner': owner },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 export async function getLock(
@@ -254,8 +248,8 @@ export async function recordPush(
   },
 ): Promise<'new' | 'duplicate'> {
   const nowEpoch = Math.floor(p.now.getTime() / 1000);
-  try {
-    await db.send(
+  const first = await writeIf(
+    db.send(
       new PutCommand({
         TableName: table,
         Item: {
@@ -269,12 +263,9 @@ export async function recordPush(
         ExpressionAttributeNames: { '#executionId': 'executionId', '#expiresAt': 'expiresAt' },
         ExpressionAttributeValues: { ':executionId': p.executionId, ':now': nowEpoch },
       }),
-    );
-    return 'new';
-  } catch (err) {
-    if (isConditionFailed(err)) return 'duplicate';
-    throw err;
-  }
+    ),
+  );
+  return first ? 'new' : 'duplicate';
 }
 
 /**
@@ -287,8 +278,8 @@ export async function forgetPush(
   table: string,
   p: { repository: string; imageDigest: string; target: string; executionId: string },
 ): Promise<void> {
-  try {
-    await db.send(
+  await writeIf(
+    db.send(
       new DeleteCommand({
         TableName: table,
         Key: { pk: pushPk(p.repository, p.imageDigest), sk: `TARGET#${p.target}` },
@@ -296,10 +287,8 @@ export async function forgetPush(
         ExpressionAttributeNames: { '#executionId': 'executionId' },
         ExpressionAttributeValues: { ':executionId': p.executionId },
       }),
-    );
-  } catch (err) {
-    if (!isConditionFailed(err)) throw err;
-  }
+    ),
+  );
 }
 
 export async function getLastGood(
@@ -372,6 +361,7 @@ export async function recordDeployment(
     rollbackStartedAt: entry.rollbackStartedAt,
     approvedBy: entry.approvedBy,
     approvedAt: entry.approvedAt,
+    promotedFrom: entry.promotedFrom,
   });
   try {
     await db.send(
@@ -475,6 +465,7 @@ function toHistoryEntry(key: EnvKey, item: Record<string, unknown>): HistoryEntr
     rollbackStartedAt: optStr(item.rollbackStartedAt),
     approvedBy: optStr(item.approvedBy),
     approvedAt: optStr(item.approvedAt),
+    promotedFrom: optStr(item.promotedFrom),
   });
 }
 
@@ -506,6 +497,20 @@ export function isDowngrade(
 
 export function isConditionFailed(err: unknown): boolean {
   return err instanceof Error && err.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * Awaits a conditional write: true when DynamoDB applied it, false when its condition did not hold
+ * (ConditionalCheckFailedException). Any other error is thrown.
+ */
+export async function writeIf(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (err) {
+    if (isConditionFailed(err)) return false;
+    throw err;
+  }
 }
 
 function str(value: unknown): string {

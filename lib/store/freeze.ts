@@ -1,5 +1,5 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { type EnvKey, envPk, isConditionFailed } from './deployments.js';
+import { type EnvKey, envPk, writeIf } from './deployments.js';
 
 /**
  * Freezes (issue 14): `ebship freeze <target>` stops automatic deploys to an environment until
@@ -30,6 +30,8 @@ export interface HeldPush {
   versionLabel: string;
   executionId: string;
   heldAt: string;
+  /** A held promotion starts again as one (and asks again for its approval, if the target needs one). */
+  promotedFrom?: { target: string; executionId: string };
 }
 
 /** A freeze is in force until its `until` (when it has one). */
@@ -85,8 +87,8 @@ export async function holdPush(
   key: EnvKey,
   push: HeldPush,
 ): Promise<'held' | 'older'> {
-  try {
-    await db.send(
+  const kept = await writeIf(
+    db.send(
       new PutCommand({
         TableName: table,
         Item: { pk: envPk(key), sk: HELD_SK, ...push },
@@ -98,12 +100,9 @@ export async function holdPush(
             }
           : {}),
       }),
-    );
-    return 'held';
-  } catch (err) {
-    if (isConditionFailed(err)) return 'older';
-    throw err;
-  }
+    ),
+  );
+  return kept ? 'held' : 'older';
 }
 
 export async function getHeld(
@@ -126,18 +125,14 @@ export async function releaseHeld(
   key: EnvKey,
   executionId: string,
 ): Promise<boolean> {
-  try {
-    await db.send(
+  return writeIf(
+    db.send(
       new DeleteCommand({
         TableName: table,
         Key: { pk: envPk(key), sk: HELD_SK },
         ConditionExpression: 'executionId = :id',
         ExpressionAttributeValues: { ':id': executionId },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }

@@ -7,7 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { LockLost } from '../errors.js';
-import { type EnvKey, envPk, isConditionFailed } from './deployments.js';
+import { type EnvKey, envPk, isConditionFailed, writeIf } from './deployments.js';
 
 /**
  * What an execution may do only while it holds its environment's lock. Every step that changes EB
@@ -114,8 +114,8 @@ export async function claimAlert(
   // The SDK may send the put again after its first attempt took effect (a 5xx or a lost reply):
   // the token tells our own claim from another run's.
   const token = randomUUID();
-  try {
-    await db.send(
+  const claimed = await writeIf(
+    db.send(
       new PutCommand({
         TableName: table,
         Item: {
@@ -131,11 +131,9 @@ export async function claimAlert(
         ExpressionAttributeNames: { '#status': 'status', '#claimedAt': 'claimedAt' },
         ExpressionAttributeValues: { ':sending': 'sending', ':stale': stale },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (!isConditionFailed(err)) throw err;
-  }
+    ),
+  );
+  if (claimed) return true;
   const { Item } = await db.send(
     new GetCommand({
       TableName: table,
@@ -169,8 +167,8 @@ export async function releaseAlertClaim(
   table: string,
   executionId: string,
 ): Promise<void> {
-  await db
-    .send(
+  await writeIf(
+    db.send(
       new DeleteCommand({
         TableName: table,
         Key: { pk: alertPk(executionId), sk: 'ALERT' },
@@ -178,10 +176,8 @@ export async function releaseAlertClaim(
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':sending': 'sending' },
       }),
-    )
-    .catch((err) => {
-      if (!isConditionFailed(err)) throw err;
-    });
+    ),
+  );
 }
 
 function alertPk(executionId: string): string {
@@ -210,8 +206,8 @@ export async function claimNextTurn(
   key: EnvKey,
   me: Waiter,
 ): Promise<{ mine: true } | { mine: false; by: Waiter }> {
-  try {
-    await db.send(
+  const claimed = await writeIf(
+    db.send(
       new PutCommand({
         TableName: table,
         Item: { pk: envPk(key), sk: NEXT_SK, ...me, imagePushedAt: me.imagePushedAt ?? '' },
@@ -219,11 +215,9 @@ export async function claimNextTurn(
         ExpressionAttributeNames: { '#executionId': 'executionId', '#imagePushedAt': 'imagePushedAt' },
         ExpressionAttributeValues: { ':me': me.executionId, ':pushedAt': me.imagePushedAt ?? '' },
       }),
-    );
-    return { mine: true };
-  } catch (err) {
-    if (!isConditionFailed(err)) throw err;
-  }
+    ),
+  );
+  if (claimed) return { mine: true };
   const by = await getNextTurn(db, table, key);
   // Released between the put and the read: try once more on the next poll.
   return by ? { mine: false, by } : { mine: true };
@@ -254,8 +248,8 @@ export async function releaseNextTurn(
   key: EnvKey,
   executionId: string,
 ): Promise<void> {
-  try {
-    await db.send(
+  await writeIf(
+    db.send(
       new DeleteCommand({
         TableName: table,
         Key: { pk: envPk(key), sk: NEXT_SK },
@@ -263,8 +257,6 @@ export async function releaseNextTurn(
         ExpressionAttributeNames: { '#executionId': 'executionId' },
         ExpressionAttributeValues: { ':me': executionId },
       }),
-    );
-  } catch (err) {
-    if (!isConditionFailed(err)) throw err;
-  }
+    ),
+  );
 }

@@ -6,7 +6,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type EnvKey, envPk, isConditionFailed, pushPk } from './deployments.js';
+import { type EnvKey, envPk, isConditionFailed, pushPk, writeIf } from './deployments.js';
 
 /**
  * What the scheduled reconciler (lib/steps/reconcile.ts) remembers, in ebship's one table:
@@ -133,8 +133,8 @@ export async function claimDrift(
 ): Promise<{ claimed: boolean; token: string }> {
   const token = randomUUID();
   const stale = new Date(now.getTime() - staleSeconds * 1000).toISOString();
-  try {
-    await db.send(
+  const written = await writeIf(
+    db.send(
       new PutCommand({
         TableName: table,
         Item: {
@@ -155,11 +155,9 @@ export async function claimDrift(
         },
         ExpressionAttributeValues: { ':label': drift.versionLabel, ':sending': 'sending', ':stale': stale },
       }),
-    );
-  } catch (err) {
-    if (isConditionFailed(err)) return { claimed: false, token };
-    throw err;
-  }
+    ),
+  );
+  if (!written) return { claimed: false, token };
   // The SDK may have sent the put twice (a lost reply): only our own token is our claim.
   const mine = await getDrift(db, table, key);
   return { claimed: mine?.token === token, token };
@@ -171,8 +169,8 @@ export async function markDriftSent(
   key: EnvKey,
   token: string,
 ): Promise<void> {
-  await db
-    .send(
+  await writeIf(
+    db.send(
       new UpdateCommand({
         TableName: table,
         Key: { pk: envPk(key), sk: DRIFT_SK },
@@ -181,10 +179,8 @@ export async function markDriftSent(
         ExpressionAttributeNames: { '#status': 'status', '#token': 'token' },
         ExpressionAttributeValues: { ':sent': 'sent', ':token': token },
       }),
-    )
-    .catch((err) => {
-      if (!isConditionFailed(err)) throw err;
-    });
+    ),
+  );
 }
 
 /**

@@ -11,6 +11,7 @@ import type {
   HealthProgress,
   LockResult,
   MigrationResult,
+  RecordedOutcome,
   Release,
   ReleasePhaseResult,
   RollbackResult,
@@ -70,6 +71,7 @@ export const lockSchema = contract<LockResult>()({
   waiting: z.looseObject({ nextPollSeconds: seconds, holder: z.string(), since: z.string() }).optional(),
   owner: text.optional(),
   expiresAt: z.string().optional(),
+  forced: lines.optional(),
 }) satisfies z.ZodType<LockResult>;
 
 export const secretsSchema = contract<SecretsResult>()({
@@ -198,6 +200,21 @@ export const approvalSchema = contract<ApprovalResult>()({
   approvedAt: isoTime,
   comment: z.string().optional(),
 }) satisfies z.ZodType<ApprovalResult>;
+export const recordedSchema = contract<RecordedOutcome>()({
+  recorded: z.boolean(),
+  lockReleased: z.boolean().optional(),
+  endedAt: isoTime.optional(),
+  durationSeconds: count.optional(),
+  promotions: z
+    .looseObject({
+      started: z.array(
+        z.looseObject({ target: text, executionArn: text, approval: z.enum(['none', 'manual']) }),
+      ),
+      notPromoted: z.array(z.looseObject({ target: text, reason: z.string() })),
+    })
+    .optional(),
+  promotionError: z.string().optional(),
+}) satisfies z.ZodType<RecordedOutcome>;
 
 export const deployStateSchema = contract<DeployState>()({
   // The raw execution input, kept for the alert: anything at all (a manual request is free text).
@@ -219,4 +236,5 @@ export const deployStateSchema = contract<DeployState>()({
   error: caughtErrorSchema.optional(),
   approval: approvalSchema.optional(),
   outcome: z.looseObject({ status: outcomeStatusSchema, recorded: z.boolean().optional() }).optional(),
+  recorded: recordedSchema.optional(),
 }) satisfies z.ZodType<DeployState>;

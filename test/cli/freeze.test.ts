@@ -6,6 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../cli/exit-codes.js';
 import { holdPush } from '../../lib/store/freeze.js';
+import { recordProof } from '../../lib/store/promotion.js';
 import { cli, DIGEST, execArn, type LocalTable, pointSdkAt, startTable } from './harness.js';
 import { stateMachineDeployed } from './sfn-fake.js';
 
@@ -130,5 +131,58 @@ describe('ebship unfreeze', () => {
     // Nothing is held any more: a second unfreeze starts nothing.
     expect(again.stdout).toContain('antenna-prod was not frozen');
     expect(startedInputs()).toHaveLength(1);
+  });
+});
+
+describe('ebship deploy to a promoted target (issue 14)', () => {
+  const PROMOTE = { EBSHIP_CONFIG: 'standin/scenarios/promote.ebship.yml' };
+  const PROOF = { pk: 'ENV#antenna/antenna-staging', sk: `PROVEN#${DIGEST}` };
+  beforeEach(async () => {
+    await table.db.send(new DeleteCommand({ TableName: 'ebship-dev', Key: PROOF }));
+  });
+
+  it('refuses a digest that never succeeded on the target it promotes from, unless --force, which the input carries', async () => {
+    const refused = await cli(['deploy', 'antenna-prod', '--tag', 'v1.4.2'], {
+      env: PROMOTE,
+      cwd: process.cwd(),
+    });
+    const forced = await cli(['deploy', 'antenna-prod', '--tag', 'v1.4.2', '--force'], {
+      env: PROMOTE,
+      cwd: process.cwd(),
+    });
+
+    expect(refused.code).toBe(ExitCode.Usage);
+    expect(refused.stderr).toContain(
+      `antenna-prod deploys only what succeeded on antenna-staging (promote.from), and ${DIGEST} never did`,
+    );
+    expect(refused.stderr).toContain('Deploy it to antenna-staging first');
+    expect(forced.code).toBe(ExitCode.Ok);
+    expect(startedInputs()).toEqual([
+      { target: 'antenna-prod', imageTag: 'v1.4.2', imageDigest: DIGEST, trigger: 'manual', force: true },
+    ]);
+  });
+
+  it('deploys a digest that succeeded on staging without --force', async () => {
+    await recordProof(
+      table.db,
+      'ebship-dev',
+      { application: 'antenna', environment: 'antenna-staging' },
+      {
+        imageDigest: DIGEST,
+        versionLabel: 'v1.4.2-3f2a9c1b7d4e',
+        executionId: execArn('antenna-staging-ok'),
+        succeededAt: '2025-06-02T09:10:00Z',
+      },
+    );
+
+    const run = await cli(['deploy', 'antenna-prod', '--tag', 'v1.4.2'], {
+      env: PROMOTE,
+      cwd: process.cwd(),
+    });
+
+    expect(run.code).toBe(ExitCode.Ok);
+    expect(startedInputs()).toEqual([
+      { target: 'antenna-prod', imageTag: 'v1.4.2', imageDigest: DIGEST, trigger: 'manual' },
+    ]);
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../cli/exit-codes.js';
 import type { DeliveryStats } from '../../lib/stats/delivery.js';
@@ -72,6 +75,29 @@ describe('ebship stats', () => {
       '15m 0s / 15m 0s',
       '3h 0m 0s',
     ]);
+  });
+
+  it('times a promoted target from its promote.from without being asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ebship-stats-'));
+    const path = join(dir, 'ebship.yml');
+    writeFileSync(
+      path,
+      readFileSync('ebship.yml', 'utf8').replace(
+        '    platform: ecs\n',
+        '    platform: ecs\n    promote: { from: treasury-plane-dev }\n',
+      ),
+    );
+
+    const run = await cli(['stats', 'antenna-prod', '--since', '7d', '--json'], {
+      env: { EBSHIP_CONFIG: path },
+    });
+    rmSync(dir, { recursive: true });
+
+    expect(run.code).toBe(ExitCode.Ok);
+    expect(run.json<{ targets: DeliveryStats[] }>().targets[0]?.promotion).toMatchObject({
+      from: 'treasury-plane-dev',
+      p50Seconds: 3 * 3600,
+    });
   });
 
   it('gives the same figures as JSON, and widens with --since', async () => {

@@ -148,6 +148,9 @@ describe('stand-in scenarios end to end', () => {
         'alarm-after-deploy',
         'alarm-already-firing',
         'crash-loop',
+        // Promotion (issue 14): test/e2e/promote.test.ts.
+        'promote',
+        'promote-after-rollback',
       ].sort(),
     );
   });

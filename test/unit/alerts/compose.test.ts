@@ -64,7 +64,11 @@ describe('composeAlert: SUCCEEDED', () => {
 describe('composeAlert: a deploy forced through a freeze (issue 14)', () => {
   it('says so, whatever the outcome', () => {
     for (const state of [succeeded, rolledBack]) {
-      const forced: DeployState = { ...state, release: { ...(state.release ?? release), forced: true } };
+      const forced: DeployState = {
+        ...state,
+        release: { ...(state.release ?? release), forced: true },
+        lock: { ...state.lock, forced: ['through a freeze'] },
+      };
 
       const { message } = composeAlert(forced, NOW);
 

@@ -35,6 +35,7 @@ import {
   REGION,
   release,
   TABLE,
+  useConfigVariant,
   useFreshTable,
 } from '../functions/fixtures.js';
 
@@ -271,6 +272,26 @@ describe('reconcile: lost pushes', () => {
       }),
     );
     expect(Item?.executionId).toBe(OWN);
+  });
+
+  it('leaves a promoted target to its promotions: its lost push is its source target’s to reconcile (issue 14)', async () => {
+    const restore = useConfigVariant((targets) => {
+      targets['antenna-prod'] = { ...targets['antenna-prod'], promote: { from: 'treasury-plane-dev' } };
+    });
+    try {
+      await reconcile(T0);
+      pushV10();
+
+      const report = await reconcile(at(300));
+
+      expect(started()).toEqual([]);
+      expect(report.targets.find((t) => t.target === 'antenna-prod')?.image).toEqual({
+        action: 'none',
+        reason: 'deploys by promotion from treasury-plane-dev, whose reconcile covers a lost push',
+      });
+    } finally {
+      restore();
+    }
   });
 
   it('a late ECR event after the reconciler started the deploy is skipped as a duplicate (the PUSH# write decides)', async () => {

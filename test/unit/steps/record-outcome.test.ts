@@ -311,11 +311,36 @@ describe('RecordOutcome: pushes remembered or forgotten', () => {
     const base = endState('SUCCEEDED');
 
     await recordOutcome(
-      { ...base, release: { ...(base.release as NonNullable<DeployState['release']>), forced: true } },
+      {
+        ...base,
+        release: { ...(base.release as NonNullable<DeployState['release']>), forced: true },
+        lock: { ...base.lock, forced: ['through a freeze'] },
+      },
       'SUCCEEDED',
     );
 
     expect((await listHistory(db, TABLE, ENV))[0]?.reason).toBe('forced through a freeze (--force); healthy');
+  });
+
+  it('names everything --force overrode', async () => {
+    await takeLock(EXECUTION);
+    const base = endState('SUCCEEDED');
+    const release = { ...(base.release as NonNullable<DeployState['release']>), forced: true };
+
+    await recordOutcome(
+      {
+        ...base,
+        release,
+        lock: {
+          ...base.lock,
+          forced: ['through a freeze', 'past the promotion gate (never succeeded on antenna-staging)'],
+        },
+      },
+      'SUCCEEDED',
+    );
+    expect((await listHistory(db, TABLE, ENV))[0]?.reason).toBe(
+      'forced through a freeze and past the promotion gate (never succeeded on antenna-staging) (--force); healthy',
+    );
   });
 
   it('records the duration in seconds since the execution started', async () => {
