@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import type { Act } from './command.js';
+import { registerApprove } from './commands/approve.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerFollow } from './commands/follow.js';
@@ -95,6 +96,7 @@ export function buildProgram(io: Io, act: Act): Command {
     registerHistory,
     registerStats,
     registerFreeze,
+    registerApprove,
     registerLogs,
     registerRollback,
     registerPlan,

@@ -12,6 +12,7 @@ import { handler as logTail } from './log-tail.js';
 import { handler as notify } from './notify.js';
 import { handler as recordOutcome } from './record-outcome.js';
 import { handler as registerWatch } from './register-watch.js';
+import { handler as requestApproval } from './request-approval.js';
 import { handler as resolveRelease } from './resolve-release.js';
 import { handler as rollBack } from './roll-back.js';
 import { handler as startChecks } from './start-checks.js';
@@ -27,6 +28,7 @@ type Handler = (event: unknown, context?: Context) => Promise<unknown>;
  */
 export const handlersBySubstitution: Record<string, Handler> = {
   ResolveReleaseArn: resolveRelease,
+  RequestApprovalArn: requestApproval,
   AcquireLockArn: acquireLock,
   ValidateSecretsArn: validateSecrets,
   BuildBundleArn: buildBundle,

@@ -116,3 +116,19 @@ export class LockLost extends EbshipError {
 export class UpdateOutcomeUnknown extends EbshipError {
   override readonly name = 'UpdateOutcomeUnknown';
 }
+
+/**
+ * A promotion waiting for manual approval was rejected (`ebship reject`). Sent by the CLI with
+ * SendTaskFailure; its Cause is JSON `{ by, reason }`. Ends the execution NOT_APPROVED.
+ */
+export class ApprovalRejected extends EbshipError {
+  override readonly name = 'ApprovalRejected';
+}
+
+/**
+ * A newer promotion to the same target replaced one that was still waiting for approval (sent by
+ * the newer one's requestApproval with SendTaskFailure). Ends the older execution NOT_APPROVED.
+ */
+export class ApprovalSuperseded extends EbshipError {
+  override readonly name = 'ApprovalSuperseded';
+}

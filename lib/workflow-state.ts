@@ -37,6 +37,8 @@ export interface Release {
   promotedFrom?: { target: string; executionId: string };
   /** A promotion to a target with `promote.approval: manual`: it waits for `ebship approve` before the lock. */
   needsApproval?: boolean;
+  /** With needsApproval: promote.timeoutSeconds, how long WaitForApproval waits (its TimeoutSecondsPath). */
+  approvalTimeoutSeconds?: number;
   executionId: string;
   /** ISO start of the execution. */
   startedAt: string;
@@ -224,7 +226,17 @@ export type OutcomeStatus =
   | 'FAILED_BEFORE_DEPLOY'
   | 'ROLLBACK_FAILED'
   /** Someone else deployed another version during the watch: ebship stopped and changed nothing. */
-  | 'OVERRIDDEN';
+  | 'OVERRIDDEN'
+  /** A promotion waiting for manual approval was rejected, expired or superseded: nothing changed (issue 14). */
+  | 'NOT_APPROVED';
+
+/** WaitForApproval's result: the answer `ebship approve` sent with SendTaskSuccess (issue 14). */
+export interface ApprovalResult {
+  /** The approver's IAM identity (STS GetCallerIdentity Arn). */
+  approvedBy: string;
+  approvedAt: string;
+  comment?: string;
+}
 
 /** Error output of a caught state: Lambda's Cause is JSON with errorMessage; local runs give the message. */
 export interface CaughtError {
@@ -252,6 +264,8 @@ export interface DeployState {
   rollbackHealth?: HealthProgress;
   /** Error that ended the deploy before EB was changed, or that made the rollback fail. */
   error?: CaughtError;
+  /** A promotion that waited for manual approval and got it. */
+  approval?: ApprovalResult;
   outcome?: { status: OutcomeStatus; recorded?: boolean };
   /** RecordOutcome's result (lib/steps/record-outcome.ts). */
   recorded?: RecordedOutcome;

@@ -52,6 +52,7 @@ export const FAULT_SERVICES = [
   'dynamodb',
   'lambda',
   'iam',
+  'sts',
   'cloudwatch',
   'logs',
 ] as const;
@@ -342,6 +343,8 @@ const THROTTLING: Record<FaultService, { code: string; status: number; message: 
   lambda: { code: 'Lambda.TooManyRequestsException', status: 429, message: 'Rate Exceeded.' },
   // IAM (query protocol): 400 Throttling.
   iam: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
+  // STS (query protocol): 400 Throttling.
+  sts: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
   // CloudWatch (query-compatible JSON): 400 Throttling "Rate exceeded".
   cloudwatch: { code: 'Throttling', status: 400, message: 'Rate exceeded' },
   // CloudWatch Logs: ThrottlingException (botocore logs service-2.json).
@@ -376,6 +379,8 @@ const INTERNAL: Record<FaultService, { code: string; status: number; message: st
     status: 500,
     message: 'The request processing has failed because of an unknown error.',
   },
+  // STS has no modelled 5xx error shape: the generic query-protocol InternalFailure.
+  sts: { code: 'InternalFailure', status: 500, message: 'An internal error occurred.' },
   // CloudWatch Logs' ServiceUnavailableException (botocore logs service-2.json).
   logs: {
     code: 'ServiceUnavailableException',

@@ -21,6 +21,7 @@ import { IAM_NAMESPACE } from './services/iam.js';
 import { s3ErrorReply, s3Operation } from './services/s3.js';
 import { SNS_NAMESPACE } from './services/sns.js';
 import type { TaskHandlerResolver } from './services/step-functions.js';
+import { STS_NAMESPACE } from './services/sts.js';
 import { World } from './world.js';
 
 /**
@@ -112,6 +113,7 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     },
     '2010-03-31': { service: 'sns', namespace: SNS_NAMESPACE, handle: (a, i) => world.sns.handle(a, i) },
     '2010-05-08': { service: 'iam', namespace: IAM_NAMESPACE, handle: (a, i) => world.iam.handle(a, i) },
+    '2011-06-15': { service: 'sts', namespace: STS_NAMESPACE, handle: (a) => world.sts.handle(a) },
   };
 
   /**

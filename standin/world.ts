@@ -12,6 +12,7 @@ import { Sns } from './services/sns.js';
 import { Ssm } from './services/ssm.js';
 import { SsmInventory } from './services/ssm-inventory.js';
 import { StepFunctions, type TaskHandlerResolver } from './services/step-functions.js';
+import { Sts } from './services/sts.js';
 
 /**
  * Everything the stand-in's AWS holds, in one place: tests and the rehearsal arrange it (provision a
@@ -37,6 +38,8 @@ export class World {
   readonly sns: Sns;
   readonly sfn: StepFunctions;
   readonly iam: Iam;
+  /** GetCallerIdentity for `ebship approve` / `reject` (issue 14). */
+  readonly sts: Sts;
   readonly cloudwatch: CloudWatch;
   /** The default event bus; `rules` are its rules. */
   readonly bus: EventBus;
@@ -61,6 +64,7 @@ export class World {
     const region = options.region ?? 'us-east-1';
     const account = options.account ?? '123456789012';
     this.faults = new Faults(clock);
+    this.sts = new Sts(account);
     this.bus = new EventBus(clock, region, account, () => ({
       startExecution: (arn, input) => this.sfn.startExecution(arn, input, randomUUID()).executionArn,
       publish: (topicArn, message) => this.sns.publishFromEventBridge(topicArn, message),

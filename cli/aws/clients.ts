@@ -6,6 +6,7 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
@@ -25,6 +26,8 @@ export interface AwsClients {
   secrets: SecretsManagerClient;
   /** `ebship logs`: the tail of environments that stream their logs to CloudWatch Logs. */
   logs?: CloudWatchLogsClient;
+  /** `ebship approve` / `reject`: who answers (GetCallerIdentity). */
+  sts?: STSClient;
   /** The region the clients use, resolved like the SDK does (throws when there is none). */
   region(): Promise<string>;
 }
@@ -49,6 +52,7 @@ export function createClients(options: ClientOptions): AwsClients {
     iam: new IAMClient(common),
     secrets: new SecretsManagerClient(common),
     logs: new CloudWatchLogsClient(common),
+    sts: new STSClient(common),
     db: DynamoDBDocumentClient.from(new DynamoDBClient(common), {
       marshallOptions: { removeUndefinedValues: true },
     }),

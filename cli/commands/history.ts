@@ -37,6 +37,7 @@ const OUTCOME_TEXT: Record<HistoryEntry['outcome'], [string, Style]> = {
   FAILED_BEFORE_DEPLOY: ['failed before deploy', 'yellow'],
   ROLLBACK_FAILED: ['ROLLBACK FAILED', 'red'],
   OVERRIDDEN: ['overridden by another deploy', 'yellow'],
+  NOT_APPROVED: ['not approved', 'cyan'],
   ABORTED: ['stopped from outside', 'red'],
   TIMED_OUT: ['execution timed out', 'red'],
   SKIPPED: ['skipped', 'cyan'],
@@ -74,7 +75,8 @@ export async function history(ctx: Context, targetName: string, opts: HistoryOpt
       `${e.fromVersion ?? '(unknown)'} -> ${e.toVersion}`,
       out.paint(style, text),
       e.durationSeconds === undefined ? '-' : formatDuration(e.durationSeconds),
-      oneLine(e.reason ?? ''),
+      // Issue 14: who let a promotion through manual approval.
+      oneLine(`${e.approvedBy ? `approved by ${e.approvedBy}; ` : ''}${e.reason ?? ''}`),
     ]);
   }
   for (const line of table(rows)) out.line(`  ${line}`);

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { getEnvironment } from '../../lib/aws/eb.js';
 import type { Target } from '../../lib/config/schema.js';
+import { getApproval } from '../../lib/store/approval.js';
 import type { LastGood } from '../../lib/store/deployments.js';
 import { type Freeze, getHeld } from '../../lib/store/freeze.js';
 import { describeExecution, executionName } from '../aws/executions.js';
-import { drift, lastGood, lock } from '../aws/store.js';
+import { drift, lastGood, lock, withTable } from '../aws/store.js';
 import { type Act, examples } from '../command.js';
 import type { Context } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
@@ -23,6 +24,15 @@ interface TargetStatus {
   frozen?: Freeze & { held?: string };
   /** A version running that ebship did not deploy, as the reconciler last found it (DRIFT alert). */
   drift?: { versionLabel: string; recordedLabel: string; since: string };
+  /** A promotion waiting for `ebship approve` / `ebship reject` (issue 14); never its task token. */
+  awaitingApproval?: {
+    versionLabel: string;
+    imageDigest: string;
+    promotedFrom?: { target: string; executionId: string };
+    executionId: string;
+    requestedAt: string;
+    expiresAt: string;
+  };
   running?: {
     executionArn: string;
     executionName: string;
@@ -97,6 +107,16 @@ async function statusOf(ctx: Context, name: string, target: Target): Promise<Tar
       recordedLabel: drifted.recordedLabel,
       since: drifted.claimedAt,
     };
+  const approval = await withTable(ctx, () => getApproval(aws.db, ctx.names.table, target));
+  if (approval)
+    result.awaitingApproval = {
+      versionLabel: approval.versionLabel,
+      imageDigest: approval.imageDigest,
+      ...(approval.promotedFrom ? { promotedFrom: approval.promotedFrom } : {}),
+      executionId: approval.executionId,
+      requestedAt: approval.requestedAt,
+      expiresAt: new Date(approval.expiresAt * 1000).toISOString(),
+    };
   const held = await lock(ctx, target);
   if (held) {
     const exec = await describeExecution(aws.sfn, held.owner);
@@ -156,7 +176,22 @@ function printStatus(ctx: Context, r: TargetStatus): void {
       `by ${f.by} since ${formatTime(f.frozenAt)}${f.until ? `, until ${formatTime(f.until)}` : ''}${f.held ? `; holding ${f.held}` : ''}`,
     ]);
   }
+  if (r.awaitingApproval) {
+    const a = r.awaitingApproval;
+    rows.push([
+      '  approval',
+      out.paint('yellow', a.versionLabel),
+      `waits${a.promotedFrom ? ` (passed on ${a.promotedFrom.target})` : ''} since ${formatTime(a.requestedAt)}, expires ${formatTime(a.expiresAt)}`,
+    ]);
+  }
   for (const line of table(rows)) out.line(line);
+  if (r.awaitingApproval)
+    out.line(
+      out.paint(
+        'dim',
+        `  answer it: ebship approve ${r.target}${ctx.stageFlag}  |  ebship reject ${r.target} --reason "<why>"${ctx.stageFlag}`,
+      ),
+    );
   if (r.running?.status === 'RUNNING')
     out.line(out.paint('dim', `  follow it: ebship follow ${r.running.executionName}${ctx.stageFlag}`));
 }

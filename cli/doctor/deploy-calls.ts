@@ -56,6 +56,10 @@ export const ON_BEHALF: Record<string, Record<string, string>> = {
   Notify: { 'kms:GenerateDataKey*': 'publishing to the KMS-encrypted topic', 'kms:Decrypt': 'same' },
   ExecutionEnded: { 'kms:GenerateDataKey*': 'publishing to the KMS-encrypted topic', 'kms:Decrypt': 'same' },
   Reconcile: { 'kms:GenerateDataKey*': 'publishing to the KMS-encrypted topic', 'kms:Decrypt': 'same' },
+  RequestApproval: {
+    'kms:GenerateDataKey*': 'publishing to the KMS-encrypted topic',
+    'kms:Decrypt': 'same',
+  },
 };
 
 /** The on-behalf grants of a function (ON_BEHALF), by its serverless.yml key. */

@@ -8,6 +8,8 @@ export type OutcomeName =
   | 'rolled-back'
   | 'failed-before-deploy'
   | 'rollback-failed'
+  /** A promotion waiting for manual approval was rejected, expired or superseded (issue 14). */
+  | 'not-approved'
   | 'aborted'
   | 'timed-out'
   | 'failed'
@@ -68,6 +70,14 @@ export function outcomeOf(p: {
         outcome: 'failed-before-deploy',
         exitCode: ExitCode.FailedBeforeDeploy,
         headline: 'Deploy failed before the environment was changed',
+      };
+    case 'NotApproved':
+      // Nothing was changed, as with a failure before deploy: scripts read the same exit code.
+      return {
+        outcome: 'not-approved',
+        exitCode: ExitCode.FailedBeforeDeploy,
+        headline:
+          'Not approved: the promotion was rejected, expired or superseded; the environment was not changed',
       };
     case 'RollbackFailed':
       return {

@@ -4,6 +4,7 @@ import { formatDuration } from '../text/duration.js';
 import { maskAppText } from '../text/mask.js';
 import { causeMessage as messageOfCause } from '../workflow/caught-error.js';
 import type { CaughtError, DeployState, HealthProgress, OutcomeStatus, Release } from '../workflow-state.js';
+import { notApprovedReason } from './approval.js';
 import type { ChatNotification } from './chat-schema.js';
 import { diagnosticsOf } from './diagnostics.js';
 import { consoleLinks } from './links.js';
@@ -50,6 +51,7 @@ const HEADLINE: Record<OutcomeStatus, string> = {
   FAILED_BEFORE_DEPLOY: 'Deploy failed, environment unchanged',
   ROLLBACK_FAILED: 'ROLLBACK FAILED - manual action needed',
   OVERRIDDEN: 'Deploy overridden by someone else',
+  NOT_APPROVED: 'Not approved, environment unchanged',
 };
 
 /** Renders a model for every channel, with the attributes filter policies match on. */
@@ -206,6 +208,8 @@ function headline(state: DeployState, release: Release, status: OutcomeStatus): 
       return state.rollback
         ? `${release.target}: ${to} failed on ${env} and the rollback to ${state.rollback.toVersion} did not become healthy. ${env} needs a person now.`
         : `${release.target}: ${to} failed on ${env} and ebship could not roll back. ${env} needs a person now.`;
+    case 'NOT_APPROVED':
+      return `${release.target}: ${to} was not deployed (${notApprovedReason(state)}): the environment ${env} was not changed.`;
     case 'OVERRIDDEN':
       return `${release.target}: while ebship watched ${to} on ${env}, another version was deployed there by someone else. ebship stopped and changed nothing.`;
   }
@@ -219,7 +223,7 @@ function facts(
 ): [string, string][] {
   const from = state.deploy?.fromVersion;
   const version =
-    status === 'FAILED_BEFORE_DEPLOY'
+    status === 'FAILED_BEFORE_DEPLOY' || status === 'NOT_APPROVED'
       ? `${from ?? '(current, unchanged)'} → ${release.versionLabel} (not deployed)`
       : `${from ?? '(unknown)'} → ${release.versionLabel}`;
   const rows: [string, string][] = [
@@ -230,6 +234,12 @@ function facts(
   ];
   if (state.rollback)
     rows.push(['Rolled back', `${state.rollback.fromVersion} → ${state.rollback.toVersion}`]);
+  // Issue 14: who let a promotion through manual approval.
+  if (state.approval)
+    rows.push([
+      'Approved',
+      `by ${state.approval.approvedBy} at ${state.approval.approvedAt}${state.approval.comment ? ` ("${state.approval.comment}")` : ''}`,
+    ]);
   rows.push(
     ['Image', image(release)],
     ['Trigger', release.trigger],
@@ -294,6 +304,15 @@ function why(state: DeployState, status: OutcomeStatus): AlertModel['sections'] 
       more.push({ title: 'Why the rollback failed', lines: failed });
       break;
     }
+    case 'NOT_APPROVED':
+      title = 'Why it was not deployed';
+      parts.push(`  ${notApprovedReason(state)}`);
+      if (state.release?.promotedFrom)
+        parts.push(
+          `  Promoted from ${state.release.promotedFrom.target} (execution ${state.release.promotedFrom.executionId}); manual approval is required (promote.approval: manual).`,
+        );
+      parts.push('  The environment was not changed: no application version was deployed.');
+      break;
     case 'OVERRIDDEN': {
       title = 'What happened';
       const watch = state.rollbackHealth?.verdict === 'overridden' ? state.rollbackHealth : state.health;
@@ -431,6 +450,19 @@ function whatToDo(state: DeployState, release: Release, status: OutcomeStatus): 
       };
     case 'ROLLBACK_FAILED':
       return manualRecovery(state, release, logs);
+    case 'NOT_APPROVED':
+      return {
+        stepsTitle: 'What to do',
+        stepsIntro: [
+          `Nothing urgent: ${release.environment} still runs what it ran before. To ship ${release.versionLabel} after all, deploy it by hand (it passed on ${release.promotedFrom?.target ?? 'the target it is promoted from'}):`,
+        ],
+        steps: [
+          {
+            text: 'Deploy this digest:',
+            commands: [`ebship deploy ${t} --digest ${release.imageDigest} --follow`],
+          },
+        ],
+      };
     case 'OVERRIDDEN':
       return {
         stepsTitle: 'What to do',

@@ -12,12 +12,16 @@ export type AlertOutcome =
   | 'FAILED_BEFORE_DEPLOY'
   | 'ROLLBACK_FAILED'
   | 'OVERRIDDEN'
+  /** A promotion waiting for manual approval was rejected, expired or superseded: nothing changed (issue 14). */
+  | 'NOT_APPROVED'
   | 'ABORTED'
   | 'TIMED_OUT'
   | 'EVENTS_UNDELIVERED'
   /** The scheduled reconciler: an environment runs a version ebship did not deploy, and back in line. */
   | 'DRIFT'
-  | 'DRIFT_RESOLVED';
+  | 'DRIFT_RESOLVED'
+  /** A promotion waits for `ebship approve` / `ebship reject` (issue 14): sent when the wait starts. */
+  | 'APPROVAL_NEEDED';
 
 /** info: nothing to do. warning: look when you can. critical: a person is needed now. */
 export type Severity = 'info' | 'warning' | 'critical';
@@ -30,6 +34,10 @@ export const SEVERITY: Record<AlertOutcome, Severity> = {
   EVENTS_UNDELIVERED: 'warning',
   DRIFT: 'warning',
   DRIFT_RESOLVED: 'info',
+  // A person is asked to decide; nothing is wrong yet.
+  APPROVAL_NEEDED: 'warning',
+  // Nothing changed: rejected on purpose, or nobody answered in time.
+  NOT_APPROVED: 'info',
   ROLLBACK_FAILED: 'critical',
   ABORTED: 'critical',
   TIMED_OUT: 'critical',

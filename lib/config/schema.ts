@@ -246,6 +246,7 @@ export const NOTIFY_OUTCOMES = [
   'FAILED_BEFORE_DEPLOY',
   'ROLLBACK_FAILED',
   'OVERRIDDEN',
+  'NOT_APPROVED',
 ] as const;
 const notifyOutcome = z.enum(NOTIFY_OUTCOMES);
 

@@ -41,6 +41,8 @@ export interface Percentiles {
   p90Seconds: number | null;
 }
 
+// Outcomes that changed the environment. Not FAILED_BEFORE_DEPLOY, SKIPPED, OVERRIDDEN or
+// NOT_APPROVED (a promotion rejected, unanswered or superseded: issue 14): nothing was deployed.
 const CHANGED: ReadonlySet<HistoryEntry['outcome']> = new Set([
   'SUCCEEDED',
   'ROLLED_BACK',

@@ -1,3 +1,4 @@
+import { notApprovedReason } from '../alerts/approval.js';
 import { capTail, diagnosticsOf } from '../alerts/diagnostics.js';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { sfn } from '../aws/clients/sfn.js';
@@ -78,6 +79,10 @@ export async function recordOutcome(
     ...historyTail(state),
     imagePushedAt: release.imagePushedAt,
     rollbackStartedAt: state.rollback?.startedAt,
+    // Issue 14, manual approval: who let this promotion through, and when.
+    ...(state.approval
+      ? { approvedBy: state.approval.approvedBy, approvedAt: state.approval.approvedAt }
+      : {}),
   });
   if (status === 'FAILED_BEFORE_DEPLOY' && release.trigger === 'push')
     await forgetPush(dynamo, table, release);
@@ -141,6 +146,8 @@ function historyTail(state: DeployState): {
 
 /** One line for history: the first cause that explains the outcome. */
 export function outcomeReason(state: DeployState, status: OutcomeStatus): string {
+  // Issue 14, manual approval: rejected by whom and why, no answer in time, or superseded.
+  if (status === 'NOT_APPROVED') return notApprovedReason(state);
   if (status === 'SUCCEEDED') {
     // Notes a person should see in `ebship history`: warn-only checks that failed, a skipped release phase.
     const notes = [

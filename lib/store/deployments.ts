@@ -44,6 +44,8 @@ export type HistoryOutcome =
   | 'FAILED_BEFORE_DEPLOY'
   | 'ROLLBACK_FAILED'
   | 'OVERRIDDEN'
+  /** A promotion waiting for manual approval was rejected, expired or superseded: nothing changed (issue 14). */
+  | 'NOT_APPROVED'
   /** The execution was stopped, aborted or timed out from outside; finalised by the ended-execution rule. */
   | 'ABORTED'
   | 'TIMED_OUT'
@@ -71,6 +73,9 @@ export interface HistoryEntry {
   imagePushedAt?: string;
   /** When ebship started rolling back: time to restore (rollback → healthy) in `ebship stats`. */
   rollbackStartedAt?: string;
+  /** A promotion let through manual approval (issue 14): who approved (IAM ARN), and when. */
+  approvedBy?: string;
+  approvedAt?: string;
   /** A promotion: the target whose success started this deploy (issue 14). */
   promotedFrom?: string;
 }
@@ -354,6 +359,8 @@ export async function recordDeployment(
     logTail: entry.logTail && { ...entry.logTail, lines: maskAppText(entry.logTail.lines) },
     imagePushedAt: entry.imagePushedAt,
     rollbackStartedAt: entry.rollbackStartedAt,
+    approvedBy: entry.approvedBy,
+    approvedAt: entry.approvedAt,
     promotedFrom: entry.promotedFrom,
   });
   try {
@@ -456,6 +463,8 @@ function toHistoryEntry(key: EnvKey, item: Record<string, unknown>): HistoryEntr
     logTail: logTailOf(item.logTail),
     imagePushedAt: optStr(item.imagePushedAt),
     rollbackStartedAt: optStr(item.rollbackStartedAt),
+    approvedBy: optStr(item.approvedBy),
+    approvedAt: optStr(item.approvedAt),
     promotedFrom: optStr(item.promotedFrom),
   });
 }
@@ -522,6 +531,7 @@ const OUTCOMES: readonly HistoryOutcome[] = [
   'FAILED_BEFORE_DEPLOY',
   'ROLLBACK_FAILED',
   'OVERRIDDEN',
+  'NOT_APPROVED',
   'ABORTED',
   'TIMED_OUT',
   'SKIPPED',

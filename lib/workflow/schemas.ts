@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { DIGEST } from '../release/image-ref.js';
 import type {
+  ApprovalResult,
   BundleResult,
   CaughtError,
   CheckRun,
@@ -59,6 +60,8 @@ export const releaseSchema = contract<Release>()({
   forced: z.boolean().optional(),
   promotedFrom: z.object({ target: text, executionId: text }).optional(),
   needsApproval: z.boolean().optional(),
+  // promote.timeoutSeconds (lib/config/schema.ts): 60 to 10800.
+  approvalTimeoutSeconds: z.number().int().positive().optional(),
   executionId: text,
   startedAt: isoTime,
 }) satisfies z.ZodType<Release>;
@@ -189,8 +192,14 @@ export const outcomeStatusSchema = z.enum([
   'FAILED_BEFORE_DEPLOY',
   'ROLLBACK_FAILED',
   'OVERRIDDEN',
+  'NOT_APPROVED',
 ]);
 
+export const approvalSchema = contract<ApprovalResult>()({
+  approvedBy: text,
+  approvedAt: isoTime,
+  comment: z.string().optional(),
+}) satisfies z.ZodType<ApprovalResult>;
 export const recordedSchema = contract<RecordedOutcome>()({
   recorded: z.boolean(),
   lockReleased: z.boolean().optional(),
@@ -225,6 +234,7 @@ export const deployStateSchema = contract<DeployState>()({
   rollback: rollbackSchema.optional(),
   rollbackHealth: healthSchema.optional(),
   error: caughtErrorSchema.optional(),
+  approval: approvalSchema.optional(),
   outcome: z.looseObject({ status: outcomeStatusSchema, recorded: z.boolean().optional() }).optional(),
   recorded: recordedSchema.optional(),
 }) satisfies z.ZodType<DeployState>;

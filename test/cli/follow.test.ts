@@ -113,6 +113,8 @@ describe('ebship follow', () => {
       'failed-before-deploy',
     ],
     ['RollbackFailed', 'RollbackFailed', 'ROLLBACK_FAILED', ExitCode.RollbackFailed, 'rollback-failed'],
+    // Issue 14: a promotion rejected, unanswered or superseded changed nothing.
+    ['NotApproved', 'NotApproved', 'NOT_APPROVED', ExitCode.FailedBeforeDeploy, 'not-approved'],
     ['States.Runtime', 'RollbackFailed', 'ROLLBACK_FAILED', ExitCode.ExecutionFailed, 'failed'],
   ])('exits distinctly when the execution fails with %s', async (error, failState, status, code, outcome) => {
     // Arrange

@@ -48,6 +48,8 @@ const FUNCTION_NAMES = [
   'CheckHealth',
   // The event-driven health watch's wait (lambda:invoke.waitForTaskToken).
   'RegisterWatch',
+  // Manual approval of a promotion's wait (lambda:invoke.waitForTaskToken, issue 14).
+  'RequestApproval',
   'AbortUpdate',
   'StartMigrationCheck',
   'CheckMigration',
@@ -230,10 +232,10 @@ describe('functions', () => {
   it('run Node.js 24 on arm64 with the documented environment', () => {
     const functions = ofType('AWS::Lambda::Function');
 
-    // The 19 steps of the state machine, executionEnded (the ExecutionEndedRule's target),
+    // The 20 steps of the state machine, executionEnded (the ExecutionEndedRule's target),
     // undeliveredEvents (the UndeliveredEventsRule's), reconcile (the ReconcileRule's) and ebEvents
     // (the EbEventsRule's).
-    expect(functions).toHaveLength(23);
+    expect(functions).toHaveLength(24);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
       const env = (fn.Properties.Environment as { Variables: Json }).Variables;
@@ -258,7 +260,7 @@ describe('functions', () => {
         ][0],
     );
 
-    expect(new Set(roles).size).toBe(19);
+    expect(new Set(roles).size).toBe(20);
     for (const role of roles) expect(resource(role).Type).toBe('AWS::IAM::Role');
     expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
   });
@@ -727,6 +729,11 @@ describe('the event-driven health watch (issue 13)', () => {
       const send = roleStatements(role).find((st) => asArray(st.Action).includes('states:SendTaskSuccess'));
       expect(send?.Resource, role).toEqual({ Ref: 'DeployStateMachine' });
     }
+    // Issue 14: a newer promotion answers an older one's approval wait, on this state machine only.
+    const supersede = roleStatements('RequestApprovalRole').find((st) =>
+      asArray(st.Action).includes('states:SendTaskFailure'),
+    );
+    expect(supersede?.Resource).toEqual({ Ref: 'DeployStateMachine' });
   });
 });
 

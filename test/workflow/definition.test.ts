@@ -129,10 +129,17 @@ describe('state-machines/deploy.asl.yml', () => {
         expect((states[name] as State).Catch?.length ?? 0, name).toBeGreaterThan(0);
     });
 
+    // Issue 14: the answers to a manual approval (rejected, superseded, no answer in time) are not
+    // failures: they end NOT_APPROVED, which also changed nothing.
+    const approvalAnswers = ['ApprovalRejected', 'ApprovalSuperseded', 'States.Timeout'];
+    const isApprovalAnswer = (name: string, errors: string[]) =>
+      name === 'WaitForApproval' && errors.every((e) => approvalAnswers.includes(e));
     it('before DeployVersion, every Catch reports "failed before deploy" and touches nothing else', () => {
       for (const name of tasksIn('before-deploy'))
         for (const r of routes(name)) {
-          expect(r.outcomes, r.catcher).toEqual(['FAILED_BEFORE_DEPLOY']);
+          expect(r.outcomes, r.catcher).toEqual([
+            isApprovalAnswer(name, r.errors) ? 'NOT_APPROVED' : 'FAILED_BEFORE_DEPLOY',
+          ]);
           expect(
             r.tasks.every((t) => phases[t] === 'report'),
             r.catcher,
@@ -140,6 +147,19 @@ describe('state-machines/deploy.asl.yml', () => {
         }
     });
 
+    it('a promotion waits for approval before the lock, and every answer but approval ends NOT_APPROVED at the NotApproved Fail state', () => {
+      expect(phases.WaitForApproval).toBe('before-deploy');
+      expect(states.WaitForApproval?.Next).toBe('AcquireLock');
+      const answers = routes('WaitForApproval').filter((r) => isApprovalAnswer('WaitForApproval', r.errors));
+      expect(answers.map((r) => [...r.errors].sort())).toEqual([[...approvalAnswers].sort()]);
+      expect(answers[0]?.tasks).toContain('RecordOutcome');
+      expect(answers[0]?.tasks.every((t) => phases[t] === 'report')).toBe(true);
+      const outcome = states.Outcome as unknown as { Choices: { StringEquals?: string; Next: string }[] };
+      expect(outcome.Choices.find((c) => c.StringEquals === 'NOT_APPROVED')?.Next).toBe('NotApproved');
+      expect(states.NotApproved).toMatchObject({ Type: 'Fail', Error: 'NotApproved' });
+      // Its timeout is the target's promote.timeoutSeconds, carried on the release.
+      expect(states.WaitForApproval?.TimeoutSecondsPath).toBe('$.release.approvalTimeoutSeconds');
+    });
     it('the release phase sits between the version and DeployVersion, and every way out of it is DeployVersion or "failed before deploy"', () => {
       expect(states.IsVersionProcessed?.Choices).toEqual(
         expect.arrayContaining([expect.objectContaining({ Next: 'HasReleasePhase' })]),

@@ -160,10 +160,19 @@ const registration = {
   watch: deploy,
 };
 
+/** requestApproval, likewise (WaitForApproval, issue 14). */
+const approvalRequest = { taskToken: 'AQCtoken', release: fullState.release };
+
+const BASES: Record<string, unknown> = {
+  ResolveReleaseArn: resolveEvent,
+  RegisterWatchArn: registration,
+  RequestApprovalArn: approvalRequest,
+};
+
 const handlers = Object.entries(handlersBySubstitution).map(([name, handler]) => ({
   name: name.replace(/Arn$/, ''),
   handler,
-  base: name === 'ResolveReleaseArn' ? resolveEvent : name === 'RegisterWatchArn' ? registration : fullState,
+  base: BASES[name] ?? fullState,
 }));
 
 describe('every handler, fed malformed input', () => {

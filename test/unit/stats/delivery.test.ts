@@ -83,6 +83,19 @@ describe('deliveryStats', () => {
     expect(s.changeFailureRate).toBe(1);
   });
 
+  it('counts a promotion that was not approved (issue 14) neither as a deploy nor as a failure: it changed nothing', () => {
+    const notApproved = run('NOT_APPROVED', '2026-11-12T10:00:00.000Z', '2026-11-12T11:00:00.000Z', {
+      trigger: 'promotion',
+    });
+
+    const s = deliveryStats('prod', [...history, notApproved], WINDOW);
+
+    expect(s.deployments).toBe(5);
+    expect(s.failed).toBe(2);
+    expect(s.changeFailureRate).toBe(0.4);
+    expect(s.timeToRestore.open).toBe(0);
+  });
+
   it('says nothing was deployed rather than a 0 % failure rate', () => {
     const s = deliveryStats('prod', [], WINDOW);
 

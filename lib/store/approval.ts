@@ -1,0 +1,203 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { type EnvKey, envPk, isConditionFailed, writeIf } from './deployments.js';
+
+/**
+ * The `APPROVAL` item of an environment (issue 14): the promotion waiting for `ebship approve` /
+ * `ebship reject`, with the Step Functions task token its WaitForApproval Task waits on. One item per
+ * environment: a newer promotion replaces an older one that still waits (the older is answered
+ * ApprovalSuperseded). The token is a credential to move the execution on: it is read by the CLI to
+ * answer, and never printed, logged or sent in an alert.
+ */
+export interface ApprovalItem {
+  /** The token of the wait in progress (the latest attempt's: a retried Task gets a new one). */
+  taskToken: string;
+  executionId: string;
+  /** ISO start of the execution: orders two promotions of one target (the newer supersedes). */
+  startedAt: string;
+  target: string;
+  versionLabel: string;
+  imageDigest: string;
+  imageTag?: string;
+  promotedFrom?: { target: string; executionId: string };
+  requestedAt: string;
+  /** When the wait times out (promote.timeoutSeconds after requestedAt), epoch seconds; also the item's TTL. */
+  expiresAt: number;
+  timeoutSeconds: number;
+  /** The request's one alert: claimed (sending), then sent. */
+  alertStatus?: 'sending' | 'sent';
+  alertClaimedAt?: string;
+  messageIds?: string[];
+}
+
+const APPROVAL_SK = 'APPROVAL';
+const keyOf = (key: EnvKey) => ({ pk: envPk(key), sk: APPROVAL_SK });
+
+/** The approval pending on the environment, if any; an expired one (TTL not yet applied) counts as none. */
+export async function getApproval(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  now = new Date(),
+  options: { includeExpired?: boolean } = {},
+): Promise<ApprovalItem | undefined> {
+  const out = await db.send(new GetCommand({ TableName: table, Key: keyOf(key), ConsistentRead: true }));
+  const item = out.Item as ApprovalItem | undefined;
+  if (!item || typeof item.taskToken !== 'string') return undefined;
+  if (!options.includeExpired && item.expiresAt * 1000 <= now.getTime()) return undefined;
+  return item;
+}
+
+/**
+ * Stores a new request, replacing `replacing` (the execution whose item was read: superseded or
+ * expired) or nothing. False when the item changed in between (read again and decide again).
+ */
+export async function putApproval(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  item: Omit<ApprovalItem, 'alertStatus' | 'alertClaimedAt' | 'messageIds'>,
+  replacing: string | undefined,
+): Promise<boolean> {
+  return writeIf(
+    db.send(
+      new PutCommand({
+        TableName: table,
+        Item: { ...keyOf(key), ...withoutUndefined(item) },
+        ConditionExpression: replacing ? '#executionId = :old' : 'attribute_not_exists(pk)',
+        ...(replacing
+          ? {
+              ExpressionAttributeNames: { '#executionId': 'executionId' },
+              ExpressionAttributeValues: { ':old': replacing },
+            }
+          : {}),
+      }),
+    ),
+  );
+}
+
+/**
+ * The same execution asks again (Step Functions ran the Lambda again: a retry gets a new token): the
+ * item keeps its request time, expiry and alert, and takes the new token. False when the item is no
+ * longer this execution's (a newer promotion replaced it).
+ */
+export async function renewToken(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  executionId: string,
+  taskToken: string,
+): Promise<ApprovalItem | undefined> {
+  try {
+    const out = await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: keyOf(key),
+        UpdateExpression: 'SET taskToken = :t',
+        ConditionExpression: 'executionId = :e',
+        ExpressionAttributeValues: { ':t': taskToken, ':e': executionId },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes as ApprovalItem | undefined;
+  } catch (err) {
+    if (isConditionFailed(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Claims the request's one alert: only the first claim of the execution publishes. A claim left
+ * `sending` by a run that died mid-publish is taken again after `staleSeconds` (as the deploy's own
+ * alert claim, lib/store/ownership.ts).
+ */
+export async function claimApprovalAlert(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  executionId: string,
+  now: Date,
+  staleSeconds = 120,
+): Promise<boolean> {
+  const stale = new Date(now.getTime() - staleSeconds * 1000).toISOString();
+  return writeIf(
+    db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: keyOf(key),
+        UpdateExpression: 'SET alertStatus = :sending, alertClaimedAt = :now',
+        ConditionExpression:
+          'executionId = :e AND (attribute_not_exists(alertStatus) OR (alertStatus = :sending AND alertClaimedAt < :stale))',
+        ExpressionAttributeValues: {
+          ':sending': 'sending',
+          ':now': now.toISOString(),
+          ':e': executionId,
+          ':stale': stale,
+        },
+      }),
+    ),
+  );
+}
+
+/** The alert went out (`messageIds`), or (`undefined`) publishing failed and the claim is given back. */
+export async function settleApprovalAlert(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  executionId: string,
+  messageIds: string[] | undefined,
+): Promise<void> {
+  await writeIf(
+    db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: keyOf(key),
+        UpdateExpression: messageIds
+          ? 'SET alertStatus = :sent, messageIds = :ids'
+          : 'REMOVE alertStatus, alertClaimedAt',
+        ConditionExpression: 'executionId = :e',
+        ExpressionAttributeValues: {
+          ':e': executionId,
+          ...(messageIds ? { ':sent': 'sent', ':ids': messageIds } : {}),
+        },
+      }),
+    ),
+  );
+}
+
+/**
+ * Deletes the item once its wait was answered, only while it still holds that token: a newer
+ * request (a retry's token, another promotion) is never deleted.
+ */
+export async function deleteApproval(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  taskToken: string,
+): Promise<boolean> {
+  return writeIf(
+    db.send(
+      new DeleteCommand({
+        TableName: table,
+        Key: keyOf(key),
+        ConditionExpression: 'taskToken = :t',
+        ExpressionAttributeValues: { ':t': taskToken },
+      }),
+    ),
+  );
+}
+
+/** The item as people may see it: everything but the token. */
+export function withoutToken(item: ApprovalItem): Omit<ApprovalItem, 'taskToken'> {
+  const { taskToken: _token, ...rest } = item;
+  return rest;
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
