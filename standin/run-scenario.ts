@@ -52,6 +52,14 @@ export interface PromotionOutcome {
   input?: Record<string, unknown>;
   finalVersion?: string;
   history: HistoryEvent[];
+  /** The approval answers on-call gave with the CLI (`promotion.answer`), in order. */
+  answers: ApprovalAnswer[];
+}
+
+export interface ApprovalAnswer {
+  argv: string[];
+  code: number;
+  output: string;
 }
 
 export interface ScenarioOutcome {
@@ -147,7 +155,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const pushes: PushOutcome[] = [];
     for (const push of scenario.pushes) {
       const alerts: PublishedMessage[] = [];
-      world.sns.onPublish = (m) => alerts.push(m);
+      // On-call gets the approval alert of a promotion and answers it from a terminal: the real
+      // CLI, in a process of its own (the alert can come before the source execution has ended).
+      const answers: Promise<ApprovalAnswer>[] = [];
+      world.sns.onPublish = (m) => {
+        alerts.push(m);
+        const promotion = scenario.promotion;
+        if (promotion && promotion.answer !== 'none' && m.attributes.outcome === 'APPROVAL_NEEDED')
+          answers.push(answerApproval(promotion, options.configPath, print));
+      };
       const startedAt = options.clock.now();
       const firstCall = world.eb.calls.length;
       const firstFault = world.faults.fired.length;
@@ -168,7 +184,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       else await follow(execution, () => world.eb.snapshot(target.environment), elapsed, print);
       const snap = world.eb.snapshot(target.environment);
       const promoted = scenario.promotion
-        ? await followPromotion(world, arn, scenario.promotion, options, print)
+        ? await followPromotion(world, arn, scenario.promotion, options, print, answers)
         : undefined;
       for (const a of alerts) {
         // A follower (ebship follow) already printed the alert text; confirm it really went out on SNS.
@@ -238,6 +254,7 @@ async function followPromotion(
   promotion: NonNullable<Scenario['promotion']>,
   options: RunOptions,
   print: (line: string) => void,
+  answers: Promise<ApprovalAnswer>[],
 ): Promise<PromotionOutcome> {
   const to = options.config.targets[promotion.to];
   if (!to) throw new Error(`unknown promoted target ${promotion.to}`);
@@ -255,33 +272,22 @@ async function followPromotion(
       passed: promotion.expect === 'NONE',
       finalVersion: world.eb.snapshot(to.environment)?.versionLabel,
       history: [],
+      answers: [],
     };
   }
   const startedAt = options.clock.now();
   print('');
   print(`promoted to ${promotion.to}: ${execution.name}`);
-  // On-call gets the approval alert and answers it from a terminal: the real CLI, another process.
-  const answers: Promise<void>[] = [];
-  const previous = world.sns.onPublish;
-  world.sns.onPublish = (m) => {
-    previous?.(m);
-    if (m.attributes.outcome === 'APPROVAL_NEEDED' && promotion.answer !== 'none')
-      answers.push(answerApproval(promotion, options.configPath, print));
-  };
-  try {
-    if (options.follow) await Promise.all([options.follow(execution.arn), execution.done]);
-    else
-      await follow(
-        execution,
-        () => world.eb.snapshot(to.environment),
-        () => Math.round((options.clock.now() - startedAt) / 1000),
-        print,
-      );
-    await Promise.all(answers);
-  } finally {
-    world.sns.onPublish = previous;
-  }
+  if (options.follow) await Promise.all([options.follow(execution.arn), execution.done]);
+  else
+    await follow(
+      execution,
+      () => world.eb.snapshot(to.environment),
+      () => Math.round((options.clock.now() - startedAt) / 1000),
+      print,
+    );
   return {
+    answers: await Promise.all(answers),
     target: promotion.to,
     status: execution.status,
     expected: promotion.expect,
@@ -300,7 +306,7 @@ function answerApproval(
   promotion: NonNullable<Scenario['promotion']>,
   configPath: string,
   print: (line: string) => void,
-): Promise<void> {
+): Promise<ApprovalAnswer> {
   const argv =
     promotion.answer === 'approve'
       ? ['approve', promotion.to]
@@ -318,7 +324,7 @@ function answerApproval(
     child.once('exit', (code) => {
       for (const line of output.trimEnd().split('\n')) print(`  | ${line}`);
       if (code !== 0) print(`  ebship ${argv[0]} exited ${code}`);
-      done();
+      done({ argv, code: code ?? -1, output });
     });
   });
 }

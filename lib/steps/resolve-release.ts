@@ -111,7 +111,9 @@ async function toRelease(request: ReleaseRequest, exec: ExecutionInfo): Promise<
     ...(request.kind === 'promotion'
       ? {
           promotedFrom: request.promotedFrom,
-          ...(target.promote?.approval === 'manual' ? { needsApproval: true } : {}),
+          ...(target.promote?.approval === 'manual'
+            ? { needsApproval: true, approvalTimeoutSeconds: target.promote.timeoutSeconds }
+            : {}),
         }
       : {}),
   };

@@ -3,7 +3,6 @@ import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/load.js';
-import { getApproval } from '../../lib/store/approval.js';
 import { type HistoryEntry, listHistory } from '../../lib/store/deployments.js';
 import { getProof, type Proof } from '../../lib/store/promotion.js';
 import { createClock } from '../../standin/clock.js';
@@ -11,7 +10,6 @@ import { freePort } from '../../standin/ports.js';
 import { DEFAULT_NAMES } from '../../standin/provision.js';
 import { type PushOutcome, runScenario } from '../../standin/run-scenario.js';
 import { loadScenario, scenarioConfigPath } from '../../standin/scenarios.js';
-import { ebship } from './ebship-cli.js';
 
 /**
  * Promotion end to end (issue 14): antenna-staging → antenna-prod of the same digest, through the
@@ -31,7 +29,6 @@ async function run(name: string) {
   const scenario = loadScenario(name);
   const configPath = scenarioConfigPath(scenario, 'ebship.yml');
   let state: { prod: HistoryEntry[]; proof: Proof | undefined; digest: string } | undefined;
-  const answers: { code: number; stdout: string; stderr: string }[] = [];
   const outcome = await runScenario(scenario, {
     config: loadConfig(configPath),
     configPath,
@@ -39,22 +36,8 @@ async function run(name: string) {
     port,
     follow: async (executionArn) => {
       const sfn = new SFNClient({});
-      let answered = false;
       for (;;) {
         const { status, input } = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-        // The promotion waits for manual approval (promote.approval: manual): a person answers as
-        // the scenario says, with the real CLI, once the request is stored.
-        if (status === 'RUNNING' && !answered && scenario.promotion && scenario.promotion.answer !== 'none') {
-          const given = JSON.parse(input ?? '{}') as { trigger?: string };
-          if (given.trigger === 'promotion' && (await waitingApproval())) {
-            const argv =
-              scenario.promotion.answer === 'approve'
-                ? ['approve', scenario.promotion.to, '--comment', 'staging looked fine']
-                : ['reject', scenario.promotion.to, '--reason', 'not this one'];
-            answers.push(await ebship(argv, configPath));
-            answered = true;
-          }
-        }
         if (status !== 'RUNNING') {
           // A promotion's input names the digest; the push's is the ECR event.
           const given = JSON.parse(input ?? '{}') as {
@@ -70,15 +53,7 @@ async function run(name: string) {
       sfn.destroy();
     },
   });
-  return { outcome, state, answers };
-}
-
-/** Whether prod's promotion waits for approval (its APPROVAL item), through the real client. */
-async function waitingApproval(): Promise<boolean> {
-  const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-  const item = await getApproval(db, DEFAULT_NAMES.tableName, PROD);
-  db.destroy();
-  return item !== undefined;
+  return { outcome, state };
 }
 
 /** Prod's history and staging's proof of `digest`, through the real client. */
@@ -94,11 +69,13 @@ describe('promotion end to end', () => {
   it('deploys the digest that succeeded on staging to production, in its own execution, after its copy of the push was skipped', {
     timeout: 120_000,
   }, async () => {
-    const { outcome, state, answers } = await run('promote');
+    const { outcome, state } = await run('promote');
     const push = outcome.pushes[0] as PushOutcome;
-    // Production waited for `ebship approve` (promote.approval: manual), answered once.
-    expect(answers.map((a) => a.code)).toEqual([0]);
-    expect(answers[0]?.stdout).toMatch(/^Approved v1\.5\.0-\w+ for antenna-prod as arn:aws:iam::/);
+    // Production waited for approval (promote.approval: manual): on-call got the alert and ran
+    // `ebship approve antenna-prod`, the real CLI in a process of its own, once.
+    const answers = push.promoted?.answers ?? [];
+    expect(answers.map((a) => [a.argv, a.code])).toEqual([[['approve', 'antenna-prod'], 0]]);
+    expect(answers[0]?.output).toMatch(/^Approved v1\.5\.0-\w+ for antenna-prod as arn:aws:iam::/);
 
     expect(push.status).toBe('SUCCEEDED');
     expect(push.finalVersion).toMatch(/^v1\.5\.0-/);

@@ -4,6 +4,7 @@
  * DynamoDB semantics through dynalite; Step Functions is the client mock (the stand-in runs the real
  * thing in test/e2e/promote.test.ts).
  */
+import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { sfn } from '../../../lib/aws/clients/sfn.js';
@@ -13,6 +14,7 @@ import { acquireDeployLock } from '../../../lib/steps/acquire-lock.js';
 import { startHeldPush } from '../../../lib/steps/freeze.js';
 import { promotionExecutionName } from '../../../lib/steps/promote.js';
 import { recordOutcome } from '../../../lib/steps/record-outcome.js';
+import { resolveRelease } from '../../../lib/steps/resolve-release.js';
 import {
   acquireLock,
   getLock,
@@ -321,6 +323,36 @@ describe('a promotion request', () => {
         },
       },
     ]);
+  });
+
+  it('resolves to a release that waits for approval as long as promote.timeoutSeconds says', async () => {
+    mocks.ecr.reset();
+    mocks.ecr.on(DescribeImagesCommand).resolves({
+      imageDetails: [
+        {
+          registryId: '123456789012',
+          repositoryName: 'antenna-backend',
+          imageDigest: DIGEST,
+          imageTags: ['v10'],
+          imagePushedAt: new Date('2026-11-23T09:58:40.000Z'),
+        },
+      ],
+    });
+
+    const resolved = await resolveRelease(input, {
+      executionId: EXECUTION,
+      startedAt: STARTED,
+      stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:ebship-dev-deploy',
+    });
+
+    expect('release' in resolved && resolved.release).toMatchObject({
+      target: 'antenna-prod',
+      trigger: 'promotion',
+      imageDigest: DIGEST,
+      promotedFrom: { target: 'antenna-staging', executionId: STAGING_EXECUTION },
+      needsApproval: true,
+      approvalTimeoutSeconds: 1800,
+    });
   });
 
   it('is refused when it claims the wrong source, or targets a target that promotes from nothing', () => {
