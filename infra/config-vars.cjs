@@ -5,8 +5,8 @@
  * configured targets only. Used from serverless.yml as `custom.ebship: ${file(infra/config-vars.cjs)}`.
  *
  * Deliberately independent of lib/: infra never imports runtime code (docs/architecture.md). It
- * checks only what it needs to build ARNs; the full schema is enforced by lib/config at run time
- * and by `ebship plan`.
+ * checks only what it needs to build ARNs; the full schema is enforced by `ebship validate`, run
+ * below at package time (the Lambdas embed its result), and by the CLI.
  *
  * ARNs that need the account or region are returned as `Fn::Sub` objects: CloudFormation fills in
  * `${AWS::...}`, and the Serverless variable resolver leaves those placeholders alone (they have no
