@@ -9,15 +9,14 @@
 // The workflow harness must load first: it points DynamoDB at an in-process dynalite.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { renderBundle } from '../lib/bundle/render.js';
 import { zipBundle } from '../lib/bundle/zip.js';
 import { loadConfig } from '../lib/config/load.js';
 import { healthVerdict } from '../lib/health/verdict.js';
 import { behaviours, digest, FakeAws, mocks, runDeploy, startDynamo } from '../test/workflow/harness.js';
+import { artifactSection } from './artifacts.js';
 import type { FleetResult } from './fleet.js';
 import { judgeTimelines } from './peers.js';
 
@@ -39,29 +38,6 @@ function runFleet(n: number, options: Record<string, number | string> = {}): Fle
     },
   });
   return JSON.parse(text.trim().split('\n').at(-1) ?? '{}') as FleetResult;
-}
-
-/** serverless.yml's function key (camelCase) to its handler file (kebab-case). */
-const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
-/** Median CPU milliseconds of importing `file` in a fresh Node, over `runs` processes. */
-function importCpuMs(file: string, runs = 5): string {
-  const script =
-    'const t=process.cpuUsage();await import(process.argv[1]);const c=process.cpuUsage(t);console.log((c.user+c.system)/1000)';
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    try {
-      const outText = execFileSync(process.execPath, ['--input-type=module', '-e', script, resolve(file)], {
-        env: { ...process.env, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' },
-        encoding: 'utf8',
-      });
-      samples.push(Number(outText.trim().split('\n').at(-1)));
-    } catch {
-      return 'n/a';
-    }
-  }
-  samples.sort((a, b) => a - b);
-  return (samples[Math.floor(runs / 2)] ?? 0).toFixed(0);
 }
 
 // Step Functions Standard: $0.025 per 1,000 state transitions (AWS Step Functions pricing page); Lambda requests $0.20 per 1M.
@@ -205,35 +181,7 @@ if (process.argv.includes('--no-package')) {
     out();
   }
 } else {
-  out('## Lambda artifacts (`serverless package`, esbuild, minified)');
-  out();
-  const dir = mkdtempSync(join(tmpdir(), 'ebship-bench-'));
-  try {
-    execFileSync(
-      'npx',
-      ['serverless', 'package', '--stage', 'bench', '--region', 'us-east-1', '--package', dir],
-      {
-        stdio: 'ignore',
-        env: { ...process.env, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench' },
-      },
-    );
-    out(
-      'Zipped size, and the CPU time of importing the bundle in a fresh Node (median of 5; the cold-start share that is ours). Source maps stay out of the zips (`ebship trace` maps stack traces).',
-    );
-    out();
-    out('| artifact | bytes | import ms CPU |');
-    out('| --- | --- | --- |');
-    for (const file of readdirSync(dir)
-      .filter((f) => f.endsWith('.zip'))
-      .sort()) {
-      const fn = file.replace(/\.zip$/, '');
-      const bundle = join('.esbuild', '.build', 'functions', `${kebab(fn)}.mjs`);
-      out(`| ${file} | ${statSync(join(dir, file)).size} | ${importCpuMs(bundle)} |`);
-    }
-  } catch (err) {
-    out(`serverless package failed: ${(err as Error).message.split('\n')[0]}`);
-  }
-  out();
+  for (const line of artifactSection()) out(line);
 }
 
 const fleetArg = process.argv.indexOf('--fleet');

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { getTarget } from '../lib/config/load.js';
 import { withFallback } from '../lib/health/wake-interval.js';
 import { config } from '../lib/runtime.js';

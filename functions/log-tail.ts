@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type Diagnostics, diagnosticsSchema } from '../lib/alerts/diagnostics.js';
 import { requestTail, retrieveTail } from '../lib/alerts/log-tail.js';
 import { eb } from '../lib/aws/clients/eb.js';

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type Registered, registerWatch } from '../lib/steps/watch.js';
 import { parseEvent, startLogging } from '../lib/workflow/input.js';
 import { releaseSchema } from '../lib/workflow/schemas.js';
@@ -11,10 +11,10 @@ import { releaseSchema } from '../lib/workflow/schemas.js';
  */
 const registration = z.object({
   // TaskToken: 1 to 2048 characters (Step Functions API reference, SendTaskSuccess).
-  taskToken: z.string().min(1).max(2048),
+  taskToken: z.string().check(z.minLength(1), z.maxLength(2048)),
   phase: z.enum(['deploy', 'rollback']),
   release: releaseSchema,
-  watch: z.looseObject({ toVersion: z.string().min(1) }),
+  watch: z.looseObject({ toVersion: z.string().check(z.minLength(1)) }),
 });
 
 export const handler = async (event: unknown, context?: Context): Promise<Registered> => {

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type ApprovalRequested, requestApproval } from '../lib/steps/approval.js';
 import { parseEvent, startLogging } from '../lib/workflow/input.js';
 import { releaseSchema } from '../lib/workflow/schemas.js';
@@ -11,7 +11,7 @@ import { releaseSchema } from '../lib/workflow/schemas.js';
  */
 const request = z.object({
   // TaskToken: 1 to 2048 characters (Step Functions API reference, SendTaskSuccess).
-  taskToken: z.string().min(1).max(2048),
+  taskToken: z.string().check(z.minLength(1), z.maxLength(2048)),
   release: releaseSchema,
 });
 

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { logger } from '../lib/logger.js';
 import { type Resolution, resolveRelease } from '../lib/steps/resolve-release.js';
 import { beginInvocation, logRelease, parseEvent } from '../lib/workflow/input.js';
@@ -7,9 +7,9 @@ import { beginInvocation, logRelease, parseEvent } from '../lib/workflow/input.j
 // The state machine passes the raw input (never logged: a manual request is free text) with the execution's identity.
 const event = z.object({
   input: z.unknown(),
-  executionId: z.string().min(1),
-  startedAt: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO time'),
-  stateMachineArn: z.string().min(1),
+  executionId: z.string().check(z.minLength(1)),
+  startedAt: z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO time')),
+  stateMachineArn: z.string().check(z.minLength(1)),
 });
 
 export const handler = async (raw: unknown, context?: Context): Promise<Resolution> => {

@@ -5,8 +5,8 @@
  * configured targets only. Used from serverless.yml as `custom.ebship: ${file(infra/config-vars.cjs)}`.
  *
  * Deliberately independent of lib/: infra never imports runtime code (docs/architecture.md). It
- * checks only what it needs to build ARNs; the full schema is enforced by lib/config at run time
- * and by `ebship plan`.
+ * checks only what it needs to build ARNs; the full schema is enforced by `ebship validate`, run
+ * below at package time (the Lambdas embed its result), and by the CLI.
  *
  * ARNs that need the account or region are returned as `Fn::Sub` objects: CloudFormation fills in
  * `${AWS::...}`, and the Serverless variable resolver leaves those placeholders alone (they have no
@@ -446,9 +446,6 @@ function configVars(text, file = 'ebship.yml', root = resolve(__dirname, '..')) 
     // Files packaged with every function: the config itself and each file of each target's include
     // directory that a bundle carries, named one by one (dotfiles included).
     packagePatterns: ['ebship.yml', ...unique(includePatterns)],
-    // The config as JSON, embedded in each bundle (esbuild define; lib/runtime.ts): the Lambdas then
-    // need no YAML parser. A JavaScript string literal, as esbuild's define wants an expression.
-    esbuildDefine: { EBSHIP_PACKAGED_CONFIG: JSON.stringify(JSON.stringify(doc)) },
     migrationResources,
     // SendCommand may use only these documents.
     migrationDocumentArns:
@@ -470,27 +467,44 @@ function configVars(text, file = 'ebship.yml', root = resolve(__dirname, '..')) 
 }
 
 /**
- * Validates ebship.yml with the full schema by running `ebship validate`, so `serverless package`
- * and `deploy` stop on exactly the line-numbered errors the CLI and the Lambdas report. A separate
+ * Validates ebship.yml with the full schema by running `ebship validate --json`, so `serverless
+ * package` and `deploy` stop on exactly the line-numbered errors the CLI and the Lambdas report.
+ * Returns the validated config with every default applied, which the Lambdas embed. A separate
  * process: infra never imports runtime code.
  */
 function validateConfig(file = CONFIG_FILE) {
   const cli = resolve(__dirname, '..', 'bin', 'ebship.js');
-  const result = spawnSync(process.execPath, [cli, '--config', file, 'validate'], {
+  const result = spawnSync(process.execPath, [cli, '--config', file, '--json', 'validate'], {
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1' },
     timeout: 60_000,
+    maxBuffer: 64 * 1024 * 1024,
   });
-  if (result.status !== 0) {
-    const why = (result.stderr || result.stdout || String(result.error ?? 'no output')).trim();
+  let answer;
+  try {
+    answer = JSON.parse(result.stdout);
+  } catch {
+    answer = undefined;
+  }
+  if (result.status !== 0 || !answer?.valid) {
+    const error = answer?.error;
+    const why = error?.message
+      ? [error.message, error.hint].filter(Boolean).join('\n')
+      : (result.stderr || result.stdout || String(result.error ?? 'no output')).trim();
     throw new Error(why.replace(/^ebship: error: /, ''));
   }
+  return answer.resolved;
 }
 
 /** Serverless calls the exported function when resolving `${file(infra/config-vars.cjs)}`. */
 module.exports = async () => {
-  validateConfig();
-  return configVars(readFileSync(CONFIG_FILE, 'utf8'));
+  const resolved = validateConfig();
+  return {
+    ...configVars(readFileSync(CONFIG_FILE, 'utf8')),
+    // The validated config, defaults applied, as JSON in each bundle (esbuild define; lib/runtime.ts):
+    // the Lambdas then build neither the YAML parser nor the config schema at cold start.
+    esbuildDefine: { EBSHIP_PACKAGED_CONFIG: JSON.stringify(JSON.stringify(resolved)) },
+  };
 };
 module.exports.validateConfig = validateConfig;
 module.exports.configVars = configVars;

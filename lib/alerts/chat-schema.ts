@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * Amazon Q Developer in chat applications (formerly AWS Chatbot), custom notification event format:
@@ -15,31 +15,28 @@ import * as z from 'zod';
  * The doc gives no length limits; ebship keeps each field small (chat-render.ts) so that every
  * rendering of one alert fits the 256 KiB SNS message together.
  */
-export const chatNotificationSchema = z
-  .object({
-    version: z.literal('1.0'),
-    source: z.literal('custom'),
-    id: z.string().min(1).optional(),
-    content: z
-      .object({
-        textType: z.literal('client-markdown').optional(),
-        title: z.string().min(1).optional(),
-        description: z.string().min(1),
-        nextSteps: z.array(z.string().min(1)).optional(),
-        keywords: z.array(z.string().min(1)).optional(),
-      })
-      .strict(),
-    metadata: z
-      .object({
-        threadId: z.string().min(1).optional(),
-        summary: z.string().min(1).optional(),
-        eventType: z.string().min(1).optional(),
-        relatedResources: z.array(z.string().min(1)).optional(),
-        additionalContext: z.record(z.string(), z.string()).optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
+const nonEmpty = z.string().check(z.minLength(1));
+
+export const chatNotificationSchema = z.strictObject({
+  version: z.literal('1.0'),
+  source: z.literal('custom'),
+  id: z.optional(nonEmpty),
+  content: z.strictObject({
+    textType: z.optional(z.literal('client-markdown')),
+    title: z.optional(nonEmpty),
+    description: nonEmpty,
+    nextSteps: z.optional(z.array(nonEmpty)),
+    keywords: z.optional(z.array(nonEmpty)),
+  }),
+  metadata: z.optional(
+    z.strictObject({
+      threadId: z.optional(nonEmpty),
+      summary: z.optional(nonEmpty),
+      eventType: z.optional(nonEmpty),
+      relatedResources: z.optional(z.array(nonEmpty)),
+      additionalContext: z.optional(z.record(z.string(), z.string())),
+    }),
+  ),
+});
 
 export type ChatNotification = z.infer<typeof chatNotificationSchema>;

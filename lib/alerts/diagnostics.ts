@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { maskAppText } from '../text/mask.js';
 import type { InstanceLogTail, InstanceVersion } from './model.js';
 
@@ -8,43 +8,45 @@ import type { InstanceLogTail, InstanceVersion } from './model.js';
  * links), each instance and the version it runs, and the last lines each one's app printed.
  */
 export const diagnosticsSchema = z.looseObject({
-  environmentId: z.string().optional(),
+  environmentId: z.optional(z.string()),
   /**
    * Where the tail comes from: EB's tail logs (RequestEnvironmentInfo), or CloudWatch Logs when the
    * environment streams its instance logs there (lib/aws/log-groups.ts). Absent: EB (older states).
    */
-  source: z.enum(['eb', 'cloudwatch']).optional(),
+  source: z.optional(z.enum(['eb', 'cloudwatch'])),
   /** CloudWatch Logs: the groups read, the app's own output first. */
-  logGroups: z.array(z.string()).optional(),
+  logGroups: z.optional(z.array(z.string())),
   /** ISO time RequestEnvironmentInfo was called: EB's tail files for this request are newer. */
-  requestedAt: z.string().optional(),
+  requestedAt: z.optional(z.string()),
   /** Polls of RetrieveEnvironmentInfo so far, and how many the state machine allows. */
-  polls: z.number().int().nonnegative().default(0),
-  maxPolls: z.number().int().positive().default(4),
-  nextPollSeconds: z.number().int().positive().default(15),
+  polls: z._default(z.int().check(z.nonnegative()), 0),
+  maxPolls: z._default(z.int().check(z.positive()), 4),
+  nextPollSeconds: z._default(z.int().check(z.positive()), 15),
   /** True when the tail is complete (every instance answered) or will not come: stop polling. */
-  done: z.boolean().default(false),
-  instances: z
-    .array(
+  done: z._default(z.boolean(), false),
+  instances: z._default(
+    z.array(
       z.object({
         instanceId: z.string(),
-        versionLabel: z.string().optional(),
-        deploymentStatus: z.string().optional(),
-        color: z.string().optional(),
+        versionLabel: z.optional(z.string()),
+        deploymentStatus: z.optional(z.string()),
+        color: z.optional(z.string()),
       }),
-    )
-    .default([]),
-  logTails: z
-    .array(
+    ),
+    [],
+  ),
+  logTails: z._default(
+    z.array(
       z.object({
         instanceId: z.string(),
         source: z.string(),
         lines: z.string(),
         truncated: z.boolean(),
       }),
-    )
-    .default([]),
-  note: z.string().optional(),
+    ),
+    [],
+  ),
+  note: z.optional(z.string()),
 });
 
 export type Diagnostics = z.infer<typeof diagnosticsSchema>;

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
-import { type Container, PUSHED_IMAGE, type Target } from '../config/schema.js';
+import { PUSHED_IMAGE } from '../config/placeholder.js';
+import type { Container, Target } from '../config/schema.js';
 import { BundleInvalid } from './errors.js';
 import { assertBundlePath, comparePaths, isIncludablePath } from './paths.js';
 

@@ -65,8 +65,7 @@ const portMapping = z
 /** An argv element: any text but NUL, which ends a C string and would split the argument in two. */
 const argument = z.string().refine((a) => !a.includes('\0'), 'must not contain a NUL character');
 
-/** The placeholder a container's image uses to mean "the image that was just pushed, by digest". */
-export const PUSHED_IMAGE = '{{image}}';
+export { PUSHED_IMAGE } from './placeholder.js';
 
 const container = z
   .object({

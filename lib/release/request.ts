@@ -1,5 +1,6 @@
 import picomatch from 'picomatch';
-import * as z from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import type { EbshipConfig, TagPattern, Target } from '../config/schema.js';
 import { InputInvalid } from '../errors.js';
 import { DIGEST, TAG } from './image-ref.js';
@@ -22,6 +23,10 @@ export type ReleaseRequest =
 
 export type RequestResolution = { request: ReleaseRequest } | { ignored: string };
 
+// zod/mini carries no messages of its own; the manual request's reach the user, so they are zod's
+// English ones, as the full zod build sets them.
+z.config(en());
+
 const ecrPushEvent = z.object({
   source: z.literal('aws.ecr'),
   'detail-type': z.literal('ECR Image Action'),
@@ -29,37 +34,37 @@ const ecrPushEvent = z.object({
     'action-type': z.string(),
     result: z.string(),
     'repository-name': z.string(),
-    'image-digest': z.string().optional(),
-    'image-tag': z.string().optional(),
+    'image-digest': z.optional(z.string()),
+    'image-tag': z.optional(z.string()),
   }),
 });
 
-const manualRequest = z
-  .object({
-    // Bounded and on one line before anything echoes them into an error or an alert.
-    target: z.string().min(1).max(63, 'target names are at most 63 characters'),
-    imageTag: z.string().max(128, 'ECR tags are at most 128 characters').optional(),
-    imageDigest: z.string().max(71, 'a digest is "sha256:" and 64 hex digits').optional(),
-    rollbackTo: z
+const manualRequest = z.strictObject({
+  // Bounded and on one line before anything echoes them into an error or an alert.
+  target: z.string().check(z.minLength(1), z.maxLength(63, 'target names are at most 63 characters')),
+  imageTag: z.optional(z.string().check(z.maxLength(128, 'ECR tags are at most 128 characters'))),
+  imageDigest: z.optional(z.string().check(z.maxLength(71, 'a digest is "sha256:" and 64 hex digits'))),
+  rollbackTo: z.optional(
+    z
       .string()
-      .min(1)
-      .max(100, 'EB version labels are 1-100 characters')
-      .regex(/^[^/\p{Cc}]+$/u, 'a version label has no "/" and no control characters (newlines, tabs)')
-      .optional(),
-    /** `push` marks a fan-out child: one push that matched several targets (see resolve-release). */
-    trigger: z.enum(['manual', 'rollback', 'push', 'promotion']).optional(),
-    /** `promotion`: the success that started it (lib/steps/promote.ts). */
-    promotedFrom: z
-      .object({
-        target: z.string().min(1).max(63),
-        executionId: z.string().min(1).max(2048),
-      })
-      .strict()
-      .optional(),
-    /** A manual deploy to a frozen target (`ebship deploy --force`): recorded in history and the alert. */
-    force: z.boolean().optional(),
-  })
-  .strict();
+      .check(
+        z.minLength(1),
+        z.maxLength(100, 'EB version labels are 1-100 characters'),
+        z.regex(/^[^/\p{Cc}]+$/u, 'a version label has no "/" and no control characters (newlines, tabs)'),
+      ),
+  ),
+  /** `push` marks a fan-out child: one push that matched several targets (see resolve-release). */
+  trigger: z.optional(z.enum(['manual', 'rollback', 'push', 'promotion'])),
+  /** `promotion`: the success that started it (lib/steps/promote.ts). */
+  promotedFrom: z.optional(
+    z.strictObject({
+      target: z.string().check(z.minLength(1), z.maxLength(63)),
+      executionId: z.string().check(z.minLength(1), z.maxLength(2048)),
+    }),
+  ),
+  /** A manual deploy to a frozen target (`ebship deploy --force`): recorded in history and the alert. */
+  force: z.optional(z.boolean()),
+});
 
 /**
  * Turns an execution input into a request. A push to a repository no target uses, an untagged push,

@@ -1,5 +1,5 @@
 import type { EnvironmentDescription } from '@aws-sdk/client-elastic-beanstalk';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type Alert, renderAlert, threadIdOf } from '../alerts/compose.js';
 import { consoleLinks } from '../alerts/links.js';
 import { instanceVersions } from '../alerts/log-tail.js';
@@ -31,13 +31,13 @@ import { formatDuration } from '../text/duration.js';
 const statusChange = z.object({
   source: z.literal('aws.states'),
   detail: z.object({
-    executionArn: z.string().min(1),
-    stateMachineArn: z.string().optional(),
-    name: z.string().optional(),
+    executionArn: z.string().check(z.minLength(1)),
+    stateMachineArn: z.optional(z.string()),
+    name: z.optional(z.string()),
     status: z.string(),
-    startDate: z.number().nullish(),
-    stopDate: z.number().nullish(),
-    input: z.string().nullish(),
+    startDate: z.nullish(z.number()),
+    stopDate: z.nullish(z.number()),
+    input: z.nullish(z.string()),
   }),
 });
 

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { renderAlert } from '../alerts/compose.js';
 import { consoleLinks } from '../alerts/links.js';
 import { type AlertModel, SEVERITY, WHOLE_STAGE } from '../alerts/model.js';
@@ -16,14 +16,14 @@ import { claimAlert, markAlertSent, releaseAlertClaim } from '../store/ownership
  * ebship's subject, attributes and renderings like every other.
  */
 const alarmStateChange = z.object({
-  id: z.string().optional(),
+  id: z.optional(z.string()),
   source: z.literal('aws.cloudwatch'),
   'detail-type': z.literal('CloudWatch Alarm State Change'),
-  region: z.string().optional(),
-  resources: z.array(z.string()).default([]),
+  region: z.optional(z.string()),
+  resources: z._default(z.array(z.string()), []),
   detail: z.object({
-    alarmName: z.string().min(1),
-    state: z.object({ value: z.string(), reason: z.string().optional(), timestamp: z.string().optional() }),
+    alarmName: z.string().check(z.minLength(1)),
+    state: z.object({ value: z.string(), reason: z.optional(z.string()), timestamp: z.optional(z.string()) }),
   }),
 });
 

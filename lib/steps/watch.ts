@@ -1,5 +1,5 @@
 import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { sfn } from '../aws/clients/sfn.js';
 import { InputInvalid } from '../errors.js';
@@ -63,17 +63,17 @@ export async function registerWatch(input: {
  * environment's ARN). Only what locates the environment is required.
  */
 const ebEvent = z.object({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   source: z.literal('aws.elasticbeanstalk'),
   'detail-type': z.string(),
-  time: z.string().optional(),
-  resources: z.array(z.string()).default([]),
+  time: z.optional(z.string()),
+  resources: z._default(z.array(z.string()), []),
   detail: z.looseObject({
-    ApplicationName: z.string().min(1).optional(),
-    EnvironmentName: z.string().min(1).optional(),
-    Status: z.string().optional(),
-    Message: z.string().optional(),
-    EventDate: z.union([z.number(), z.string()]).optional(),
+    ApplicationName: z.optional(z.string().check(z.minLength(1))),
+    EnvironmentName: z.optional(z.string().check(z.minLength(1))),
+    Status: z.optional(z.string()),
+    Message: z.optional(z.string()),
+    EventDate: z.optional(z.union([z.number(), z.string()])),
   }),
 });
 

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
+import * as z from 'zod/mini';
 import { InputInvalid } from '../errors.js';
 import { logger } from '../logger.js';
 import type { DeployState, Release } from '../workflow-state.js';
@@ -53,8 +53,9 @@ export function stateWithRelease(event: unknown, context?: Context): StateWith<'
  * Parses the part of an event a handler relies on; a mismatch is InputInvalid naming the fields,
  * never a ZodError or TypeError, so the state machine's Catch and the alert say what was wrong.
  */
-export function parseEvent<T>(schema: z.ZodType<T>, event: unknown, what: string): T {
-  const parsed = schema.safeParse(event);
+export function parseEvent<T>(schema: z.core.$ZodType<T>, event: unknown, what: string): T {
+  // zod/mini's safeParse takes a schema of either build (zod or zod/mini): they share zod's core.
+  const parsed = z.safeParse(schema, event);
   if (!parsed.success) {
     const fields = fieldsOf(parsed.error.issues).join(', ');
     throw new InputInvalid(

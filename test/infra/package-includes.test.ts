@@ -252,6 +252,28 @@ describe('packaged functions', () => {
     }
   });
 
+  it('carry only the AWS SDK code they use: the commands they send, the clients they send through (issue 16)', () => {
+    const code = (zip: string) =>
+      Object.entries(unzipSync(readFileSync(join(packaged, zip))))
+        .filter(([name]) => name.startsWith('functions/'))
+        .map(([, bytes]) => Buffer.from(bytes).toString('utf8'))
+        .join('');
+    // The SDK's ES modules (mainFields: module first): an EB command no step sends is left out,
+    // where the CommonJS build brought all of them with the client.
+    const createAppVersion = code('createAppVersion.zip');
+    expect(createAppVersion).toContain('CreateApplicationVersionCommand');
+    expect(createAppVersion).not.toContain('TerminateEnvironmentCommand');
+    // The clients are pure: CheckChecks reads SSM only, though its step module imports the EB client.
+    const checkChecks = code('checkChecks.zip');
+    expect(checkChecks).toContain('SSMClient');
+    expect(checkChecks).not.toContain('ElasticBeanstalkClient');
+    // The config was validated at package time: no Lambda builds the config schema again, so its
+    // rules' messages are in none of them.
+    for (const zip of readdirSync(packaged).filter((f) => f.endsWith('.zip'))) {
+      expect(code(zip), zip).not.toContain('lists an alarm twice');
+    }
+  });
+
   it('ship without source maps, which stay beside the build for `ebship trace`', () => {
     const zips = readdirSync(packaged).filter((f) => f.endsWith('.zip'));
     expect(zips.length).toBeGreaterThan(10);

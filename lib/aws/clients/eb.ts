@@ -7,5 +7,12 @@ import { requestHandler } from './timeouts.js';
  * SDK's backoff is billed for it, and the state machine waits for free: so this client tries a few
  * times with the standard mode's short jittered backoff, then lets the step fail. Step Functions'
  * Retry (throttled errors) and the health watch (a throttled poll is no data) do the waiting.
+ *
+ * Marked pure: a bundle that imports this module but never sends through the client leaves it out
+ * (esbuild keeps any unannotated `new` at module scope), and its cold start does not build it.
  */
-export const eb = new ElasticBeanstalkClient({ retryMode: 'standard', maxAttempts: 3, requestHandler });
+export const eb = /* @__PURE__ */ new ElasticBeanstalkClient({
+  retryMode: 'standard',
+  maxAttempts: 3,
+  requestHandler,
+});

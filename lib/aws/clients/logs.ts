@@ -1,4 +1,6 @@
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { requestHandler } from './timeouts.js';
 
-export const logs = new CloudWatchLogsClient({ requestHandler });
+// Marked pure: a bundle that imports this module but never sends through the client leaves it out
+// (esbuild keeps any unannotated `new` at module scope), and its cold start does not build it.
+export const logs = /* @__PURE__ */ new CloudWatchLogsClient({ requestHandler });

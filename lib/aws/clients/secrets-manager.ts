@@ -1,4 +1,6 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { requestHandler } from './timeouts.js';
 
-export const secretsManager = new SecretsManagerClient({ requestHandler });
+// Marked pure: a bundle that imports this module but never sends through the client leaves it out
+// (esbuild keeps any unannotated `new` at module scope), and its cold start does not build it.
+export const secretsManager = /* @__PURE__ */ new SecretsManagerClient({ requestHandler });

@@ -1,4 +1,6 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { requestHandler } from './timeouts.js';
 
-export const sfn = new SFNClient({ requestHandler });
+// Marked pure: a bundle that imports this module but never sends through the client leaves it out
+// (esbuild keeps any unannotated `new` at module scope), and its cold start does not build it.
+export const sfn = /* @__PURE__ */ new SFNClient({ requestHandler });

@@ -1,4 +1,6 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { requestHandler } from './timeouts.js';
 
-export const sns = new SNSClient({ requestHandler });
+// Marked pure: a bundle that imports this module but never sends through the client leaves it out
+// (esbuild keeps any unannotated `new` at module scope), and its cold start does not build it.
+export const sns = /* @__PURE__ */ new SNSClient({ requestHandler });

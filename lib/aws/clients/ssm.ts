@@ -1,4 +1,6 @@
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { requestHandler } from './timeouts.js';
 
-export const ssm = new SSMClient({ requestHandler });
+// Marked pure: a bundle that imports this module but never sends through the client leaves it out
+// (esbuild keeps any unannotated `new` at module scope), and its cold start does not build it.
+export const ssm = /* @__PURE__ */ new SSMClient({ requestHandler });
