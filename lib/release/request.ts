@@ -1,9 +1,9 @@
-import picomatch from 'picomatch';
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
-import type { EbshipConfig, TagPattern, Target } from '../config/schema.js';
+import type { EbshipConfig } from '../config/schema.js';
 import { InputInvalid } from '../errors.js';
 import { DIGEST, TAG } from './image-ref.js';
+import { tagRejection } from './tags.js';
 
 /**
  * What an execution was asked to do, before any AWS call: parsed from the ECR push event that
@@ -200,24 +200,6 @@ function parsePush(
       ? { ignored: `${repo}:${tag} ${why} for target ${name}` }
       : { request: { kind: 'push', target: name, repository: repo, imageTag: tag, imageDigest: digest } };
   });
-}
-
-/** Why a tag does not deploy to a target, or undefined when it does. */
-export function tagRejection(tag: string, target: Target): string | undefined {
-  if (target.source.ignoreTags.includes(tag)) return 'is an ignored tag';
-  return tagMatches(tag, target.source.tags)
-    ? undefined
-    : `does not match ${describePattern(target.source.tags)}`;
-}
-
-export function tagMatches(tag: string, pattern: TagPattern): boolean {
-  return typeof pattern === 'string'
-    ? picomatch.isMatch(tag, pattern, { dot: true })
-    : new RegExp(pattern.regex).test(tag);
-}
-
-function describePattern(pattern: TagPattern): string {
-  return typeof pattern === 'string' ? `the tag pattern "${pattern}"` : `the tag regex /${pattern.regex}/`;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -3,7 +3,7 @@ import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { getTarget, promotedFrom } from '../config/load.js';
 import type { EbshipConfig, Target } from '../config/schema.js';
-import { tagRejection } from '../release/request.js';
+import { tagRejection } from '../release/tags.js';
 import { shortDigest } from '../release/version-label.js';
 import { getProof, type Proof } from '../store/promotion.js';
 import type { PromotionResult, Release } from '../workflow-state.js';

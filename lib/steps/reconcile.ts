@@ -12,7 +12,7 @@ import { listTaggedImages } from '../aws/ecr-list.js';
 import { describeEnvironmentsOf, type EnvironmentView } from '../aws/environments.js';
 import type { Target } from '../config/schema.js';
 import { logger } from '../logger.js';
-import { tagRejection } from '../release/request.js';
+import { tagRejection } from '../release/tags.js';
 import { shortDigest } from '../release/version-label.js';
 import { config, runtimeEnv } from '../runtime.js';
 import {

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../lib/config/load.js';
 import { InputInvalid } from '../../../lib/errors.js';
-import { parseRequest, tagRejection } from '../../../lib/release/request.js';
+import { parseRequest } from '../../../lib/release/request.js';
+import { tagRejection } from '../../../lib/release/tags.js';
 
 const config = loadConfig('ebship.yml');
 const push = JSON.parse(readFileSync('test/fixtures/events/ecr-push.json', 'utf8'));
