@@ -57,6 +57,25 @@ export async function registerWatch(input: {
 }
 
 /**
+ * The watch took its verdict (healthy, rollback, abort, timeout, overridden): its WATCH item goes,
+ * so it does not linger until an event finds it or its TTL. Only this execution's item (a newer
+ * registration is never deleted), and idempotent: a Lambda retry, or a poll-only watch that never
+ * stored one, finds nothing to delete. A failure here is logged, not thrown: the verdict stands,
+ * an event that finds the item is told the task is closed (stale), and the TTL is the backstop.
+ */
+export async function endWatch(key: EnvKey, executionId: string): Promise<boolean> {
+  try {
+    return await deleteWatch(dynamo, runtimeEnv().tableName, key, { executionId });
+  } catch (err) {
+    logger.warn('could not delete the WATCH item at the verdict; its TTL will', {
+      environment: key.environment,
+      error: (err as Error).name,
+    });
+    return false;
+  }
+}
+
+/**
  * "Health status change" and "Elastic Beanstalk resource status change", as EB sends them to
  * EventBridge (EB developer guide, "Using Elastic Beanstalk with Amazon EventBridge": detail has
  * Status, EventDate, ApplicationName, EnvironmentName, Message, Severity; `resources` holds the

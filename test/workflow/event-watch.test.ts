@@ -125,6 +125,16 @@ const entered = (history: HistoryEvent[], state: string) =>
   ).length;
 const count = (history: HistoryEvent[], type: string) => history.filter((h) => h.type === type).length;
 
+/** The environment's WATCH item as the table holds it now. */
+const watchItem = (db: DynamoDBDocumentClient) =>
+  db.send(
+    new GetCommand({
+      TableName: DEFAULT_NAMES.tableName,
+      Key: { pk: `ENV#${ENV.application}/${ENV.environment}`, sk: 'WATCH' },
+      ConsistentRead: true,
+    }),
+  );
+
 /** An ebship.yml like the repository's, with `health.watch` set for the Antenna target. */
 function configWith(watch: 'events' | 'poll'): string {
   const doc = parse(readFileSync('ebship.yml', 'utf8'));
@@ -221,27 +231,42 @@ describe('the event-driven health watch', () => {
     expect(redToRollback(run.events)).toBeLessThanOrEqual(10);
   });
 
+  it('deletes the WATCH item as soon as the watch takes its verdict, not at the next event or its TTL', async () => {
+    const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    let waited: unknown;
+    let atVerdict: unknown = 'not read';
+    const run = await deploy(GOOD, {
+      during: async (world, executionArn) => {
+        for (let i = 0; i < 3000 && world.sfn.tokens.open(executionArn).length === 0; i++)
+          await new Promise((r) => setTimeout(r, 5));
+        waited = (await watchItem(db)).Item;
+        // The healthy verdict's next state: the watch is over, the execution is not.
+        const execution = world.sfn.executions.get(executionArn);
+        for (let i = 0; i < 6000 && execution && entered(execution.history, 'HasMigrationCheck') === 0; i++)
+          await new Promise((r) => setTimeout(r, 5));
+        atVerdict = (await watchItem(db)).Item;
+      },
+    });
+
+    expect(run.push.status).toBe('SUCCEEDED');
+    expect(waited).toMatchObject({ executionId: run.executionArn, phase: 'deploy' });
+    expect(atVerdict).toBeUndefined();
+  });
+
   it('leaves no WATCH item behind when the execution is stopped while it waits for an event', async () => {
     const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-    const watchItem = () =>
-      db.send(
-        new GetCommand({
-          TableName: DEFAULT_NAMES.tableName,
-          Key: { pk: `ENV#${ENV.application}/${ENV.environment}`, sk: 'WATCH' },
-          ConsistentRead: true,
-        }),
-      );
     let waiting: unknown;
     let left: unknown = 'not read';
     const run = await deploy(GOOD, {
       during: async (world, executionArn) => {
         for (let i = 0; i < 3000 && world.sfn.tokens.open(executionArn).length === 0; i++)
           await new Promise((r) => setTimeout(r, 5));
-        waiting = (await watchItem()).Item;
+        waiting = (await watchItem(db)).Item;
         await new SFNClient({}).send(new StopExecutionCommand({ executionArn }));
         // executionEnded runs on the status change; wait for it.
-        for (let i = 0; i < 600 && (await watchItem()).Item; i++) await new Promise((r) => setTimeout(r, 10));
-        left = (await watchItem()).Item;
+        for (let i = 0; i < 600 && (await watchItem(db)).Item; i++)
+          await new Promise((r) => setTimeout(r, 10));
+        left = (await watchItem(db)).Item;
       },
     });
 
