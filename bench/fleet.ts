@@ -270,7 +270,7 @@ export async function runFleet(
 /**
  * The health watch's EB calls per environment-minute, split at EB's "update completed" event: while
  * EB is Updating (UpdateEnvironment → completion) and during the bake (completion → the watch's last
- * CheckHealth). A call naming one environment counts for it; a batched call (several names, or the
+ * look, CheckHealth or CheckHealthAfterWait). A call naming one environment counts for it; a batched call (several names, or the
  * account's events) is shared among the environments watched at that moment.
  */
 function watchCalls(
@@ -288,10 +288,13 @@ function watchCalls(
     const start = calls.find(
       (c) => c.action === 'UpdateEnvironment' && c.input.EnvironmentName === environment,
     )?.at;
+    // The watch's looks: CheckHealth, and CheckHealthAfterWait in the event-driven loop.
     const lastCheck = history.findLast(
       (h) =>
         h.type === 'TaskStateExited' &&
-        (h.stateExitedEventDetails as { name?: string } | undefined)?.name === 'CheckHealth',
+        ['CheckHealth', 'CheckHealthAfterWait'].includes(
+          (h.stateExitedEventDetails as { name?: string } | undefined)?.name ?? '',
+        ),
     );
     if (start === undefined || !lastCheck) return [];
     const end = lastCheck.timestamp.getTime();

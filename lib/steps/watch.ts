@@ -2,7 +2,7 @@ import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { sfn } from '../aws/clients/sfn.js';
-import { InputInvalid } from '../errors.js';
+import { InputInvalid, WatchEnded } from '../errors.js';
 import { logger } from '../logger.js';
 import { runtimeEnv } from '../runtime.js';
 import type { EnvKey } from '../store/deployments.js';
@@ -37,7 +37,13 @@ export async function registerWatch(input: {
   key: EnvKey;
   executionId: string;
   expectedVersion: string;
+  /** The verdict of the look just taken: only `wait` waits. */
+  verdict: string;
 }): Promise<Registered> {
+  if (input.verdict !== 'wait') {
+    // The look after the last wait ended the watch: its Catch routes the verdict (no Choice per look).
+    throw new WatchEnded(`the ${input.phase} watch took its verdict (${input.verdict}): nothing to wait for`);
+  }
   const table = runtimeEnv().tableName;
   const stored = await storeToken(dynamo, table, input.key, {
     taskToken: input.taskToken,
