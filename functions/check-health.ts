@@ -20,14 +20,14 @@ export const handler = async (event: unknown, context?: Context): Promise<Health
     if (afterWait) loopEnded(state.rollbackHealth);
     const progress = await checkHealth(state.release, state.rollback, state.rollbackHealth);
     const next = withFallback(progress, state.rollbackHealth, policyOf(state.release.target));
-    return ended(state.release, afterWait ? waitable(next) : next);
+    return ended(state.release, afterWait ? waitable(next) : next, 'rollback');
   }
   const state = parseState(event, context, ['release', 'deploy']);
   if (afterWait) loopEnded(state.health);
   const progress = await checkHealth(state.release, state.deploy, state.health);
   // The event-driven watch (health.watch: events) waits for EB's events up to this long.
   const next = withFallback(progress, state.health, policyOf(state.release.target));
-  return ended(state.release, afterWait ? waitable(next) : next);
+  return ended(state.release, afterWait ? waitable(next) : next, 'deploy');
 };
 
 /**
@@ -58,9 +58,18 @@ function waitable(progress: HealthProgress): HealthProgress {
   };
 }
 
-/** A verdict ends this watch: its WATCH item goes now, not at the next event or its TTL. */
-async function ended(release: Release, progress: HealthProgress): Promise<HealthProgress> {
-  if (progress.verdict !== 'wait') {
+/**
+ * A verdict ends this watch: its WATCH item goes now, not at the next event or its TTL. Except when
+ * the deploy watch hands over to the rollback's (rollback, abort, timeout): that watch registers on
+ * the same item, whose last event id makes a late copy of the event that ended this one do nothing.
+ */
+async function ended(
+  release: Release,
+  progress: HealthProgress,
+  phase: 'deploy' | 'rollback',
+): Promise<HealthProgress> {
+  const rollsBack = phase === 'deploy' && ['rollback', 'abort', 'timeout'].includes(progress.verdict);
+  if (progress.verdict !== 'wait' && !rollsBack) {
     const { application, environment, executionId } = release;
     await endWatch({ application, environment }, executionId);
   }

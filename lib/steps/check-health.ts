@@ -153,8 +153,9 @@ function instancesAtVerdict(
  *   an earlier read stand: every one of them is true, and the look decides nothing they could change
  *   (a failure or a dip to Red that they would show arrives with a change of the environment, or is
  *   read before the deploy is called healthy);
- * - the instances (DescribeInstancesHealth, no batch form), only when the look would end the watch
- *   healthy or timed out: a verdict that ends the deploy sees every instance on the new version.
+ * - the instances (DescribeInstancesHealth, no batch form), only when the look would end the deploy:
+ *   healthy or timed out (every instance on the new version, Deployed), or rolled back (the alert
+ *   names each instance and the version it ran).
  * A Red environment's causes are read for the alert. Without a fresh snapshot this execution reads
  * EB itself. `EBSHIP_HEALTH_READ=direct`: always EB itself, unbudgeted (the old watch).
  */
@@ -201,8 +202,9 @@ async function readHealth(
     return snapshot;
   }
   // Settled: the instances count only for a verdict that ends the deploy. Healthy needs every one on
-  // the new version, Deployed; a timeout of an update EB reports done is decided by them too.
-  if (endsWatch(judge(snapshot))) {
+  // the new version, Deployed; a timeout of an update EB reports done is decided by them too; a
+  // rollback's alert names each instance and the version it ran (a partial deploy).
+  if (endsDeploy(judge(snapshot))) {
     return { ...snapshot, instances: await sharedInstances(deps, release) };
   }
   return snapshot;
@@ -210,6 +212,8 @@ async function readHealth(
 
 /** A look that would call the deploy healthy, or time it out, is taken from a complete read. */
 const endsWatch = (p: HealthProgress) => p.verdict === 'healthy' || p.verdict === 'timeout';
+/** ...and one that rolls back reads the instances too, for the alert. */
+const endsDeploy = (p: HealthProgress) => endsWatch(p) || p.verdict === 'rollback' || p.verdict === 'abort';
 
 /**
  * The events are read again when the environment differs from the last look (status, colour or
