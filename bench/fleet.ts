@@ -168,7 +168,7 @@ export async function runFleet(
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
     pointHandlersAt(standin.endpoint, world.region, configPath, alertTopicArn);
     // EB's own events reach ebEvents only through this rule (infra/events.yml), as in AWS.
-    await addEbEventsRule(world);
+    await addEbEventsRule(world, config);
     resolver = await loadRegistry();
     const machineArn = world.sfn.createStateMachine(
       'ebship-local-deploy',
@@ -220,6 +220,7 @@ export async function runFleet(
           );
           console.error(e.status, e.error, JSON.stringify(input.failure ?? input.health ?? {}).slice(0, 600));
         }
+    if (process.env.EBSHIP_FLEET_TRACE) trace(calls, world.eb.events, executions[0]?.history ?? []);
     const watched = watchCalls(
       calls,
       world.eb.events,
@@ -269,7 +270,7 @@ export async function runFleet(
 /**
  * The health watch's EB calls per environment-minute, split at EB's "update completed" event: while
  * EB is Updating (UpdateEnvironment → completion) and during the bake (completion → the watch's last
- * CheckHealth). A call naming one environment counts for it; a batched call (several names, or the
+ * look, CheckHealth or CheckHealthAfterWait). A call naming one environment counts for it; a batched call (several names, or the
  * account's events) is shared among the environments watched at that moment.
  */
 function watchCalls(
@@ -287,10 +288,13 @@ function watchCalls(
     const start = calls.find(
       (c) => c.action === 'UpdateEnvironment' && c.input.EnvironmentName === environment,
     )?.at;
+    // The watch's looks: CheckHealth, and CheckHealthAfterWait in the event-driven loop.
     const lastCheck = history.findLast(
       (h) =>
         h.type === 'TaskStateExited' &&
-        (h.stateExitedEventDetails as { name?: string } | undefined)?.name === 'CheckHealth',
+        ['CheckHealth', 'CheckHealthAfterWait'].includes(
+          (h.stateExitedEventDetails as { name?: string } | undefined)?.name ?? '',
+        ),
     );
     if (start === undefined || !lastCheck) return [];
     const end = lastCheck.timestamp.getTime();
@@ -329,6 +333,27 @@ function watchCalls(
     updatingMinutes,
     bakeMinutes,
   };
+}
+
+/** EBSHIP_FLEET_TRACE=1: the first execution's states and every EB call and event, on one timeline (stderr). */
+function trace(
+  calls: { action: string; input: Record<string, unknown>; at: number; error?: string }[],
+  events: { environment?: string; message: string; date: Date }[],
+  history: HistoryEvent[],
+): void {
+  const t0 = history[0]?.timestamp.getTime() ?? 0;
+  const rows: [number, string][] = [
+    ...calls.map((c): [number, string] => [c.at, `EB ${c.action}${c.error ? ` (${c.error})` : ''}`]),
+    ...events.map((e): [number, string] => [e.date.getTime(), `event ${e.message.slice(0, 70)}`]),
+    ...history
+      .filter((h) => h.type.endsWith('StateEntered'))
+      .map((h): [number, string] => [
+        h.timestamp.getTime(),
+        `state ${(h.stateEnteredEventDetails as { name?: string } | undefined)?.name}`,
+      ]),
+  ];
+  for (const [at, what] of rows.sort((a, b) => a[0] - b[0]))
+    console.error(`${((at - t0) / 1000).toFixed(1).padStart(7)} ${what}`);
 }
 
 function takeApart(history: HistoryEvent[], updateAt: number): PushToUpdate {

@@ -15,6 +15,8 @@ const registration = z.object({
   phase: z.enum(['deploy', 'rollback']),
   release: releaseSchema,
   watch: z.looseObject({ toVersion: z.string().check(z.minLength(1)) }),
+  // The verdict of the look before this wait: anything but wait ends the watch (WatchEnded).
+  verdict: z.enum(['wait', 'healthy', 'rollback', 'timeout', 'overridden', 'abort']),
 });
 
 export const handler = async (event: unknown, context?: Context): Promise<Registered> => {
@@ -27,5 +29,6 @@ export const handler = async (event: unknown, context?: Context): Promise<Regist
     key: { application, environment },
     executionId,
     expectedVersion: input.watch.toVersion,
+    verdict: input.verdict,
   });
 };

@@ -132,3 +132,13 @@ export class ApprovalRejected extends EbshipError {
 export class ApprovalSuperseded extends EbshipError {
   override readonly name = 'ApprovalSuperseded';
 }
+
+/**
+ * The health watch's wait for an EB event (WaitForHealthEvent) was asked to wait after a look whose
+ * verdict ends the watch: nothing to wait for. Its Catch takes the verdict to HealthVerdict, which
+ * routes it; the loop of waits and looks has no Choice state of its own (issue 13: fewer billed
+ * transitions per look).
+ */
+export class WatchEnded extends EbshipError {
+  override readonly name = 'WatchEnded';
+}

@@ -106,10 +106,20 @@ export function loadExecutionEndedRule(
 export function loadEbEventsRule(
   /** `EbEventsLambdaFunction.Arn`: the stand-in's ARN of the function. */
   refs: Record<string, string>,
+  /** The environments ebship.yml names (`${self:custom.ebship.environmentNames}`). */
+  environments: string[],
   file = EVENTS_FILE,
 ): EventRule | undefined {
-  return loadRule('EbEventsRule', refs, file);
+  const rule = loadRule('EbEventsRule', refs, file);
+  if (!rule) return undefined;
+  const names = [...new Set(environments)].sort();
+  return {
+    ...rule,
+    pattern: substitute(rule.pattern, new Map([[ENVIRONMENT_NAMES_VAR, names]])) as EventPattern,
+  };
 }
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a Serverless variable, read literally from the file.
+const ENVIRONMENT_NAMES_VAR = '${self:custom.ebship.environmentNames}';
 
 /** A rule of infra/events.yml with its references resolved to the stand-in's ARNs (its first target). */
 function loadRule(logicalId: string, refs: Record<string, string>, file: string): EventRule | undefined {

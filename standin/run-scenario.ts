@@ -142,7 +142,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     });
     if (ended) world.rules.push(ended);
     if (scenario.scheduledRules) scheduler = await startScheduledRules(world, machineArn, print);
-    await addEbEventsRule(world);
+    await addEbEventsRule(world, options.config);
     // Armed after provisioning, so only ebship's own calls meet them.
     world.faults.addAll(scenario.faults);
 
@@ -518,10 +518,11 @@ const EB_EVENTS = '../functions/eb-events.js';
  * watch (issue 13): the rule from infra/events.yml, the function in process. Call it once the
  * handlers' environment points at the stand-in.
  */
-export async function addEbEventsRule(world: World): Promise<EventRule | undefined> {
+export async function addEbEventsRule(world: World, config: EbshipConfig): Promise<EventRule | undefined> {
   const arn = `arn:aws:lambda:${world.region}:${world.account}:function:ebship-local-ebEvents`;
   world.functions.set(arn, await loadFunction(EB_EVENTS));
-  const rule = loadEbEventsRule({ 'EbEventsLambdaFunction.Arn': arn });
+  const environments = Object.values(config.targets).map((t) => t.environment);
+  const rule = loadEbEventsRule({ 'EbEventsLambdaFunction.Arn': arn }, environments);
   if (rule) world.rules.push(rule);
   return rule;
 }

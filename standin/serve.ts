@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   if (ended) world.rules.push(ended);
   // Scheduled rules (the reconciler: lost pushes, drift) on the simulated clock.
   const scheduler = await startScheduledRules(world, machineArn, () => undefined);
-  await addEbEventsRule(world);
+  await addEbEventsRule(world, config);
   world.faults.addAll(scenario.faults);
   world.sns.onPublish = (m) =>
     console.log(

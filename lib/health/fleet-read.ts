@@ -71,19 +71,44 @@ export interface ReadDeps extends FleetDeps {
   sleep: (ms: number) => Promise<void>;
 }
 
-export function isFresh(s: EnvSnapshot | undefined, since: string, now: number): s is EnvSnapshot {
+/**
+ * What a look needs fresh: the environment (status, colour, version: DescribeEnvironments), or its
+ * events as well (DescribeEvents, back to the watch's start). A quiet look needs only the first.
+ */
+export type SharedNeed = 'environment' | 'events';
+
+/** The environment read at most FRESH_SECONDS ago. */
+export function environmentFresh(s: EnvSnapshot | undefined, now: number): s is EnvSnapshot {
+  return s !== undefined && now - Date.parse(s.readAt) <= FRESH_SECONDS * 1000;
+}
+
+/** The events read at most FRESH_SECONDS ago, reaching back to the watch's start. */
+export function eventsFresh(s: EnvSnapshot | undefined, since: string, now: number): s is EnvSnapshot {
   return (
-    s !== undefined &&
-    now - Date.parse(s.readAt) <= FRESH_SECONDS * 1000 &&
+    s?.eventsReadAt !== undefined &&
+    now - Date.parse(s.eventsReadAt) <= FRESH_SECONDS * 1000 &&
     Date.parse(s.eventsFrom) <= Date.parse(since)
   );
 }
 
-/** The environment as a fresh shared snapshot shows it (without instances), or undefined: read EB yourself. */
+/** Environment and events both fresh: what a verdict that ends the watch is taken from. */
+export function isFresh(s: EnvSnapshot | undefined, since: string, now: number): s is EnvSnapshot {
+  return environmentFresh(s, now) && eventsFresh(s, since, now);
+}
+
+const freshFor = (need: SharedNeed, s: EnvSnapshot | undefined, since: string, now: number) =>
+  need === 'events' ? isFresh(s, since, now) : environmentFresh(s, now);
+
+/**
+ * The environment as a fresh shared snapshot shows it (without instances), or undefined: read EB
+ * yourself. `environment`: only its DescribeEnvironments part need be fresh (its events are those of
+ * an earlier read: true, maybe not all); `events`: both, events back to the watch's start.
+ */
 export async function sharedSnapshot(
   deps: ReadDeps,
   ref: EnvRef,
   since: string,
+  need: SharedNeed = 'events',
 ): Promise<EnvSnapshot | undefined> {
   const key = { application: ref.application, environment: ref.environment };
   await registerWatch(deps.db, deps.table, {
@@ -91,37 +116,49 @@ export async function sharedSnapshot(
     since,
     until: deps.now() + REGISTRATION_SECONDS * 1000,
   });
-  const current = await getSnapshot(deps.db, deps.table, key);
-  if (isFresh(current, since, deps.now())) return current;
-
-  const lease = await claimPollerLease(deps.db, deps.table, deps.holder, deps.now(), LEASE_SECONDS);
-  if (lease) {
-    let cursor: string | undefined;
-    try {
-      cursor = await refreshFleet(deps, lease.eventsCursor);
-    } catch (err) {
-      // Over the budget, or EB throttled the batch: a direct read now would only add to it.
-      if (err instanceof FleetBudgetSpent || EB_THROTTLING.has((err as Error)?.name ?? '')) {
-        throw new HealthReadThrottled((err as Error).message);
-      }
-      logger.warn('shared health refresh failed: reading EB directly', {
-        error: (err as Error).name,
-        reason: (err as Error).message,
-      });
-      return undefined;
-    } finally {
-      await releasePollerLease(deps.db, deps.table, deps.holder, deps.now(), cursor);
-    }
-    const refreshed = await getSnapshot(deps.db, deps.table, key);
-    return isFresh(refreshed, since, deps.now()) ? refreshed : undefined;
-  }
-  // Someone else is refreshing: their batch covers this environment too.
-  for (const ms of WAIT_FOR_REFRESH_MS) {
+  for (let attempt = 0; ; attempt++) {
+    const current = await getSnapshot(deps.db, deps.table, key);
+    if (freshFor(need, current, since, deps.now())) return current;
+    const lease = await claimPollerLease(deps.db, deps.table, deps.holder, deps.now(), LEASE_SECONDS);
+    if (lease) return refreshAsHolder(deps, key, since, need, current, lease.eventsCursor);
+    // Someone else is refreshing: their batch covers this environment too (or, if it read less than
+    // this look needs, the lease is free again soon for this reader to take).
+    const ms = WAIT_FOR_REFRESH_MS[attempt];
+    if (ms === undefined) return undefined;
     await deps.sleep(ms);
-    const s = await getSnapshot(deps.db, deps.table, key);
-    if (isFresh(s, since, deps.now())) return s;
   }
-  return undefined;
+}
+
+async function refreshAsHolder(
+  deps: ReadDeps,
+  key: EnvRef,
+  since: string,
+  need: SharedNeed,
+  current: EnvSnapshot | undefined,
+  eventsCursor: string | undefined,
+): Promise<EnvSnapshot | undefined> {
+  let cursor: string | undefined;
+  try {
+    // Only what is stale: the environment read a moment ago is not read again for its events.
+    cursor = await refreshFleet(deps, eventsCursor, {
+      environments: !environmentFresh(current, deps.now()),
+      events: need === 'events',
+    });
+  } catch (err) {
+    // Over the budget, or EB throttled the batch: a direct read now would only add to it.
+    if (err instanceof FleetBudgetSpent || EB_THROTTLING.has((err as Error)?.name ?? '')) {
+      throw new HealthReadThrottled((err as Error).message);
+    }
+    logger.warn('shared health refresh failed: reading EB directly', {
+      error: (err as Error).name,
+      reason: (err as Error).message,
+    });
+    return undefined;
+  } finally {
+    await releasePollerLease(deps.db, deps.table, deps.holder, deps.now(), cursor);
+  }
+  const refreshed = await getSnapshot(deps.db, deps.table, key);
+  return freshFor(need, refreshed, since, deps.now()) ? refreshed : undefined;
 }
 
 /** The snapshot as the verdict reads it: events since the watch's start, instances only when fresh. */

@@ -58,10 +58,26 @@ export class FleetEventsOverflow extends Error {
 const keyOf = (k: EnvKey) => `${k.application}/${k.environment}`;
 
 /**
- * Refreshes every watched environment's snapshot. Returns the new events cursor. Throws
- * FleetBudgetSpent when the budget has no token for the batch (nothing is written then).
+ * What a refresh reads: the environments (one DescribeEnvironments per 100 names), the account's
+ * events since the cursor (one DescribeEvents page or more), or both. Most looks of a watch need only
+ * the environments: the events are read when a look sees the environment change, or would end the
+ * watch healthy (lib/steps/check-health.ts, readHealth).
  */
-export async function refreshFleet(deps: FleetDeps, cursor: string | undefined): Promise<string> {
+export interface RefreshWhat {
+  environments: boolean;
+  events: boolean;
+}
+
+/**
+ * Refreshes every watched environment's snapshot. Returns the events cursor (moved only when the
+ * events were read). Throws FleetBudgetSpent when the budget has no token for the batch (nothing is
+ * written then).
+ */
+export async function refreshFleet(
+  deps: FleetDeps,
+  cursor: string | undefined,
+  what: RefreshWhat = { environments: true, events: true },
+): Promise<string | undefined> {
   const startedAt = deps.now();
   const watching = await listWatching(deps.db, deps.table, startedAt);
   if (watching.length === 0) return cursor ?? new Date(startedAt).toISOString();
@@ -69,7 +85,7 @@ export async function refreshFleet(deps: FleetDeps, cursor: string | undefined):
   // Events from the cursor, or from the start of any watch whose snapshot does not reach back to it.
   const covered = (e: WatchEntry) => {
     const p = previous.get(`ENV#${keyOf(e)}`);
-    return p !== undefined && Date.parse(p.eventsFrom) <= Date.parse(e.since);
+    return p?.eventsReadAt !== undefined && Date.parse(p.eventsFrom) <= Date.parse(e.since);
   };
   const from = Math.min(
     cursor ? Date.parse(cursor) : Number.POSITIVE_INFINITY,
@@ -78,30 +94,24 @@ export async function refreshFleet(deps: FleetDeps, cursor: string | undefined):
   const start = Number.isFinite(from) ? from : startedAt - CURSOR_OVERLAP_MS;
 
   const names = [...new Set(watching.map((e) => e.environment))];
-  const calls = Math.ceil(names.length / NAMES_PER_CALL) + 1;
+  const calls = (what.environments ? Math.ceil(names.length / NAMES_PER_CALL) : 0) + (what.events ? 1 : 0);
   if (!(await takeBudget(deps.db, deps.table, deps.budget, calls, deps.now))) {
     throw new FleetBudgetSpent(`the fleet's EB read budget has no ${calls} calls left`);
   }
   const readAt = new Date(deps.now()).toISOString();
   const [environments, events] = await Promise.all([
-    describeAll(deps.eb, names),
-    accountEvents(deps, new Date(start)),
+    what.environments ? describeAll(deps.eb, names) : undefined,
+    what.events ? accountEvents(deps, new Date(start)) : undefined,
   ]);
 
   await Promise.all(
     watching.map((entry) => {
       const p = previous.get(`ENV#${keyOf(entry)}`);
-      const keep = covered(entry) && p ? p.events : [];
-      const mine = events
-        .filter((e) => e.EnvironmentName === entry.environment && e.ApplicationName === entry.application)
-        .map(toEvent);
-      let merged = dedupe([...keep, ...mine]).filter((e) => e.date >= entry.since);
-      let eventsFrom =
-        covered(entry) && p ? maxIso(p.eventsFrom, entry.since) : new Date(start).toISOString();
-      eventsFrom = maxIso(eventsFrom, entry.since);
-      if (merged.length > EVENTS_KEPT) {
-        merged = merged.slice(-EVENTS_KEPT);
-        eventsFrom = merged[0]?.date ?? eventsFrom;
+      if (!environments) {
+        // Events only: the environment stays as its last read saw it (with its own age).
+        return p && events
+          ? putSnapshot(deps.db, deps.table, withEvents(p, entry, events, start, readAt))
+          : undefined;
       }
       const env = environments.find(
         (d) =>
@@ -109,7 +119,7 @@ export async function refreshFleet(deps: FleetDeps, cursor: string | undefined):
           d.ApplicationName === entry.application &&
           d.Status !== 'Terminated',
       );
-      const snapshot: EnvSnapshot = {
+      const base: EnvSnapshot = {
         application: entry.application,
         environment: entry.environment,
         readAt,
@@ -120,17 +130,50 @@ export async function refreshFleet(deps: FleetDeps, cursor: string | undefined):
         ...(env?.VersionLabel ? { versionLabel: env.VersionLabel } : {}),
         ...(env?.PlatformArn ? { platformArn: env.PlatformArn } : {}),
         ...(env?.SolutionStackName ? { solutionStackName: env.SolutionStackName } : {}),
-        events: merged,
-        eventsFrom,
+        // The events as the last read of them left them; none yet for a new watch (never fresh).
+        events: p?.events ?? [],
+        eventsFrom: p?.eventsFrom ?? readAt,
+        ...(p?.eventsReadAt ? { eventsReadAt: p.eventsReadAt } : {}),
         // Instances stay with their own read time: the reader judges their age.
         ...(p?.instances && p.instancesReadAt
           ? { instances: p.instances, instancesReadAt: p.instancesReadAt }
           : {}),
       };
-      return putSnapshot(deps.db, deps.table, snapshot);
+      return putSnapshot(
+        deps.db,
+        deps.table,
+        events ? withEvents(base, entry, events, start, readAt, p) : base,
+      );
     }),
   );
-  return new Date(Date.parse(readAt) - CURSOR_OVERLAP_MS).toISOString();
+  return events ? new Date(Date.parse(readAt) - CURSOR_OVERLAP_MS).toISOString() : cursor;
+}
+
+/** The snapshot with the events just read merged into what it kept (de-duplicated, since its watch's start). */
+function withEvents(
+  s: EnvSnapshot,
+  entry: WatchEntry,
+  events: EventDescription[],
+  start: number,
+  readAt: string,
+  previous: EnvSnapshot | undefined = s,
+): EnvSnapshot {
+  const covered =
+    previous !== undefined &&
+    Date.parse(previous.eventsFrom) <= Date.parse(entry.since) &&
+    previous.eventsReadAt !== undefined;
+  const keep = covered ? previous.events : [];
+  const mine = events
+    .filter((e) => e.EnvironmentName === entry.environment && e.ApplicationName === entry.application)
+    .map(toEvent);
+  let merged = dedupe([...keep, ...mine]).filter((e) => e.date >= entry.since);
+  let eventsFrom = covered ? maxIso(previous.eventsFrom, entry.since) : new Date(start).toISOString();
+  eventsFrom = maxIso(eventsFrom, entry.since);
+  if (merged.length > EVENTS_KEPT) {
+    merged = merged.slice(-EVENTS_KEPT);
+    eventsFrom = merged[0]?.date ?? eventsFrom;
+  }
+  return { ...s, events: merged, eventsFrom, eventsReadAt: readAt };
 }
 
 async function describeAll(eb: ElasticBeanstalkClient, names: string[]): Promise<EnvironmentDescription[]> {

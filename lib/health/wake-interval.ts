@@ -33,10 +33,13 @@ export function withFallback(
   const now = Date.parse(progress.lastReadAt ?? '');
   const base = policy.fallbackSeconds ?? DEFAULT_FALLBACK_SECONDS;
   let seconds = Math.max(1, Math.round(base * (0.8 + 0.2 * random())));
+  // A deadline within one fallback interval is waited for exactly, not jittered: the look before it
+  // would only find the bake unfinished, and cost a read and a wake cycle. Deadlines are spread
+  // across a fleet already (each bake starts when its own update completes).
   const deadline = (since: string | undefined, limit: number) => {
     if (!since) return;
     const left = Math.ceil(limit - (now - Date.parse(since)) / 1000);
-    if (Number.isFinite(left)) seconds = Math.min(seconds, Math.max(1, left));
+    if (Number.isFinite(left) && left <= base) seconds = Math.max(1, left);
   };
   if (progress.healthySince) deadline(progress.healthySince, policy.bakeSeconds);
   else if (progress.convergedAt && progress.color === 'Grey')

@@ -8,10 +8,12 @@ import type { HealthPolicy } from '../config/schema.js';
 import { EnvironmentNotFound } from '../errors.js';
 import {
   budgetedDirectRead,
+  eventsFresh,
   FLEET_BUDGET,
   HealthReadThrottled,
   healthReadMode,
   type ReadDeps,
+  type SharedNeed,
   sharedInstances,
   sharedSnapshot,
   toHealthSnapshot,
@@ -140,13 +142,22 @@ function instancesAtVerdict(
 }
 
 /**
- * The look the verdict is taken from. Shared (the default): the environment's SNAPSHOT, fresh by
- * lib/health/fleet-read.ts's rule (read by EB at most FRESH_SECONDS ago, events back to the
- * update's start), refreshed for the whole fleet by whichever execution finds it stale; the
- * instances (DescribeInstancesHealth, no batch form) are read by this execution, inside the fleet's
- * budget, only when the verdict depends on them: to see the update converge, and to call it
- * healthy. A Red environment's causes are read for the alert. Without a fresh snapshot this
- * execution reads EB itself. `EBSHIP_HEALTH_READ=direct`: always EB itself, unbudgeted (the old watch).
+ * The look the verdict is taken from. Shared (the default): the environment's SNAPSHOT, refreshed
+ * for the whole fleet by whichever execution finds it stale (lib/health/fleet-read.ts), read in up to
+ * three parts, each only when the verdict depends on it:
+ * - the environment (status, colour, enhanced health, version: batched DescribeEnvironments), read
+ *   at most FRESH_SECONDS before, at every look;
+ * - its events since the update started (account-wide DescribeEvents), fresh when this look sees the
+ *   environment differ from the last look (status, colour or enhanced health: what an EB event would
+ *   have woken the watch for), or would end the watch healthy or timed out. Otherwise the events of
+ *   an earlier read stand: every one of them is true, and the look decides nothing they could change
+ *   (a failure or a dip to Red that they would show arrives with a change of the environment, or is
+ *   read before the deploy is called healthy);
+ * - the instances (DescribeInstancesHealth, no batch form), only when the look would end the deploy:
+ *   healthy or timed out (every instance on the new version, Deployed), or rolled back (the alert
+ *   names each instance and the version it ran).
+ * A Red environment's causes are read for the alert. Without a fresh snapshot this execution reads
+ * EB itself. `EBSHIP_HEALTH_READ=direct`: always EB itself, unbudgeted (the old watch).
  */
 async function readHealth(
   release: Release,
@@ -164,30 +175,61 @@ async function readHealth(
     holder: release.executionId,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
-  let shared: Awaited<ReturnType<typeof sharedSnapshot>>;
-  try {
-    shared = await sharedSnapshot(deps, release, watch.startedAt);
-  } catch (err) {
-    if (isThrottled(err)) throw err;
-    // The table failed us: the shared read is an optimisation, never a dependency.
-    logger.warn('shared health read failed: reading EB directly', { error: (err as Error).name });
-    return healthSnapshot(eb, release, watch.startedAt);
+  const shared = async (need: SharedNeed) => {
+    try {
+      return await sharedSnapshot(deps, release, watch.startedAt, need);
+    } catch (err) {
+      if (isThrottled(err)) throw err;
+      // The table failed us: the shared read is an optimisation, never a dependency.
+      logger.warn('shared health read failed: reading EB directly', { error: (err as Error).name });
+      return 'table-failed' as const;
+    }
+  };
+  let read = await shared('environment');
+  if (read === 'table-failed') return healthSnapshot(eb, release, watch.startedAt);
+  if (!read) return budgetedDirectRead(deps, release, watch.startedAt);
+  let snapshot = toHealthSnapshot(read, watch.startedAt, deps.now());
+  if (!eventsFresh(read, watch.startedAt, deps.now()) && needsEvents(previous, snapshot, judge)) {
+    read = await shared('events');
+    if (read === 'table-failed') return healthSnapshot(eb, release, watch.startedAt);
+    if (!read) return budgetedDirectRead(deps, release, watch.startedAt);
+    snapshot = toHealthSnapshot(read, watch.startedAt, deps.now());
   }
-  if (!shared) return budgetedDirectRead(deps, release, watch.startedAt);
-  const snapshot = toHealthSnapshot(shared, watch.startedAt, deps.now());
   if (colorOf(snapshot) === 'Red') {
     snapshot.causes = await environmentCauses(eb, release.environment).catch(() => snapshot.causes);
   }
   if (IN_PROGRESS.has(snapshot.status) || snapshot.status === 'Terminated' || snapshot.instances.length > 0) {
     return snapshot;
   }
-  // Settled: until the watch saw every instance on the new version, or when this look would call it
-  // healthy, the verdict needs the instances; in between (the bake) the environment's own status,
-  // colour, version and events decide.
-  if (!previous?.convergedAt || judge(snapshot).verdict === 'healthy') {
+  // Settled: the instances count only for a verdict that ends the deploy. Healthy needs every one on
+  // the new version, Deployed; a timeout of an update EB reports done is decided by them too; a
+  // rollback's alert names each instance and the version it ran (a partial deploy).
+  if (endsDeploy(judge(snapshot))) {
     return { ...snapshot, instances: await sharedInstances(deps, release) };
   }
   return snapshot;
+}
+
+/** A look that would call the deploy healthy, or time it out, is taken from a complete read. */
+const endsWatch = (p: HealthProgress) => p.verdict === 'healthy' || p.verdict === 'timeout';
+/** ...and one that rolls back reads the instances too, for the alert. */
+const endsDeploy = (p: HealthProgress) => endsWatch(p) || p.verdict === 'rollback' || p.verdict === 'abort';
+
+/**
+ * The events are read again when the environment differs from the last look (status, colour or
+ * enhanced health: an EB event would have woken the watch for it, and a lost one is found here), or
+ * when the look would end the watch. A look that finds nothing changed reads the environment alone.
+ */
+function needsEvents(
+  previous: HealthProgress | undefined,
+  snapshot: HealthSnapshot,
+  judge: (s: HealthSnapshot) => HealthProgress,
+): boolean {
+  const changed =
+    previous?.status !== snapshot.status ||
+    previous?.color !== colorOf(snapshot) ||
+    previous?.healthStatus !== snapshot.healthStatus;
+  return changed || endsWatch(judge(snapshot));
 }
 
 /** Ready on the expected version, every instance reporting it Deployed: EB finished the update. */

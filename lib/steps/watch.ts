@@ -2,7 +2,7 @@ import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import * as z from 'zod/mini';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { sfn } from '../aws/clients/sfn.js';
-import { InputInvalid } from '../errors.js';
+import { InputInvalid, WatchEnded } from '../errors.js';
 import { logger } from '../logger.js';
 import { runtimeEnv } from '../runtime.js';
 import type { EnvKey } from '../store/deployments.js';
@@ -37,7 +37,13 @@ export async function registerWatch(input: {
   key: EnvKey;
   executionId: string;
   expectedVersion: string;
+  /** The verdict of the look just taken: only `wait` waits. */
+  verdict: string;
 }): Promise<Registered> {
+  if (input.verdict !== 'wait') {
+    // The look after the last wait ended the watch: its Catch routes the verdict (no Choice per look).
+    throw new WatchEnded(`the ${input.phase} watch took its verdict (${input.verdict}): nothing to wait for`);
+  }
   const table = runtimeEnv().tableName;
   const stored = await storeToken(dynamo, table, input.key, {
     taskToken: input.taskToken,
@@ -54,6 +60,25 @@ export async function registerWatch(input: {
     at: stored.missedAt,
   });
   return { registered: true, wokeAtOnce: woke === 'woken' };
+}
+
+/**
+ * The watch took its verdict (healthy, rollback, abort, timeout, overridden): its WATCH item goes,
+ * so it does not linger until an event finds it or its TTL. Only this execution's item (a newer
+ * registration is never deleted), and idempotent: a Lambda retry, or a poll-only watch that never
+ * stored one, finds nothing to delete. A failure here is logged, not thrown: the verdict stands,
+ * an event that finds the item is told the task is closed (stale), and the TTL is the backstop.
+ */
+export async function endWatch(key: EnvKey, executionId: string): Promise<boolean> {
+  try {
+    return await deleteWatch(dynamo, runtimeEnv().tableName, key, { executionId });
+  } catch (err) {
+    logger.warn('could not delete the WATCH item at the verdict; its TTL will', {
+      environment: key.environment,
+      error: (err as Error).name,
+    });
+    return false;
+  }
 }
 
 /**

@@ -44,9 +44,15 @@ export interface EnvSnapshot {
   versionLabel?: string;
   platformArn?: string;
   solutionStackName?: string;
-  /** Every EB event of the environment from `eventsFrom` to `readAt`, oldest first. */
+  /** Every EB event of the environment from `eventsFrom` to `eventsReadAt`, oldest first. */
   events: SnapshotEvent[];
   eventsFrom: string;
+  /**
+   * ISO time just before the DescribeEvents the events came from. A refresh reads the environments
+   * and the events separately (lib/health/fleet-refresh.ts), so events can be older than `readAt`.
+   * Absent: no events read for this snapshot yet (they are then never fresh).
+   */
+  eventsReadAt?: string;
   /** DescribeInstancesHealth, when read, and when (ISO, just before the call). */
   instances?: InstanceSnapshot[];
   instancesReadAt?: string;

@@ -102,7 +102,8 @@ describe('ebship against the local stand-in', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(ExitCode.Ok);
     expect(r.stdout).toMatch(/done\s+DeployVersion\s+v1\.2\.0-[0-9a-f]{12} -> v1\.3\.0-[0-9a-f]{12}/);
-    expect(r.stdout).toMatch(/done\s+CheckHealth\s+Green.*verdict healthy/);
+    // The look that calls it healthy: CheckHealth, or CheckHealthAfterWait in the event-driven loop.
+    expect(r.stdout).toMatch(/done\s+CheckHealth(AfterWait)?\s+Green.*verdict healthy/);
     expect(r.stdout).toMatch(/done\s+CheckMigration\s+migration check passed/);
     expect(r.stdout).toContain('Deployed (SUCCEEDED)');
     expect(standin.world.eb.snapshot('antenna-prod')?.versionLabel).toMatch(/^v1\.3\.0-/);
@@ -169,7 +170,8 @@ describe('ebship against the local stand-in', () => {
 
     // Assert
     expect(r.code).toBe(ExitCode.Ok);
-    expect(r.stdout).toMatch(/done\s+CheckHealth\s+Green.*verdict healthy/);
+    // The look that calls it healthy: CheckHealth, or CheckHealthAfterWait in the event-driven loop.
+    expect(r.stdout).toMatch(/done\s+CheckHealth(AfterWait)?\s+Green.*verdict healthy/);
     expect(standin.world.eb.snapshot('antenna-prod')?.versionLabel).toBe(label);
     const after = await run(['history', 'antenna-prod', '--limit', '1', '--json']);
     expect(after.json()).toMatchObject({

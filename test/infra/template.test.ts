@@ -713,10 +713,15 @@ describe('the event-driven health watch (issue 13)', () => {
     const rule = resource('EbEventsRule');
     const target = (rule.Properties.Targets as Json[])[0];
 
-    // Detail types from the EB developer guide, "Using Elastic Beanstalk with Amazon EventBridge".
+    // Detail types from the EB developer guide, "Using Elastic Beanstalk with Amazon EventBridge";
+    // only the configured environments' events (detail.EnvironmentName in its example events).
+    const environments = [
+      ...new Set(Object.values(config.targets).map((t) => (t as { environment: string }).environment)),
+    ];
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.elasticbeanstalk'],
       'detail-type': ['Health status change', 'Elastic Beanstalk resource status change'],
+      detail: { EnvironmentName: environments },
     });
     expect(target?.Arn).toEqual(getAtt('EbEventsLambdaFunction', 'Arn'));
     // A wake is worth little after the fallback interval; it never reaches the push DLQ's alarm.

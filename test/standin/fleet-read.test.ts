@@ -129,6 +129,38 @@ describe('shared health read: one batched read for the fleet', () => {
     expect(ebCalls().length - afterFirst).toBe(2);
   });
 
+  it("reads only DescribeEnvironments for a look that needs the environment alone, and the events when asked, keeping each part's own age", async () => {
+    // Arrange: one environment updating, its snapshot complete once (environment and events).
+    const { clock, deps, ebCalls, update } = await setUp(1);
+    const since = new Date(clock.now()).toISOString();
+    await update(0);
+    const first = await sharedSnapshot(deps('exec-0'), ref(0), since, 'events');
+    clock.advance(30);
+    const before = ebCalls().length;
+
+    // Act: a quiet look, then a look that needs the events too, a moment later.
+    const quiet = await sharedSnapshot(deps('exec-0'), ref(0), since, 'environment');
+    const quietCalls = ebCalls()
+      .slice(before)
+      .map((c) => c.action);
+    clock.advance(1);
+    const full = await sharedSnapshot(deps('exec-0'), ref(0), since, 'events');
+
+    // Assert: the quiet look kept the earlier events, with their own (older) read time.
+    expect(quietCalls).toEqual(['DescribeEnvironments']);
+    expect(quiet?.readAt).not.toBe(first?.readAt);
+    expect(quiet?.eventsReadAt).toBe(first?.eventsReadAt);
+    expect(quiet?.events.map((e) => e.message)).toContain('Environment update is starting.');
+    // The events look read DescribeEvents alone: the environment was read a second before.
+    expect(
+      ebCalls()
+        .slice(before + 1)
+        .map((c) => c.action),
+    ).toEqual(['DescribeEvents']);
+    expect(full?.readAt).toBe(quiet?.readAt);
+    expect(full?.eventsReadAt).not.toBe(first?.eventsReadAt);
+  });
+
   it('sees an update complete, with the events of the whole update, and reads instances only when asked', async () => {
     // Arrange
     const { clock, deps, ebCalls, update } = await setUp(1);

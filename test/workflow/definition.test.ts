@@ -199,9 +199,31 @@ describe('state-machines/deploy.asl.yml', () => {
           if (c.ErrorEquals.includes('LockLost')) expect([name, c.Next]).toEqual([name, 'LockLost']);
     });
 
+    // WatchEnded is no failure: the registration raises it only after a look whose verdict ends the
+    // watch (lib/steps/watch.ts), and its Catch hands that verdict, state intact, to the verdict's Choice.
+    const failures = (name: string) =>
+      routes(name).filter((r) => !r.errors.includes('LockLost') && !r.errors.includes('WatchEnded'));
+
+    it('WatchEnded goes only to a health verdict Choice, with the state as the look left it', () => {
+      const caught = Object.entries(states).flatMap(([name, s]) =>
+        ((s as State).Catch ?? [])
+          .filter((c) => c.ErrorEquals.includes('WatchEnded'))
+          .map((c) => ({ name, c })),
+      );
+      expect(caught.map(({ name }) => name).sort()).toEqual([
+        'WaitForHealthEvent',
+        'WaitForRollbackHealthEvent',
+      ]);
+      for (const { name, c } of caught) {
+        expect(c.ErrorEquals, name).toEqual(['WatchEnded']);
+        expect(c.ResultPath, name).toBeNull();
+        expect(['HealthVerdict', 'RollbackVerdict'], name).toContain(c.Next);
+      }
+    });
+
     it('once the new version may be live, every Catch rolls back or keeps watching: never success, never "unchanged"', () => {
       for (const name of tasksIn('after-deploy'))
-        for (const r of routes(name).filter((r) => !r.errors.includes('LockLost'))) {
+        for (const r of failures(name)) {
           expect(r.outcomes, r.catcher).toEqual([]);
           expect(r.succeeds, r.catcher).toEqual([]);
           expect(r.tasks.length, r.catcher).toBeGreaterThan(0);
@@ -212,7 +234,7 @@ describe('state-machines/deploy.asl.yml', () => {
 
     it('a failing rollback ends ROLLBACK FAILED (or keeps watching), never success or "unchanged"', () => {
       for (const name of tasksIn('rollback'))
-        for (const r of routes(name)) {
+        for (const r of failures(name)) {
           expect(r.succeeds, r.catcher).toEqual([]);
           if (r.outcomes.length > 0) expect(r.outcomes, r.catcher).toEqual(['ROLLBACK_FAILED']);
           else

@@ -125,10 +125,60 @@ const entered = (history: HistoryEvent[], state: string) =>
   ).length;
 const count = (history: HistoryEvent[], type: string) => history.filter((h) => h.type === type).length;
 
-/** An ebship.yml like the repository's, with `health.watch` set for the Antenna target. */
-function configWith(watch: 'events' | 'poll'): string {
+/** The environment's WATCH item as the table holds it now. */
+const watchItem = (db: DynamoDBDocumentClient) =>
+  db.send(
+    new GetCommand({
+      TableName: DEFAULT_NAMES.tableName,
+      Key: { pk: `ENV#${ENV.application}/${ENV.environment}`, sk: 'WATCH' },
+      ConsistentRead: true,
+    }),
+  );
+
+/** EB's read calls, as the health watch makes them. */
+const READS = new Set(['DescribeEnvironments', 'DescribeEvents', 'DescribeInstancesHealth']);
+
+/** Each look of the deploy watch (CheckHealth, CheckHealthAfterWait): simulated ms it ran from and to. */
+function looksOf(history: HistoryEvent[]): { from: number; to: number }[] {
+  const looks: { from: number; to: number }[] = [];
+  let from: number | undefined;
+  for (const h of history) {
+    const name =
+      (h.stateEnteredEventDetails as { name?: string } | undefined)?.name ??
+      (h.stateExitedEventDetails as { name?: string } | undefined)?.name;
+    if (name !== 'CheckHealth' && name !== 'CheckHealthAfterWait') continue;
+    if (h.type === 'TaskStateEntered') from = h.timestamp.getTime();
+    if (h.type === 'TaskStateExited' && from !== undefined) {
+      looks.push({ from, to: h.timestamp.getTime() });
+      from = undefined;
+    }
+  }
+  return looks;
+}
+
+/** States entered, plus each retry: another scheduling of a Task inside the same state. */
+function billedTransitions(history: HistoryEvent[]): number {
+  let transitions = 0;
+  let scheduled = 0;
+  for (const h of history) {
+    if (h.type.endsWith('StateEntered')) {
+      transitions++;
+      scheduled = 0;
+    } else if (h.type === 'LambdaFunctionScheduled' || h.type === 'TaskScheduled') {
+      if (scheduled++ > 0) transitions++;
+    }
+  }
+  return transitions;
+}
+
+/** An ebship.yml like the repository's, with `health.watch` set for the Antenna target (and any other change). */
+function configWith(
+  watch: 'events' | 'poll',
+  edit: (target: Record<string, unknown>) => void = () => {},
+): string {
   const doc = parse(readFileSync('ebship.yml', 'utf8'));
   doc.targets['antenna-prod'].health.watch = watch;
+  edit(doc.targets['antenna-prod']);
   const dir = mkdtempSync(join(tmpdir(), 'ebship-watch-'));
   writeFileSync(join(dir, 'ebship.yml'), stringify(doc));
   return join(dir, 'ebship.yml');
@@ -171,6 +221,40 @@ describe('the event-driven health watch', () => {
     expect(entered(events.push.history, 'WaitForHealthEvent')).toBeGreaterThan(0);
     const reads = (r: Watched) => entered(r.push.history, 'CheckHealth');
     expect(reads(events)).toBeLessThan(reads(poll) / 2);
+  });
+
+  it('reads only the environment on a look that finds nothing changed, and its events and every instance on the look that calls it healthy', async () => {
+    const run = await deploy(GOOD);
+
+    expect(run.push.status).toBe('SUCCEEDED');
+    const looks = looksOf(run.push.history).map((look) =>
+      run.world.eb.calls
+        .filter((c) => c.at >= look.from && c.at <= look.to && READS.has(c.action))
+        .map((c) => c.action),
+    );
+    const last = looks.at(-1) ?? [];
+    // The healthy verdict is taken from a complete read: events since the update, every instance.
+    expect(last).toEqual(expect.arrayContaining(['DescribeEvents', 'DescribeInstancesHealth']));
+    // Quiet looks while EB updates: one batched DescribeEnvironments, nothing else.
+    expect(looks.filter((l) => l.length === 1 && l[0] === 'DescribeEnvironments').length).toBeGreaterThan(0);
+    // The instances are read once, for the verdict (DescribeInstancesHealth has no batch form).
+    expect(looks.slice(0, -1).flat()).not.toContain('DescribeInstancesHealth');
+  });
+
+  it('costs at most 60 billed state transitions for a 10-minute deploy (EB Updating 540 s, then the bake)', async () => {
+    // A target as bench/fleet.ts deploys it: no release phase, migration check or post-deploy checks
+    // (its image applies its own migrations).
+    const plain = configWith('events', (t) => {
+      delete t.release;
+      delete t.migrationCheck;
+      delete t.checks;
+      t.migrations = { appliedBy: 'image' };
+    });
+    const run = await deploy([{ durationSeconds: 540, result: 'deployed' }], { configPath: plain });
+
+    expect(run.push.status).toBe('SUCCEEDED');
+    // Step Functions bills every state entered and every retry ($0.025 per 1,000: eb-facts.md).
+    expect(billedTransitions(run.push.history)).toBeLessThanOrEqual(60);
   });
 
   it('does nothing more for a duplicated or late EB event: one wake per token', async () => {
@@ -221,27 +305,42 @@ describe('the event-driven health watch', () => {
     expect(redToRollback(run.events)).toBeLessThanOrEqual(10);
   });
 
+  it('deletes the WATCH item as soon as the watch takes its verdict, not at the next event or its TTL', async () => {
+    const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    let waited: unknown;
+    let atVerdict: unknown = 'not read';
+    const run = await deploy(GOOD, {
+      during: async (world, executionArn) => {
+        for (let i = 0; i < 3000 && world.sfn.tokens.open(executionArn).length === 0; i++)
+          await new Promise((r) => setTimeout(r, 5));
+        waited = (await watchItem(db)).Item;
+        // The healthy verdict's next state: the watch is over, the execution is not.
+        const execution = world.sfn.executions.get(executionArn);
+        for (let i = 0; i < 6000 && execution && entered(execution.history, 'HasMigrationCheck') === 0; i++)
+          await new Promise((r) => setTimeout(r, 5));
+        atVerdict = (await watchItem(db)).Item;
+      },
+    });
+
+    expect(run.push.status).toBe('SUCCEEDED');
+    expect(waited).toMatchObject({ executionId: run.executionArn, phase: 'deploy' });
+    expect(atVerdict).toBeUndefined();
+  });
+
   it('leaves no WATCH item behind when the execution is stopped while it waits for an event', async () => {
     const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-    const watchItem = () =>
-      db.send(
-        new GetCommand({
-          TableName: DEFAULT_NAMES.tableName,
-          Key: { pk: `ENV#${ENV.application}/${ENV.environment}`, sk: 'WATCH' },
-          ConsistentRead: true,
-        }),
-      );
     let waiting: unknown;
     let left: unknown = 'not read';
     const run = await deploy(GOOD, {
       during: async (world, executionArn) => {
         for (let i = 0; i < 3000 && world.sfn.tokens.open(executionArn).length === 0; i++)
           await new Promise((r) => setTimeout(r, 5));
-        waiting = (await watchItem()).Item;
+        waiting = (await watchItem(db)).Item;
         await new SFNClient({}).send(new StopExecutionCommand({ executionArn }));
         // executionEnded runs on the status change; wait for it.
-        for (let i = 0; i < 600 && (await watchItem()).Item; i++) await new Promise((r) => setTimeout(r, 10));
-        left = (await watchItem()).Item;
+        for (let i = 0; i < 600 && (await watchItem(db)).Item; i++)
+          await new Promise((r) => setTimeout(r, 10));
+        left = (await watchItem(db)).Item;
       },
     });
 

@@ -117,6 +117,36 @@ describe('check-health handler, deploy phase', () => {
     expect(result.causes).toEqual([`Green for 65s on ${LABEL}`]);
   });
 
+  it('after a wait for an EB event, always names a positive wait for the next state, even at a verdict that ends the watch', async () => {
+    // Arrange: CheckHealthAfterWait's next state is the wait again, whose TimeoutSecondsPath must resolve.
+    environmentReadyOn(LABEL, '2026-11-23T10:03:05.000Z');
+
+    // Act
+    const result = await handler(
+      { phase: 'deploy', afterWait: true, release: release(), deploy, health: bakedHealth },
+      context,
+    );
+
+    // Assert
+    expect(result.verdict).toBe('healthy');
+    expect(result.fallbackSeconds).toBeGreaterThan(0);
+  });
+
+  it('after a wait that should have ended the watch, fails with WatchEnded instead of looking again', async () => {
+    // Arrange: the last look was healthy, but the wait timed out before its registration refused.
+    const ended = { ...bakedHealth, verdict: 'healthy' as const };
+
+    // Act
+    const look = handler(
+      { phase: 'deploy', afterWait: true, release: release(), deploy, health: ended },
+      context,
+    );
+
+    // Assert: the Catch's plain path reads once more and its Choice routes the verdict; no loop.
+    await expect(look).rejects.toMatchObject({ name: 'WatchEnded' });
+    expect(mocks.eb.calls()).toHaveLength(0);
+  });
+
   it('rolls back when EB is Ready on the old version: it did not apply the update', async () => {
     // Arrange
     environmentReadyOn(OLD_LABEL, '2026-11-23T10:03:05.000Z');

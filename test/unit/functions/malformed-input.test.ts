@@ -158,6 +158,7 @@ const registration = {
   phase: 'deploy',
   release: fullState.release,
   watch: deploy,
+  verdict: 'wait',
 };
 
 /** requestApproval, likewise (WaitForApproval, issue 14). */

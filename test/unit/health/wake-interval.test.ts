@@ -29,6 +29,14 @@ describe('the event-driven watch fallback interval', () => {
     expect(withFallback(baking, { lastReadAt: at(30) }, policy, () => 1).fallbackSeconds).toBe(15);
   });
 
+  it('waits for the end of a bake due within one interval exactly: no look before it finds it unfinished', () => {
+    const converged = read(at(0), { healthySince: at(0), color: 'Green', convergedAt: at(0) });
+    // Jittered down to 48 s, the look would come 12 s before the 60 s bake ends and cost another.
+    expect(withFallback(converged, undefined, policy, () => 0).fallbackSeconds).toBe(60);
+    const longBake = { ...policy, bakeSeconds: 300 };
+    expect(withFallback(converged, undefined, longBake, () => 0).fallbackSeconds).toBe(48);
+  });
+
   it('never waits past the grace period for Grey after convergence', () => {
     const grey = read(at(100), { convergedAt: at(0), color: 'Grey' });
     expect(withFallback(grey, { lastReadAt: at(50) }, policy, () => 1).fallbackSeconds).toBe(20);
