@@ -127,6 +127,9 @@ export class ExecutionTracker {
       event.taskFailedEventDetails ??
       event.lambdaFunctionTimedOutEventDetails ??
       event.taskTimedOutEventDetails;
+    // The watch's wait refusing to wait after a look that ended the watch is how the loop routes its
+    // verdict (issue 13), not a failure a person should see.
+    if (failure?.error === 'WatchEnded') return [];
     if (failure && this.current) {
       const text = `${failure.error ?? 'Error'}: ${causeMessage(failure.cause)}`;
       this.current.error = text;
