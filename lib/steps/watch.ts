@@ -145,7 +145,7 @@ export async function wakeOnEbEvent(event: unknown): Promise<WakeResult> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const watch = await getWatch(dynamo, table, key);
     if (!watch) return { environment: key.environment, action: 'none' };
-    if (watch.lastEventId === e.id) return { environment: key.environment, action: 'duplicate' };
+    if (watch.seenEventIds?.has(e.id)) return { environment: key.environment, action: 'duplicate' };
     if (watch.taskToken) {
       return { environment: key.environment, action: await wake(key, watch.taskToken, e.id, output) };
     }
@@ -184,7 +184,7 @@ async function wake(
     }
     // No answer: the wake may or may not have arrived. Put the token back for the next event (or
     // this event's retry); a wake that did arrive makes that one find the task closed.
-    await restoreToken(dynamo, table, key, taskToken);
+    await restoreToken(dynamo, table, key, taskToken, eventId);
     throw err;
   }
 }

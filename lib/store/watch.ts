@@ -22,8 +22,11 @@ export interface WatchItem {
   wokenToken?: string;
   /** An EB event came while no token was stored (during a read): the next wait wakes at once. */
   missedAt?: string;
-  /** The last EventBridge event acted on: the same event delivered again does nothing. */
-  lastEventId?: string;
+  /**
+   * The EventBridge events acted on during this watch (a DynamoDB string set): the same event
+   * delivered again does nothing, even after a newer event (delivery is at least once, in no order).
+   */
+  seenEventIds?: Set<string>;
 }
 
 const WATCH_SK = 'WATCH';
@@ -101,9 +104,9 @@ export async function takeToken(
       new UpdateCommand({
         TableName: table,
         Key: keyOf(key),
-        UpdateExpression: `SET wokenToken = :t${eventId ? ', lastEventId = :id' : ''} REMOVE taskToken`,
+        UpdateExpression: `SET wokenToken = :t REMOVE taskToken${eventId ? ' ADD seenEventIds :id' : ''}`,
         ConditionExpression: 'taskToken = :t',
-        ExpressionAttributeValues: { ':t': taskToken, ...(eventId ? { ':id': eventId } : {}) },
+        ExpressionAttributeValues: { ':t': taskToken, ...(eventId ? { ':id': new Set([eventId]) } : {}) },
       }),
     );
     return true;
@@ -122,15 +125,17 @@ export async function restoreToken(
   table: string,
   key: EnvKey,
   taskToken: string,
+  /** The event whose wake is unknown: forgotten, so its next delivery tries again. */
+  eventId?: string,
 ): Promise<void> {
   try {
     await db.send(
       new UpdateCommand({
         TableName: table,
         Key: keyOf(key),
-        UpdateExpression: 'SET taskToken = :t REMOVE wokenToken, lastEventId',
+        UpdateExpression: `SET taskToken = :t REMOVE wokenToken${eventId ? ' DELETE seenEventIds :id' : ''}`,
         ConditionExpression: 'attribute_not_exists(taskToken) AND wokenToken = :t',
-        ExpressionAttributeValues: { ':t': taskToken },
+        ExpressionAttributeValues: { ':t': taskToken, ...(eventId ? { ':id': new Set([eventId]) } : {}) },
       }),
     );
   } catch (err) {
@@ -155,10 +160,10 @@ export async function noteMissedEvent(
       new UpdateCommand({
         TableName: table,
         Key: keyOf(key),
-        UpdateExpression: 'SET missedAt = :at, lastEventId = :id',
+        UpdateExpression: 'SET missedAt = :at ADD seenEventIds :ids',
         ConditionExpression:
-          'attribute_exists(pk) AND attribute_not_exists(taskToken) AND (attribute_not_exists(lastEventId) OR lastEventId <> :id)',
-        ExpressionAttributeValues: { ':at': at, ':id': eventId },
+          'attribute_exists(pk) AND attribute_not_exists(taskToken) AND NOT contains(seenEventIds, :id)',
+        ExpressionAttributeValues: { ':at': at, ':id': eventId, ':ids': new Set([eventId]) },
       }),
     );
     return true;
