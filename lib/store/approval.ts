@@ -192,6 +192,29 @@ export async function deleteApproval(
   );
 }
 
+/**
+ * Deletes the request of an execution that ended without an answer (stopped or timed out from
+ * outside): its token is dead, and `ebship status` must not show it as waiting.
+ */
+export async function deleteApprovalOf(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  executionId: string,
+): Promise<boolean> {
+  return writeIf(
+    db.send(
+      new DeleteCommand({
+        TableName: table,
+        Key: keyOf(key),
+        ConditionExpression: '#executionId = :e',
+        ExpressionAttributeNames: { '#executionId': 'executionId' },
+        ExpressionAttributeValues: { ':e': executionId },
+      }),
+    ),
+  );
+}
+
 /** The item as people may see it: everything but the token. */
 export function withoutToken(item: ApprovalItem): Omit<ApprovalItem, 'taskToken'> {
   const { taskToken: _token, ...rest } = item;

@@ -3,6 +3,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../../functions/execution-ended.js';
 import { InputInvalid } from '../../../lib/errors.js';
+import { getApproval, putApproval } from '../../../lib/store/approval.js';
 import { acquireLock, getLock, listHistory, recordDeployment } from '../../../lib/store/deployments.js';
 import {
   db,
@@ -96,6 +97,35 @@ describe('execution-ended handler', () => {
       expect(publish?.MessageAttributes?.environment?.StringValue).toBe('antenna-prod');
     },
   );
+
+  it('clears the approval request of a promotion stopped while it waited, and no other', async () => {
+    const request = {
+      target: 'antenna-prod',
+      executionId: EXECUTION,
+      taskToken: 'token-never-shown',
+      versionLabel: LABEL,
+      imageDigest: `sha256:${'ab'.repeat(32)}`,
+      startedAt: STARTED,
+      requestedAt: STARTED,
+      // Live: an item past its expiry counts as absent whatever this handler does.
+      expiresAt: Math.floor(Date.now() / 1000) + 3600,
+      timeoutSeconds: 3600,
+    };
+    await putApproval(db, TABLE, ENV, request, undefined);
+
+    await handler(ended('ABORTED'), context);
+
+    expect(await getApproval(db, TABLE, ENV)).toBeUndefined();
+    await putApproval(
+      db,
+      TABLE,
+      ENV,
+      { ...request, executionId: 'another' } as Parameters<typeof putApproval>[3],
+      undefined,
+    );
+    await handler(ended('TIMED_OUT'), context);
+    expect(await getApproval(db, TABLE, ENV)).toMatchObject({ executionId: 'another' });
+  });
 
   it('alerts once, however often EventBridge delivers the event', async () => {
     await handler(ended('ABORTED'), context);
