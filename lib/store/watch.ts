@@ -1,5 +1,5 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type EnvKey, envPk, isConditionFailed } from './deployments.js';
+import { type EnvKey, envPk, isConditionFailed, writeIf } from './deployments.js';
 
 /**
  * The `WATCH` item of an environment under the event-driven health watch (issue 13): the Step
@@ -99,8 +99,8 @@ export async function takeToken(
   /** The EventBridge event that wakes it; none when the registration wakes itself. */
   eventId?: string,
 ): Promise<boolean> {
-  try {
-    await db.send(
+  return writeIf(
+    db.send(
       new UpdateCommand({
         TableName: table,
         Key: keyOf(key),
@@ -108,12 +108,8 @@ export async function takeToken(
         ConditionExpression: 'taskToken = :t',
         ExpressionAttributeValues: { ':t': taskToken, ...(eventId ? { ':id': new Set([eventId]) } : {}) },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 /**
@@ -128,8 +124,8 @@ export async function restoreToken(
   /** The event whose wake is unknown: forgotten, so its next delivery tries again. */
   eventId?: string,
 ): Promise<void> {
-  try {
-    await db.send(
+  await writeIf(
+    db.send(
       new UpdateCommand({
         TableName: table,
         Key: keyOf(key),
@@ -137,10 +133,8 @@ export async function restoreToken(
         ConditionExpression: 'attribute_not_exists(taskToken) AND wokenToken = :t',
         ExpressionAttributeValues: { ':t': taskToken, ...(eventId ? { ':id': new Set([eventId]) } : {}) },
       }),
-    );
-  } catch (err) {
-    if (!isConditionFailed(err)) throw err;
-  }
+    ),
+  );
 }
 
 /**
@@ -155,8 +149,8 @@ export async function noteMissedEvent(
   eventId: string,
   at: string,
 ): Promise<boolean> {
-  try {
-    await db.send(
+  return writeIf(
+    db.send(
       new UpdateCommand({
         TableName: table,
         Key: keyOf(key),
@@ -165,12 +159,8 @@ export async function noteMissedEvent(
           'attribute_exists(pk) AND attribute_not_exists(taskToken) AND NOT contains(seenEventIds, :id)',
         ExpressionAttributeValues: { ':at': at, ':id': eventId, ':ids': new Set([eventId]) },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 /**
@@ -185,8 +175,8 @@ export async function deleteWatch(
   when: { taskToken: string } | { wokenToken: string } | { executionId: string },
 ): Promise<boolean> {
   const [attribute, value] = Object.entries(when)[0] as [string, string];
-  try {
-    await db.send(
+  return writeIf(
+    db.send(
       new DeleteCommand({
         TableName: table,
         Key: keyOf(key),
@@ -194,10 +184,6 @@ export async function deleteWatch(
         ExpressionAttributeNames: { '#a': attribute },
         ExpressionAttributeValues: { ':v': value },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
