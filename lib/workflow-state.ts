@@ -35,9 +35,11 @@ export interface Release {
   forced?: boolean;
   /** A promotion: the target and execution whose success started this one (issue 14). */
   promotedFrom?: { target: string; executionId: string };
-  /** A promotion to a target with `promote.approval: manual`: it waits for `ebship approve` before the lock. */
-  needsApproval?: boolean;
-  /** With needsApproval: promote.timeoutSeconds, how long WaitForApproval waits (its TimeoutSecondsPath). */
+  /**
+   * Set on a promotion to a target with `promote.approval: manual`, and only then: it waits for
+   * `ebship approve` before the lock, this long at most (promote.timeoutSeconds; WaitForApproval's
+   * TimeoutSecondsPath).
+   */
   approvalTimeoutSeconds?: number;
   executionId: string;
   /** ISO start of the execution. */

@@ -112,7 +112,7 @@ async function toRelease(request: ReleaseRequest, exec: ExecutionInfo): Promise<
       ? {
           promotedFrom: request.promotedFrom,
           ...(target.promote?.approval === 'manual'
-            ? { needsApproval: true, approvalTimeoutSeconds: target.promote.timeoutSeconds }
+            ? { approvalTimeoutSeconds: target.promote.timeoutSeconds }
             : {}),
         }
       : {}),

@@ -62,7 +62,6 @@ export const releaseSchema = contract<Release>()({
   hasChecks: z.optional(z.boolean()),
   forced: z.optional(z.boolean()),
   promotedFrom: z.optional(z.object({ target: text, executionId: text })),
-  needsApproval: z.optional(z.boolean()),
   // promote.timeoutSeconds (lib/config/schema.ts): 60 to 10800.
   approvalTimeoutSeconds: z.optional(z.int().check(z.positive())),
   executionId: text,

@@ -25,7 +25,7 @@ import type { World } from '../../standin/world.js';
  * Task's TimeoutSecondsPath ends it with States.Timeout. Times are simulated seconds.
  *
  * Until ResolveRelease marks promotions itself (the lead's change), the release is marked here the
- * way it will be: trigger promotion, promotedFrom, needsApproval, approvalTimeoutSeconds.
+ * way it will be: trigger promotion, promotedFrom, approvalTimeoutSeconds.
  */
 
 const ENV = { application: 'antenna', environment: 'antenna-prod' };
@@ -127,7 +127,6 @@ async function promote(options: {
                   ...out.release,
                   trigger: 'promotion',
                   promotedFrom: STAGING,
-                  needsApproval: true,
                   approvalTimeoutSeconds: options.timeoutSeconds,
                 },
               }

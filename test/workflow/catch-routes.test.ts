@@ -59,7 +59,6 @@ async function asPromotion(result: Promise<unknown>): Promise<unknown> {
         target: 'antenna-staging',
         executionId: 'arn:aws:states:us-east-1:123456789012:execution:ebship-test-deploy:staging-1',
       },
-      needsApproval: true,
       approvalTimeoutSeconds: 600,
     },
   };

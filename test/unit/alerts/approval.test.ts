@@ -14,7 +14,6 @@ const promoted = {
     target: 'antenna-staging',
     executionId: 'arn:aws:states:eu-west-1:123456789012:execution:ebship-deploy:antenna-staging-3f2a9c1b7d4e',
   },
-  needsApproval: true,
   approvalTimeoutSeconds: 3600,
 };
 

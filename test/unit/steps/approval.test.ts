@@ -37,7 +37,6 @@ function promoted(overrides: Partial<Release> = {}): Release {
   return release({
     trigger: 'promotion',
     promotedFrom: STAGING,
-    needsApproval: true,
     approvalTimeoutSeconds: 1800,
     ...overrides,
   });

@@ -350,7 +350,6 @@ describe('a promotion request', () => {
       trigger: 'promotion',
       imageDigest: DIGEST,
       promotedFrom: { target: 'antenna-staging', executionId: STAGING_EXECUTION },
-      needsApproval: true,
       approvalTimeoutSeconds: 1800,
     });
   });
