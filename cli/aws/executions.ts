@@ -7,6 +7,7 @@ import {
   type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { executionArnOf } from '../../lib/workflow/arns.js';
 import { usage } from '../errors.js';
 
 /** The ARN of a stage's state machine, or a usage error that says how to deploy it. */
@@ -35,7 +36,7 @@ export async function findStateMachine(
  */
 export function executionArn(stateMachineArn: string, nameOrArn: string): string {
   if (nameOrArn.startsWith('arn:')) return nameOrArn;
-  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${nameOrArn}`;
+  return executionArnOf(stateMachineArn, nameOrArn);
 }
 
 export function executionName(arn: string): string {

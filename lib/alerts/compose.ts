@@ -2,6 +2,7 @@ import { DIGEST, TAG } from '../release/image-ref.js';
 import { shortDigest } from '../release/version-label.js';
 import { formatDuration } from '../text/duration.js';
 import { maskAppText } from '../text/mask.js';
+import { stateMachineArnOf } from '../workflow/arns.js';
 import { causeMessage as messageOfCause } from '../workflow/caught-error.js';
 import type { CaughtError, DeployState, HealthProgress, OutcomeStatus, Release } from '../workflow-state.js';
 import { notApprovedReason } from './approval.js';
@@ -426,7 +427,7 @@ function whatToDo(state: DeployState, release: Release, status: OutcomeStatus): 
         : 'Once fixed, deploy again:',
     commands: [`ebship deploy ${t} --digest ${release.imageDigest} --follow`],
     aws: [
-      `aws stepfunctions start-execution --state-machine-arn ${stateMachineOf(release.executionId)} --input '{"target":"${release.target}","imageDigest":"${release.imageDigest}"}'${r}`,
+      `aws stepfunctions start-execution --state-machine-arn ${stateMachineArnOf(release.executionId) ?? '<state machine ARN>'} --input '{"target":"${release.target}","imageDigest":"${release.imageDigest}"}'${r}`,
     ],
   };
   switch (status) {
@@ -630,12 +631,6 @@ function endedAtOf(state: DeployState, now: Date): Date {
 function regionFlag(executionArn: string): string {
   const region = /^arn:aws[a-z-]*:states:([a-z0-9-]+):/.exec(executionArn)?.[1];
   return region ? ` --region ${region}` : '';
-}
-
-/** arn:...:execution:<machine>:<name> → arn:...:stateMachine:<machine> */
-function stateMachineOf(executionArn: string): string {
-  const m = /^(arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}):execution:([^:]+):/.exec(executionArn);
-  return m ? `${m[1]}:stateMachine:${m[2]}` : '<state machine ARN>';
 }
 
 /** Executions that failed before resolving a release still have an id: ResolveRelease's input has it. */

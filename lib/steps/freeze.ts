@@ -3,6 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { shortDigest } from '../release/version-label.js';
 import type { EnvKey } from '../store/deployments.js';
 import { getFreeze, getHeld, type HeldPush, isFrozen, releaseHeld } from '../store/freeze.js';
+import { executionArnOf } from '../workflow/arns.js';
 
 /**
  * Starts the push a freeze held, as the push it was (the fan-out input of lib/release/request.ts:
@@ -19,7 +20,7 @@ export async function startHeldPush(
 ): Promise<{ executionArn: string; name: string }> {
   const stamp = held.heldAt.replace(/[^0-9]/g, '').slice(0, 14);
   const name = `${held.target.slice(0, 40)}-unfrozen-${shortDigest(held.imageDigest)}-${stamp}`;
-  const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+  const executionArn = executionArnOf(stateMachineArn, name);
   try {
     await clients.sfn.send(
       new StartExecutionCommand({

@@ -6,6 +6,7 @@ import type { EbshipConfig, Target } from '../config/schema.js';
 import { tagRejection } from '../release/tags.js';
 import { shortDigest } from '../release/version-label.js';
 import { getProof, type Proof } from '../store/promotion.js';
+import { executionArnOf, stateMachineArnOf } from '../workflow/arns.js';
 import type { PromotionResult, Release } from '../workflow-state.js';
 
 /**
@@ -51,7 +52,7 @@ export async function startPromotions(
     }
     result.started.push({
       target: name,
-      executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${executionName}`,
+      executionArn: executionArnOf(stateMachineArn, executionName),
       approval: to.promote?.approval ?? 'none',
     });
   }
@@ -75,12 +76,6 @@ function notPromotable(release: Release, to: Target): string | undefined {
 export function promotionExecutionName(target: string, release: Release): string {
   const source = createHash('sha256').update(release.executionId).digest('hex').slice(0, 8);
   return `${target.slice(0, 40)}-promoted-${shortDigest(release.imageDigest)}-${source}`;
-}
-
-/** arn:…:execution:<machine>:<name> → arn:…:stateMachine:<machine> */
-function stateMachineArnOf(executionArn: string): string | undefined {
-  const m = /^(arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}):execution:([^:]+):/.exec(executionArn);
-  return m ? `${m[1]}:stateMachine:${m[2]}` : undefined;
 }
 
 /**

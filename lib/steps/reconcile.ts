@@ -38,6 +38,7 @@ import {
   putReconcileMark,
   type ReconcileMark,
 } from '../store/reconcile.js';
+import { executionArnOf } from '../workflow/arns.js';
 import { releaseExpiredHold } from './freeze.js';
 
 /**
@@ -293,10 +294,6 @@ export function newestCandidate(images: ImageInfo[], target: Target): Candidate 
  */
 export function reconcileExecutionName(target: string, digest: string): string {
   return `${target.slice(0, 50)}-${shortDigest(digest)}-reconcile`;
-}
-
-function executionArnOf(stateMachineArn: string, name: string): string {
-  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
 async function reconcileImage(
