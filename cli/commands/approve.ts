@@ -165,7 +165,9 @@ async function answer(
           renewed = again;
       }
       if (!renewed) {
-        await withTable(ctx, () => deleteApproval(ctx.aws().db, ctx.names.table, target, item.taskToken));
+        await withTable(ctx, () =>
+          deleteApproval(ctx.aws().db, ctx.names.table, target, { taskToken: item.taskToken }),
+        );
         throw expired(targetName, item, name);
       }
       item = renewed;
@@ -186,7 +188,7 @@ function expired(targetName: string, item: ApprovalItem, name?: string): CliErro
 
 async function clear(ctx: Context, targetName: string, item: ApprovalItem): Promise<void> {
   await withTable(ctx, () =>
-    deleteApproval(ctx.aws().db, ctx.names.table, ctx.target(targetName), item.taskToken),
+    deleteApproval(ctx.aws().db, ctx.names.table, ctx.target(targetName), { taskToken: item.taskToken }),
   );
 }
 

@@ -19,7 +19,7 @@ import { InputInvalid } from '../errors.js';
 import { logger } from '../logger.js';
 import { parseRequest } from '../release/request.js';
 import { config, runtimeEnv } from '../runtime.js';
-import { deleteApprovalOf } from '../store/approval.js';
+import { deleteApproval } from '../store/approval.js';
 import { type HistoryEntry, listHistory, recordDeployment, releaseLock } from '../store/deployments.js';
 import { claimAlert, markAlertSent, releaseNextTurn } from '../store/ownership.js';
 import { deleteWatch } from '../store/watch.js';
@@ -83,7 +83,7 @@ export async function finishEndedExecution(event: unknown, now = new Date()): Pr
     // Stopped while its health watch waited for an EB event: no token of it stays behind.
     await deleteWatch(dynamo, table, key, { executionId: executionArn });
     // Stopped while its promotion waited for approval: nothing waits any more.
-    await deleteApprovalOf(dynamo, table, key, executionArn);
+    await deleteApproval(dynamo, table, key, { executionId: executionArn });
     const entry = (await listHistory(dynamo, table, key, 50)).find((h) => h.executionId === executionArn);
     if (entry?.outcome === 'RUNNING') {
       await recordDeployment(dynamo, table, {

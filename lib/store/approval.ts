@@ -171,45 +171,26 @@ export async function settleApprovalAlert(
 }
 
 /**
- * Deletes the item once its wait was answered, only while it still holds that token: a newer
- * request (a retry's token, another promotion) is never deleted.
+ * Deletes the item only while it is still the one meant: holding `taskToken` (its wait was
+ * answered), or belonging to `executionId` (that execution ended without an answer: stopped or
+ * timed out from outside). A newer request (a retry's token, another promotion) is never deleted.
  */
 export async function deleteApproval(
   db: DynamoDBDocumentClient,
   table: string,
   key: EnvKey,
-  taskToken: string,
+  only: { taskToken: string } | { executionId: string },
 ): Promise<boolean> {
+  const [name, value] =
+    'taskToken' in only ? ['taskToken', only.taskToken] : ['executionId', only.executionId];
   return writeIf(
     db.send(
       new DeleteCommand({
         TableName: table,
         Key: keyOf(key),
-        ConditionExpression: 'taskToken = :t',
-        ExpressionAttributeValues: { ':t': taskToken },
-      }),
-    ),
-  );
-}
-
-/**
- * Deletes the request of an execution that ended without an answer (stopped or timed out from
- * outside): its token is dead, and `ebship status` must not show it as waiting.
- */
-export async function deleteApprovalOf(
-  db: DynamoDBDocumentClient,
-  table: string,
-  key: EnvKey,
-  executionId: string,
-): Promise<boolean> {
-  return writeIf(
-    db.send(
-      new DeleteCommand({
-        TableName: table,
-        Key: keyOf(key),
-        ConditionExpression: '#executionId = :e',
-        ExpressionAttributeNames: { '#executionId': 'executionId' },
-        ExpressionAttributeValues: { ':e': executionId },
+        ConditionExpression: '#attr = :value',
+        ExpressionAttributeNames: { '#attr': name },
+        ExpressionAttributeValues: { ':value': value },
       }),
     ),
   );
