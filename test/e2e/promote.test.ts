@@ -10,6 +10,7 @@ import { freePort } from '../../standin/ports.js';
 import { DEFAULT_NAMES } from '../../standin/provision.js';
 import { type PushOutcome, runScenario } from '../../standin/run-scenario.js';
 import { loadScenario, scenarioConfigPath } from '../../standin/scenarios.js';
+import type { World } from '../../standin/world.js';
 
 /**
  * Promotion end to end (issue 14): antenna-staging → antenna-prod of the same digest, through the
@@ -25,7 +26,7 @@ const PROD = { application: 'antenna', environment: 'antenna-prod' };
  * Runs a scenario; after each execution ends (the push's, then the promotion's), reads prod's history
  * and staging's proof through the real client, while the stand-in still runs.
  */
-async function run(name: string) {
+async function run(name: string, onReady?: (world: World) => Promise<void>) {
   const scenario = loadScenario(name);
   const configPath = scenarioConfigPath(scenario, 'ebship.yml');
   let state: { prod: HistoryEntry[]; proof: Proof | undefined; digest: string } | undefined;
@@ -34,6 +35,7 @@ async function run(name: string) {
     configPath,
     clock: createClock(240),
     port,
+    ...(onReady ? { onReady } : {}),
     follow: async (executionArn) => {
       const sfn = new SFNClient({});
       for (;;) {
@@ -102,6 +104,30 @@ describe('promotion end to end', () => {
       reason: expect.stringContaining('has not succeeded on antenna-staging'),
     });
     expect(outcome.passed).toBe(true);
+  });
+
+  it('starts the promotion once when the StartExecution reply is lost after it took effect, and the SDK sends it again', {
+    timeout: 120_000,
+  }, async () => {
+    let world: World | undefined;
+    // The push's fan-out to prod is the first StartExecution; the promotion's is the second.
+    const { outcome } = await run('promote', async (w) => {
+      world = w;
+      w.faults.add({ fault: 'reply-lost', service: 'states', operation: 'StartExecution', skip: 1 });
+    });
+    const push = outcome.pushes[0] as PushOutcome;
+
+    expect(push.faults.map((f) => `${f.fault} ${f.operation}`)).toContain('reply-lost StartExecution');
+    const promotions = [...(world as World).sfn.executions.values()].filter((e) =>
+      e.input.includes('"trigger":"promotion"'),
+    );
+    expect(promotions).toHaveLength(1);
+    // Staging's success alert says what it started, not that the promotion failed to start.
+    const staging = push.alerts.find((a) => a.subject?.includes('Deployed: antenna-staging'));
+    expect(staging?.message).toContain('Promoting to antenna-prod');
+    expect(staging?.message).not.toContain('did not start');
+    expect(push.promoted).toMatchObject({ status: 'SUCCEEDED', passed: true });
+    expect(push.promoted?.finalVersion).toBe(push.finalVersion);
   });
 
   it('leaves production untouched when staging rolls back', { timeout: 120_000 }, async () => {
