@@ -13,17 +13,36 @@ import { join, resolve } from 'node:path';
 /** serverless.yml's function key (camelCase) to its handler file (kebab-case). */
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/** Median CPU milliseconds of importing `file` in a fresh Node, over `runs` processes. */
-export function importCpuMs(file: string, runs = 5): string {
+/**
+ * What AWS Lambda's Node.js runtime has already loaded when it imports a handler: its runtime
+ * interface client requires `http` (RAPIDClient.js), `net` (ResponseStream.js), `util` and `fs`
+ * (LogPatch.js, Errors.js), `path` (UserFunction.js) and `assert` (InvokeContext.js) before
+ * UserFunction.js imports the handler (aws-lambda-nodejs-runtime-interface-client, src/). The
+ * "after the runtime" column loads these first, so it counts only what the handler's import adds.
+ */
+export const LAMBDA_RUNTIME_PRELOAD = ['util', 'assert', 'fs', 'http', 'net', 'path'];
+
+const RUNS = 9;
+
+/**
+ * Median CPU milliseconds of importing `file` in a fresh Node, over `runs` processes; with `preload`,
+ * those built-ins are required first and not counted.
+ */
+export function importCpuMs(file: string, runs = RUNS, preload: readonly string[] = []): string {
   const script =
+    'import{createRequire}from"node:module";const r=createRequire(import.meta.url);for(const m of JSON.parse(process.argv[2]))r(m);' +
     'const t=process.cpuUsage();await import(process.argv[1]);const c=process.cpuUsage(t);console.log((c.user+c.system)/1000)';
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
     try {
-      const outText = execFileSync(process.execPath, ['--input-type=module', '-e', script, resolve(file)], {
-        env: { ...process.env, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' },
-        encoding: 'utf8',
-      });
+      const outText = execFileSync(
+        process.execPath,
+        ['--input-type=module', '-e', script, resolve(file), JSON.stringify(preload)],
+        {
+          env: { ...process.env, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' },
+          encoding: 'utf8',
+        },
+      );
       samples.push(Number(outText.trim().split('\n').at(-1)));
     } catch {
       return 'n/a';
@@ -33,8 +52,92 @@ export function importCpuMs(file: string, runs = 5): string {
   return (samples[Math.floor(runs / 2)] ?? 0).toFixed(0);
 }
 
+/**
+ * The floor under every function: small modules bundled with the Lambdas' esbuild settings
+ * (serverless.yml: ESM, minified, names kept, the SDK's ES modules, the environment-only credential
+ * provider), each imported the same way as the functions.
+ */
+const FLOOR_PROBES: { name: string; source: string }[] = [
+  {
+    name: "the Node built-ins the SDK's HTTP, signing and checksum code loads (https, crypto, zlib, stream, fs, os)",
+    source:
+      "import * as https from 'node:https'; import * as crypto from 'node:crypto'; import * as zlib from 'node:zlib'; import * as stream from 'node:stream'; import * as fs from 'node:fs/promises'; import * as os from 'node:os'; export const used = [https, crypto, zlib, stream, fs, os];",
+  },
+  {
+    name: 'the Powertools logger, constructed',
+    source:
+      "import { Logger } from '@aws-lambda-powertools/logger'; export const logger = new Logger({ serviceName: 'probe' });",
+  },
+  {
+    name: 'one SDK client (Elastic Beanstalk, one command), imported but not constructed',
+    source:
+      "import { ElasticBeanstalkClient, DescribeEnvironmentsCommand } from '@aws-sdk/client-elastic-beanstalk'; export const used = [ElasticBeanstalkClient, DescribeEnvironmentsCommand];",
+  },
+  {
+    name: 'the same client, constructed as the functions do',
+    source:
+      "import { ElasticBeanstalkClient, DescribeEnvironmentsCommand } from '@aws-sdk/client-elastic-beanstalk'; export const client = new ElasticBeanstalkClient({}); export const used = [DescribeEnvironmentsCommand];",
+  },
+  {
+    name: 'two clients, constructed (Elastic Beanstalk and the DynamoDB document client)',
+    source:
+      "import { ElasticBeanstalkClient, DescribeEnvironmentsCommand } from '@aws-sdk/client-elastic-beanstalk'; import { DynamoDBClient } from '@aws-sdk/client-dynamodb'; import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb'; export const eb = new ElasticBeanstalkClient({}); export const db = DynamoDBDocumentClient.from(new DynamoDBClient({})); export const used = [DescribeEnvironmentsCommand, GetCommand];",
+  },
+];
+
+/** The floor rows: each probe's bundle bytes and import CPU, fresh and after the runtime's modules. */
+export async function floorRows(): Promise<string[]> {
+  const { build } = await import('esbuild');
+  const dir = mkdtempSync(join(tmpdir(), 'ebship-floor-'));
+  const rows = [
+    '| what is imported | bundle bytes | import ms CPU | after the runtime |',
+    '| --- | --- | --- | --- |',
+  ];
+  for (const [i, probe] of FLOOR_PROBES.entries()) {
+    const outfile = join(dir, `probe-${i}.mjs`);
+    await build({
+      stdin: { contents: probe.source, resolveDir: process.cwd(), loader: 'ts' },
+      bundle: true,
+      minify: true,
+      keepNames: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node24',
+      mainFields: ['module', 'main'],
+      alias: {
+        '@aws-sdk/credential-provider-node': './lib/aws/lambda-credentials.ts',
+        bowser: './lib/aws/no-browser-user-agent.ts',
+      },
+      banner: {
+        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
+      outfile,
+      logLevel: 'error',
+    });
+    rows.push(
+      `| ${probe.name} | ${statSync(outfile).size} | ${importCpuMs(outfile)} | ${importCpuMs(outfile, RUNS, LAMBDA_RUNTIME_PRELOAD)} |`,
+    );
+  }
+  return rows;
+}
+
+/** The AWS SDK clients bundled into a function, from its source map (each costs its own construction). */
+function clientsOf(bundle: string): string[] {
+  try {
+    const map = JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[] };
+    const names = new Set<string>();
+    for (const source of map.sources) {
+      const match = /node_modules\/@aws-sdk\/client-([a-z-]+)\//.exec(source);
+      if (match?.[1]) names.add(match[1]);
+    }
+    return [...names].sort();
+  } catch {
+    return [];
+  }
+}
+
 /** Packages the service (`serverless package`) and measures each function: the section's lines. */
-export function artifactSection(): string[] {
+export async function artifactSection(): Promise<string[]> {
   const lines = ['## Lambda artifacts (`serverless package`, esbuild, minified)', ''];
   const dir = mkdtempSync(join(tmpdir(), 'ebship-bench-'));
   try {
@@ -50,35 +153,58 @@ export function artifactSection(): string[] {
     return [...lines, `serverless package failed: ${(err as Error).message.split('\n')[0]}`, ''];
   }
   lines.push(
-    `Zipped size, the bundle's size unzipped (what V8 compiles), and the CPU time of importing the bundle in a fresh Node ${process.version} (median of 5; the cold-start share that is ours). Source maps stay out of the zips (\`ebship trace\` maps stack traces).`,
+    `Zipped size, the bundle's size unzipped (what V8 compiles), the AWS SDK clients it builds, and the CPU time of importing the bundle in Node ${process.version}, median of ${RUNS} processes: in a fresh Node, and **after the runtime**, with the built-ins AWS Lambda's Node.js runtime has already loaded when it imports a handler (${LAMBDA_RUNTIME_PRELOAD.join(', ')}: its runtime interface client requires them first) loaded before the clock starts. The second is the share of a Lambda cold start that is ours. Source maps stay out of the zips (\`ebship trace\` maps stack traces).`,
     '',
-    '| artifact | zip bytes | bundle bytes | import ms CPU |',
-    '| --- | --- | --- | --- |',
+    '| artifact | zip bytes | bundle bytes | SDK clients | import ms CPU | after the runtime |',
+    '| --- | --- | --- | --- | --- | --- |',
   );
-  const measured: { file: string; ms: number; zip: number }[] = [];
+  const measured: Measured[] = [];
   for (const file of readdirSync(dir)
     .filter((f) => f.endsWith('.zip'))
     .sort()) {
     const bundle = join('.esbuild', '.build', 'functions', `${kebab(file.replace(/\.zip$/, ''))}.mjs`);
-    const ms = importCpuMs(bundle);
+    const fresh = importCpuMs(bundle);
+    const warm = importCpuMs(bundle, RUNS, LAMBDA_RUNTIME_PRELOAD);
     const zip = statSync(join(dir, file)).size;
-    measured.push({ file, ms: Number(ms), zip });
-    lines.push(`| ${file} | ${zip} | ${statSync(bundle).size} | ${ms} |`);
+    const clients = clientsOf(bundle);
+    measured.push({ file, fresh: Number(fresh), afterRuntime: Number(warm), zip });
+    lines.push(
+      `| ${file} | ${zip} | ${statSync(bundle).size} | ${clients.length} (${clients.join(', ')}) | ${fresh} | ${warm} |`,
+    );
   }
-  lines.push('', ...WHAT_DOMINATES, '', leftAbove100(measured), '');
+  lines.push(
+    '',
+    '**The floor under every function**: the same esbuild settings on a few small modules, measured the same way. One SDK client costs about as much as its built-ins and its construction, before any command is sent; every function builds at least one, and logs through Powertools.',
+    '',
+    ...(await floorRows()),
+    '',
+    ...WHAT_DOMINATES,
+    '',
+    leftAbove100(measured),
+    '',
+  );
   return lines;
 }
 
+interface Measured {
+  file: string;
+  fresh: number;
+  afterRuntime: number;
+  zip: number;
+}
+
 /** The "left above 100 ms" paragraph, its counts from this run's rows. */
-function leftAbove100(rows: { file: string; ms: number; zip: number }[]): string {
-  const under = rows.filter((r) => r.ms < 100).length;
-  const mid = rows.filter((r) => r.ms >= 100 && r.ms <= 150).length;
-  const over = rows.filter((r) => r.ms > 150).map((r) => `${r.file.replace(/\.zip$/, '')} ${r.ms}`);
+function leftAbove100(rows: Measured[]): string {
+  const count = (key: 'fresh' | 'afterRuntime') => {
+    const under = rows.filter((r) => r[key] <= 100).length;
+    const mid = rows.filter((r) => r[key] > 100 && r[key] <= 150).length;
+    const over = rows.filter((r) => r[key] > 150).map((r) => `${r.file.replace(/\.zip$/, '')} ${r[key]}`);
+    return `${under} of ${rows.length} at or under 100 ms CPU, ${mid} in 101–150 ms${over.length > 0 ? `, and ${over.join(', ')} ms` : ''}`;
+  };
   const zips = rows.map((r) => r.zip);
   return (
-    `**Left above 100 ms**: in this run (${new Date().toISOString().slice(0, 10)}; this 2-core machine is often shared, and one function moves by 10–20 ms from run to run), ` +
-    `${under} of ${rows.length} functions imported in under 100 ms CPU, ${mid} in 100–150 ms${over.length > 0 ? `, and ${over.join(', ')} ms` : ''}; ` +
-    `every zip is ${Math.round(Math.min(...zips) / 1000)}–${Math.round(Math.max(...zips) / 1000)} KB. ${LEFT_ABOVE_100}`
+    `**Left above 100 ms**: in this run (${new Date().toISOString().slice(0, 10)}; this 2-core machine is often shared, and one function moves by 10–20 ms from run to run): in a fresh Node ${count('fresh')}; after the runtime ${count('afterRuntime')}. ` +
+    `Every zip is ${Math.round(Math.min(...zips) / 1000)}–${Math.round(Math.max(...zips) / 1000)} KB. ${LEFT_ABOVE_100}`
   );
 }
 
@@ -110,7 +236,7 @@ export function replaceArtifactSection(doc: string, section: string[]): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bench/artifacts.ts')) {
-  const section = artifactSection();
+  const section = await artifactSection();
   console.log(section.join('\n'));
   if (process.argv.includes('--write')) {
     const doc = readFileSync('docs/benchmarks.md', 'utf8');

@@ -181,7 +181,7 @@ if (process.argv.includes('--no-package')) {
     out();
   }
 } else {
-  for (const line of artifactSection()) out(line);
+  for (const line of await artifactSection()) out(line);
 }
 
 const fleetArg = process.argv.indexOf('--fleet');
