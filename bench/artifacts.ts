@@ -127,7 +127,7 @@ function clientsOf(bundle: string): string[] {
     const map = JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[] };
     const names = new Set<string>();
     for (const source of map.sources) {
-      const match = /node_modules\/@aws-sdk\/client-([a-z-]+)\//.exec(source);
+      const match = /node_modules\/@aws-sdk\/client-([a-z0-9-]+)\//.exec(source);
       if (match?.[1]) names.add(match[1]);
     }
     return [...names].sort();
