@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { getTarget } from '../lib/config/load.js';
 import { WatchEnded } from '../lib/errors.js';
 import { withFallback } from '../lib/health/wake-interval.js';
@@ -11,7 +11,7 @@ import type { HealthProgress, Release } from '../lib/workflow-state.js';
 
 // The same function watches the deploy and the rollback; the state machine says which, and whether
 // this look follows a wait for an EB event (CheckHealthAfterWait: its next state is that wait again).
-const phase = z.object({ phase: z.enum(['deploy', 'rollback']), afterWait: z.optional(z.boolean()) });
+const phase = v.object({ phase: v.picklist(['deploy', 'rollback']), afterWait: v.optional(v.boolean()) });
 
 export const handler = async (event: unknown, context?: Context): Promise<HealthProgress> => {
   const { phase: watching, afterWait } = parseEvent(phase, event, 'the health watch phase');

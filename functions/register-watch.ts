@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { type Registered, registerWatch } from '../lib/steps/watch.js';
 import { parseEvent, startLogging } from '../lib/workflow/input.js';
 import { releaseSchema } from '../lib/workflow/schemas.js';
@@ -9,14 +9,14 @@ import { releaseSchema } from '../lib/workflow/schemas.js';
  * stores the task token for ebEvents and returns. Step Functions ignores the return value; the
  * Task ends on SendTaskSuccess or its timeout (the fallback poll).
  */
-const registration = z.object({
+const registration = v.object({
   // TaskToken: 1 to 2048 characters (Step Functions API reference, SendTaskSuccess).
-  taskToken: z.string().check(z.minLength(1), z.maxLength(2048)),
-  phase: z.enum(['deploy', 'rollback']),
+  taskToken: v.pipe(v.string(), v.minLength(1), v.maxLength(2048)),
+  phase: v.picklist(['deploy', 'rollback']),
   release: releaseSchema,
-  watch: z.looseObject({ toVersion: z.string().check(z.minLength(1)) }),
+  watch: v.looseObject({ toVersion: v.pipe(v.string(), v.minLength(1)) }),
   // The verdict of the look before this wait: anything but wait ends the watch (WatchEnded).
-  verdict: z.enum(['wait', 'healthy', 'rollback', 'timeout', 'overridden', 'abort']),
+  verdict: v.picklist(['wait', 'healthy', 'rollback', 'timeout', 'overridden', 'abort']),
 });
 
 export const handler = async (event: unknown, context?: Context): Promise<Registered> => {

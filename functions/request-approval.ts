@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { type ApprovalRequested, requestApproval } from '../lib/steps/approval.js';
 import { parseEvent, startLogging } from '../lib/workflow/input.js';
 import { releaseSchema } from '../lib/workflow/schemas.js';
@@ -9,9 +9,9 @@ import { releaseSchema } from '../lib/workflow/schemas.js';
  * environment's APPROVAL item, alerts on-call once, and returns. Step Functions ignores the return
  * value; the Task ends on `ebship approve` / `ebship reject` or its timeout (promote.timeoutSeconds).
  */
-const request = z.object({
+const request = v.object({
   // TaskToken: 1 to 2048 characters (Step Functions API reference, SendTaskSuccess).
-  taskToken: z.string().check(z.minLength(1), z.maxLength(2048)),
+  taskToken: v.pipe(v.string(), v.minLength(1), v.maxLength(2048)),
   release: releaseSchema,
 });
 

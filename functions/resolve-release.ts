@@ -1,15 +1,18 @@
 import type { Context } from 'aws-lambda';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { logger } from '../lib/logger.js';
 import { type Resolution, resolveRelease } from '../lib/steps/resolve-release.js';
 import { beginInvocation, logRelease, parseEvent } from '../lib/workflow/input.js';
 
 // The state machine passes the raw input (never logged: a manual request is free text) with the execution's identity.
-const event = z.object({
-  input: z.unknown(),
-  executionId: z.string().check(z.minLength(1)),
-  startedAt: z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO time')),
-  stateMachineArn: z.string().check(z.minLength(1)),
+const event = v.object({
+  input: v.optional(v.unknown()),
+  executionId: v.pipe(v.string(), v.minLength(1)),
+  startedAt: v.pipe(
+    v.string(),
+    v.check((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO time'),
+  ),
+  stateMachineArn: v.pipe(v.string(), v.minLength(1)),
 });
 
 export const handler = async (raw: unknown, context?: Context): Promise<Resolution> => {

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 
 /**
  * Amazon Q Developer in chat applications (formerly AWS Chatbot), custom notification event format:
@@ -15,28 +15,28 @@ import * as z from 'zod/mini';
  * The doc gives no length limits; ebship keeps each field small (chat-render.ts) so that every
  * rendering of one alert fits the 256 KiB SNS message together.
  */
-const nonEmpty = z.string().check(z.minLength(1));
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
 
-export const chatNotificationSchema = z.strictObject({
-  version: z.literal('1.0'),
-  source: z.literal('custom'),
-  id: z.optional(nonEmpty),
-  content: z.strictObject({
-    textType: z.optional(z.literal('client-markdown')),
-    title: z.optional(nonEmpty),
+export const chatNotificationSchema = v.strictObject({
+  version: v.literal('1.0'),
+  source: v.literal('custom'),
+  id: v.optional(nonEmpty),
+  content: v.strictObject({
+    textType: v.optional(v.literal('client-markdown')),
+    title: v.optional(nonEmpty),
     description: nonEmpty,
-    nextSteps: z.optional(z.array(nonEmpty)),
-    keywords: z.optional(z.array(nonEmpty)),
+    nextSteps: v.optional(v.array(nonEmpty)),
+    keywords: v.optional(v.array(nonEmpty)),
   }),
-  metadata: z.optional(
-    z.strictObject({
-      threadId: z.optional(nonEmpty),
-      summary: z.optional(nonEmpty),
-      eventType: z.optional(nonEmpty),
-      relatedResources: z.optional(z.array(nonEmpty)),
-      additionalContext: z.optional(z.record(z.string(), z.string())),
+  metadata: v.optional(
+    v.strictObject({
+      threadId: v.optional(nonEmpty),
+      summary: v.optional(nonEmpty),
+      eventType: v.optional(nonEmpty),
+      relatedResources: v.optional(v.array(nonEmpty)),
+      additionalContext: v.optional(v.record(v.string(), v.string())),
     }),
   ),
 });
 
-export type ChatNotification = z.infer<typeof chatNotificationSchema>;
+export type ChatNotification = v.InferOutput<typeof chatNotificationSchema>;

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { maskAppText } from '../text/mask.js';
 import type { InstanceLogTail, InstanceVersion } from './model.js';
 
@@ -7,55 +7,55 @@ import type { InstanceLogTail, InstanceVersion } from './model.js';
  * `$.diagnostics` for the alert, the history and `ebship follow`: the environment's id (console
  * links), each instance and the version it runs, and the last lines each one's app printed.
  */
-export const diagnosticsSchema = z.looseObject({
-  environmentId: z.optional(z.string()),
+export const diagnosticsSchema = v.looseObject({
+  environmentId: v.optional(v.string()),
   /**
    * Where the tail comes from: EB's tail logs (RequestEnvironmentInfo), or CloudWatch Logs when the
    * environment streams its instance logs there (lib/aws/log-groups.ts). Absent: EB (older states).
    */
-  source: z.optional(z.enum(['eb', 'cloudwatch'])),
+  source: v.optional(v.picklist(['eb', 'cloudwatch'])),
   /** CloudWatch Logs: the groups read, the app's own output first. */
-  logGroups: z.optional(z.array(z.string())),
+  logGroups: v.optional(v.array(v.string())),
   /** ISO time RequestEnvironmentInfo was called: EB's tail files for this request are newer. */
-  requestedAt: z.optional(z.string()),
+  requestedAt: v.optional(v.string()),
   /** Polls of RetrieveEnvironmentInfo so far, and how many the state machine allows. */
-  polls: z._default(z.int().check(z.nonnegative()), 0),
-  maxPolls: z._default(z.int().check(z.positive()), 4),
-  nextPollSeconds: z._default(z.int().check(z.positive()), 15),
+  polls: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0)), 0),
+  maxPolls: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1)), 4),
+  nextPollSeconds: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1)), 15),
   /** True when the tail is complete (every instance answered) or will not come: stop polling. */
-  done: z._default(z.boolean(), false),
-  instances: z._default(
-    z.array(
-      z.object({
-        instanceId: z.string(),
-        versionLabel: z.optional(z.string()),
-        deploymentStatus: z.optional(z.string()),
-        color: z.optional(z.string()),
+  done: v.optional(v.boolean(), false),
+  instances: v.optional(
+    v.array(
+      v.object({
+        instanceId: v.string(),
+        versionLabel: v.optional(v.string()),
+        deploymentStatus: v.optional(v.string()),
+        color: v.optional(v.string()),
       }),
     ),
-    [],
+    () => [],
   ),
-  logTails: z._default(
-    z.array(
-      z.object({
-        instanceId: z.string(),
-        source: z.string(),
-        lines: z.string(),
-        truncated: z.boolean(),
+  logTails: v.optional(
+    v.array(
+      v.object({
+        instanceId: v.string(),
+        source: v.string(),
+        lines: v.string(),
+        truncated: v.boolean(),
       }),
     ),
-    [],
+    () => [],
   ),
-  note: z.optional(z.string()),
+  note: v.optional(v.string()),
 });
 
-export type Diagnostics = z.infer<typeof diagnosticsSchema>;
+export type Diagnostics = v.InferOutput<typeof diagnosticsSchema>;
 
 export function diagnosticsOf(state: unknown): Diagnostics | undefined {
   const raw = (state as { diagnostics?: unknown } | undefined)?.diagnostics;
   if (raw === undefined || raw === null) return undefined;
-  const parsed = diagnosticsSchema.safeParse(raw);
-  return parsed.success ? parsed.data : undefined;
+  const parsed = v.safeParse(diagnosticsSchema, raw);
+  return parsed.success ? parsed.output : undefined;
 }
 
 /** Lines kept per instance, and bytes: a 100 KB tail ends up as its last lines, cut at a line. */

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { maskAppText } from '../text/mask.js';
 import { type ChatNotification, chatNotificationSchema } from './chat-schema.js';
 import type { AlertModel, AlertOutcome, AlertStep, InstanceVersion } from './model.js';
@@ -193,7 +194,7 @@ export function renderChat(model: AlertModel): ChatNotification {
     },
   };
   // A rendering that Amazon Q would refuse is a bug here, not something to send.
-  return chatNotificationSchema.parse(notification);
+  return v.parse(chatNotificationSchema, notification);
 }
 
 function chatStep(step: AlertStep): string {

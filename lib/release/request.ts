@@ -1,7 +1,7 @@
-import { en } from 'zod/locales';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import type { EbshipConfig } from '../config/schema.js';
 import { InputInvalid } from '../errors.js';
+import { IN_WORDS, issueLines } from '../text/schema-issues.js';
 import { DIGEST, TAG } from './image-ref.js';
 import { tagRejection } from './tags.js';
 
@@ -23,47 +23,48 @@ export type ReleaseRequest =
 
 export type RequestResolution = { request: ReleaseRequest } | { ignored: string };
 
-// zod/mini carries no messages of its own; the manual request's reach the user, so they are zod's
-// English ones, as the full zod build sets them.
-z.config(en());
-
-const ecrPushEvent = z.object({
-  source: z.literal('aws.ecr'),
-  'detail-type': z.literal('ECR Image Action'),
-  detail: z.object({
-    'action-type': z.string(),
-    result: z.string(),
-    'repository-name': z.string(),
-    'image-digest': z.optional(z.string()),
-    'image-tag': z.optional(z.string()),
+const ecrPushEvent = v.object({
+  source: v.literal('aws.ecr'),
+  'detail-type': v.literal('ECR Image Action'),
+  detail: v.object({
+    'action-type': v.string(),
+    result: v.string(),
+    'repository-name': v.string(),
+    'image-digest': v.optional(v.string()),
+    'image-tag': v.optional(v.string()),
   }),
 });
 
-const manualRequest = z.strictObject({
+// The messages reach whoever started the execution (`ebship deploy`, the console): each says what
+// the field should be; the rest are worded by IN_WORDS, which never echoes the value.
+const manualRequest = v.strictObject({
   // Bounded and on one line before anything echoes them into an error or an alert.
-  target: z.string().check(z.minLength(1), z.maxLength(63, 'target names are at most 63 characters')),
-  imageTag: z.optional(z.string().check(z.maxLength(128, 'ECR tags are at most 128 characters'))),
-  imageDigest: z.optional(z.string().check(z.maxLength(71, 'a digest is "sha256:" and 64 hex digits'))),
-  rollbackTo: z.optional(
-    z
-      .string()
-      .check(
-        z.minLength(1),
-        z.maxLength(100, 'EB version labels are 1-100 characters'),
-        z.regex(/^[^/\p{Cc}]+$/u, 'a version label has no "/" and no control characters (newlines, tabs)'),
-      ),
+  target: v.pipe(
+    v.string(),
+    v.minLength(1, 'must name a target of ebship.yml'),
+    v.maxLength(63, 'target names are at most 63 characters'),
+  ),
+  imageTag: v.optional(v.pipe(v.string(), v.maxLength(128, 'ECR tags are at most 128 characters'))),
+  imageDigest: v.optional(v.pipe(v.string(), v.maxLength(71, 'a digest is "sha256:" and 64 hex digits'))),
+  rollbackTo: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(1, 'EB version labels are 1-100 characters'),
+      v.maxLength(100, 'EB version labels are 1-100 characters'),
+      v.regex(/^[^/\p{Cc}]+$/u, 'a version label has no "/" and no control characters (newlines, tabs)'),
+    ),
   ),
   /** `push` marks a fan-out child: one push that matched several targets (see resolve-release). */
-  trigger: z.optional(z.enum(['manual', 'rollback', 'push', 'promotion'])),
+  trigger: v.optional(v.picklist(['manual', 'rollback', 'push', 'promotion'])),
   /** `promotion`: the success that started it (lib/steps/promote.ts). */
-  promotedFrom: z.optional(
-    z.strictObject({
-      target: z.string().check(z.minLength(1), z.maxLength(63)),
-      executionId: z.string().check(z.minLength(1), z.maxLength(2048)),
+  promotedFrom: v.optional(
+    v.strictObject({
+      target: v.pipe(v.string(), v.minLength(1), v.maxLength(63, 'target names are at most 63 characters')),
+      executionId: v.pipe(v.string(), v.minLength(1), v.maxLength(2048)),
     }),
   ),
   /** A manual deploy to a frozen target (`ebship deploy --force`): recorded in history and the alert. */
-  force: z.optional(z.boolean()),
+  force: v.optional(v.boolean()),
 });
 
 /**
@@ -72,8 +73,8 @@ const manualRequest = z.strictObject({
  * A malformed manual request is an error that says how to write it.
  */
 export function parseRequest(input: unknown, config: EbshipConfig): RequestResolution[] {
-  const push = ecrPushEvent.safeParse(input);
-  if (push.success) return parsePush(push.data.detail, config);
+  const push = v.safeParse(ecrPushEvent, input);
+  if (push.success) return parsePush(push.output.detail, config);
 
   if (isRecord(input) && input.source !== undefined) {
     throw new InputInvalid(
@@ -81,14 +82,14 @@ export function parseRequest(input: unknown, config: EbshipConfig): RequestResol
         'start the execution from the ECR rule or with {"target": "...", "imageTag": "..."}',
     );
   }
-  const manual = manualRequest.safeParse(input);
+  const manual = v.safeParse(manualRequest, input, IN_WORDS);
   if (!manual.success) {
-    const fields = manual.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ');
+    const fields = issueLines(manual.issues, 'input').join('; ');
     throw new InputInvalid(
       `manual execution input is invalid (${fields}); expected {"target": "<name>", "imageTag": "<tag>"} or {"target": "<name>", "imageDigest": "sha256:<64 hex>"}`,
     );
   }
-  const m = manual.data;
+  const m = manual.output;
   if (!config.targets[m.target]) {
     throw new InputInvalid(
       `unknown target "${m.target}"; known targets: ${Object.keys(config.targets).sort().join(', ')}`,
@@ -144,7 +145,7 @@ export function parseRequest(input: unknown, config: EbshipConfig): RequestResol
  * promotes from. Whether that digest really succeeded there is AcquireLock's proof gate, on the record.
  */
 function promotionRequest(
-  m: z.infer<typeof manualRequest>,
+  m: v.InferOutput<typeof manualRequest>,
   config: EbshipConfig,
 ): { request: ReleaseRequest } {
   const from = config.targets[m.target]?.promote?.from;
@@ -181,7 +182,7 @@ function quoted(value: unknown): string {
 }
 
 function parsePush(
-  detail: z.infer<typeof ecrPushEvent>['detail'],
+  detail: v.InferOutput<typeof ecrPushEvent>['detail'],
   config: EbshipConfig,
 ): RequestResolution[] {
   const repo = detail['repository-name'];

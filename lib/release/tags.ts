@@ -3,7 +3,7 @@ import type { TagPattern, Target } from '../config/schema.js';
 
 /**
  * Which image tags deploy to a target (`source.tags`, `source.ignoreTags`). Its own module, free of
- * the request parser's zod, so the steps that only match tags (the reconciler, promotions) stay small.
+ * the request parser's schemas, so the steps that only match tags (the reconciler, promotions) stay small.
  */
 
 /** Why a tag does not deploy to a target, or undefined when it does. */

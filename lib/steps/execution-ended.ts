@@ -1,5 +1,5 @@
 import type { EnvironmentDescription } from '@aws-sdk/client-elastic-beanstalk';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { type Alert, renderAlert, threadIdOf } from '../alerts/compose.js';
 import { consoleLinks } from '../alerts/links.js';
 import { instanceVersions } from '../alerts/log-tail.js';
@@ -29,16 +29,16 @@ import { formatDuration } from '../text/duration.js';
  * "Step Functions Execution Status Change" (Step Functions developer guide, "Automating Step
  * Functions event delivery with EventBridge"): the fields ebship reads.
  */
-const statusChange = z.object({
-  source: z.literal('aws.states'),
-  detail: z.object({
-    executionArn: z.string().check(z.minLength(1)),
-    stateMachineArn: z.optional(z.string()),
-    name: z.optional(z.string()),
-    status: z.string(),
-    startDate: z.nullish(z.number()),
-    stopDate: z.nullish(z.number()),
-    input: z.nullish(z.string()),
+const statusChange = v.object({
+  source: v.literal('aws.states'),
+  detail: v.object({
+    executionArn: v.pipe(v.string(), v.minLength(1)),
+    stateMachineArn: v.optional(v.string()),
+    name: v.optional(v.string()),
+    status: v.string(),
+    startDate: v.nullish(v.number()),
+    stopDate: v.nullish(v.number()),
+    input: v.nullish(v.string()),
   }),
 });
 
@@ -61,13 +61,13 @@ export interface Finalised {
  * execution, in ebship's format, with where the environment is now: the update may be mid-way.
  */
 export async function finishEndedExecution(event: unknown, now = new Date()): Promise<Finalised> {
-  const parsed = statusChange.safeParse(event);
+  const parsed = v.safeParse(statusChange, event);
   if (!parsed.success) {
     throw new InputInvalid(
       'not a Step Functions "Execution Status Change" event; this function is the target of ebship\'s ExecutionEndedRule',
     );
   }
-  const { executionArn, status, input, startDate, stopDate } = parsed.data.detail;
+  const { executionArn, status, input, startDate, stopDate } = parsed.output.detail;
   const result: Finalised = { executionArn, status, released: [], finalised: [], alerted: false };
   if (status !== 'ABORTED' && status !== 'TIMED_OUT') return result;
 

@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { renderAlert } from '../alerts/compose.js';
 import { consoleLinks } from '../alerts/links.js';
 import { type AlertModel, SEVERITY, WHOLE_STAGE } from '../alerts/model.js';
@@ -15,15 +15,15 @@ import { claimAlert, markAlertSent, releaseAlertClaim } from '../store/ownership
  * UndeliveredEventsRule) instead of the alarm publishing raw JSON to the topic: so the alert has
  * ebship's subject, attributes and renderings like every other.
  */
-const alarmStateChange = z.object({
-  id: z.optional(z.string()),
-  source: z.literal('aws.cloudwatch'),
-  'detail-type': z.literal('CloudWatch Alarm State Change'),
-  region: z.optional(z.string()),
-  resources: z._default(z.array(z.string()), []),
-  detail: z.object({
-    alarmName: z.string().check(z.minLength(1)),
-    state: z.object({ value: z.string(), reason: z.optional(z.string()), timestamp: z.optional(z.string()) }),
+const alarmStateChange = v.object({
+  id: v.optional(v.string()),
+  source: v.literal('aws.cloudwatch'),
+  'detail-type': v.literal('CloudWatch Alarm State Change'),
+  region: v.optional(v.string()),
+  resources: v.optional(v.array(v.string()), () => []),
+  detail: v.object({
+    alarmName: v.pipe(v.string(), v.minLength(1)),
+    state: v.object({ value: v.string(), reason: v.optional(v.string()), timestamp: v.optional(v.string()) }),
   }),
 });
 
@@ -39,13 +39,13 @@ export interface UndeliveredAlerted {
  * the dead-letter queue: a push may not have been deployed. One alert per alarm transition to ALARM.
  */
 export async function alertUndeliveredEvents(event: unknown, now = new Date()): Promise<UndeliveredAlerted> {
-  const parsed = alarmStateChange.safeParse(event);
+  const parsed = v.safeParse(alarmStateChange, event);
   if (!parsed.success) {
     throw new InputInvalid(
       'not a CloudWatch "Alarm State Change" event; this function is the target of ebship\'s UndeliveredEventsRule',
     );
   }
-  const { detail, resources } = parsed.data;
+  const { detail, resources } = parsed.output;
   const result: UndeliveredAlerted = { alarm: detail.alarmName, state: detail.state.value, alerted: false };
   if (detail.state.value !== 'ALARM') return result;
 
@@ -53,7 +53,7 @@ export async function alertUndeliveredEvents(event: unknown, now = new Date()): 
   const alert = renderAlert(undeliveredModel(detail.state.reason, process.env.EVENTS_DLQ_URL, env.region));
   result.subject = alert.subject;
   // EventBridge delivers at least once: one alert per transition (alarm ARN + the transition's time).
-  const claim = `ALARM#${resources[0] ?? detail.alarmName}#${detail.state.timestamp ?? parsed.data.id ?? now.toISOString()}`;
+  const claim = `ALARM#${resources[0] ?? detail.alarmName}#${detail.state.timestamp ?? parsed.output.id ?? now.toISOString()}`;
   if (!(await claimAlert(dynamo, env.tableName, claim, now))) return result;
   const topics = [
     env.alertTopicArn,

@@ -1,5 +1,5 @@
 import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { sfn } from '../aws/clients/sfn.js';
 import { InputInvalid, WatchEnded } from '../errors.js';
@@ -87,18 +87,18 @@ export async function endWatch(key: EnvKey, executionId: string): Promise<boolea
  * Status, EventDate, ApplicationName, EnvironmentName, Message, Severity; `resources` holds the
  * environment's ARN). Only what locates the environment is required.
  */
-const ebEvent = z.object({
-  id: z.string().check(z.minLength(1)),
-  source: z.literal('aws.elasticbeanstalk'),
-  'detail-type': z.string(),
-  time: z.optional(z.string()),
-  resources: z._default(z.array(z.string()), []),
-  detail: z.looseObject({
-    ApplicationName: z.optional(z.string().check(z.minLength(1))),
-    EnvironmentName: z.optional(z.string().check(z.minLength(1))),
-    Status: z.optional(z.string()),
-    Message: z.optional(z.string()),
-    EventDate: z.optional(z.union([z.number(), z.string()])),
+const ebEvent = v.object({
+  id: v.pipe(v.string(), v.minLength(1)),
+  source: v.literal('aws.elasticbeanstalk'),
+  'detail-type': v.string(),
+  time: v.optional(v.string()),
+  resources: v.optional(v.array(v.string()), () => []),
+  detail: v.looseObject({
+    ApplicationName: v.optional(v.pipe(v.string(), v.minLength(1))),
+    EnvironmentName: v.optional(v.pipe(v.string(), v.minLength(1))),
+    Status: v.optional(v.string()),
+    Message: v.optional(v.string()),
+    EventDate: v.optional(v.union([v.number(), v.string()])),
   }),
 });
 
@@ -121,13 +121,13 @@ export interface WakeResult {
 
 /** ebEvents: wakes the execution watching the event's environment, if any. */
 export async function wakeOnEbEvent(event: unknown): Promise<WakeResult> {
-  const parsed = ebEvent.safeParse(event);
+  const parsed = v.safeParse(ebEvent, event);
   if (!parsed.success) {
     throw new InputInvalid(
       "not an Elastic Beanstalk EventBridge event; this function is the target of ebship's EbEventsRule",
     );
   }
-  const e = parsed.data;
+  const e = parsed.output;
   const key = envKeyOf(e);
   if (!key) return { action: 'none' };
   const table = runtimeEnv().tableName;
@@ -190,7 +190,7 @@ async function wake(
 }
 
 /** The environment an event is about: detail names, else the ARN in `resources`. */
-function envKeyOf(e: z.infer<typeof ebEvent>): EnvKey | undefined {
+function envKeyOf(e: v.InferOutput<typeof ebEvent>): EnvKey | undefined {
   const { ApplicationName: application, EnvironmentName: environment } = e.detail;
   if (application && environment) return { application, environment };
   for (const arn of e.resources) {

@@ -1,7 +1,8 @@
 import type { Context } from 'aws-lambda';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { InputInvalid } from '../errors.js';
 import { logger } from '../logger.js';
+import { IN_WORDS, issueLines } from '../text/schema-issues.js';
 import type { DeployState, Release } from '../workflow-state.js';
 import { deployStateSchema } from './schemas.js';
 
@@ -21,27 +22,24 @@ export function parseState<K extends keyof DeployState>(
   required: readonly K[],
 ): StateWith<K> {
   beginInvocation(context);
-  const parsed = deployStateSchema.safeParse(event);
+  const parsed = v.safeParse(deployStateSchema, event, IN_WORDS);
   const given = typeof event === 'object' && event !== null ? (event as Record<string, unknown>) : {};
   const missing = required.filter((key) => given[key] === undefined).map(String);
-  const malformed = parsed.success ? [] : fieldsOf(parsed.error.issues).filter((f) => !missing.includes(f));
+  const malformed = parsed.success
+    ? []
+    : issueLines(parsed.issues, '(event)').filter((line) => !missing.some((k) => line.startsWith(`${k}: `)));
   if (missing.length > 0 || malformed.length > 0) {
     const problems = [
       ...(missing.length > 0 ? [`has no ${missing.map((k) => `"${k}"`).join(', ')}`] : []),
-      ...(malformed.length > 0 ? [`has malformed ${malformed.join(', ')}`] : []),
+      ...(malformed.length > 0 ? [`has malformed fields (${malformed.join('; ')})`] : []),
     ];
     throw new InputInvalid(
       `the deployment state ${problems.join(' and ')}; this step must run inside the ebship state machine, after the steps that write them`,
     );
   }
-  const state = (parsed.data ?? {}) as StateWith<K>;
+  const state = (parsed.output ?? {}) as StateWith<K>;
   if (state.release) logRelease(state.release);
   return state;
-}
-
-/** The paths zod names, deduplicated, at most ten: enough to find the culprit in an alert. */
-function fieldsOf(issues: readonly { path: readonly PropertyKey[] }[]): string[] {
-  return [...new Set(issues.map((i) => i.path.map(String).join('.') || '(event)'))].slice(0, 10);
 }
 
 /** The whole state, which must carry a release. */
@@ -50,19 +48,22 @@ export function stateWithRelease(event: unknown, context?: Context): StateWith<'
 }
 
 /**
- * Parses the part of an event a handler relies on; a mismatch is InputInvalid naming the fields,
- * never a ZodError or TypeError, so the state machine's Catch and the alert say what was wrong.
+ * Parses the part of an event a handler relies on; a mismatch is InputInvalid naming the fields and
+ * what each should be, never a ValiError or TypeError, so the state machine's Catch and the alert
+ * say what was wrong.
  */
-export function parseEvent<T>(schema: z.core.$ZodType<T>, event: unknown, what: string): T {
-  // zod/mini's safeParse takes a schema of either build (zod or zod/mini): they share zod's core.
-  const parsed = z.safeParse(schema, event);
+export function parseEvent<S extends v.GenericSchema>(
+  schema: S,
+  event: unknown,
+  what: string,
+): v.InferOutput<S> {
+  const parsed = v.safeParse(schema, event, IN_WORDS);
   if (!parsed.success) {
-    const fields = fieldsOf(parsed.error.issues).join(', ');
     throw new InputInvalid(
-      `${what} is missing or malformed (${fields}); this step must run inside the ebship state machine`,
+      `${what} is missing or malformed (${issueLines(parsed.issues, '(event)').join('; ')}); this step must run inside the ebship state machine`,
     );
   }
-  return parsed.data;
+  return parsed.output;
 }
 
 /** Requires a key of the state that an earlier step wrote. */

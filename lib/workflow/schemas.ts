@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { DIGEST } from '../release/image-ref.js';
 import type {
   ApprovalResult,
@@ -20,176 +20,183 @@ import type {
 } from '../workflow-state.js';
 
 /**
- * The state contract (lib/workflow-state.ts) as zod schemas, for the handlers to validate their whole
+ * The state contract (lib/workflow-state.ts) as valibot schemas, for the handlers to validate their whole
  * input. Each object schema lists exactly its interface's keys (`contract<T>()`), so a field added to
  * or removed from an interface without its schema fails typecheck. Unknown extra keys pass: the state
  * grows as steps write their results, and the ASL adds keys of its own (`resolved`, `recordError`, ...).
  *
- * zod/mini, not zod: every Lambda builds these at cold start, and the mini build (functions instead
- * of methods, so esbuild leaves out what is unused) loads and builds in about half the time.
+ * valibot, not zod: every Lambda builds these at cold start. valibot's schemas are plain functions
+ * (esbuild keeps only those used) and cheap to build: this module costs about a quarter of the CPU
+ * of its zod/mini version at import, in a third of the bytes (issue 16). ebship.yml keeps full zod,
+ * in the CLI and at package time (lib/config/schema.ts); no Lambda bundle carries zod.
  */
 
-type Shape<T> = { [K in keyof T]-?: z.ZodMiniType<T[K]> };
+type Shape<T> = { [K in keyof T]-?: v.GenericSchema<T[K]> };
 
 function contract<T>() {
-  return <S extends Shape<T>>(shape: S & Record<Exclude<keyof S, keyof T>, never>) => z.looseObject(shape);
+  return <S extends Shape<T>>(shape: S & Record<Exclude<keyof S, keyof T>, never>) => v.looseObject(shape);
 }
 
-const text = z.string().check(z.minLength(1));
-const isoTime = z.string().check(z.refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO time'));
+const text = v.pipe(v.string(), v.minLength(1));
+const isoTime = v.pipe(
+  v.string(),
+  v.check((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO time'),
+);
 /** Wait states take SecondsPath as a non-negative integer. */
-const seconds = z.int().check(z.nonnegative());
-const count = z.int().check(z.nonnegative());
-const lines = z.array(z.string());
+const seconds = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const count = seconds;
+const positive = v.pipe(v.number(), v.safeInteger(), v.minValue(1));
+const lines = v.array(v.string());
 
 export const releaseSchema = contract<Release>()({
   target: text,
   application: text,
   environment: text,
-  platform: z.enum(['ecs', 'docker']),
-  repository: z.string(),
-  imageTag: z.optional(z.string()),
+  platform: v.picklist(['ecs', 'docker']),
+  repository: v.string(),
+  imageTag: v.optional(v.string()),
   // Empty for a rollback to a version whose Description names no digest.
-  imageDigest: z.union([z.string().check(z.regex(DIGEST, 'expected sha256:<64 hex>')), z.literal('')]),
-  imageUri: z.string(),
-  imagePushedAt: z.optional(isoTime),
+  imageDigest: v.union([v.pipe(v.string(), v.regex(DIGEST, 'expected sha256:<64 hex>')), v.literal('')]),
+  imageUri: v.string(),
+  imagePushedAt: v.optional(isoTime),
   // EB: VersionLabel is 1 to 100 characters (CreateApplicationVersion API reference).
-  versionLabel: z.string().check(z.minLength(1), z.maxLength(100)),
-  trigger: z.enum(['push', 'manual', 'rollback', 'promotion']),
-  existingVersion: z.boolean(),
-  hasMigrationCheck: z.boolean(),
-  hasReleasePhase: z.optional(z.boolean()),
-  hasChecks: z.optional(z.boolean()),
-  forced: z.optional(z.boolean()),
-  promotedFrom: z.optional(z.object({ target: text, executionId: text })),
+  versionLabel: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
+  trigger: v.picklist(['push', 'manual', 'rollback', 'promotion']),
+  existingVersion: v.boolean(),
+  hasMigrationCheck: v.boolean(),
+  hasReleasePhase: v.optional(v.boolean()),
+  hasChecks: v.optional(v.boolean()),
+  forced: v.optional(v.boolean()),
+  promotedFrom: v.optional(v.object({ target: text, executionId: text })),
   // promote.timeoutSeconds (lib/config/schema.ts): 60 to 10800.
-  approvalTimeoutSeconds: z.optional(z.int().check(z.positive())),
+  approvalTimeoutSeconds: v.optional(positive),
   executionId: text,
   startedAt: isoTime,
-}) satisfies z.ZodMiniType<Release>;
+}) satisfies v.GenericSchema<Release>;
 
 export const lockSchema = contract<LockResult>()({
-  skipped: z.optional(z.looseObject({ reason: z.string() })),
-  waiting: z.optional(z.looseObject({ nextPollSeconds: seconds, holder: z.string(), since: z.string() })),
-  owner: z.optional(text),
-  expiresAt: z.optional(z.string()),
-  forced: z.optional(lines),
-}) satisfies z.ZodMiniType<LockResult>;
+  skipped: v.optional(v.looseObject({ reason: v.string() })),
+  waiting: v.optional(v.looseObject({ nextPollSeconds: seconds, holder: v.string(), since: v.string() })),
+  owner: v.optional(text),
+  expiresAt: v.optional(v.string()),
+  forced: v.optional(lines),
+}) satisfies v.GenericSchema<LockResult>;
 
 export const secretsSchema = contract<SecretsResult>()({
   checked: lines,
-  arns: z.record(z.string(), z.string()),
+  arns: v.record(v.string(), v.string()),
   warnings: lines,
-}) satisfies z.ZodMiniType<SecretsResult>;
+}) satisfies v.GenericSchema<SecretsResult>;
 
 export const bundleSchema = contract<BundleResult>()({
   bucket: text,
   key: text,
-  sha256: z.string(),
+  sha256: v.string(),
   bytes: count,
   files: lines,
   warnings: lines,
-}) satisfies z.ZodMiniType<BundleResult>;
+}) satisfies v.GenericSchema<BundleResult>;
 
 export const versionSchema = contract<VersionResult>()({
   label: text,
-  reused: z.boolean(),
-  status: z.string(),
+  reused: v.boolean(),
+  status: v.string(),
   polls: count,
   nextPollSeconds: seconds,
-  waitedSeconds: z.optional(seconds),
-}) satisfies z.ZodMiniType<VersionResult>;
+  waitedSeconds: v.optional(seconds),
+}) satisfies v.GenericSchema<VersionResult>;
 
 export const deploySchema = contract<DeployResult>()({
-  fromVersion: z.optional(z.string()),
+  fromVersion: v.optional(v.string()),
   toVersion: text,
   startedAt: isoTime,
   firstPollSeconds: seconds,
-  maxPolls: z.optional(count),
-}) satisfies z.ZodMiniType<DeployResult>;
+  maxPolls: v.optional(count),
+}) satisfies v.GenericSchema<DeployResult>;
 
 export const healthSchema = contract<HealthProgress>()({
-  verdict: z.enum(['wait', 'healthy', 'rollback', 'timeout', 'overridden', 'abort']),
+  verdict: v.picklist(['wait', 'healthy', 'rollback', 'timeout', 'overridden', 'abort']),
   polls: count,
   nextPollSeconds: seconds,
-  convergedAt: z.optional(isoTime),
-  healthySince: z.optional(isoTime),
-  status: z.optional(z.string()),
-  color: z.optional(z.string()),
-  healthStatus: z.optional(z.string()),
+  convergedAt: v.optional(isoTime),
+  healthySince: v.optional(isoTime),
+  status: v.optional(v.string()),
+  color: v.optional(v.string()),
+  healthStatus: v.optional(v.string()),
   causes: lines,
   events: lines,
-  unread: z.optional(z.looseObject({ count, max: count })),
-  lastReadAt: z.optional(isoTime),
-  throttled: z.optional(z.looseObject({ polls: count, seconds: z.number().check(z.gte(0)) })),
-  alarmsBefore: z.optional(z.record(z.string(), z.enum(['OK', 'ALARM', 'INSUFFICIENT_DATA', 'unknown']))),
-  notes: z.optional(lines),
-  redSince: z.optional(isoTime),
+  unread: v.optional(v.looseObject({ count, max: count })),
+  lastReadAt: v.optional(isoTime),
+  throttled: v.optional(v.looseObject({ polls: count, seconds: v.pipe(v.number(), v.minValue(0)) })),
+  alarmsBefore: v.optional(v.record(v.string(), v.picklist(['OK', 'ALARM', 'INSUFFICIENT_DATA', 'unknown']))),
+  notes: v.optional(lines),
+  redSince: v.optional(isoTime),
   // A Task's TimeoutSecondsPath must name a positive integer.
-  fallbackSeconds: z.optional(z.int().check(z.positive())),
-  instances: z.optional(
-    z
-      .array(
-        z.looseObject({
-          id: z.string(),
-          versionLabel: z.optional(z.string()),
-          deploymentStatus: z.optional(z.string()),
-          color: z.optional(z.string()),
+  fallbackSeconds: v.optional(positive),
+  instances: v.optional(
+    v.pipe(
+      v.array(
+        v.looseObject({
+          id: v.string(),
+          versionLabel: v.optional(v.string()),
+          deploymentStatus: v.optional(v.string()),
+          color: v.optional(v.string()),
         }),
-      )
-      .check(z.maxLength(100)),
+      ),
+      v.maxLength(100),
+    ),
   ),
-}) satisfies z.ZodMiniType<HealthProgress>;
+}) satisfies v.GenericSchema<HealthProgress>;
 
 export const migrationSchema = contract<MigrationResult>()({
-  status: z.enum(['pending', 'passed']),
+  status: v.picklist(['pending', 'passed']),
   commandId: text,
   instanceId: text,
   polls: count,
   nextPollSeconds: seconds,
-  output: z.optional(z.string()),
-}) satisfies z.ZodMiniType<MigrationResult>;
+  output: v.optional(v.string()),
+}) satisfies v.GenericSchema<MigrationResult>;
 
 export const releasePhaseSchema = contract<ReleasePhaseResult>()({
-  status: z.enum(['pending', 'passed', 'skipped']),
-  commandId: z.optional(text),
-  instanceId: z.optional(text),
+  status: v.picklist(['pending', 'passed', 'skipped']),
+  commandId: v.optional(text),
+  instanceId: v.optional(text),
   polls: count,
   nextPollSeconds: seconds,
-  output: z.optional(z.string()),
-  note: z.optional(z.string()),
-}) satisfies z.ZodMiniType<ReleasePhaseResult>;
+  output: v.optional(v.string()),
+  note: v.optional(v.string()),
+}) satisfies v.GenericSchema<ReleasePhaseResult>;
 
 const checkRunSchema = contract<CheckRun>()({
   name: text,
   commandId: text,
-  instanceIds: z.array(text),
-  finished: z.array(text),
-}) satisfies z.ZodMiniType<CheckRun>;
+  instanceIds: v.array(text),
+  finished: v.array(text),
+}) satisfies v.GenericSchema<CheckRun>;
 
 export const checksSchema = contract<ChecksResult>()({
-  status: z.enum(['pending', 'passed']),
-  runs: z.array(checkRunSchema),
+  status: v.picklist(['pending', 'passed']),
+  runs: v.array(checkRunSchema),
   polls: count,
   nextPollSeconds: seconds,
   warnings: lines,
-}) satisfies z.ZodMiniType<ChecksResult>;
+}) satisfies v.GenericSchema<ChecksResult>;
 
 export const rollbackSchema = contract<RollbackResult>()({
-  fromVersion: z.string(),
+  fromVersion: v.string(),
   toVersion: text,
   startedAt: isoTime,
   firstPollSeconds: seconds,
-  maxPolls: z.optional(count),
-  redeployed: z.optional(z.boolean()),
-}) satisfies z.ZodMiniType<RollbackResult>;
+  maxPolls: v.optional(count),
+  redeployed: v.optional(v.boolean()),
+}) satisfies v.GenericSchema<RollbackResult>;
 
 export const caughtErrorSchema = contract<CaughtError>()({
-  Error: z.string(),
-  Cause: z.optional(z.string()),
-}) satisfies z.ZodMiniType<CaughtError>;
+  Error: v.string(),
+  Cause: v.optional(v.string()),
+}) satisfies v.GenericSchema<CaughtError>;
 
-export const outcomeStatusSchema = z.enum([
+export const outcomeStatusSchema = v.picklist([
   'SUCCEEDED',
   'ROLLED_BACK',
   'FAILED_BEFORE_DEPLOY',
@@ -201,44 +208,44 @@ export const outcomeStatusSchema = z.enum([
 export const approvalSchema = contract<ApprovalResult>()({
   approvedBy: text,
   approvedAt: isoTime,
-  comment: z.optional(z.string()),
-}) satisfies z.ZodMiniType<ApprovalResult>;
+  comment: v.optional(v.string()),
+}) satisfies v.GenericSchema<ApprovalResult>;
 
 export const recordedSchema = contract<RecordedOutcome>()({
-  recorded: z.boolean(),
-  lockReleased: z.optional(z.boolean()),
-  endedAt: z.optional(isoTime),
-  durationSeconds: z.optional(count),
-  promotions: z.optional(
-    z.looseObject({
-      started: z.array(
-        z.looseObject({ target: text, executionArn: text, approval: z.enum(['none', 'manual']) }),
+  recorded: v.boolean(),
+  lockReleased: v.optional(v.boolean()),
+  endedAt: v.optional(isoTime),
+  durationSeconds: v.optional(count),
+  promotions: v.optional(
+    v.looseObject({
+      started: v.array(
+        v.looseObject({ target: text, executionArn: text, approval: v.picklist(['none', 'manual']) }),
       ),
-      notPromoted: z.array(z.looseObject({ target: text, reason: z.string() })),
+      notPromoted: v.array(v.looseObject({ target: text, reason: v.string() })),
     }),
   ),
-  promotionError: z.optional(z.string()),
-}) satisfies z.ZodMiniType<RecordedOutcome>;
+  promotionError: v.optional(v.string()),
+}) satisfies v.GenericSchema<RecordedOutcome>;
 
 export const deployStateSchema = contract<DeployState>()({
   // The raw execution input, kept for the alert: anything at all (a manual request is free text).
-  input: z.optional(z.unknown()),
-  release: z.optional(releaseSchema),
-  ignored: z.optional(z.looseObject({ reason: z.string() })),
-  lock: z.optional(lockSchema),
-  secrets: z.optional(secretsSchema),
-  bundle: z.optional(bundleSchema),
-  version: z.optional(versionSchema),
-  deploy: z.optional(deploySchema),
-  health: z.optional(healthSchema),
-  migration: z.optional(migrationSchema),
-  releasePhase: z.optional(releasePhaseSchema),
-  checks: z.optional(checksSchema),
-  failure: z.optional(caughtErrorSchema),
-  rollback: z.optional(rollbackSchema),
-  rollbackHealth: z.optional(healthSchema),
-  error: z.optional(caughtErrorSchema),
-  approval: z.optional(approvalSchema),
-  outcome: z.optional(z.looseObject({ status: outcomeStatusSchema, recorded: z.optional(z.boolean()) })),
-  recorded: z.optional(recordedSchema),
-}) satisfies z.ZodMiniType<DeployState>;
+  input: v.optional(v.unknown()),
+  release: v.optional(releaseSchema),
+  ignored: v.optional(v.looseObject({ reason: v.string() })),
+  lock: v.optional(lockSchema),
+  secrets: v.optional(secretsSchema),
+  bundle: v.optional(bundleSchema),
+  version: v.optional(versionSchema),
+  deploy: v.optional(deploySchema),
+  health: v.optional(healthSchema),
+  migration: v.optional(migrationSchema),
+  releasePhase: v.optional(releasePhaseSchema),
+  checks: v.optional(checksSchema),
+  failure: v.optional(caughtErrorSchema),
+  rollback: v.optional(rollbackSchema),
+  rollbackHealth: v.optional(healthSchema),
+  error: v.optional(caughtErrorSchema),
+  approval: v.optional(approvalSchema),
+  outcome: v.optional(v.looseObject({ status: outcomeStatusSchema, recorded: v.optional(v.boolean()) })),
+  recorded: v.optional(recordedSchema),
+}) satisfies v.GenericSchema<DeployState>;

@@ -3,6 +3,7 @@ import {
   DescribeInstancesHealthCommand,
 } from '@aws-sdk/client-elastic-beanstalk';
 import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
+import * as v from 'valibot';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler as executionEnded } from '../../../functions/execution-ended.js';
 import { handler as notify } from '../../../functions/notify.js';
@@ -73,7 +74,7 @@ function expectOneAlertPath(input: PublishCommandInput, outcome: string, target:
   expect(input.MessageAttributes?.target?.StringValue).toBe(target);
   const byProtocol = JSON.parse(input.Message ?? '{}') as Record<string, string>;
   expect(byProtocol.default).toContain('What to do');
-  expect(() => chatNotificationSchema.parse(JSON.parse(byProtocol.https ?? ''))).not.toThrow();
+  expect(() => v.parse(chatNotificationSchema, JSON.parse(byProtocol.https ?? ''))).not.toThrow();
   expect(JSON.parse(byProtocol.sqs ?? '')).toMatchObject({ outcome, target });
 }
 

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { chatNotificationSchema } from '../../../lib/alerts/chat-schema.js';
 import { composeAlert } from '../../../lib/alerts/compose.js';
@@ -51,7 +52,7 @@ describe('one alert, rendered per channel and outcome', () => {
       // Assert
       expect(alert.subject).toMatch(/^\[ebship\] [\x20-\x7E]{1,90}$/);
       expect(alert.subject.length).toBeLessThanOrEqual(99);
-      expect(() => chatNotificationSchema.parse(alert.chat)).not.toThrow();
+      expect(() => v.parse(chatNotificationSchema, alert.chat)).not.toThrow();
       expect(alert.chat.content.title).toContain('antenna-prod');
       expect(alert.chat.metadata?.threadId).toBe('ebship/antenna/antenna-prod-web');
       expect(alert.attributes).toMatchObject({
@@ -97,7 +98,7 @@ describe('one alert, rendered per channel and outcome', () => {
 
     // Assert
     expect(byProtocol.default).toBe(alert.message);
-    expect(chatNotificationSchema.parse(JSON.parse(byProtocol.https ?? ''))).toEqual(alert.chat);
+    expect(v.parse(chatNotificationSchema, JSON.parse(byProtocol.https ?? ''))).toEqual(alert.chat);
     expect(JSON.parse(byProtocol.sqs ?? '')).toMatchObject({
       outcome: 'ROLLED_BACK',
       target: 'antenna-prod',
@@ -266,7 +267,7 @@ describe('partial deploys and large environments', () => {
     const published = messageByProtocol(alert);
 
     expect(Buffer.byteLength(published, 'utf8')).toBeLessThanOrEqual(SNS_MESSAGE_MAX_BYTES);
-    expect(() => chatNotificationSchema.parse(alert.chat)).not.toThrow();
+    expect(() => v.parse(chatNotificationSchema, alert.chat)).not.toThrow();
     expect(alert.message).toContain('Instances when the deploy was judged\n  100 instances:');
     expect(alert.message).toMatch(
       / {2}25 instances on v1\.4\.1-9a8b7c6d5e4f {2}Failed {2}Green: i-0\d{16}, .* and 20 more/,

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { chatNotificationSchema } from '../../../lib/alerts/chat-schema.js';
 import { loadConfig } from '../../../lib/config/load.js';
@@ -26,7 +27,7 @@ async function alertOf(name: string) {
   const alerts = outcome.pushes.flatMap((p) => p.alerts);
   expect(alerts).toHaveLength(1);
   const alert = alerts[0];
-  const chat = chatNotificationSchema.parse(JSON.parse(alert?.byProtocol?.https ?? '{}'));
+  const chat = v.parse(chatNotificationSchema, JSON.parse(alert?.byProtocol?.https ?? '{}'));
   return { email: alert?.message ?? '', chat, attributes: alert?.attributes ?? {} };
 }
 
