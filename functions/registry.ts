@@ -20,7 +20,7 @@ import { handler as startMigrationCheck } from './start-migration-check.js';
 import { handler as startRelease } from './start-release.js';
 import { handler as validateSecrets } from './validate-secrets.js';
 
-type Handler = (event: unknown, context?: Context) => Promise<unknown>;
+export type Handler = (event: unknown, context?: Context) => Promise<unknown>;
 
 /**
  * Each ASL placeholder and the handler behind it. For local runs only (workflow tests, the stand-in):
@@ -54,9 +54,11 @@ export const handlersBySubstitution: Record<string, Handler> = {
  * Resources are the fake ARNs of lib/workflow/definition.ts (`...:function:ebship-local-<Name>`).
  * Each call gets a fresh Lambda-like context so log lines carry a request id.
  */
-export function localTaskHandlers(definition: {
-  States: Record<string, Record<string, unknown>>;
-}): Record<string, (input: unknown) => Promise<unknown>> {
+export function localTaskHandlers(
+  definition: { States: Record<string, Record<string, unknown>> },
+  /** The handler behind each placeholder; test/e2e/packaged.test.ts passes the packaged bundles'. */
+  handlers: Record<string, Handler> = handlersBySubstitution,
+): Record<string, (input: unknown) => Promise<unknown>> {
   const out: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const [stateName, state] of Object.entries(definition.States)) {
     if (state.Type !== 'Task' || typeof state.Resource !== 'string') continue;
@@ -65,7 +67,7 @@ export function localTaskHandlers(definition: {
     const integration = state.Resource.startsWith('arn:aws:states:::lambda:invoke');
     const functionArn = integration ? functionNameOf(state) : state.Resource;
     const name = `${functionArn.split(':function:ebship-local-')[1] ?? ''}Arn`;
-    const handler = handlersBySubstitution[name];
+    const handler = handlers[name];
     if (!handler)
       throw new Error(
         `state ${stateName} uses ${functionArn}, which no handler in functions/registry.ts serves`,

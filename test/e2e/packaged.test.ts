@@ -1,0 +1,198 @@
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { unzipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { run as ebship } from '../../cli/main.js';
+import { listZip } from '../../lib/bundle/zip.js';
+import { loadConfig } from '../../lib/config/load.js';
+import { createClock } from '../../standin/clock.js';
+import { freePort } from '../../standin/ports.js';
+import { runScenario } from '../../standin/run-scenario.js';
+import { loadScenario } from '../../standin/scenarios.js';
+import type { TaskHandler, TaskHandlerResolver } from '../../standin/services/step-functions.js';
+import type { World } from '../../standin/world.js';
+
+/**
+ * The bytes Lambda runs: `serverless package` builds every function's zip (esbuild, minified, the
+ * config embedded, the SDK's ES modules, the environment-only credential provider, yaml's ES build,
+ * valibot), and the state machine's Task states run those zips' handlers, unzipped as Lambda would,
+ * against the stand-in. The other tests run the TypeScript sources, which no bundling decision can
+ * break; this one fails when a bundle leaves out, renames or swaps what a handler needs at run time.
+ * (ebEvents, ExecutionEnded and Reconcile, outside the state machine, still run from source here.)
+ */
+
+const exec = promisify(execFile);
+const REPO = resolve(import.meta.dirname, '../..');
+const config = loadConfig(join(REPO, 'ebship.yml'));
+
+let service: string;
+let handlers: Record<string, (event: unknown, context?: unknown) => Promise<unknown>> | undefined;
+
+beforeAll(async () => {
+  service = mkdtempSync(join(tmpdir(), 'ebship-packaged-'));
+  for (const entry of [
+    'serverless.yml',
+    'package.json',
+    'tsconfig.json',
+    'ebship.yml',
+    'infra',
+    'functions',
+    'lib',
+    'state-machines',
+    'bin',
+    'cli',
+  ]) {
+    cpSync(join(REPO, entry), join(service, entry), { recursive: true });
+  }
+  symlinkSync(join(REPO, 'node_modules'), join(service, 'node_modules'));
+  await exec(
+    'npx',
+    ['--no-install', 'serverless', 'package', '--stage', 'test', '--region', 'us-east-1', '--package', 'out'],
+    {
+      cwd: service,
+      env: {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: 'AKIDPACKAGEONLY',
+        AWS_SECRET_ACCESS_KEY: 'package-only',
+        AWS_REGION: 'us-east-1',
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+      },
+      timeout: 240_000,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+}, 300_000);
+
+afterAll(() => {
+  if (service) rmSync(service, { recursive: true, force: true });
+});
+
+/** serverless.yml's function key (`buildBundle`) to its handler file (`build-bundle`). */
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/**
+ * Unzips each function's zip into its own task root, as Lambda does, and imports its handler. Call
+ * once the stand-in has pointed the environment at itself: a bundle builds its SDK clients on import.
+ */
+async function loadPackagedHandlers(): Promise<typeof handlers> {
+  const registry = (await import('../../functions/registry.js')) as {
+    handlersBySubstitution: Record<string, unknown>;
+  };
+  const out: NonNullable<typeof handlers> = {};
+  for (const placeholder of Object.keys(registry.handlersBySubstitution)) {
+    const name = placeholder.replace(/Arn$/, '');
+    const fn = `${name.charAt(0).toLowerCase()}${name.slice(1)}`;
+    const root = join(service, 'task-roots', fn);
+    for (const [file, bytes] of Object.entries(unzipSync(readFileSync(join(service, 'out', `${fn}.zip`))))) {
+      if (file.endsWith('/')) continue;
+      mkdirSync(dirname(join(root, file)), { recursive: true });
+      writeFileSync(join(root, file), bytes);
+    }
+    const mod = (await import(pathToFileURL(join(root, 'functions', `${kebab(fn)}.mjs`)).href)) as {
+      handler?: unknown;
+    };
+    if (typeof mod.handler !== 'function') throw new Error(`${fn}.zip exports no handler`);
+    out[placeholder] = mod.handler as (event: unknown, context?: unknown) => Promise<unknown>;
+  }
+  return out;
+}
+
+const port = await freePort();
+
+async function runPackaged(scenario: string) {
+  let world: World | undefined;
+  const outcome = await runScenario(loadScenario(scenario), {
+    config,
+    configPath: join(REPO, 'ebship.yml'),
+    clock: createClock(240),
+    port,
+    taskHandlers: ((definition) => {
+      if (!handlers) throw new Error('the packaged handlers were not loaded');
+      const local = registryModule?.localTaskHandlers;
+      if (!local) throw new Error('functions/registry.ts was not loaded');
+      return local(definition, handlers) as Record<string, TaskHandler>;
+    }) satisfies TaskHandlerResolver,
+    onReady: async (w) => {
+      world = w;
+      registryModule = (await import('../../functions/registry.js')) as RegistryModule;
+      handlers ??= await loadPackagedHandlers();
+    },
+  });
+  return { outcome, world };
+}
+
+/** The bundle `ebship plan` renders from the sources, as path → text. */
+async function plan(target: string, tag: string): Promise<Record<string, string>> {
+  const zip = join(service, `plan-${target}.zip`);
+  const code = await ebship(['plan', target, '--tag', tag, '--out', zip, '--config', 'ebship.yml'], {
+    stdout: { write: () => true },
+    stderr: { write: () => true },
+    env: {},
+    cwd: REPO,
+  });
+  expect(code).toBe(0);
+  return listZip(readFileSync(zip));
+}
+
+/** The generated .ebextensions' option settings, but for what only a deploy knows: label, secret ARNs. */
+function settingsOf(files: Record<string, string>): Record<string, Record<string, unknown>> {
+  const doc = parse(files['.ebextensions/00-ebship.config'] ?? '') as {
+    option_settings?: Record<string, Record<string, unknown>>;
+  };
+  const settings = structuredClone(doc.option_settings ?? {});
+  delete settings['aws:elasticbeanstalk:application:environment']?.EBSHIP_VERSION_LABEL;
+  // The deploy names each secret by the full ARN ValidateSecrets found; plan cannot look it up.
+  const secrets = settings['aws:elasticbeanstalk:application:environmentsecrets'] ?? {};
+  for (const name of Object.keys(secrets)) secrets[name] = 'arn:aws:secretsmanager:…';
+  return settings;
+}
+
+interface RegistryModule {
+  localTaskHandlers: (
+    definition: unknown,
+    handlers: Record<string, (event: unknown, context?: unknown) => Promise<unknown>>,
+  ) => Record<string, unknown>;
+}
+let registryModule: RegistryModule | undefined;
+
+describe('the packaged functions on the stand-in', () => {
+  it('deploy a push: the zips Lambda runs resolve, build, upload, deploy and watch it to SUCCEEDED', {
+    timeout: 180_000,
+  }, async () => {
+    const { outcome, world } = await runPackaged('healthy');
+
+    expect(outcome.pushes.map((p) => p.status)).toEqual(['SUCCEEDED']);
+    expect(outcome.passed).toBe(true);
+    // BuildBundle's upload, rendered by the packaged bundle: its generated .ebextensions (YAML
+    // written by yaml's ES build) sets what `ebship plan` renders from the sources, but for the label.
+    const bundles = [...(world?.s3.buckets.values() ?? [])].flatMap((objects) =>
+      [...objects.entries()].filter(([key]) => key.startsWith('bundles/')),
+    );
+    expect(bundles).toHaveLength(1);
+    const uploaded = listZip(new Uint8Array(bundles[0]?.[1].body ?? Buffer.alloc(0)));
+    const planned = await plan('antenna-prod', 'v1.3.0');
+    expect(Object.keys(uploaded).sort()).toEqual(Object.keys(planned).sort());
+    expect(settingsOf(uploaded)).toEqual(settingsOf(planned));
+    expect(Object.keys(settingsOf(uploaded)).length).toBeGreaterThan(2);
+  });
+
+  it('roll back a release that goes Red after the update, from the same zips', {
+    timeout: 180_000,
+  }, async () => {
+    const { outcome } = await runPackaged('red-after-deploy');
+
+    expect(outcome.pushes.map((p) => p.status)).toEqual(['FAILED']);
+    expect(outcome.passed).toBe(true);
+    // The packaged RollBack put the last good version back, and the packaged Notify said why.
+    const push = outcome.pushes[0];
+    expect(push?.updatesApplied.length).toBe(2);
+    expect(push?.finalVersion).not.toBe(push?.updatesApplied[0]);
+    expect(push?.alerts.map((a) => a.subject ?? '').join('\n')).toMatch(/rolled back/i);
+  });
+});
