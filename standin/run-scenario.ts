@@ -99,7 +99,16 @@ export interface RunOptions {
   port?: number;
   /** Called once the environment points at the stand-in, before the first push (load handlers here). */
   onReady?: (world: World) => Promise<void>;
+  /**
+   * The functions EventBridge invokes outside the state machine; default: functions/*.ts. Read after
+   * onReady (test/e2e/packaged.test.ts gives the packaged zips' handlers).
+   */
+  ruleFunctions?: () => Partial<Record<RuleFunction, Invoked>>;
 }
+
+/** ebship's functions that rules invoke: stopped executions, EB's events, the scheduled reconcile. */
+export type RuleFunction = 'executionEnded' | 'ebEvents' | 'reconcile';
+type Invoked = (event: unknown) => Promise<unknown>;
 
 export async function runScenario(scenario: Scenario, options: RunOptions): Promise<ScenarioOutcome> {
   const print = options.print ?? (() => undefined);
@@ -127,6 +136,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     pointHandlersAt(standin.endpoint, world.region, options.configPath, provisioned.alertTopicArn);
     await options.onReady?.(world);
     resolver ??= await loadRegistry();
+    const own = options.ruleFunctions?.() ?? {};
     const definition = options.definition ? await options.definition() : await loadDefinition();
     // Named like a deployed stage (`ebship-<stage>-deploy`, stage "local"), so the CLI finds it.
     const machineArn = world.sfn.createStateMachine('ebship-local-deploy', JSON.stringify(definition));
@@ -134,15 +144,16 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     world.rules.push({ name: 'EcrPushRule', pattern: rule.pattern, targetArn: machineArn });
     // Stopped and timed-out executions: the rule targets ebship's executionEnded function.
     const endedFunction = `arn:aws:lambda:${world.region}:${world.account}:function:ebship-local-executionEnded`;
-    world.functions.set(endedFunction, await loadFunction(EXECUTION_ENDED));
+    world.functions.set(endedFunction, own.executionEnded ?? (await loadFunction(EXECUTION_ENDED)));
     const ended = loadExecutionEndedRule({
       DeployStateMachine: machineArn,
       AlertTopic: provisioned.alertTopicArn,
       'ExecutionEndedLambdaFunction.Arn': endedFunction,
     });
     if (ended) world.rules.push(ended);
-    if (scenario.scheduledRules) scheduler = await startScheduledRules(world, machineArn, print);
-    await addEbEventsRule(world, options.config);
+    if (scenario.scheduledRules)
+      scheduler = await startScheduledRules(world, machineArn, print, own.reconcile);
+    await addEbEventsRule(world, options.config, own.ebEvents);
     // Armed after provisioning, so only ebship's own calls meet them.
     world.faults.addAll(scenario.faults);
 
@@ -338,10 +349,11 @@ export async function startScheduledRules(
   world: World,
   machineArn: string,
   print: (line: string) => void,
+  reconcile?: Invoked,
 ): Promise<Scheduler> {
   const reconcileArn = `arn:aws:lambda:${world.region}:${world.account}:function:ebship-local-reconcile`;
   process.env.STATE_MACHINE_ARN = machineArn;
-  world.functions.set(reconcileArn, await loadFunction(RECONCILE));
+  world.functions.set(reconcileArn, reconcile ?? (await loadFunction(RECONCILE)));
   const scheduler = new Scheduler(world, loadScheduledRules({ 'ReconcileLambdaFunction.Arn': reconcileArn }));
   await scheduler.runNow();
   print(`scheduled rules: ${scheduler.rules.map((r) => `${r.name} ${r.expression}`).join(', ') || '(none)'}`);
@@ -504,7 +516,7 @@ const REGISTRY = '../functions/registry.js';
 const EXECUTION_ENDED = '../functions/execution-ended.js';
 const RECONCILE = '../functions/reconcile.js';
 
-async function loadFunction(path: string): Promise<(event: unknown) => Promise<unknown>> {
+async function loadFunction(path: string): Promise<Invoked> {
   const mod: unknown = await import(path);
   const fn = (mod as { handler?: unknown }).handler;
   if (typeof fn !== 'function') throw new Error(`${path} does not export a handler`);
@@ -518,9 +530,13 @@ const EB_EVENTS = '../functions/eb-events.js';
  * watch (issue 13): the rule from infra/events.yml, the function in process. Call it once the
  * handlers' environment points at the stand-in.
  */
-export async function addEbEventsRule(world: World, config: EbshipConfig): Promise<EventRule | undefined> {
+export async function addEbEventsRule(
+  world: World,
+  config: EbshipConfig,
+  ebEvents?: Invoked,
+): Promise<EventRule | undefined> {
   const arn = `arn:aws:lambda:${world.region}:${world.account}:function:ebship-local-ebEvents`;
-  world.functions.set(arn, await loadFunction(EB_EVENTS));
+  world.functions.set(arn, ebEvents ?? (await loadFunction(EB_EVENTS)));
   const environments = Object.values(config.targets).map((t) => t.environment);
   const rule = loadEbEventsRule({ 'EbEventsLambdaFunction.Arn': arn }, environments);
   if (rule) world.rules.push(rule);

@@ -12,7 +12,7 @@ import { listZip } from '../../lib/bundle/zip.js';
 import { loadConfig } from '../../lib/config/load.js';
 import { createClock } from '../../standin/clock.js';
 import { freePort } from '../../standin/ports.js';
-import { runScenario } from '../../standin/run-scenario.js';
+import { type RuleFunction, runScenario } from '../../standin/run-scenario.js';
 import { loadScenario } from '../../standin/scenarios.js';
 import type { TaskHandler, TaskHandlerResolver } from '../../standin/services/step-functions.js';
 import type { World } from '../../standin/world.js';
@@ -23,7 +23,8 @@ import type { World } from '../../standin/world.js';
  * valibot), and the state machine's Task states run those zips' handlers, unzipped as Lambda would,
  * against the stand-in. The other tests run the TypeScript sources, which no bundling decision can
  * break; this one fails when a bundle leaves out, renames or swaps what a handler needs at run time.
- * (ebEvents, ExecutionEnded and Reconcile, outside the state machine, still run from source here.)
+ * The functions EventBridge invokes outside the state machine (ebEvents, which wakes the health
+ * watch; ExecutionEnded; the scheduled Reconcile) run from their zips too.
  */
 
 const exec = promisify(execFile);
@@ -31,7 +32,10 @@ const REPO = resolve(import.meta.dirname, '../..');
 const config = loadConfig(join(REPO, 'ebship.yml'));
 
 let service: string;
-let handlers: Record<string, (event: unknown, context?: unknown) => Promise<unknown>> | undefined;
+type Handler = (event: unknown, context?: unknown) => Promise<unknown>;
+let handlers: Record<string, Handler> | undefined;
+const ruleHandlers: Partial<Record<RuleFunction, (event: unknown) => Promise<unknown>>> = {};
+const ruleCalls: Record<RuleFunction, number> = { executionEnded: 0, ebEvents: 0, reconcile: 0 };
 
 beforeAll(async () => {
   service = mkdtempSync(join(tmpdir(), 'ebship-packaged-'));
@@ -76,31 +80,42 @@ afterAll(() => {
 /** serverless.yml's function key (`buildBundle`) to its handler file (`build-bundle`). */
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
+/** Unzips a function's zip into its own task root, as Lambda does, and imports its handler. */
+async function packagedHandler(fn: string): Promise<Handler> {
+  const root = join(service, 'task-roots', fn);
+  for (const [file, bytes] of Object.entries(unzipSync(readFileSync(join(service, 'out', `${fn}.zip`))))) {
+    if (file.endsWith('/')) continue;
+    mkdirSync(dirname(join(root, file)), { recursive: true });
+    writeFileSync(join(root, file), bytes);
+  }
+  const mod = (await import(pathToFileURL(join(root, 'functions', `${kebab(fn)}.mjs`)).href)) as {
+    handler?: unknown;
+  };
+  if (typeof mod.handler !== 'function') throw new Error(`${fn}.zip exports no handler`);
+  return mod.handler as Handler;
+}
+
 /**
- * Unzips each function's zip into its own task root, as Lambda does, and imports its handler. Call
- * once the stand-in has pointed the environment at itself: a bundle builds its SDK clients on import.
+ * Every function's handler from its zip. Call once the stand-in has pointed the environment at
+ * itself: a bundle builds its SDK clients when imported.
  */
-async function loadPackagedHandlers(): Promise<typeof handlers> {
+async function loadPackagedHandlers(): Promise<void> {
   const registry = (await import('../../functions/registry.js')) as {
     handlersBySubstitution: Record<string, unknown>;
   };
-  const out: NonNullable<typeof handlers> = {};
+  const out: Record<string, Handler> = {};
   for (const placeholder of Object.keys(registry.handlersBySubstitution)) {
     const name = placeholder.replace(/Arn$/, '');
-    const fn = `${name.charAt(0).toLowerCase()}${name.slice(1)}`;
-    const root = join(service, 'task-roots', fn);
-    for (const [file, bytes] of Object.entries(unzipSync(readFileSync(join(service, 'out', `${fn}.zip`))))) {
-      if (file.endsWith('/')) continue;
-      mkdirSync(dirname(join(root, file)), { recursive: true });
-      writeFileSync(join(root, file), bytes);
-    }
-    const mod = (await import(pathToFileURL(join(root, 'functions', `${kebab(fn)}.mjs`)).href)) as {
-      handler?: unknown;
-    };
-    if (typeof mod.handler !== 'function') throw new Error(`${fn}.zip exports no handler`);
-    out[placeholder] = mod.handler as (event: unknown, context?: unknown) => Promise<unknown>;
+    out[placeholder] = await packagedHandler(`${name.charAt(0).toLowerCase()}${name.slice(1)}`);
   }
-  return out;
+  handlers = out;
+  for (const fn of ['executionEnded', 'ebEvents', 'reconcile'] as const) {
+    const handler = await packagedHandler(fn);
+    ruleHandlers[fn] = (event) => {
+      ruleCalls[fn] += 1;
+      return handler(event);
+    };
+  }
 }
 
 const port = await freePort();
@@ -121,8 +136,9 @@ async function runPackaged(scenario: string) {
     onReady: async (w) => {
       world = w;
       registryModule = (await import('../../functions/registry.js')) as RegistryModule;
-      handlers ??= await loadPackagedHandlers();
+      if (!handlers) await loadPackagedHandlers();
     },
+    ruleFunctions: () => ruleHandlers,
   });
   return { outcome, world };
 }
@@ -169,6 +185,8 @@ describe('the packaged functions on the stand-in', () => {
 
     expect(outcome.pushes.map((p) => p.status)).toEqual(['SUCCEEDED']);
     expect(outcome.passed).toBe(true);
+    // EB's events woke the health watch through the packaged ebEvents.
+    expect(ruleCalls.ebEvents).toBeGreaterThan(0);
     // BuildBundle's upload, rendered by the packaged bundle: its generated .ebextensions (YAML
     // written by yaml's ES build) sets what `ebship plan` renders from the sources, but for the label.
     const bundles = [...(world?.s3.buckets.values() ?? [])].flatMap((objects) =>
@@ -194,5 +212,17 @@ describe('the packaged functions on the stand-in', () => {
     expect(push?.updatesApplied.length).toBe(2);
     expect(push?.finalVersion).not.toBe(push?.updatesApplied[0]);
     expect(push?.alerts.map((a) => a.subject ?? '').join('\n')).toMatch(/rolled back/i);
+  });
+
+  it('deploy a push whose ECR event was lost: the packaged Reconcile, on its schedule, starts it', {
+    timeout: 180_000,
+  }, async () => {
+    const before = ruleCalls.reconcile;
+    const { outcome } = await runPackaged('lost-push');
+
+    expect(outcome.scheduledRuns).toBeGreaterThan(1);
+    expect(ruleCalls.reconcile - before).toBe(outcome.scheduledRuns);
+    expect(outcome.pushes.map((p) => p.status)).toEqual(['SUCCEEDED']);
+    expect(outcome.passed).toBe(true);
   });
 });
