@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -16,6 +13,7 @@ import { type RuleFunction, runScenario } from '../../standin/run-scenario.js';
 import { loadScenario } from '../../standin/scenarios.js';
 import type { TaskHandler, TaskHandlerResolver } from '../../standin/services/step-functions.js';
 import type { World } from '../../standin/world.js';
+import { copyService, packageService, REPO } from '../support/package-service.js';
 
 /**
  * The bytes Lambda runs: `serverless package` builds every function's zip (esbuild, minified, the
@@ -27,8 +25,6 @@ import type { World } from '../../standin/world.js';
  * watch; ExecutionEnded; the scheduled Reconcile) run from their zips too.
  */
 
-const exec = promisify(execFile);
-const REPO = resolve(import.meta.dirname, '../..');
 const config = loadConfig(join(REPO, 'ebship.yml'));
 
 let service: string;
@@ -38,39 +34,8 @@ const ruleHandlers: Partial<Record<RuleFunction, (event: unknown) => Promise<unk
 const ruleCalls: Record<RuleFunction, number> = { executionEnded: 0, ebEvents: 0, reconcile: 0 };
 
 beforeAll(async () => {
-  service = mkdtempSync(join(tmpdir(), 'ebship-packaged-'));
-  for (const entry of [
-    'serverless.yml',
-    'package.json',
-    'tsconfig.json',
-    'ebship.yml',
-    'infra',
-    'functions',
-    'lib',
-    'state-machines',
-    'bin',
-    'cli',
-  ]) {
-    cpSync(join(REPO, entry), join(service, entry), { recursive: true });
-  }
-  symlinkSync(join(REPO, 'node_modules'), join(service, 'node_modules'));
-  await exec(
-    'npx',
-    ['--no-install', 'serverless', 'package', '--stage', 'test', '--region', 'us-east-1', '--package', 'out'],
-    {
-      cwd: service,
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: 'AKIDPACKAGEONLY',
-        AWS_SECRET_ACCESS_KEY: 'package-only',
-        AWS_REGION: 'us-east-1',
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-      },
-      timeout: 240_000,
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
+  service = copyService('ebship-packaged-', ['ebship.yml']);
+  await packageService(service, join(service, 'out'));
 }, 300_000);
 
 afterAll(() => {

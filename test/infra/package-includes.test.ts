@@ -1,24 +1,20 @@
-import { execFile } from 'node:child_process';
 import {
-  cpSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { dirname, join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run as ebship } from '../../cli/main.js';
 import { readIncludeDir } from '../../lib/bundle/include.js';
 import { EBEXTENSION_PATH } from '../../lib/bundle/render.js';
 import { listZip } from '../../lib/bundle/zip.js';
+import { copyService, packageService } from '../support/package-service.js';
 
 /**
  * A target's include files must reach AWS exactly as `ebship plan` renders them. Packages a copy of
@@ -27,8 +23,6 @@ import { listZip } from '../../lib/bundle/zip.js';
  * what BuildBundle reads from it with the include files in plan's bundle.
  */
 
-const exec = promisify(execFile);
-const REPO = resolve(import.meta.dirname, '../..');
 const INCLUDE = 'deploy/antenna';
 
 const CONFIG = `version: 1
@@ -56,21 +50,7 @@ function write(path: string, text: string): void {
 }
 
 beforeAll(async () => {
-  service = mkdtempSync(join(tmpdir(), 'ebship-service-'));
-  for (const entry of [
-    'serverless.yml',
-    'package.json',
-    'tsconfig.json',
-    'infra',
-    'functions',
-    'lib',
-    'state-machines',
-    'bin',
-    'cli',
-  ]) {
-    cpSync(join(REPO, entry), join(service, entry), { recursive: true });
-  }
-  symlinkSync(join(REPO, 'node_modules'), join(service, 'node_modules'));
+  service = copyService('ebship-service-');
   writeFileSync(join(service, 'ebship.yml'), CONFIG);
   const include = join(service, INCLUDE);
   write(
@@ -99,23 +79,7 @@ afterAll(() => {
 });
 
 function slsPackage(out: string) {
-  return exec(
-    'npx',
-    ['--no-install', 'serverless', 'package', '--stage', 'test', '--region', 'us-east-1', '--package', out],
-    {
-      cwd: service,
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: 'AKIDPACKAGEONLY',
-        AWS_SECRET_ACCESS_KEY: 'package-only',
-        AWS_REGION: 'us-east-1',
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-      },
-      timeout: 240_000,
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
+  return packageService(service, out);
 }
 
 async function planIncludeFiles(): Promise<Record<string, string>> {

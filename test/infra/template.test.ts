@@ -8,6 +8,7 @@ import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { deployFunctions, roleNameOf } from '../../cli/doctor/deploy-calls.js';
+import { packageService } from '../support/package-service.js';
 import { callsOf, ON_BEHALF } from './sdk-calls.js';
 
 /**
@@ -154,24 +155,7 @@ function roleStatements(roleId: string): Statement[] {
 
 beforeAll(async () => {
   outDir = mkdtempSync(join(tmpdir(), 'ebship-package-'));
-  await run(
-    'npx',
-    ['--no-install', 'serverless', 'package', '--stage', STAGE, '--region', 'us-east-1', '--package', outDir],
-    {
-      cwd: SERVICE_DIR,
-      // Packaging is offline; the framework only wants some credentials to exist.
-      env: {
-        ...process.env,
-        AWS_ACCESS_KEY_ID: 'AKIDPACKAGEONLY',
-        AWS_SECRET_ACCESS_KEY: 'package-only',
-        AWS_REGION: 'us-east-1',
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-      },
-      timeout: 240_000,
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
+  await packageService(SERVICE_DIR, outDir, STAGE);
   template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'));
   config = parse(readFileSync(join(SERVICE_DIR, 'ebship.yml'), 'utf8'));
 }, 300_000);
