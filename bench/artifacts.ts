@@ -25,13 +25,15 @@ export const LAMBDA_RUNTIME_PRELOAD = ['util', 'assert', 'fs', 'http', 'net', 'p
 const RUNS = 9;
 
 /**
- * Median CPU milliseconds of importing `file` in a fresh Node, over `runs` processes; with `preload`,
- * those built-ins are required first and not counted.
+ * Median CPU milliseconds of loading `file` in a fresh Node, over `runs` processes, the way Lambda's
+ * runtime loads a handler: `require()` for a `.cjs` file, `import()` for an ES module (its
+ * UserFunction.js); with `preload`, those built-ins are required first and not counted.
  */
 export function importCpuMs(file: string, runs = RUNS, preload: readonly string[] = []): string {
+  const load = file.endsWith('.cjs') ? 'r(process.argv[1])' : 'await import(process.argv[1])';
   const script =
     'import{createRequire}from"node:module";const r=createRequire(import.meta.url);for(const m of JSON.parse(process.argv[2]))r(m);' +
-    'const t=process.cpuUsage();await import(process.argv[1]);const c=process.cpuUsage(t);console.log((c.user+c.system)/1000)';
+    `const t=process.cpuUsage();${load};const c=process.cpuUsage(t);console.log((c.user+c.system)/1000)`;
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
     try {
@@ -54,7 +56,7 @@ export function importCpuMs(file: string, runs = RUNS, preload: readonly string[
 
 /**
  * The floor under every function: small modules bundled with the Lambdas' esbuild settings
- * (serverless.yml: ESM, minified, names kept, the SDK's ES modules, the environment-only credential
+ * (serverless.yml: CommonJS, minified, names kept, the SDK's ES modules, the environment-only credential
  * provider), each imported the same way as the functions.
  */
 const FLOOR_PROBES: { name: string; source: string }[] = [
@@ -94,22 +96,19 @@ export async function floorRows(): Promise<string[]> {
     '| --- | --- | --- | --- |',
   ];
   for (const [i, probe] of FLOOR_PROBES.entries()) {
-    const outfile = join(dir, `probe-${i}.mjs`);
+    const outfile = join(dir, `probe-${i}.cjs`);
     await build({
       stdin: { contents: probe.source, resolveDir: process.cwd(), loader: 'ts' },
       bundle: true,
       minify: true,
       keepNames: true,
-      format: 'esm',
+      format: 'cjs',
       platform: 'node',
       target: 'node24',
       mainFields: ['module', 'main'],
       alias: {
         '@aws-sdk/credential-provider-node': './lib/aws/lambda-credentials.ts',
         bowser: './lib/aws/no-browser-user-agent.ts',
-      },
-      banner: {
-        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
       },
       outfile,
       logLevel: 'error',
@@ -153,7 +152,7 @@ export async function artifactSection(): Promise<string[]> {
     return [...lines, `serverless package failed: ${(err as Error).message.split('\n')[0]}`, ''];
   }
   lines.push(
-    `Zipped size, the bundle's size unzipped (what V8 compiles), the AWS SDK clients it builds, and the CPU time of importing the bundle in Node ${process.version}, median of ${RUNS} processes: in a fresh Node, and **after the runtime**, with the built-ins AWS Lambda's Node.js runtime has already loaded when it imports a handler (${LAMBDA_RUNTIME_PRELOAD.join(', ')}: its runtime interface client requires them first) loaded before the clock starts. The second is the share of a Lambda cold start that is ours. Source maps stay out of the zips (\`ebship trace\` maps stack traces).`,
+    `Zipped size, the bundle's size unzipped (what V8 compiles), the AWS SDK clients it builds, and the CPU time of loading the bundle with require(), as Lambda's Node.js runtime loads a .cjs handler, in Node ${process.version}, median of ${RUNS} processes: in a fresh Node, and **after the runtime**, with the built-ins AWS Lambda's Node.js runtime has already loaded when it imports a handler (${LAMBDA_RUNTIME_PRELOAD.join(', ')}: its runtime interface client requires them first) loaded before the clock starts. The second is the share of a Lambda cold start that is ours. Source maps stay out of the zips (\`ebship trace\` maps stack traces).`,
     '',
     '| artifact | zip bytes | bundle bytes | SDK clients | import ms CPU | after the runtime |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -162,7 +161,7 @@ export async function artifactSection(): Promise<string[]> {
   for (const file of readdirSync(dir)
     .filter((f) => f.endsWith('.zip'))
     .sort()) {
-    const bundle = join('.esbuild', '.build', 'functions', `${kebab(file.replace(/\.zip$/, ''))}.mjs`);
+    const bundle = join('.esbuild', '.build', 'functions', `${kebab(file.replace(/\.zip$/, ''))}.cjs`);
     const fresh = importCpuMs(bundle);
     const warm = importCpuMs(bundle, RUNS, LAMBDA_RUNTIME_PRELOAD);
     const zip = statSync(join(dir, file)).size;
@@ -225,8 +224,9 @@ export const WHAT_DOMINATES = [
   '  - AWS clients are `/* @__PURE__ */`: a function no longer builds a client its modules import but it never uses.',
   '- valibot instead of zod/mini for every schema a Lambda builds (the state contract, EB, alarm and execution events, diagnostics, the chat notification, the manual request): the state contract alone imports in 3.5 ms instead of 14.6 (29 KB → 12 KB), and no bundle carries zod. Three interleaved rounds: CreateAppVersion 114 → 99, 94 → 89, 100 → 91 ms; CheckHealth 144 → 124, 129 → 121, 129 → 113; ResolveRelease 158 → 136, 138 → 123, 143 → 126; every zip 6–7 KB smaller.',
   "- BuildBundle takes yaml's ES module build (infra/esbuild-plugins.cjs): esbuild wrapped the CommonJS build whole and ran it at import, 20 ms CPU alone against 8.",
+  "- CommonJS bundles (`format: cjs`, `.cjs` handlers, which Lambda's runtime loads with require()): an ES module bundle imports each Node built-in through an ESM facade that reads every export of the built-in, and so loads its lazy parts too (fs streams, crypto's key classes). Interleaved, median of 15, after the runtime: ValidateSecrets 91 → 78 ms, CheckHealth 112 → 104, RecordOutcome 110 → 102, ResolveRelease 123 → 117 (an earlier comparison had found no difference; these interleaved runs, with the runtime's modules loaded first, do).",
   '',
-  '**Considered and not done**: building the clients or schemas inside the handler with a dynamic `import()` moves the same work to the first invocation, so it was not done; `keepNames: false` saves 5–7 ms but CloudWatch stack traces would lose their function names (README, "Stack traces"); CommonJS output measured the same as ESM; a larger V8 young generation (`--max-semi-space-size`, which copies of Lambda\'s Node bootstrap set from the memory size) cut garbage collection by about 10 ms in one trial, but no AWS document we hold states the flag, so the bench does not assume it.',
+  '**Considered and not done**: building the clients or schemas inside the handler with a dynamic `import()` moves the same work to the first invocation, so it was not done; `keepNames: false` saves 5–7 ms but CloudWatch stack traces would lose their function names (README, "Stack traces"); a larger V8 young generation (`--max-semi-space-size`, which copies of Lambda\'s Node bootstrap set from the memory size) cut garbage collection by about 10 ms in one trial, but no AWS document we hold states the flag, so the bench does not assume it.',
 ];
 
 /** `doc` with its "Lambda artifacts" section replaced by `section`. */

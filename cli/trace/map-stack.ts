@@ -4,10 +4,11 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 /**
  * A position in a deployed function, as a CloudWatch stack trace prints it:
- * `at handler (file:///var/task/functions/check-health.mjs:1:23456)`. The zips carry no source maps
- * (they were three quarters of each zip), so the frames point into minified code until mapped here.
+ * `at handler (/var/task/functions/check-health.cjs:1:23456)` (CommonJS; builds before it were ES
+ * modules, printed `file:///var/task/functions/check-health.mjs:1:23456`). The zips carry no source
+ * maps (they were three quarters of each zip), so the frames point into minified code until mapped here.
  */
-const FRAME = /(?:file:\/\/)?\/var\/task\/(functions\/[\w.-]+\.mjs):(\d+):(\d+)/g;
+const FRAME = /(?:file:\/\/)?\/var\/task\/(functions\/[\w.-]+\.[cm]js):(\d+):(\d+)/g;
 
 export interface MappedTrace {
   text: string;

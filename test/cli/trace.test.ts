@@ -6,8 +6,8 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from './harness.js';
 
-// A function built the way serverless.yml builds the Lambdas (minified ESM, external source map, names
-// kept), thrown from for real, its stack rewritten to the /var/task paths Lambda prints.
+// A function built the way serverless.yml builds the Lambdas (minified CommonJS, external source map,
+// names kept), thrown from for real, its stack rewritten to the /var/task paths Lambda prints.
 const SOURCE = `export async function handler(event: { depth: number }) {
   if (event.depth > 0) return handler({ depth: event.depth - 1 });
   throw new Error('environment e-123 has no version');
@@ -21,7 +21,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ebship-trace-'));
   mkdirSync(join(dir, 'functions'));
   writeFileSync(join(dir, 'functions', 'boom.ts'), SOURCE);
-  const out = join(dir, '.esbuild', '.build', 'functions', 'boom.mjs');
+  const out = join(dir, '.esbuild', '.build', 'functions', 'boom.cjs');
   await build({
     entryPoints: [join(dir, 'functions', 'boom.ts')],
     outfile: out,
@@ -29,13 +29,13 @@ beforeAll(async () => {
     minify: true,
     keepNames: true,
     sourcemap: 'external',
-    format: 'esm',
+    format: 'cjs',
     platform: 'node',
     logLevel: 'silent',
   });
   const { handler } = await import(pathToFileURL(out).href);
   const error = await handler({ depth: 2 }).catch((e: Error) => e);
-  // Lambda prints ESM frames as file:// URLs under /var/task; vitest may print plain paths.
+  // Lambda prints CommonJS frames as plain paths under /var/task.
   const built = join(dir, '.esbuild', '.build');
   lambdaTrace = String(error.stack)
     .replaceAll(pathToFileURL(built).href, 'file:///var/task')
@@ -46,7 +46,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('ebship trace', () => {
   it('maps every frame of a minified Lambda stack trace back to the TypeScript line it came from', async () => {
-    expect(lambdaTrace).toMatch(/file:\/\/\/var\/task\/functions\/boom\.mjs:1:\d+/);
+    expect(lambdaTrace).toMatch(/\/var\/task\/functions\/boom\.cjs:1:\d+/);
     writeFileSync(join(dir, 'error.txt'), lambdaTrace);
 
     const run = await cli(['trace', 'error.txt'], { cwd: dir });

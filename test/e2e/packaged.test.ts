@@ -53,7 +53,7 @@ async function packagedHandler(fn: string): Promise<Handler> {
     mkdirSync(dirname(join(root, file)), { recursive: true });
     writeFileSync(join(root, file), bytes);
   }
-  const mod = (await import(pathToFileURL(join(root, 'functions', `${kebab(fn)}.mjs`)).href)) as {
+  const mod = (await import(pathToFileURL(join(root, 'functions', `${kebab(fn)}.cjs`)).href)) as {
     handler?: unknown;
   };
   if (typeof mod.handler !== 'function') throw new Error(`${fn}.zip exports no handler`);

@@ -200,7 +200,7 @@ describe('packaged functions', () => {
       POWERTOOLS_LOG_LEVEL: 'SILENT',
     });
     try {
-      const mod = (await import(join(root, 'functions/resolve-release.mjs'))) as {
+      const mod = (await import(join(root, 'functions/resolve-release.cjs'))) as {
         handler: (event: unknown) => Promise<unknown>;
       };
       await expect(
@@ -247,7 +247,7 @@ describe('packaged functions', () => {
       expect(
         code.map(([name]) => name),
         zip,
-      ).toEqual([expect.stringMatching(/^functions\/[\w-]+\.mjs$/)]);
+      ).toEqual([expect.stringMatching(/^functions\/[\w-]+\.cjs$/)]);
       const [name, bytes] = code[0] ?? ['', new Uint8Array()];
       // Without a map in the zip, a sourceMappingURL comment would only send Node looking for it.
       expect(Buffer.from(bytes).toString('utf8'), zip).not.toContain('sourceMappingURL');

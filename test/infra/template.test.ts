@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -290,13 +289,13 @@ describe('functions', () => {
       const files = Object.keys(zip);
 
       expect(files).toContain('ebship.yml');
-      expect(files).toContain(`functions/${kebab(name)}.mjs`);
+      expect(files).toContain(`functions/${kebab(name)}.cjs`);
       expect(new TextDecoder().decode(zip['ebship.yml'])).toBe(
         readFileSync(join(SERVICE_DIR, 'ebship.yml'), 'utf8'),
       );
     }
   });
-  it('each load as ES modules on Node.js with only their zip, exporting handler', async () => {
+  it('each load with require() on Node.js, as Lambda loads a .cjs handler, with only their zip, exporting handler', async () => {
     for (const name of Object.keys(FUNCTIONS)) {
       const taskRoot = mkdtempSync(join(tmpdir(), `ebship-${lowerFirst(name)}-`));
       try {
@@ -306,15 +305,11 @@ describe('functions', () => {
           mkdirSync(dirname(join(taskRoot, file)), { recursive: true });
           writeFileSync(join(taskRoot, file), bytes);
         }
-        const entry = pathToFileURL(join(taskRoot, `functions/${kebab(name)}.mjs`)).href;
+        const entry = join(taskRoot, `functions/${kebab(name)}.cjs`);
 
         const { stdout } = await run(
           process.execPath,
-          [
-            '--input-type=module',
-            '-e',
-            `const m = await import(${JSON.stringify(entry)}); console.log(typeof m.handler);`,
-          ],
+          ['-e', `const m = require(${JSON.stringify(entry)}); console.log(typeof m.handler);`],
           {
             cwd: taskRoot,
             env: {
