@@ -208,14 +208,14 @@ function leftAbove100(rows: Measured[]): string {
 }
 
 const LEFT_ABOVE_100 =
-  "What is left is the floor above, not ebship's code: every function builds at least one SDK client and the Powertools logger, which together cost about 90 ms after the runtime before the handler's own modules run. The functions with one client sit on that floor; each further client adds 5–15 ms (its endpoint rules, serde and construction), which is the spread from 100 to 130 ms (Reconcile builds five). BuildBundle also carries yaml, fflate and the S3 client with its checksums, all of them used. Reaching 100 ms everywhere on this machine would take fewer clients per Lambda (more steps in the state machine, each a billed transition and an invocation), a smaller HTTP and signing stack than the SDK's, or a logger other than the Powertools one the stack prescribes.";
+  "What is left is the floor above, not ebship's code: every function builds at least one SDK client and the Powertools logger, which together cost about 90 ms after the runtime before the handler's own modules run. The functions with one client sit on that floor; each further client adds 5–15 ms (its endpoint rules, serde and construction), which is what puts the functions with two to five clients near or above 100 ms (Reconcile builds five). BuildBundle also carries yaml, fflate and the S3 client with its checksums, all of them used. Reaching 100 ms everywhere on this machine would take fewer clients per Lambda (more steps in the state machine, each a billed transition and an invocation), a smaller HTTP and signing stack than the SDK's, or a logger other than the Powertools one the stack prescribes.";
 
 /**
  * Written by hand from profiles (`node --cpu-prof` on the bundles, Node 24, 2026-12-01) and A/B
  * runs of the same bundles before and after each change, interleaved on the same machine.
  */
 export const WHAT_DOMINATES = [
-  "**What dominates** the import of a function now: the floor above. In CreateAppVersion (one client), the Node built-ins the SDK loads (https with tls, crypto) and the Elastic Beanstalk client, imported and constructed, are about 75 of its 80–95 ms after the runtime; V8 compiling the bundle follows its bytes (about 6 ms per 100 KB here); the Powertools logger costs about 15 ms, of which its share of crypto and the console; the state contract's schemas 3–4 ms; garbage collection 5–10 %.",
+  "**What dominates** the import of a function now: the floor above. In CreateAppVersion (one client), the Node built-ins the SDK loads (https with tls, crypto) and the Elastic Beanstalk client, imported and constructed, are about 70 of its 75–90 ms after the runtime; V8 compiling the bundle follows its bytes (about 6 ms per 100 KB here); the Powertools logger costs about 15 ms, of which its share of crypto and the console; the state contract's schemas 3–4 ms; garbage collection 5–10 %.",
   '',
   '**What was cut** (the same bundles before and after, interleaved, median of 9):',
   "- Issue 16's first pass (CreateAppVersion 169 → 96 ms, CheckHealth 216 → 117, RecordOutcome 175 → 97, Reconcile 245 → 111, BuildBundle 307 → 175; zips 176–348 KB → 92–236 KB):",
