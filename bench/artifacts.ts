@@ -9,6 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { BuildOptions } from 'esbuild';
+import { parse } from 'yaml';
 
 /** serverless.yml's function key (camelCase) to its handler file (kebab-case). */
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -56,8 +58,7 @@ export function importCpuMs(file: string, runs = RUNS, preload: readonly string[
 
 /**
  * The floor under every function: small modules bundled with the Lambdas' esbuild settings
- * (serverless.yml: CommonJS, minified, names kept, the SDK's ES modules, the environment-only credential
- * provider), each imported the same way as the functions.
+ * (serverless.yml's, see lambdaBuildSettings), each loaded the same way as the functions.
  */
 const FLOOR_PROBES: { name: string; source: string }[] = [
   {
@@ -87,9 +88,23 @@ const FLOOR_PROBES: { name: string; source: string }[] = [
   },
 ];
 
+/**
+ * serverless.yml's esbuild options that shape a bundle (`custom.esbuild`), read from the file so the
+ * probes cannot drift from the Lambdas. Left out: the plugin and the embedded config, which only
+ * decide what of ebship's own code a function keeps, and serverless-esbuild's own keys.
+ */
+function lambdaBuildSettings() {
+  const doc = parse(readFileSync('serverless.yml', 'utf8'), { logLevel: 'error' }) as {
+    custom: { esbuild: Record<string, unknown> };
+  };
+  const { bundle, minify, keepNames, format, platform, target, mainFields, alias } = doc.custom.esbuild;
+  return { bundle, minify, keepNames, format, platform, target, mainFields, alias } as BuildOptions;
+}
+
 /** The floor rows: each probe's bundle bytes and import CPU, fresh and after the runtime's modules. */
 export async function floorRows(): Promise<string[]> {
   const { build } = await import('esbuild');
+  const settings = lambdaBuildSettings();
   const dir = mkdtempSync(join(tmpdir(), 'ebship-floor-'));
   const rows = [
     '| what is imported | bundle bytes | import ms CPU | after the runtime |',
@@ -98,18 +113,8 @@ export async function floorRows(): Promise<string[]> {
   for (const [i, probe] of FLOOR_PROBES.entries()) {
     const outfile = join(dir, `probe-${i}.cjs`);
     await build({
+      ...settings,
       stdin: { contents: probe.source, resolveDir: process.cwd(), loader: 'ts' },
-      bundle: true,
-      minify: true,
-      keepNames: true,
-      format: 'cjs',
-      platform: 'node',
-      target: 'node24',
-      mainFields: ['module', 'main'],
-      alias: {
-        '@aws-sdk/credential-provider-node': './lib/aws/lambda-credentials.ts',
-        bowser: './lib/aws/no-browser-user-agent.ts',
-      },
       outfile,
       logLevel: 'error',
     });
