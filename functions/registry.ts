@@ -20,7 +20,7 @@ import { handler as startMigrationCheck } from './start-migration-check.js';
 import { handler as startRelease } from './start-release.js';
 import { handler as validateSecrets } from './validate-secrets.js';
 
-export type Handler = (event: unknown, context?: Context) => Promise<unknown>;
+type Handler = (event: unknown, context?: Context) => Promise<unknown>;
 
 /**
  * Each ASL placeholder and the handler behind it. For local runs only (workflow tests, the stand-in):

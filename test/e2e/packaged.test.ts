@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Context } from 'aws-lambda';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -11,7 +12,7 @@ import { createClock } from '../../standin/clock.js';
 import { freePort } from '../../standin/ports.js';
 import { type RuleFunction, runScenario } from '../../standin/run-scenario.js';
 import { loadScenario } from '../../standin/scenarios.js';
-import type { TaskHandler, TaskHandlerResolver } from '../../standin/services/step-functions.js';
+import type { TaskHandlerResolver } from '../../standin/services/step-functions.js';
 import type { World } from '../../standin/world.js';
 import { copyService, packageService, REPO } from '../support/package-service.js';
 
@@ -28,8 +29,8 @@ import { copyService, packageService, REPO } from '../support/package-service.js
 const config = loadConfig(join(REPO, 'ebship.yml'));
 
 let service: string;
-type Handler = (event: unknown, context?: unknown) => Promise<unknown>;
-let handlers: Record<string, Handler> | undefined;
+type Handler = (event: unknown, context?: Context) => Promise<unknown>;
+let packaged: TaskHandlerResolver | undefined;
 const ruleHandlers: Partial<Record<RuleFunction, (event: unknown) => Promise<unknown>>> = {};
 const ruleCalls: Record<RuleFunction, number> = { executionEnded: 0, ebEvents: 0, reconcile: 0 };
 
@@ -61,19 +62,16 @@ async function packagedHandler(fn: string): Promise<Handler> {
 }
 
 /**
- * Every function's handler from its zip. Call once the stand-in has pointed the environment at
- * itself: a bundle builds its SDK clients when imported.
+ * The Task handlers and rule functions from their zips. Call once the stand-in has pointed the
+ * environment at itself: a bundle builds its SDK clients when imported.
  */
-async function loadPackagedHandlers(): Promise<void> {
-  const registry = (await import('../../functions/registry.js')) as {
-    handlersBySubstitution: Record<string, unknown>;
-  };
-  const out: Record<string, Handler> = {};
+async function loadPackaged(): Promise<TaskHandlerResolver> {
+  const registry = await import('../../functions/registry.js');
+  const handlers: Record<string, Handler> = {};
   for (const placeholder of Object.keys(registry.handlersBySubstitution)) {
     const name = placeholder.replace(/Arn$/, '');
-    out[placeholder] = await packagedHandler(`${name.charAt(0).toLowerCase()}${name.slice(1)}`);
+    handlers[placeholder] = await packagedHandler(`${name.charAt(0).toLowerCase()}${name.slice(1)}`);
   }
-  handlers = out;
   for (const fn of ['executionEnded', 'ebEvents', 'reconcile'] as const) {
     const handler = await packagedHandler(fn);
     ruleHandlers[fn] = (event) => {
@@ -81,6 +79,9 @@ async function loadPackagedHandlers(): Promise<void> {
       return handler(event);
     };
   }
+  // The stand-in's definition type is aws-local-stepfunctions'; the registry reads only States.
+  type Definition = Parameters<typeof registry.localTaskHandlers>[0];
+  return (definition) => registry.localTaskHandlers(definition as unknown as Definition, handlers);
 }
 
 const port = await freePort();
@@ -92,16 +93,13 @@ async function runPackaged(scenario: string) {
     configPath: join(REPO, 'ebship.yml'),
     clock: createClock(240),
     port,
-    taskHandlers: ((definition) => {
-      if (!handlers) throw new Error('the packaged handlers were not loaded');
-      const local = registryModule?.localTaskHandlers;
-      if (!local) throw new Error('functions/registry.ts was not loaded');
-      return local(definition, handlers) as Record<string, TaskHandler>;
-    }) satisfies TaskHandlerResolver,
+    taskHandlers: (definition) => {
+      if (!packaged) throw new Error('the packaged handlers were not loaded');
+      return packaged(definition);
+    },
     onReady: async (w) => {
       world = w;
-      registryModule = (await import('../../functions/registry.js')) as RegistryModule;
-      if (!handlers) await loadPackagedHandlers();
+      packaged ??= await loadPackaged();
     },
     ruleFunctions: () => ruleHandlers,
   });
@@ -133,14 +131,6 @@ function settingsOf(files: Record<string, string>): Record<string, Record<string
   for (const name of Object.keys(secrets)) secrets[name] = 'arn:aws:secretsmanager:…';
   return settings;
 }
-
-interface RegistryModule {
-  localTaskHandlers: (
-    definition: unknown,
-    handlers: Record<string, (event: unknown, context?: unknown) => Promise<unknown>>,
-  ) => Record<string, unknown>;
-}
-let registryModule: RegistryModule | undefined;
 
 describe('the packaged functions on the stand-in', () => {
   it('deploy a push: the zips Lambda runs resolve, build, upload, deploy and watch it to SUCCEEDED', {
