@@ -180,4 +180,21 @@ describe('the packaged functions on the stand-in', () => {
     expect(outcome.pushes.map((p) => p.status)).toEqual(['SUCCEEDED']);
     expect(outcome.passed).toBe(true);
   });
+
+  // The retries that keep these safe are the bundled SDK's and the state machine's, not the sources':
+  // a lost reply after EB took the update (the SDK resends into "Must be Ready"), and EB throttling.
+  it('watch the update they started when the UpdateEnvironment reply is lost, and ride out EB throttling', {
+    timeout: 180_000,
+  }, async () => {
+    const lost = await runPackaged('update-reply-lost');
+    expect(lost.outcome.pushes.map((p) => p.status)).toEqual(['SUCCEEDED']);
+    expect(lost.outcome.pushes[0]?.faults.length).toBeGreaterThan(0);
+    expect(lost.outcome.pushes[0]?.updatesApplied).toHaveLength(1);
+    expect(lost.outcome.passed).toBe(true);
+
+    const throttled = await runPackaged('throttling-storm');
+    expect(throttled.outcome.throttled).toBeGreaterThan(0);
+    expect(throttled.outcome.pushes.map((p) => p.status)).toEqual(['SUCCEEDED']);
+    expect(throttled.outcome.passed).toBe(true);
+  });
 });
