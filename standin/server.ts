@@ -234,15 +234,21 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     send(reply);
   };
 
+  // Calls being answered: close() lets them finish before it closes dynalite, which throws from a
+  // callback (and so crashes the process) when a write reaches its closed database.
+  const answering = new Set<Promise<void>>();
   const server = createServer((req, res) => {
     // Every answer is dated on the simulated clock, like everything else the stand-in says: a real
     // Date would look like minutes of clock skew to the SDK, which then retries error answers.
     res.sendDate = false;
     res.setHeader('date', new Date(clock.now()).toUTCString());
-    route(req, res).catch((err: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(`stand-in error: ${(err as Error).stack ?? String(err)}`);
-    });
+    const answer = route(req, res)
+      .catch((err: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`stand-in error: ${(err as Error).stack ?? String(err)}`);
+      })
+      .finally(() => answering.delete(answer));
+    answering.add(answer);
   });
   await listen(server, options.port ?? 0);
   const port = (server.address() as AddressInfo).port;
@@ -252,7 +258,15 @@ export async function startStandin(options: StandinOptions = {}): Promise<Standi
     world,
     close: async () => {
       for (const e of world.sfn.executions.values()) if (e.status === 'RUNNING') e.abort();
-      await Promise.all([closeServer(server), closeServer(dynamo)]);
+      // The functions EventBridge invoked (an EB event's ebEvents, a stopped execution's
+      // executionEnded) finish against this stand-in, not against the next one on the same port.
+      await settledWithin(Promise.all(world.invocations), DRAIN_MS);
+      // New connections are refused from here; the calls already under way get their answers.
+      const closed = closeServer(server);
+      await settledWithin(Promise.all(answering), DRAIN_MS);
+      server.closeAllConnections();
+      await closed;
+      await closeServer(dynamo);
     },
   };
 }
@@ -300,9 +314,20 @@ function listen(server: Server, port: number): Promise<void> {
   });
 }
 
+/** Real milliseconds close() waits for each of: the invoked functions, the calls under way (a lost reply that hangs never ends). */
+const DRAIN_MS = 5_000;
+
+/** Waits for `work`, or `ms` real milliseconds, whichever comes first. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/** Stops accepting connections and closes the idle ones; resolves once the last one has closed. */
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
-    server.closeAllConnections();
+    server.closeIdleConnections();
   });
 }
