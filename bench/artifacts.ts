@@ -27,6 +27,26 @@ export const LAMBDA_RUNTIME_PRELOAD = ['util', 'assert', 'fs', 'http', 'net', 'p
 const RUNS = 9;
 
 /**
+ * The environment a function's Node starts with: what Lambda sets, not this shell's. In particular
+ * no NODE_EXTRA_CA_CERTS: from Node.js 20 on, Lambda's runtimes leave it unset and load no CA
+ * certificates beyond Node's own at cold start (AWS Compute blog announcing the Node.js 20.x
+ * runtime, 2023-11; summarised in the stored page dev.classmethod.jp/articles/
+ * node-extra-ca-certs-influence-cold-start). Machines like this one set it to the whole system
+ * bundle, which Node parses when the SDK first loads `tls`: about 10 ms CPU per function here, 18 %
+ * of RecordOutcome's instructions under callgrind. NODE_OPTIONS is left out for the same reason.
+ * LANG and TZ are the values Lambda sets (Lambda developer guide, "Defined runtime environment
+ * variables").
+ */
+const LAMBDA_ENV: NodeJS.ProcessEnv = {
+  PATH: process.env.PATH,
+  LANG: 'en_US.UTF-8',
+  TZ: ':UTC',
+  AWS_REGION: 'us-east-1',
+  AWS_DEFAULT_REGION: 'us-east-1',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+};
+
+/**
  * Median CPU milliseconds of loading `file` in a fresh Node, over `runs` processes, the way Lambda's
  * runtime loads a handler: `require()` for a `.cjs` file, `import()` for an ES module (its
  * UserFunction.js); with `preload`, those built-ins are required first and not counted.
@@ -43,7 +63,7 @@ export function importCpuMs(file: string, runs = RUNS, preload: readonly string[
         process.execPath,
         ['--input-type=module', '-e', script, resolve(file), JSON.stringify(preload)],
         {
-          env: { ...process.env, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' },
+          env: LAMBDA_ENV,
           encoding: 'utf8',
         },
       );
@@ -213,7 +233,7 @@ function leftAbove100(rows: Measured[]): string {
 }
 
 const LEFT_ABOVE_100 =
-  "What is left is the floor above, not ebship's code: every function builds at least one SDK client and the Powertools logger, which together cost about 90 ms after the runtime before the handler's own modules run. The functions with one client sit on that floor; each further client adds 5–15 ms (its endpoint rules, serde and construction), which is what puts the functions with two to five clients near or above 100 ms (Reconcile builds five). BuildBundle also carries yaml, fflate and the S3 client with its checksums, all of them used. Reaching 100 ms everywhere on this machine would take fewer clients per Lambda (more steps in the state machine, each a billed transition and an invocation), a smaller HTTP and signing stack than the SDK's, or a logger other than the Powertools one the stack prescribes.";
+  "After the runtime, the one function well above 100 ms is BuildBundle; the two that build four and five clients (ResolveRelease, Reconcile) sit at the line, on either side of it from run to run. BuildBundle carries three clients, the S3 one with its XML protocol and checksums among them, and yaml (it renders the bundle's files and lints them) and fflate, about twice the bytes of any other function; V8 compiling those bytes costs about 50 ms here before any of it runs (vm.Script on the bundle). Every other function sits on the floor above: at least one SDK client and the Powertools logger, about 85 ms after the runtime before the handler's own modules run; each further client adds its endpoint rules and serde, compiled and run at import (constructing it is 1–2 % of a function's instructions under callgrind). In a fresh Node, the runtime's own modules count too, which puts the functions with two clients or more near 100 ms. Getting BuildBundle under 100 ms would take a product decision: its preflight in a step of its own (one more billed transition, where the 10-minute deploy is at 59 of its 60), or generated files in JSON instead of YAML.";
 
 /**
  * Written by hand from profiles (`node --cpu-prof` on the bundles, Node 24, 2026-12-01) and A/B
@@ -231,7 +251,9 @@ export const WHAT_DOMINATES = [
   "- BuildBundle takes yaml's ES module build (infra/esbuild-plugins.cjs): esbuild wrapped the CommonJS build whole and ran it at import, 20 ms CPU alone against 8.",
   "- CommonJS bundles (`format: cjs`, `.cjs` handlers, which Lambda's runtime loads with require()): an ES module bundle imports each Node built-in through an ESM facade that reads every export of the built-in, and so loads its lazy parts too (fs streams, crypto's key classes). Interleaved, median of 15, after the runtime: ValidateSecrets 91 → 78 ms, CheckHealth 112 → 104, RecordOutcome 110 → 102, ResolveRelease 123 → 117 (an earlier comparison had found no difference; these interleaved runs, with the runtime's modules loaded first, do).",
   '',
-  '**Considered and not done**: building the clients or schemas inside the handler with a dynamic `import()` moves the same work to the first invocation, so it was not done; `keepNames: false` saves 5–7 ms but CloudWatch stack traces would lose their function names (README, "Stack traces"); a larger V8 young generation (`--max-semi-space-size`, which copies of Lambda\'s Node bootstrap set from the memory size) cut garbage collection by about 10 ms in one trial, but no AWS document we hold states the flag, so the bench does not assume it.',
+  "**Measured in Lambda's environment** (2026-12-01): the bench used to start each Node with this shell's environment, in which NODE_EXTRA_CA_CERTS names the system's whole CA bundle; Node parses it when the SDK first loads `tls`, which Lambda's Node.js 20 and later runtimes do not do (LAMBDA_ENV above). Under callgrind that was 18 % of RecordOutcome's instructions; interleaved, median of 15, CheckHealth went 104 → 93 ms. Every row dropped by about 10 ms with it; no bundle changed.",
+  '',
+  "**Considered and not done**: building the clients or schemas inside the handler with a dynamic `import()` moves the same work to the first invocation, and esbuild then keeps the whole client (RecordOutcome 332 → 415 KB, slower to import), so it was not done; building the clients a function calls only on some paths (Step Functions, SNS, CloudWatch) at their first use saved 1–2 % of the instructions of RecordOutcome and Reconcile under callgrind, within the noise of the timings, so the indirection was not kept; a V8 code cache shipped in the zip (Node's portable compile cache) took 30–40 ms off BuildBundle here, but it is 1 MB against the 300 KB budget and Node uses it only when Lambda's V8 is the very version that built it; `keepNames: false` saves 5–7 ms but CloudWatch stack traces would lose their function names (README, \"Stack traces\"); a larger V8 young generation (`--max-semi-space-size`, which copies of Lambda's Node bootstrap set from the memory size) cut garbage collection by about 10 ms in one trial, but no AWS document we hold states the flag, so the bench does not assume it.",
 ];
 
 /** `doc` with its "Lambda artifacts" section replaced by `section`. */
