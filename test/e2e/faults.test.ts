@@ -16,6 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/load.js';
 import { getLock, type LockItem, listHistory } from '../../lib/store/deployments.js';
 import { createClock } from '../../standin/clock.js';
+import { freePort } from '../../standin/ports.js';
 import { DEFAULT_NAMES } from '../../standin/provision.js';
 import { type PushOutcome, runScenario } from '../../standin/run-scenario.js';
 import { type Scenario, scenarioSchema } from '../../standin/scenarios.js';
@@ -36,7 +37,8 @@ import { type Scenario, scenarioSchema } from '../../standin/scenarios.js';
 const config = loadConfig('ebship.yml');
 const ENV = { application: 'antenna', environment: 'antenna-prod' };
 // One endpoint for the whole file: the handlers' SDK clients are created once per process.
-const port = 30_000 + ((process.pid + 7_919) % 20_000);
+// Picked by the OS (a port derived from the pid could be taken, or fall in the ephemeral range).
+const port = await freePort();
 const RUNS = Number(process.env.EBSHIP_FAULT_RUNS ?? 6);
 
 const GOOD = [{ durationSeconds: 240, result: 'deployed' }];

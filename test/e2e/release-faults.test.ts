@@ -3,6 +3,7 @@ import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config/load.js';
 import { createClock } from '../../standin/clock.js';
+import { freePort } from '../../standin/ports.js';
 import { type PushOutcome, runScenario } from '../../standin/run-scenario.js';
 import { type Scenario, scenarioSchema } from '../../standin/scenarios.js';
 
@@ -18,7 +19,8 @@ import { type Scenario, scenarioSchema } from '../../standin/scenarios.js';
 
 const config = loadConfig('ebship.yml');
 // One endpoint for the whole file: the handlers' SDK clients are created once per process.
-const port = 30_000 + ((process.pid + 4_111) % 20_000);
+// Picked by the OS (a port derived from the pid could be taken, or fall in the ephemeral range).
+const port = await freePort();
 
 interface ReleaseRun {
   push: PushOutcome;

@@ -7,6 +7,7 @@ import { loadConfig } from '../../lib/config/load.js';
 import { logger } from '../../lib/logger.js';
 import { listHistory } from '../../lib/store/deployments.js';
 import { createClock } from '../../standin/clock.js';
+import { freePort } from '../../standin/ports.js';
 import { DEFAULT_NAMES } from '../../standin/provision.js';
 import { loadRegistry, type PushOutcome, runScenario } from '../../standin/run-scenario.js';
 import { type Scenario, scenarioSchema } from '../../standin/scenarios.js';
@@ -29,7 +30,8 @@ import type { World } from '../../standin/world.js';
  */
 
 const ENV = { application: 'antenna', environment: 'antenna-prod' };
-const port = 30_000 + ((process.pid + 7_919) % 20_000);
+// Picked by the OS (a port derived from the pid could be taken, or fall in the ephemeral range).
+const port = await freePort();
 const STAGING = {
   target: 'antenna-staging',
   executionId: 'arn:aws:states:us-east-1:123456789012:execution:ebship-local-deploy:antenna-staging-v1.3.0',

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../lib/config/load.js';
 import { createClock } from '../../standin/clock.js';
+import { freePort } from '../../standin/ports.js';
 import { DEFAULT_NAMES } from '../../standin/provision.js';
 import { type PushOutcome, runScenario } from '../../standin/run-scenario.js';
 import { type Scenario, scenarioSchema } from '../../standin/scenarios.js';
@@ -27,7 +28,8 @@ import type { World } from '../../standin/world.js';
 
 const ENV = { application: 'antenna', environment: 'antenna-prod' };
 // One endpoint for the whole file: the handlers' SDK clients are created once per process.
-const port = 30_000 + ((process.pid + 4_243) % 20_000);
+// Picked by the OS (a port derived from the pid could be taken, or fall in the ephemeral range).
+const port = await freePort();
 /** health.fallbackSeconds when ebship.yml leaves it out (lib/health/wake-interval.ts). */
 const FALLBACK_SECONDS = 60;
 
