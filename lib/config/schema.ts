@@ -26,7 +26,27 @@ const repositoryName = z
     /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/,
     'must be an ECR repository name such as "antenna-backend"',
   );
-const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name');
+/**
+ * Valid names that a JavaScript object key cannot carry: the steps pass variables and secrets on in
+ * objects, and a record schema drops these keys without a word (zod here, valibot in the Lambdas).
+ */
+const RESERVED_KEYS = ['__proto__', 'constructor', 'prototype'];
+const RESERVED_MESSAGE = `is a name ebship cannot pass between its steps (${RESERVED_KEYS.join(', ')}): rename it`;
+const envVarName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid environment variable name')
+  .refine((name) => !RESERVED_KEYS.includes(name), RESERVED_MESSAGE);
+/** Environment variables by name; `__proto__`, which the record would drop first, is refused too. */
+function envRecord<T extends z.ZodType>(value: T) {
+  return z.preprocess(
+    (raw, ctx) => {
+      if (raw !== null && typeof raw === 'object' && Object.hasOwn(raw, '__proto__'))
+        ctx.addIssue({ code: 'custom', message: RESERVED_MESSAGE, path: ['__proto__'], input: raw });
+      return raw;
+    },
+    z.record(envVarName, value),
+  );
+}
 const secretId = z
   .string()
   .min(1)
@@ -83,7 +103,7 @@ const container = z
     portMappings: z.array(portMapping).default([]),
     links: z.array(z.string()).default([]),
     dependsOn: z.array(z.string()).default([]),
-    environment: z.record(envVarName, z.string()).default({}),
+    environment: envRecord(z.string()).default({}),
   })
   .strict();
 
@@ -96,7 +116,9 @@ const alarmName = z
   .min(1)
   .max(255)
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), 'an alarm name has no control characters');
+  .refine((n) => !/[\u0000-\u001f\u007f]/.test(n), 'an alarm name has no control characters')
+  // The health watch keeps each alarm's state before the deploy in an object keyed by its name.
+  .refine((n) => !RESERVED_KEYS.includes(n), RESERVED_MESSAGE);
 
 const healthPolicy = z
   .object({
@@ -288,9 +310,9 @@ const target = z
       .strict(),
     containers: z.array(container).min(1),
     /** Plain, non-secret environment variables (EB `aws:elasticbeanstalk:application:environment`). */
-    environmentVariables: z.record(envVarName, z.string()).default({}),
+    environmentVariables: envRecord(z.string()).default({}),
     /** Env var name → Secrets Manager secret. Injected by EB from the ARN at instance start. */
-    secrets: z.record(envVarName, secret).default({}),
+    secrets: envRecord(secret).default({}),
     /** The URL scheme the app's database driver needs, e.g. `postgresql+psycopg` for psycopg 3. */
     database: z
       .object({ schemes: z.array(z.string().regex(/^[a-z][a-z0-9+.-]*$/)).min(1) })

@@ -64,6 +64,14 @@ describe('parseConfig errors', () => {
     expect(err.problems[0]?.message).toContain('unknown field(s) "allowedColours"');
   });
 
+  it('refuses a secret or variable named like a JavaScript object key it would be lost as, naming it', () => {
+    for (const name of ['constructor', '__proto__', 'prototype']) {
+      const err = problemsOf(example.replace('      REDIS_URL: {', `      ${name}: {`));
+      expect(err.problems.map((p) => p.message).join('\n')).toContain('cannot pass between its steps');
+      expect(err.problems.map((p) => p.path).join('\n')).toContain(name);
+    }
+  });
+
   it('rejects a target where no container runs the pushed image', () => {
     const err = problemsOf(example.replaceAll('image: "{{image}}"', 'image: "nginx:1.27"'));
     expect(err.problems.some((p) => p.message.includes('no container uses the pushed image'))).toBe(true);
@@ -156,6 +164,11 @@ describe('health.alarms and health.abortAfterSeconds', () => {
     expect(problemsOf(withHealth(`      alarms: [${'x'.repeat(256)}]`)).problems[0]?.path).toBe(
       'targets.antenna-prod.health.alarms.0',
     );
+    // Its state before the deploy is kept by name: a name an object key cannot carry would be lost.
+    expect(problemsOf(withHealth('      alarms: [ok, constructor]')).problems[0]).toMatchObject({
+      path: 'targets.antenna-prod.health.alarms.1',
+      message: expect.stringContaining('rename it'),
+    });
   });
 
   it('refuses an early abort under 30 s (one bad reading) or not shorter than the timeout', () => {
