@@ -2,24 +2,9 @@ import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { InputInvalid } from '../../../lib/errors.js';
 import { parseEvent, parseState } from '../../../lib/workflow/input.js';
-import type { Release } from '../../../lib/workflow-state.js';
+import { LABEL, release as releaseOf } from '../functions/fixtures.js';
 
-const release: Release = {
-  target: 'antenna-prod',
-  application: 'antenna',
-  environment: 'antenna-prod',
-  platform: 'ecs',
-  repository: 'antenna-backend',
-  imageTag: 'v10',
-  imageDigest: `sha256:${'7f'.repeat(32)}`,
-  imageUri: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/antenna-backend@sha256:${'7f'.repeat(32)}`,
-  versionLabel: 'v10-7f7f7f7f7f7f',
-  trigger: 'push',
-  existingVersion: false,
-  hasMigrationCheck: true,
-  executionId: 'arn:aws:states:eu-west-1:123456789012:execution:ebship-deploy:antenna-prod-v10',
-  startedAt: '2026-11-23T10:00:00.000Z',
-};
+const release = releaseOf();
 
 function messageOf(run: () => unknown): string {
   try {
@@ -62,7 +47,7 @@ describe('parseState', () => {
 
   it('passes keys the contract does not name: the ASL adds its own', () => {
     const state = parseState({ release, resolved: { n: 1 } }, undefined, ['release']);
-    expect(state.release.versionLabel).toBe('v10-7f7f7f7f7f7f');
+    expect(state.release.versionLabel).toBe(LABEL);
     expect(state).toMatchObject({ resolved: { n: 1 } });
   });
 });
