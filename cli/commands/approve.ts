@@ -1,7 +1,14 @@
-import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Command } from 'commander';
-import { type ApprovalItem, deleteApproval, getApproval } from '../../lib/store/approval.js';
+import { sendAnswer, tokenClosed } from '../../lib/aws/approval-answer.js';
+import {
+  type ApprovalAnswer,
+  type ApprovalItem,
+  deleteApproval,
+  getApproval,
+  markDelivered,
+  recordAnswer,
+} from '../../lib/store/approval.js';
 import { executionName } from '../aws/executions.js';
 import { withTable } from '../aws/store.js';
 import { type Act, examples } from '../command.js';
@@ -51,22 +58,24 @@ export async function approve(ctx: Context, targetName: string, opts: ApproveOpt
   const comment = opts.comment === undefined ? undefined : oneLine(opts.comment);
   if (comment !== undefined && (comment.length === 0 || comment.length > 300))
     throw usage('bad-comment', '--comment must be 1-300 characters');
-  const { item, by } = await pending(ctx, targetName);
+  const { item, by } = await pending(ctx, targetName, 'approved');
   const approvedAt = new Date().toISOString();
-  const answered = await answer(ctx, targetName, item, (taskToken) =>
-    ctx.aws().sfn.send(
-      new SendTaskSuccessCommand({
-        taskToken,
-        output: JSON.stringify({ approvedBy: by, approvedAt, ...(comment ? { comment } : {}) }),
-      }),
-    ),
-  );
-  await clear(ctx, targetName, answered);
-  const facts = { ...described(item), approvedBy: by, approvedAt, ...(comment ? { comment } : {}) };
+  const sent = await deliver(ctx, targetName, item, {
+    kind: 'approved',
+    by,
+    at: approvedAt,
+    output: JSON.stringify({ approvedBy: by, approvedAt, ...(comment ? { comment } : {}) }),
+  });
+  const facts = {
+    ...described(item),
+    approvedBy: sent.by,
+    approvedAt: sent.at,
+    ...(comment ? { comment } : {}),
+  };
   if (ctx.json) ctx.out.json({ target: targetName, approved: facts });
   else {
     ctx.out.line(
-      `Approved ${ctx.out.paint('bold', item.versionLabel)} for ${ctx.out.paint('bold', targetName)} as ${by}`,
+      `Approved ${ctx.out.paint('bold', item.versionLabel)} for ${ctx.out.paint('bold', targetName)} as ${sent.by}`,
     );
     printFacts(ctx, item);
     ctx.out.line(
@@ -85,23 +94,24 @@ export async function reject(ctx: Context, targetName: string, opts: RejectOptio
       `ebship reject ${targetName} --reason "<why>"`,
     );
   }
-  const { item, by } = await pending(ctx, targetName);
-  const answered = await answer(ctx, targetName, item, (taskToken) =>
-    ctx.aws().sfn.send(
-      new SendTaskFailureCommand({
-        taskToken,
-        error: 'ApprovalRejected',
-        // Step Functions: cause is at most 32,768 characters; the reason is capped at 300 above.
-        cause: JSON.stringify({ by, reason }),
-      }),
-    ),
-  );
-  await clear(ctx, targetName, answered);
+  const { item, by } = await pending(ctx, targetName, 'rejected');
+  const sent = await deliver(ctx, targetName, item, {
+    kind: 'rejected',
+    by,
+    at: new Date().toISOString(),
+    error: 'ApprovalRejected',
+    // Step Functions: cause is at most 32,768 characters; the reason is capped at 300 above.
+    cause: JSON.stringify({ by, reason }),
+  });
+  const said = sent.kind === 'rejected' ? (JSON.parse(sent.cause) as { reason?: string }).reason : undefined;
   if (ctx.json)
-    ctx.out.json({ target: targetName, rejected: { ...described(item), rejectedBy: by, reason } });
+    ctx.out.json({
+      target: targetName,
+      rejected: { ...described(item), rejectedBy: sent.by, reason: said ?? reason },
+    });
   else {
     ctx.out.line(
-      `Rejected ${ctx.out.paint('bold', item.versionLabel)} for ${ctx.out.paint('bold', targetName)} as ${by}: ${reason}`,
+      `Rejected ${ctx.out.paint('bold', item.versionLabel)} for ${ctx.out.paint('bold', targetName)} as ${sent.by}: ${said ?? reason}`,
     );
     printFacts(ctx, item);
     ctx.out.line(`  it ends not approved; ${targetName} is not changed`);
@@ -109,12 +119,19 @@ export async function reject(ctx: Context, targetName: string, opts: RejectOptio
   return ExitCode.Ok;
 }
 
-/** The pending request (an expired one is an error saying when it expired), and who is asking. */
-async function pending(ctx: Context, targetName: string): Promise<{ item: ApprovalItem; by: string }> {
+/**
+ * The request waiting on the target (an expired one is an error saying when it expired; one
+ * answered already says by whom), and who is asking.
+ */
+async function pending(
+  ctx: Context,
+  targetName: string,
+  kind: ApprovalAnswer['kind'],
+): Promise<{ item: ApprovalItem; by: string }> {
   const target = ctx.target(targetName);
   const now = new Date();
   const item = await withTable(ctx, () =>
-    getApproval(ctx.aws().db, ctx.names.table, target, now, { includeExpired: true }),
+    getApproval(ctx.aws().db, ctx.names.table, target, now, { includeExpired: true, includeAnswered: true }),
   );
   if (!item) {
     throw usage(
@@ -123,56 +140,88 @@ async function pending(ctx: Context, targetName: string): Promise<{ item: Approv
       `See where it is: ebship status ${targetName}${ctx.stageFlag}`,
     );
   }
+  // Answered and delivered, or answered the other way: this answer cannot be given. The same answer
+  // not yet delivered (the command that gave it was cut short) is sent again.
+  if (item.answer && (item.answer.delivered || item.answer.kind !== kind))
+    throw answeredAlready(ctx, targetName, item);
   if (item.expiresAt * 1000 <= now.getTime()) throw expired(targetName, item);
   const by = await callerArn(ctx);
   return { item, by };
 }
 
-/** SendTask* refusing the token: the wait already ended (expired, answered, or its execution stopped). */
-const CLOSED = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
 /** A refused token may be one Step Functions is about to replace (a retried Lambda): look again. */
 const RELOOKS = 5;
 const RELOOK_MS = 1_000;
 
 /**
- * Sends the answer with the item's token. Refused as closed, the item is read again: a retried
- * WaitForApproval (its first Lambda reply lost) waits on a new token that replaces the old one
- * within seconds, and the answer goes to that one. Returns the item that was answered.
+ * Records the answer on the item, then sends it with the item's token. The record comes first: a
+ * WaitForApproval attempt that fails after this answer reached it is retried by Step Functions with
+ * a new token, and that retry forwards the recorded answer instead of asking on-call again.
+ * Refused as closed, the item is read again: a retry's new token gets the answer (or the retry
+ * forwarded it already). Returns the answer that was delivered (an earlier identical one, if any).
  */
-async function answer(
+async function deliver(
   ctx: Context,
   targetName: string,
   first: ApprovalItem,
-  send: (taskToken: string) => Promise<unknown>,
-): Promise<ApprovalItem> {
+  mine: ApprovalAnswer,
+): Promise<ApprovalAnswer> {
   const target = ctx.target(targetName);
-  let item = first;
+  const { db, sfn } = ctx.aws();
+  const table = ctx.names.table;
+  const recorded = await withTable(ctx, () => recordAnswer(db, table, target, first.executionId, mine));
+  if (!recorded?.answer) {
+    // Another request replaced it, or somebody answered the other way in between.
+    const now = await withTable(ctx, () =>
+      getApproval(db, table, target, new Date(), { includeExpired: true, includeAnswered: true }),
+    );
+    if (now?.executionId === first.executionId) throw answeredAlready(ctx, targetName, now);
+    throw usage(
+      'nothing-pending',
+      `the approval of ${first.versionLabel} for ${targetName} is no longer pending: another promotion replaced it`,
+      `See where it is: ebship status ${targetName}${ctx.stageFlag}`,
+    );
+  }
+  const answer = recorded.answer;
+  let item = recorded;
   for (let look = 0; ; look++) {
     try {
-      await send(item.taskToken);
-      return item;
+      await sendAnswer(sfn, item.taskToken, answer);
+      await withTable(ctx, () => markDelivered(db, table, target, item.executionId));
+      return answer;
     } catch (err) {
-      const name = err instanceof Error ? err.name : '';
-      if (!CLOSED.has(name)) throw err;
       // Never the SDK's message: it may quote the token.
+      if (!tokenClosed(err)) throw err;
+      const name = err instanceof Error ? err.name : '';
       let renewed: ApprovalItem | undefined;
       for (; look < RELOOKS && !renewed; look++) {
         await ctx.sleep(RELOOK_MS);
         const again = await withTable(ctx, () =>
-          getApproval(ctx.aws().db, ctx.names.table, target, new Date(), { includeExpired: true }),
+          getApproval(db, table, target, new Date(), { includeExpired: true, includeAnswered: true }),
         );
-        if (again && again.executionId === item.executionId && again.taskToken !== item.taskToken)
-          renewed = again;
+        if (again?.executionId !== item.executionId) continue;
+        // A retried wait forwarded the answer itself.
+        if (again.answer?.delivered) return again.answer;
+        if (again.taskToken !== item.taskToken) renewed = again;
       }
       if (!renewed) {
-        await withTable(ctx, () =>
-          deleteApproval(ctx.aws().db, ctx.names.table, target, { taskToken: item.taskToken }),
-        );
+        await withTable(ctx, () => deleteApproval(db, table, target, { taskToken: item.taskToken }));
         throw expired(targetName, item, name);
       }
       item = renewed;
     }
   }
+}
+
+function answeredAlready(ctx: Context, targetName: string, item: ApprovalItem): CliError {
+  const answer = item.answer;
+  const how = answer ? `${answer.kind} by ${answer.by} at ${answer.at}` : 'answered';
+  return new CliError(
+    `the promotion of ${item.versionLabel} to ${targetName} was already ${how}${answer?.delivered ? '' : ' (its answer is being delivered)'}: nothing waits for another answer`,
+    ExitCode.Usage,
+    'already-answered',
+    `See where it is: ebship follow ${executionName(item.executionId)}${ctx.stageFlag}`,
+  );
 }
 
 function expired(targetName: string, item: ApprovalItem, name?: string): CliError {
@@ -183,12 +232,6 @@ function expired(targetName: string, item: ApprovalItem, name?: string): CliErro
     ExitCode.Usage,
     'approval-expired',
     `See how it ended: ebship history ${targetName}`,
-  );
-}
-
-async function clear(ctx: Context, targetName: string, item: ApprovalItem): Promise<void> {
-  await withTable(ctx, () =>
-    deleteApproval(ctx.aws().db, ctx.names.table, ctx.target(targetName), { taskToken: item.taskToken }),
   );
 }
 

@@ -3,6 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { approvalRequestModel } from '../alerts/approval.js';
 import { renderAlert } from '../alerts/compose.js';
 import { publishAlert } from '../alerts/publish.js';
+import { sendAnswer, tokenClosed } from '../aws/approval-answer.js';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { sfn } from '../aws/clients/sfn.js';
 import { sns } from '../aws/clients/sns.js';
@@ -12,6 +13,7 @@ import {
   type ApprovalItem,
   claimApprovalAlert,
   getApproval,
+  markDelivered,
   putApproval,
   renewToken,
   settleApprovalAlert,
@@ -38,9 +40,6 @@ export interface ApprovalRequested {
   superseded: string[];
 }
 
-/** SendTask* answers meaning the wait is over already (Step Functions API reference, SendTaskFailure). */
-const CLOSED = new Set(['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken']);
-
 export async function requestApproval(
   input: { taskToken: string; release: Release },
   now = new Date(),
@@ -54,15 +53,30 @@ export async function requestApproval(
   const superseded: string[] = [];
   // Three looks at most: the item can change between the read and the conditional write.
   for (let attempt = 0; attempt < 3; attempt++) {
-    const current = await getApproval(clients.db, table, key, now, { includeExpired: true });
+    const current = await getApproval(clients.db, table, key, now, {
+      includeExpired: true,
+      includeAnswered: true,
+    });
     if (current?.executionId === release.executionId) {
       // Step Functions ran this Lambda again (a retry, a lost reply): same item, the new token.
       const renewed = await renewToken(clients.db, table, key, release.executionId, taskToken);
       if (!renewed) continue;
+      if (renewed.answer) {
+        // Answered already, on the attempt that then failed: the answer goes to this attempt's wait.
+        await forwardAnswer(clients, table, key, renewed.answer, taskToken, release.executionId);
+        return {
+          requested: true,
+          alerted: false,
+          expiresAt: new Date(renewed.expiresAt * 1000).toISOString(),
+          superseded,
+        };
+      }
       logger.info('approval request renewed: this execution already waits; its alert is not sent again');
       return { ...(await alertOnce(clients.db, key, renewed, superseded, now)), requested: true, superseded };
     }
-    const pending = current && current.expiresAt * 1000 > now.getTime() ? current : undefined;
+    // An answered request of another execution waits no more: it is replaced, not superseded.
+    const pending =
+      current && !current.answer && current.expiresAt * 1000 > now.getTime() ? current : undefined;
     if (pending && pending.startedAt > release.startedAt) {
       // A newer promotion already waits (this one arrived late): this one is the superseded one.
       await answerSuperseded(clients.sfn, taskToken, {
@@ -151,6 +165,27 @@ async function alertOnce(
   return { alerted: true, expiresAt };
 }
 
+/** A recorded answer, sent to the retried attempt's token (a token already answered is fine). */
+async function forwardAnswer(
+  clients: { db: DynamoDBDocumentClient; sfn: SFNClient },
+  table: string,
+  key: EnvKey,
+  answer: NonNullable<ApprovalItem['answer']>,
+  taskToken: string,
+  executionId: string,
+): Promise<void> {
+  try {
+    await sendAnswer(clients.sfn, taskToken, answer);
+  } catch (err) {
+    if (!tokenClosed(err)) throw err;
+  }
+  await markDelivered(clients.db, table, key, executionId);
+  logger.info('this execution was answered already: the answer is forwarded to the retried wait', {
+    answer: answer.kind,
+    by: answer.by,
+  });
+}
+
 /** The wait of `taskToken` ends not approved (ApprovalSuperseded); a wait already over is fine. */
 async function answerSuperseded(
   client: SFNClient,
@@ -166,7 +201,6 @@ async function answerSuperseded(
       }),
     );
   } catch (err) {
-    const name = err instanceof Error ? err.name : '';
-    if (!CLOSED.has(name)) throw err;
+    if (!tokenClosed(err)) throw err;
   }
 }

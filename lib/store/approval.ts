@@ -33,24 +33,92 @@ export interface ApprovalItem {
   alertStatus?: 'sending' | 'sent';
   alertClaimedAt?: string;
   messageIds?: string[];
+  /**
+   * The answer `ebship approve` / `ebship reject` gave, kept on the item (not deleted) until it
+   * expires: a retried WaitForApproval (Step Functions ran the Lambda again after the answered
+   * attempt failed) forwards it to its new token instead of asking on-call a second time.
+   */
+  answer?: ApprovalAnswer;
 }
+
+/** What answered a wait: the exact SendTaskSuccess output or SendTaskFailure error and cause. */
+export type ApprovalAnswer = {
+  by: string;
+  at: string;
+  /** Set once a SendTask* call with this answer was accepted (by the CLI, or a retry forwarding it). */
+  delivered?: boolean;
+} & ({ kind: 'approved'; output: string } | { kind: 'rejected'; error: string; cause: string });
 
 const APPROVAL_SK = 'APPROVAL';
 const keyOf = (key: EnvKey) => ({ pk: envPk(key), sk: APPROVAL_SK });
 
-/** The approval pending on the environment, if any; an expired one (TTL not yet applied) counts as none. */
+/**
+ * The approval pending on the environment, if any. An expired one (TTL not yet applied) and an
+ * answered one count as none unless asked for.
+ */
 export async function getApproval(
   db: DynamoDBDocumentClient,
   table: string,
   key: EnvKey,
   now = new Date(),
-  options: { includeExpired?: boolean } = {},
+  options: { includeExpired?: boolean; includeAnswered?: boolean } = {},
 ): Promise<ApprovalItem | undefined> {
   const out = await db.send(new GetCommand({ TableName: table, Key: keyOf(key), ConsistentRead: true }));
   const item = out.Item as ApprovalItem | undefined;
   if (!item || typeof item.taskToken !== 'string') return undefined;
   if (!options.includeExpired && item.expiresAt * 1000 <= now.getTime()) return undefined;
+  if (!options.includeAnswered && item.answer) return undefined;
   return item;
+}
+
+/**
+ * Records `answer` on the execution's item before it is sent, so that a retried wait can forward
+ * it. Refused (undefined) when the item is no longer this execution's, or holds an answer of the
+ * other kind (approved, then rejected). Returns the item as stored.
+ */
+export async function recordAnswer(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  executionId: string,
+  answer: ApprovalAnswer,
+): Promise<ApprovalItem | undefined> {
+  try {
+    const out = await db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: keyOf(key),
+        UpdateExpression: 'SET answer = if_not_exists(answer, :a)',
+        ConditionExpression: 'executionId = :e AND (attribute_not_exists(answer) OR answer.kind = :k)',
+        ExpressionAttributeValues: { ':a': answer, ':e': executionId, ':k': answer.kind },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes as ApprovalItem | undefined;
+  } catch (err) {
+    if (isConditionFailed(err)) return undefined;
+    throw err;
+  }
+}
+
+/** A SendTask* call carrying the execution's recorded answer was accepted. */
+export async function markDelivered(
+  db: DynamoDBDocumentClient,
+  table: string,
+  key: EnvKey,
+  executionId: string,
+): Promise<void> {
+  await writeIf(
+    db.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: keyOf(key),
+        UpdateExpression: 'SET answer.delivered = :true',
+        ConditionExpression: 'executionId = :e AND attribute_exists(answer)',
+        ExpressionAttributeValues: { ':e': executionId, ':true': true },
+      }),
+    ),
+  );
 }
 
 /**

@@ -245,7 +245,10 @@ export function wrapHandlers(
     try {
       await invoke(name, fn, withToken(parameters, token) as JSONValue);
     } catch (err) {
-      // The attempt failed: its token closes (a retry gets a new one).
+      // The attempt failed: its token closes (a retry gets a new one). A callback that reached the
+      // token while the invocation still ran does not save the attempt here: the Step Functions
+      // documentation does not say which of the two wins, and this is the harsher one for callers
+      // (test/workflow/approval.test.ts: the retry must not lose the answer).
       cb.tokens.discard(token);
       throw err;
     }

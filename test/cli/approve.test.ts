@@ -5,7 +5,13 @@ import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ExitCode } from '../../cli/exit-codes.js';
-import { getApproval, putApproval } from '../../lib/store/approval.js';
+import {
+  getApproval,
+  markDelivered,
+  putApproval,
+  recordAnswer,
+  renewToken,
+} from '../../lib/store/approval.js';
 import { cli, DIGEST, execArn, type LocalTable, pointSdkAt, startTable } from './harness.js';
 
 /**
@@ -143,6 +149,101 @@ describe('ebship approve', () => {
     );
     expect(r.stderr + r.stdout).not.toContain(TOKEN);
     expect(await getApproval(table.db, 'ebship-dev', ENV)).toBeUndefined();
+  });
+});
+
+describe('an answer given once', () => {
+  const timedOut = () => Object.assign(new Error(`Task Timed Out: '${TOKEN}'`), { name: 'TaskTimedOut' });
+
+  it('a second approve says who approved it and when, and sends nothing', async () => {
+    await waiting();
+    expect((await cli(['approve', 'antenna-prod'])).code).toBe(ExitCode.Ok);
+    sfn.resetHistory();
+
+    const r = await cli(['approve', 'antenna-prod']);
+
+    expect(r.code).toBe(ExitCode.Usage);
+    expect(r.stderr).toMatch(
+      /the promotion of v1\.4\.2-3f2a9c1b7d4e to antenna-prod was already approved by arn:aws:sts::123456789012:assumed-role\/release-managers\/alice at \d{4}-/,
+    );
+    expect(r.stderr).toContain('ebship follow antenna-prod-3f2a9c1b7d4e-promotion');
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('reject after an approval was recorded is refused and sends nothing: the approval stands', async () => {
+    await waiting();
+    await recordAnswer(table.db, 'ebship-dev', ENV, EXECUTION, {
+      kind: 'approved',
+      by: 'arn:aws:iam::123456789012:user/bob',
+      at: '2026-12-02T01:00:00.000Z',
+      output: '{}',
+    });
+
+    const r = await cli(['reject', 'antenna-prod', '--reason', 'too late']);
+
+    expect(r.code).toBe(ExitCode.Usage);
+    expect(r.stderr).toContain(
+      'already approved by arn:aws:iam::123456789012:user/bob at 2026-12-02T01:00:00.000Z',
+    );
+    expect(r.stderr).toContain('its answer is being delivered');
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('an approve cut short after recording its answer is sent again by the next one, with the first answer', async () => {
+    await waiting();
+    sfn
+      .on(SendTaskSuccessCommand)
+      .rejectsOnce(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
+    expect((await cli(['approve', 'antenna-prod', '--comment', 'first'])).code).not.toBe(ExitCode.Ok);
+
+    const r = await cli(['approve', 'antenna-prod', '--comment', 'second']);
+
+    expect(r.code).toBe(ExitCode.Ok);
+    const outputs = sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.output);
+    expect(outputs).toHaveLength(2);
+    expect(outputs[1]).toBe(outputs[0]);
+    expect(JSON.parse(outputs[1] ?? '{}')).toMatchObject({ comment: 'first' });
+  });
+
+  it('refused because the attempt it answered failed: a retry that forwarded the answer already counts as approved', async () => {
+    await waiting();
+    sfn.on(SendTaskSuccessCommand).callsFake(async () => {
+      // Step Functions retried the Task; its Lambda found the recorded answer and forwarded it.
+      await renewToken(table.db, 'ebship-dev', ENV, EXECUTION, 'AQC-token-of-the-retry');
+      await markDelivered(table.db, 'ebship-dev', ENV, EXECUTION);
+      throw timedOut();
+    });
+
+    const r = await cli(['approve', 'antenna-prod']);
+
+    expect(r.code).toBe(ExitCode.Ok);
+    expect(r.stdout).toMatch(/^Approved v1\.4\.2-3f2a9c1b7d4e for antenna-prod/);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+    expect(
+      await getApproval(table.db, 'ebship-dev', ENV, new Date(), { includeAnswered: true }),
+    ).toMatchObject({
+      answer: { kind: 'approved', delivered: true },
+    });
+  });
+
+  it('refused, then the new token of the retry appears without the answer: the answer goes to the new token', async () => {
+    await waiting();
+    sfn
+      .on(SendTaskSuccessCommand, { taskToken: TOKEN })
+      .callsFake(async () => {
+        await renewToken(table.db, 'ebship-dev', ENV, EXECUTION, 'AQC-token-of-the-retry');
+        throw timedOut();
+      })
+      .on(SendTaskSuccessCommand, { taskToken: 'AQC-token-of-the-retry' })
+      .resolves({});
+
+    const r = await cli(['approve', 'antenna-prod']);
+
+    expect(r.code).toBe(ExitCode.Ok);
+    expect(sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.taskToken)).toEqual([
+      TOKEN,
+      'AQC-token-of-the-retry',
+    ]);
   });
 });
 

@@ -713,11 +713,12 @@ describe('the event-driven health watch (issue 13)', () => {
       const send = roleStatements(role).find((st) => asArray(st.Action).includes('states:SendTaskSuccess'));
       expect(send?.Resource, role).toEqual({ Ref: 'DeployStateMachine' });
     }
-    // Issue 14: a newer promotion answers an older one's approval wait, on this state machine only.
-    const supersede = roleStatements('RequestApprovalRole').find((st) =>
-      asArray(st.Action).includes('states:SendTaskFailure'),
-    );
-    expect(supersede?.Resource).toEqual({ Ref: 'DeployStateMachine' });
+    // Issue 14: a newer promotion answers an older one's approval wait, and a retried wait gets the
+    // answer recorded for it, on this state machine only.
+    for (const action of ['states:SendTaskFailure', 'states:SendTaskSuccess']) {
+      const answer = roleStatements('RequestApprovalRole').find((st) => asArray(st.Action).includes(action));
+      expect(answer?.Resource, action).toEqual({ Ref: 'DeployStateMachine' });
+    }
   });
 });
 

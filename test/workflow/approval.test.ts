@@ -87,6 +87,8 @@ async function promote(options: {
   faults?: unknown[];
   /** What a person does once the execution waits (nothing: it expires). */
   answer?: () => Promise<{ code: number; stdout: string; stderr: string }>;
+  /** What a person does while the first WaitForApproval invocation still runs (after it stored the request). */
+  answerDuringFirstRequest?: () => Promise<{ code: number; stdout: string; stderr: string }>;
 }): Promise<Promoted> {
   const scenario: Scenario = {
     ...scenarioSchema.parse({
@@ -117,9 +119,18 @@ async function promote(options: {
       if (!registry) throw new Error('registry not loaded');
       const handlers = registry(definition);
       const resolve = handlers.ResolveRelease;
-      if (!resolve) throw new Error('no ResolveRelease');
+      const request = handlers.WaitForApproval;
+      if (!resolve || !request) throw new Error('no ResolveRelease or WaitForApproval');
+      let requests = 0;
       return {
         ...handlers,
+        WaitForApproval: async (input) => {
+          const out = await request(input);
+          requests += 1;
+          if (requests === 1 && options.answerDuringFirstRequest)
+            cli = await options.answerDuringFirstRequest();
+          return out;
+        },
         ResolveRelease: async (input) => {
           const out = (await resolve(input)) as { release?: Record<string, unknown> };
           return out.release
@@ -227,6 +238,28 @@ describe('manual approval of a promotion (stand-in, real SDK clients)', () => {
     expect(run.push.status).toBe('SUCCEEDED');
     expect(run.push.alerts.map((a) => a.attributes.outcome)).toEqual(['APPROVAL_NEEDED', 'SUCCEEDED']);
     expect(run.cli?.code).toBe(0);
+  });
+
+  it('approved while the first request still ran, which then failed (Step Functions retries with a new token): the retry forwards the approval, nobody is asked twice', {
+    timeout: 60_000,
+  }, async () => {
+    const run = await promote({
+      expect: 'SUCCEEDED',
+      timeoutSeconds: 3600,
+      faults: [{ fault: 'error-after', service: 'lambda', operation: 'WaitForApproval' }],
+      answerDuringFirstRequest: () => ebship(['approve', 'antenna-prod', '--comment', 'looks good']),
+    });
+
+    expect(run.push.faults.map((f) => `${f.fault} ${f.operation}`)).toEqual(['error-after WaitForApproval']);
+    expect(run.cli?.code).toBe(0);
+    expect(run.push.status).toBe('SUCCEEDED');
+    expect(run.push.finalVersion).toMatch(/^v1\.3\.0-/);
+    expect(run.push.alerts.map((a) => a.attributes.outcome)).toEqual(['APPROVAL_NEEDED', 'SUCCEEDED']);
+    expect(run.push.alerts[1]?.message).toMatch(
+      /Approved: +by arn:aws:iam::123456789012:user\/release-manager .*\("looks good"\)/,
+    );
+    expect(run.history[0]).toMatchObject({ outcome: 'SUCCEEDED', approvedBy: APPROVER });
+    expect(run.logs).toContain('the answer is forwarded to the retried wait');
   });
 
   it('`ebship reject --reason` ends it NOT_APPROVED: no change to the environment, history says who and why', {

@@ -4,12 +4,12 @@
  * mocked (SendTaskFailure's errors from the Step Functions API reference: TaskTimedOut when the task
  * is already closed).
  */
-import { SendTaskFailureCommand } from '@aws-sdk/client-sfn';
+import { SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { notApprovedReason } from '../../../lib/alerts/approval.js';
 import { requestApproval } from '../../../lib/steps/approval.js';
-import { getApproval } from '../../../lib/store/approval.js';
+import { getApproval, recordAnswer } from '../../../lib/store/approval.js';
 import type { Release } from '../../../lib/workflow-state.js';
 import {
   awsError,
@@ -49,7 +49,15 @@ beforeEach(() => {
   mocks.sfn.reset();
   mocks.sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
   mocks.sfn.on(SendTaskFailureCommand).resolves({});
+  mocks.sfn.on(SendTaskSuccessCommand).resolves({});
 });
+
+const APPROVED = {
+  kind: 'approved' as const,
+  by: 'arn:aws:iam::123456789012:user/release-manager',
+  at: '2026-11-23T10:01:00.000Z',
+  output: JSON.stringify({ approvedBy: 'arn:aws:iam::123456789012:user/release-manager' }),
+};
 
 describe('requestApproval', () => {
   it('stores the token with what waits and when it expires, and alerts once: what, from where, until when, how to answer; never the token', async () => {
@@ -89,6 +97,65 @@ describe('requestApproval', () => {
     expect(item?.taskToken).toBe('AQCtoken-of-the-retry');
     // The request time and expiry are the first attempt's.
     expect(item?.requestedAt).toBe(STARTED);
+  });
+
+  it('run again after `ebship approve` answered the failed attempt: the answer goes to the new token, nobody is asked again', async () => {
+    await requestApproval({ taskToken: TOKEN, release: promoted() }, NOW);
+    // The CLI recorded the answer, and sent it to the first attempt, which then failed.
+    await recordAnswer(db, TABLE, ENV, EXECUTION, APPROVED);
+    const again = await requestApproval(
+      { taskToken: 'AQCtoken-of-the-retry', release: promoted() },
+      new Date(NOW.getTime() + 5_000),
+    );
+
+    expect(again).toMatchObject({ requested: true, alerted: false });
+    expect(published()).toHaveLength(1);
+    expect(mocks.sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input)).toEqual([
+      { taskToken: 'AQCtoken-of-the-retry', output: APPROVED.output },
+    ]);
+    const item = await getApproval(db, TABLE, ENV, NOW, { includeAnswered: true });
+    expect(item?.answer).toMatchObject({ kind: 'approved', delivered: true });
+    // Answered: it waits no more, so `ebship status` shows nothing pending.
+    expect(await getApproval(db, TABLE, ENV, NOW)).toBeUndefined();
+  });
+
+  it('a rejection recorded before the retry is forwarded as the same SendTaskFailure; a token already closed is fine', async () => {
+    await requestApproval({ taskToken: TOKEN, release: promoted() }, NOW);
+    const cause = JSON.stringify({ by: APPROVED.by, reason: 'not signed off' });
+    await recordAnswer(db, TABLE, ENV, EXECUTION, {
+      kind: 'rejected',
+      by: APPROVED.by,
+      at: APPROVED.at,
+      error: 'ApprovalRejected',
+      cause,
+    });
+    mocks.sfn.on(SendTaskFailureCommand).rejects(awsError('TaskTimedOut', 'Task Timed Out'));
+    const again = await requestApproval(
+      { taskToken: 'AQCtoken-of-the-retry', release: promoted() },
+      new Date(NOW.getTime() + 5_000),
+    );
+
+    expect(again).toMatchObject({ requested: true, alerted: false });
+    expect(mocks.sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input)).toEqual([
+      { taskToken: 'AQCtoken-of-the-retry', error: 'ApprovalRejected', cause },
+    ]);
+    expect(published()).toHaveLength(1);
+  });
+
+  it('a newer promotion replaces an answered one without answering it again or calling it superseded', async () => {
+    await requestApproval({ taskToken: TOKEN, release: promoted() }, NOW);
+    await recordAnswer(db, TABLE, ENV, EXECUTION, APPROVED);
+    const newer = await requestApproval(
+      {
+        taskToken: 'AQCtoken-of-the-newer',
+        release: promoted({ executionId: NEWER, startedAt: '2026-11-23T10:05:00.000Z' }),
+      },
+      new Date(NOW.getTime() + 300_000),
+    );
+
+    expect(newer).toMatchObject({ requested: true, alerted: true, superseded: [] });
+    expect(mocks.sfn.commandCalls(SendTaskFailureCommand)).toHaveLength(0);
+    expect((await getApproval(db, TABLE, ENV, NOW))?.executionId).toBe(NEWER);
   });
 
   it('a newer promotion supersedes an older one that still waits: the older is answered ApprovalSuperseded, naming the newer', async () => {
