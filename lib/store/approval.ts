@@ -4,6 +4,7 @@ import {
   GetCommand,
   PutCommand,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { type EnvKey, envPk, isConditionFailed, writeIf } from './deployments.js';
 
@@ -83,17 +84,22 @@ export async function recordAnswer(
   executionId: string,
   answer: ApprovalAnswer,
 ): Promise<ApprovalItem | undefined> {
+  return updatedItem(db, {
+    TableName: table,
+    Key: keyOf(key),
+    UpdateExpression: 'SET answer = if_not_exists(answer, :a)',
+    ConditionExpression: 'executionId = :e AND (attribute_not_exists(answer) OR answer.kind = :k)',
+    ExpressionAttributeValues: { ':a': answer, ':e': executionId, ':k': answer.kind },
+  });
+}
+
+/** A conditional UpdateItem: the item as stored after it, or undefined when the condition failed. */
+async function updatedItem(
+  db: DynamoDBDocumentClient,
+  input: Omit<UpdateCommandInput, 'ReturnValues'>,
+): Promise<ApprovalItem | undefined> {
   try {
-    const out = await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: keyOf(key),
-        UpdateExpression: 'SET answer = if_not_exists(answer, :a)',
-        ConditionExpression: 'executionId = :e AND (attribute_not_exists(answer) OR answer.kind = :k)',
-        ExpressionAttributeValues: { ':a': answer, ':e': executionId, ':k': answer.kind },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
+    const out = await db.send(new UpdateCommand({ ...input, ReturnValues: 'ALL_NEW' }));
     return out.Attributes as ApprovalItem | undefined;
   } catch (err) {
     if (isConditionFailed(err)) return undefined;
@@ -161,22 +167,13 @@ export async function renewToken(
   executionId: string,
   taskToken: string,
 ): Promise<ApprovalItem | undefined> {
-  try {
-    const out = await db.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: keyOf(key),
-        UpdateExpression: 'SET taskToken = :t',
-        ConditionExpression: 'executionId = :e',
-        ExpressionAttributeValues: { ':t': taskToken, ':e': executionId },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return out.Attributes as ApprovalItem | undefined;
-  } catch (err) {
-    if (isConditionFailed(err)) return undefined;
-    throw err;
-  }
+  return updatedItem(db, {
+    TableName: table,
+    Key: keyOf(key),
+    UpdateExpression: 'SET taskToken = :t',
+    ConditionExpression: 'executionId = :e',
+    ExpressionAttributeValues: { ':t': taskToken, ':e': executionId },
+  });
 }
 
 /**
