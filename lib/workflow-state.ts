@@ -97,6 +97,8 @@ export interface VersionResult {
   nextPollSeconds: number;
   /** Seconds spent in WaitForVersion so far (the waits grow: lib/steps/create-app-version.ts). */
   waitedSeconds?: number;
+  /** Preflight warnings on the environment (errors stop the deploy before the version exists). */
+  warnings?: string[];
 }
 
 export interface DeployResult {

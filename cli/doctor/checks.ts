@@ -49,7 +49,7 @@ export async function diagnose(clients: DoctorClients, scope: DoctorScope): Prom
   const { target } = scope;
   const env = await liveEnvironment(clients.eb, target);
   const checks: Check[] = [];
-  // Existence, platform, enhanced health and the version quota: the preflight BuildBundle runs.
+  // Existence, platform, enhanced health and the version quota: the preflight CreateAppVersion runs.
   for (const f of await inspectEnvironment(clients.eb, target)) {
     checks.push({
       id: f.ruleId,

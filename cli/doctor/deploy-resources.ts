@@ -69,9 +69,6 @@ export function simulationFor(
       if (Object.keys(t.target.secrets).length === 0) return 'unused';
       return t.secrets.length > 0 ? { resources: t.secrets.map((x) => x.arn) } : undefined;
     case 's3':
-      // BuildBundle reads one object back: the region's shared version count.
-      if (fn === 'buildBundle' && name === 'GetObject')
-        return { resources: [`arn:${t.partition}:s3:::ebship-${t.stage}-bundles/ebship/version-count.json`] };
       return { resources: [`arn:${t.partition}:s3:::ebship-${t.stage}-bundles/${app}/${PROBE}.zip`] };
     case 'sns':
       return {

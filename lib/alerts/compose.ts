@@ -274,6 +274,7 @@ function why(state: DeployState, status: OutcomeStatus): AlertModel['sections'] 
       const warnings = [
         ...(state.secrets?.warnings ?? []),
         ...(state.bundle?.warnings ?? []),
+        ...(state.version?.warnings ?? []),
         ...(state.releasePhase?.note ? [state.releasePhase.note] : []),
         ...(state.checks?.warnings ?? []),
         // Alarm gates: alarms already firing before the deploy, alarms CloudWatch does not know.

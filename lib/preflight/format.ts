@@ -1,3 +1,4 @@
+import { PreflightFailed } from '../errors.js';
 import type { Finding } from './finding.js';
 
 const NO_FILE = '(environment and secrets)';
@@ -40,4 +41,19 @@ export function formatFindings(findings: Finding[], options: { color?: boolean }
 
 export function hasErrors(findings: Finding[]): boolean {
   return findings.some((f) => f.severity === 'error');
+}
+
+/**
+ * Stops the deploy on an error-level finding (PreflightFailed, every finding in its message), and
+ * otherwise returns the warnings as the state carries them: "<rule> <file>:<line>: <message>".
+ */
+export function warningsOrStop(findings: Finding[], targetName: string): string[] {
+  if (hasErrors(findings)) {
+    throw new PreflightFailed(
+      `preflight checks failed for ${targetName}; nothing was deployed:\n${formatFindings(findings)}`,
+    );
+  }
+  return findings.map(
+    (f) => `${f.ruleId}${f.file ? ` ${f.file}${f.line ? `:${f.line}` : ''}` : ''}: ${f.message}`,
+  );
 }

@@ -16,7 +16,7 @@ export interface VersionCount {
   ageSeconds: number;
 }
 
-/** Where the last count is kept (an object in the bundle bucket: lib/aws/version-count-store.ts). */
+/** Where the last count is kept (an item in the table: lib/store/version-count.ts). */
 export interface CountStore {
   read(): Promise<{ count: number; countedAt: string } | undefined>;
   write(value: { count: number; countedAt: string }): Promise<void>;

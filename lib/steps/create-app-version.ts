@@ -1,8 +1,16 @@
 import { DescribeEventsCommand } from '@aws-sdk/client-elastic-beanstalk';
+import { dynamo } from '../aws/clients/dynamo.js';
 import { eb } from '../aws/clients/eb.js';
 import { createVersion, findVersion } from '../aws/eb.js';
+import { getTarget } from '../config/load.js';
 import { VersionProcessingFailed } from '../errors.js';
+import { inspectEnvironment } from '../preflight/environment.js';
+import { warningsOrStop } from '../preflight/format.js';
+import { cachedVersionCount } from '../preflight/version-count.js';
 import { versionDescription } from '../release/version-label.js';
+import { config, runtimeEnv } from '../runtime.js';
+import { tableDescribeCache } from '../store/describe-cache.js';
+import { tableCountStore } from '../store/version-count.js';
 import { formatDuration } from '../text/duration.js';
 import type { BundleResult, Release, VersionResult } from '../workflow-state.js';
 
@@ -24,7 +32,10 @@ export function versionPollSeconds(polls: number): number {
 }
 const USABLE = ['processed', 'unprocessed'];
 
-/** Creates the version (or reuses it) on the first call; on later calls, reads its processing status. */
+/**
+ * Creates the version (or reuses it) on the first call, once the environment passed preflight; on
+ * later calls, reads its processing status.
+ */
 export async function createOrCheckVersion(
   release: Release,
   bundle: BundleResult,
@@ -34,9 +45,11 @@ export async function createOrCheckVersion(
   const waitedSeconds = previous ? (previous.waitedSeconds ?? 0) + previous.nextPollSeconds : 0;
   let status: string;
   let reused = previous?.reused ?? false;
+  let warnings = previous?.warnings ?? [];
   if (previous) {
     status = (await findVersion(eb, release.application, release.versionLabel))?.status ?? 'missing';
   } else {
+    warnings = await preflightEnvironment(release);
     const created = await createVersion(eb, {
       application: release.application,
       label: release.versionLabel,
@@ -69,7 +82,24 @@ export async function createOrCheckVersion(
     polls,
     nextPollSeconds: versionPollSeconds(polls),
     waitedSeconds,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
+}
+
+/**
+ * Preflight on the environment the version is for (lib/preflight/environment.ts): it is live, runs
+ * the platform the bundle is for, reports enhanced health, and the region has room for one more
+ * application version. An error stops the deploy before the version exists (PreflightFailed); the
+ * warnings go on with the state. Its EB reads are shared between deploys for a short time (the
+ * table's describe cache and version count), so a fleet pushed at once asks EB once.
+ */
+async function preflightEnvironment(release: Release): Promise<string[]> {
+  const env = runtimeEnv();
+  const findings = await inspectEnvironment(eb, getTarget(config(), release.target), {
+    versionCount: (count) => cachedVersionCount(tableCountStore(dynamo, env.tableName), count),
+    cache: tableDescribeCache(dynamo, env.tableName),
+  });
+  return warningsOrStop(findings, release.target);
 }
 
 /** EB explains a failed version in its events (e.g. an .ebextensions YAML error). */

@@ -104,6 +104,7 @@ export const versionSchema = contract<VersionResult>()({
   polls: count,
   nextPollSeconds: seconds,
   waitedSeconds: v.optional(seconds),
+  warnings: v.optional(lines),
 }) satisfies v.GenericSchema<VersionResult>;
 
 export const deploySchema = contract<DeployResult>()({

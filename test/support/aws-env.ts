@@ -10,7 +10,13 @@ import { createRequire } from 'node:module';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
-import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import {
+  DescribeAccountAttributesCommand,
+  DescribeApplicationsCommand,
+  DescribeConfigurationSettingsCommand,
+  DescribeEnvironmentsCommand,
+  ElasticBeanstalkClient,
+} from '@aws-sdk/client-elastic-beanstalk';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -71,6 +77,43 @@ export function answerAlarms(
       StateTransitionedTimestamp: states[name]?.since ?? new Date('2026-01-01T00:00:00Z'),
     })),
   }));
+}
+
+/**
+ * EB answers CreateAppVersion's preflight as for a healthy target: antenna-prod live on the ECS
+ * platform with enhanced health, and room for versions (quota 1,000, none counted). Call it after
+ * resetting the mocks; a test changes one answer by mocking that command again.
+ */
+export function environmentPassesPreflight(
+  solutionStack = '64bit Amazon Linux 2023 v4.4.0 running ECS',
+): void {
+  mocks.eb.on(DescribeEnvironmentsCommand).resolves({
+    Environments: [
+      {
+        ApplicationName: 'antenna',
+        EnvironmentName: 'antenna-prod',
+        Status: 'Ready',
+        SolutionStackName: solutionStack,
+      },
+    ],
+  });
+  mocks.eb.on(DescribeConfigurationSettingsCommand).resolves({
+    ConfigurationSettings: [
+      {
+        OptionSettings: [
+          {
+            Namespace: 'aws:elasticbeanstalk:healthreporting:system',
+            OptionName: 'SystemType',
+            Value: 'enhanced',
+          },
+        ],
+      },
+    ],
+  });
+  mocks.eb
+    .on(DescribeAccountAttributesCommand)
+    .resolves({ ResourceQuotas: { ApplicationVersionQuota: { Maximum: 1000 } } });
+  mocks.eb.on(DescribeApplicationsCommand).resolves({ Applications: [{ ApplicationName: 'antenna' }] });
 }
 
 // dynalite ships no type declarations; this is the one call made.

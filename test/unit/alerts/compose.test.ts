@@ -49,6 +49,11 @@ describe('composeAlert: SUCCEEDED', () => {
         ...succeeded.bundle,
         warnings: ['.ebextensions/02-python.config sets WSGIPath, which the Procfile overrides'],
       },
+      // The environment's, from CreateAppVersion.
+      version: succeeded.version && {
+        ...succeeded.version,
+        warnings: ['version-quota-near: this region holds 985 of 1000 application versions'],
+      },
     };
 
     // Act
@@ -56,7 +61,7 @@ describe('composeAlert: SUCCEEDED', () => {
 
     // Assert
     expect(message).toContain(
-      'Warnings:\n    - .ebextensions/02-python.config sets WSGIPath, which the Procfile overrides',
+      'Warnings:\n    - .ebextensions/02-python.config sets WSGIPath, which the Procfile overrides\n    - version-quota-near: this region holds 985 of 1000 application versions',
     );
   });
 });

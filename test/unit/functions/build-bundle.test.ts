@@ -1,17 +1,10 @@
 import { createHash } from 'node:crypto';
-import {
-  DescribeAccountAttributesCommand,
-  DescribeApplicationsCommand,
-  DescribeApplicationVersionsCommand,
-  DescribeConfigurationSettingsCommand,
-  DescribeEnvironmentsCommand,
-} from '@aws-sdk/client-elastic-beanstalk';
-import { GetObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { handler } from '../../../functions/build-bundle.js';
 import { listZip } from '../../../lib/bundle/zip.js';
-import { InputInvalid, PreflightFailed } from '../../../lib/errors.js';
+import { InputInvalid } from '../../../lib/errors.js';
 import {
   BUCKET,
   IMAGE_URI,
@@ -25,22 +18,7 @@ import {
 } from './fixtures.js';
 
 const context = lambdaContext('BuildBundle');
-const ECS_STACK = '64bit Amazon Linux 2023 v4.4.0 running ECS';
-
-function environmentOn(solutionStack: string) {
-  return {
-    Environments: [
-      {
-        ApplicationName: 'antenna',
-        EnvironmentName: 'antenna-prod',
-        Status: 'Ready' as const,
-        SolutionStackName: solutionStack,
-      },
-    ],
-  };
-}
-
-/** The bundle upload (the bucket also keeps the region's version count). */
+/** The bundle upload. */
 const bundlePut = () =>
   mocks.s3.commandCalls(PutObjectCommand).find((c) => c.args[0].input.Key?.startsWith('bundles/'));
 
@@ -54,29 +32,7 @@ function uploadedFiles(): Record<string, string> {
 beforeEach(() => {
   mocks.eb.reset();
   mocks.s3.reset();
-  mocks.eb.on(DescribeEnvironmentsCommand).resolves(environmentOn(ECS_STACK));
-  mocks.eb.on(DescribeConfigurationSettingsCommand).resolves({
-    ConfigurationSettings: [
-      {
-        OptionSettings: [
-          {
-            Namespace: 'aws:elasticbeanstalk:healthreporting:system',
-            OptionName: 'SystemType',
-            Value: 'enhanced',
-          },
-        ],
-      },
-    ],
-  });
-  mocks.eb
-    .on(DescribeAccountAttributesCommand)
-    .resolves({ ResourceQuotas: { ApplicationVersionQuota: { Maximum: 1000 } } });
-  mocks.eb.on(DescribeApplicationVersionsCommand).resolves({ ApplicationVersions: [] });
-  mocks.eb.on(DescribeApplicationsCommand).resolves({ Applications: [{ ApplicationName: 'antenna' }] });
   mocks.s3.on(PutObjectCommand).resolves({});
-  mocks.s3
-    .on(GetObjectCommand)
-    .rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }));
 });
 
 const state = () => ({ input: pushEvent(), release: release(), lock, secrets });
@@ -135,86 +91,6 @@ describe('build-bundle handler', () => {
     expect(options['aws:elasticbeanstalk:application:environment']).toMatchObject({
       EBSHIP_VERSION_LABEL: LABEL,
       DJANGO_SETTINGS_MODULE: 'config.settings.production',
-    });
-  });
-
-  it('stops with PreflightFailed before uploading when the environment runs the wrong platform', async () => {
-    // Arrange: antenna-prod is an ECS target; this environment runs the Docker (compose) platform.
-    mocks.eb
-      .on(DescribeEnvironmentsCommand)
-      .resolves(environmentOn('64bit Amazon Linux 2023 v4.3.0 running Docker'));
-
-    // Act
-    const run = handler(state(), context);
-
-    // Assert
-    await expect(run).rejects.toThrow(PreflightFailed);
-    await expect(run).rejects.toThrow('preflight checks failed for antenna-prod; nothing was deployed');
-    await expect(run).rejects.toThrow('running Docker');
-    expect(bundlePut()).toBeUndefined();
-  });
-
-  describe("the region's version count", () => {
-    const countObject = (count: number, countedAt: string) => ({
-      Body: { transformToString: async () => JSON.stringify({ count, countedAt }) },
-    });
-
-    it('is counted once and kept in the bundle bucket for the next deploys', async () => {
-      // Act
-      await handler(state(), context);
-
-      // Assert
-      expect(mocks.eb).toHaveReceivedCommand(DescribeApplicationVersionsCommand);
-      const kept = mocks.s3
-        .commandCalls(PutObjectCommand)
-        .find((c) => c.args[0].input.Key === 'ebship/version-count.json');
-      expect(JSON.parse(String(kept?.args[0].input.Body))).toEqual({
-        count: 0,
-        countedAt: expect.any(String),
-      });
-    });
-
-    it('is not recounted while a deploy counted it in the last 15 minutes, and the finding says how old it is', async () => {
-      // Arrange: 990 of 1000 counted 6 minutes ago
-      const sixMinutesAgo = new Date(Date.now() - 360_000).toISOString();
-      mocks.s3.on(GetObjectCommand).resolves(countObject(990, sixMinutesAgo) as never);
-
-      // Act
-      const result = await handler(state(), context);
-
-      // Assert
-      expect(mocks.eb).not.toHaveReceivedCommand(DescribeApplicationVersionsCommand);
-      expect(result.warnings.join('\n')).toMatch(
-        /holds 990 of 1000 application versions \(counted 6m \d+s ago\)/,
-      );
-    });
-
-    it('never stops a deploy: an unreadable or unwritable count only means counting again', async () => {
-      // Arrange
-      const denied = Object.assign(new Error('Access Denied'), { name: 'AccessDenied' });
-      mocks.s3.on(GetObjectCommand).rejects(denied);
-      mocks.s3.on(PutObjectCommand, { Key: 'ebship/version-count.json' }).rejects(denied);
-
-      // Act
-      const result = await handler(state(), context);
-
-      // Assert
-      expect(mocks.eb).toHaveReceivedCommand(DescribeApplicationVersionsCommand);
-      expect(result.key).toBe(`bundles/antenna/${LABEL}.zip`);
-      expect(bundlePut()).toBeDefined();
-    });
-
-    it('is counted again once the kept count is 15 minutes old', async () => {
-      // Arrange
-      const old = new Date(Date.now() - 901_000).toISOString();
-      mocks.s3.on(GetObjectCommand).resolves(countObject(990, old) as never);
-
-      // Act
-      const result = await handler(state(), context);
-
-      // Assert
-      expect(mocks.eb).toHaveReceivedCommand(DescribeApplicationVersionsCommand);
-      expect(result.warnings.join('\n')).not.toContain('application versions');
     });
   });
 

@@ -11,6 +11,7 @@ import {
   BUCKET,
   bundle,
   DIGEST,
+  environmentPassesPreflight,
   LABEL,
   lambdaContext,
   lock,
@@ -36,6 +37,7 @@ const laterCall = (polls: number, waitedSeconds = 0, nextPollSeconds = 1) => ({
 
 beforeEach(() => {
   mocks.eb.reset();
+  environmentPassesPreflight();
   mocks.eb.on(DescribeApplicationVersionsCommand).resolves({ ApplicationVersions: [] });
   mocks.eb.on(CreateApplicationVersionCommand).resolves({
     ApplicationVersion: { ApplicationName: 'antenna', VersionLabel: LABEL, Status: status('PROCESSING') },

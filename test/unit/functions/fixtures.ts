@@ -30,7 +30,15 @@ import type {
 } from '../../../lib/workflow-state.js';
 import { BUCKET, dynamoClient, REGION, startDynamo } from '../../support/aws-env.js';
 
-export { BUCKET, MIGRATION_DOCUMENT, mocks, REGION, TABLE, TOPIC } from '../../support/aws-env.js';
+export {
+  BUCKET,
+  environmentPassesPreflight,
+  MIGRATION_DOCUMENT,
+  mocks,
+  REGION,
+  TABLE,
+  TOPIC,
+} from '../../support/aws-env.js';
 
 /** A document client on the dynalite the handlers use, for arranging and reading the table. */
 export const db = DynamoDBDocumentClient.from(dynamoClient);

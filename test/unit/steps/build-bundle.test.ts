@@ -1,18 +1,11 @@
 /**
  * BuildBundle (lib/steps/build-bundle.ts): the target's own include directory, found where the
- * Lambda finds ebship.yml, goes into the bundle and through preflight; findings the deploy carries
- * on name their rule, file and line.
+ * Lambda finds ebship.yml, goes into the bundle and through the bundle's preflight rules; findings
+ * the deploy carries on name their rule, file and line.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import {
-  DescribeAccountAttributesCommand,
-  DescribeApplicationsCommand,
-  DescribeApplicationVersionsCommand,
-  DescribeConfigurationSettingsCommand,
-  DescribeEnvironmentsCommand,
-} from '@aws-sdk/client-elastic-beanstalk';
-import { GetObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listZip } from '../../../lib/bundle/zip.js';
 import { PreflightFailed } from '../../../lib/errors.js';
@@ -30,37 +23,7 @@ beforeEach(() => {
   savedTaskRoot = process.env.LAMBDA_TASK_ROOT;
   mocks.eb.reset();
   mocks.s3.reset();
-  mocks.eb.on(DescribeEnvironmentsCommand).resolves({
-    Environments: [
-      {
-        ApplicationName: 'antenna',
-        EnvironmentName: 'antenna-prod',
-        Status: 'Ready',
-        SolutionStackName: '64bit Amazon Linux 2023 v4.4.0 running ECS',
-      },
-    ],
-  });
-  mocks.eb.on(DescribeConfigurationSettingsCommand).resolves({
-    ConfigurationSettings: [
-      {
-        OptionSettings: [
-          {
-            Namespace: 'aws:elasticbeanstalk:healthreporting:system',
-            OptionName: 'SystemType',
-            Value: 'enhanced',
-          },
-        ],
-      },
-    ],
-  });
-  mocks.eb
-    .on(DescribeAccountAttributesCommand)
-    .resolves({ ResourceQuotas: { ApplicationVersionQuota: { Maximum: 1000 } } });
-  mocks.eb.on(DescribeApplicationVersionsCommand).resolves({ ApplicationVersions: [] });
   mocks.s3.on(PutObjectCommand).resolves({});
-  mocks.s3
-    .on(GetObjectCommand)
-    .rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }));
 });
 
 afterEach(() => {
@@ -152,15 +115,8 @@ describe('BuildBundle with an include directory', () => {
     expect(uploadedBundle()).toBeUndefined();
   });
 
-  it('carries each warning on as "<rule> <file>:<line>: <message>", or without the line or file it lacks', async () => {
-    // Arrange: a hook written where Amazon Linux 2+ never runs it (line 2), an ignored file, and
-    // the region 985 of 1000 application versions full (an account-wide finding, no file).
-    mocks.s3.on(GetObjectCommand).resolves({
-      Body: {
-        transformToString: async () => JSON.stringify({ count: 985, countedAt: new Date().toISOString() }),
-      },
-    } as never);
-    mocks.eb.on(DescribeApplicationsCommand).resolves({ Applications: [{ ApplicationName: 'antenna' }] });
+  it('carries each warning on as "<rule> <file>:<line>: <message>", or without the line it lacks', async () => {
+    // Arrange: a hook written where Amazon Linux 2+ never runs it (line 2), and an ignored file.
     configWithInclude({
       '.ebextensions/50-app.config': [
         'files:',
@@ -183,7 +139,6 @@ describe('BuildBundle with an include directory', () => {
       expect.arrayContaining([
         expect.stringMatching(/^legacy-platform-hook \.ebextensions\/50-app\.config:2: writes a hook to /),
         expect.stringMatching(/^ebextensions-ignored-file \.ebextensions\/notes\.txt: EB only reads /),
-        expect.stringMatching(/^version-quota-near: this region holds 985 of 1000 application versions/),
       ]),
     );
   });

@@ -9,7 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { VersionProcessingFailed } from '../../../lib/errors.js';
 import { createOrCheckVersion, versionPollSeconds } from '../../../lib/steps/create-app-version.js';
 import type { VersionResult } from '../../../lib/workflow-state.js';
-import { bundle, LABEL, mocks, release } from '../functions/fixtures.js';
+import { bundle, environmentPassesPreflight, LABEL, mocks, release } from '../functions/fixtures.js';
 
 // EB API model, ApplicationVersionStatus: Processed | Unprocessed | Failed | Processing | Building.
 const versionIs = (s: string) => ({
@@ -33,6 +33,7 @@ const stateAfterLook = (polls: number): VersionResult => {
 
 beforeEach(() => {
   mocks.eb.reset();
+  environmentPassesPreflight();
   mocks.eb.on(DescribeApplicationVersionsCommand).resolves({ ApplicationVersions: [] });
   mocks.eb.on(CreateApplicationVersionCommand).resolves({
     ApplicationVersion: { ApplicationName: 'antenna', VersionLabel: LABEL, Status: 'Processing' },
