@@ -146,5 +146,13 @@ function readCalls(handler: string, repo: string): Set<string> {
     const action = actions.get(m[1] ?? '');
     if (action) calls.add(action);
   }
+  // Calls sent as signed HTTP requests without an SDK client: their functions survive tree shaking
+  // only where the code can reach them.
+  for (const [fn, action] of Object.entries(SIGNED_HTTP_CALLS)) {
+    if (new RegExp(`function ${fn}\\(`).test(text)) calls.add(action);
+  }
   return calls;
 }
+
+/** Functions that make an AWS call as a signed HTTP request (lib/aws/s3-put.ts), and the call. */
+const SIGNED_HTTP_CALLS: Record<string, string> = { putObject: 's3:PutObject' };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { putObject } from '../aws/s3-put.js';
 import { BundleInvalid } from './errors.js';
 
 /** EB refuses source bundles over 512 MB (CreateApplicationVersion). */
@@ -15,7 +15,6 @@ export function bundleKey(application: string, versionLabel: string): string {
  * fails here instead of as a broken application version. Returns the hex SHA-256 and size.
  */
 export async function uploadBundle(
-  client: S3Client,
   bucket: string,
   key: string,
   bytes: Uint8Array,
@@ -26,17 +25,14 @@ export async function uploadBundle(
     );
   }
   const digest = createHash('sha256').update(bytes).digest();
-  await client.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: bytes,
-      ContentLength: bytes.byteLength,
-      ContentType: 'application/zip',
-      ChecksumSHA256: digest.toString('base64'),
-      // SSE-S3 at least, whatever the bucket default; a bucket policy may demand KMS on top.
-      ServerSideEncryption: 'AES256',
-    }),
-  );
+  await putObject({
+    bucket,
+    key,
+    body: bytes,
+    contentType: 'application/zip',
+    checksumSha256: digest.toString('base64'),
+    // SSE-S3 at least, whatever the bucket default; a bucket policy may demand KMS on top.
+    serverSideEncryption: 'AES256',
+  });
   return { sha256: digest.toString('hex'), bytes: bytes.byteLength };
 }

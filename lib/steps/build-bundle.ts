@@ -1,5 +1,4 @@
 import { dirname, resolve } from 'node:path';
-import { s3 } from '../aws/clients/s3.js';
 import { readIncludeDir } from '../bundle/include.js';
 import { renderBundle } from '../bundle/render.js';
 import { bundleKey, uploadBundle } from '../bundle/upload.js';
@@ -37,7 +36,7 @@ export async function buildBundle(release: Release, secrets: SecretsResult): Pro
   // CreateAppVersion, before the version is created (lib/steps/create-app-version.ts).
   const warnings = warningsOrStop(lintBundle(files, target), release.target);
   const key = bundleKey(target.application, release.versionLabel);
-  const uploaded = await uploadBundle(s3, env.bundleBucket, key, zipBundle(files));
+  const uploaded = await uploadBundle(env.bundleBucket, key, zipBundle(files));
   return {
     bucket: env.bundleBucket,
     key,

@@ -1,11 +1,11 @@
 /**
  * The AWS environment of in-process handler runs: the names serverless.yml would set, dummy
- * credentials, DynamoDB on an in-process dynalite (real conditional-write semantics), and
- * aws-sdk-client-mock for every other client the handlers use.
+ * credentials, DynamoDB on an in-process dynalite (real conditional-write semantics), S3 on the
+ * stand-in's S3 in this process, and aws-sdk-client-mock for every other client the handlers use.
  *
  * Import it before anything that creates AWS clients: they read the endpoint when built.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -17,7 +17,6 @@ import {
   DescribeEnvironmentsCommand,
   ElasticBeanstalkClient,
 } from '@aws-sdk/client-elastic-beanstalk';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -25,6 +24,8 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createDeployTableCommand } from '../../lib/store/table.js';
 import { freePort } from '../../standin/ports.js';
+import { ServiceError } from '../../standin/protocol.js';
+import { S3Store, type StoredObject, s3ErrorReply } from '../../standin/services/s3.js';
 
 export const REGION = 'us-east-1';
 export const TABLE = 'ebship-test';
@@ -34,6 +35,7 @@ export const MIGRATION_DOCUMENT = 'ebship-test-migration-check';
 // Test files run in separate processes: each asks the OS for a free port (a port derived from the
 // pid could collide with another file's).
 const DYNAMO_PORT = await freePort();
+const S3_PORT = await freePort();
 
 process.env.AWS_REGION = REGION;
 process.env.AWS_ACCESS_KEY_ID = 'test';
@@ -57,10 +59,54 @@ export const mocks = {
   secrets: mockClient(SecretsManagerClient),
   ssm: mockClient(SSMClient),
   sns: mockClient(SNSClient),
-  s3: mockClient(S3Client),
   sfn: mockClient(SFNClient),
   cloudwatch: mockClient(CloudWatchClient),
 };
+
+/**
+ * S3 here is the stand-in's (standin/services/s3.ts), served on a port of this process: BuildBundle's
+ * upload is a signed HTTP PUT, not an SDK client a mock could intercept, so it goes over the wire as
+ * on AWS. Call `reset()` before each test; `fail()` answers the next requests with an S3 error.
+ */
+export const s3 = {
+  store: new S3Store(),
+  /** The requests served, in order: method, path and headers. */
+  requests: [] as { method: string; path: string; headers: Record<string, string | string[] | undefined> }[],
+  failures: [] as ServiceError[],
+  reset(): void {
+    this.store = new S3Store();
+    this.store.createBucket(BUCKET);
+    this.requests = [];
+    this.failures = [];
+  },
+  /** The next `times` requests get this S3 error (e.g. 403 AccessDenied, 503 SlowDown) instead. */
+  fail(code: string, message: string, status: number, times = 1): void {
+    for (let i = 0; i < times; i++) this.failures.push(new ServiceError(code, message, status));
+  },
+  /** An object of the test bucket, if it was put. */
+  object(key: string): StoredObject | undefined {
+    return this.store.get(BUCKET, key);
+  },
+  keys(): string[] {
+    return [...(this.store.buckets.get(BUCKET)?.keys() ?? [])];
+  },
+};
+s3.reset();
+const s3Server = createServer((req, res) => {
+  s3.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers });
+  const failure = s3.failures.shift();
+  const reply = failure
+    ? req.resume() && Promise.resolve(s3ErrorReply(failure, req.method ?? 'GET'))
+    : s3.store.handle(req);
+  void reply.then((r) => {
+    res.writeHead(r.status, r.headers);
+    res.end(r.body);
+  });
+});
+await new Promise<void>((resolve) => s3Server.listen(S3_PORT, '127.0.0.1', resolve));
+s3Server.unref();
+process.env.AWS_ENDPOINT_URL_S3 = `http://127.0.0.1:${S3_PORT}`;
+process.env.EBSHIP_S3_PATH_STYLE = 'true';
 
 /**
  * DescribeAlarms answers every alarm asked for (health.alarms) as OK since long before the deploy,

@@ -1,7 +1,7 @@
 /**
  * Runs the real deploy state machine (state-machines/deploy.asl.yml) with aws-local-stepfunctions and
  * the real handlers. DynamoDB is a real in-process dynalite (lock and dedupe semantics matter);
- * EB, ECR, Secrets Manager, SSM, SNS, S3 and Step Functions are aws-sdk-client-mock mocks driven by
+ * EB, ECR, Secrets Manager, SSM, SNS and Step Functions are aws-sdk-client-mock mocks driven by
  * a small scripted model of an environment, so each test names what EB does after an update.
  *
  * Import this module before anything that creates AWS clients: it points DynamoDB at dynalite.
@@ -21,17 +21,16 @@ import {
   DescribeInstancesHealthCommand,
   UpdateEnvironmentCommand,
 } from '@aws-sdk/client-elastic-beanstalk';
-import { GetObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { GetCommandInvocationCommand, ListCommandsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import { answerAlarms, mocks } from '../support/aws-env.js';
+import { answerAlarms, mocks, s3 } from '../support/aws-env.js';
 
 type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
-export { mocks, REGION, startDynamo, TABLE, TOPIC } from '../support/aws-env.js';
+export { mocks, REGION, s3, startDynamo, TABLE, TOPIC } from '../support/aws-env.js';
 
 /** What the environment looks like at one poll after an update to `label` (step 0 = first poll). */
 export interface EnvLook {
@@ -164,6 +163,7 @@ export class FakeAws {
 
   constructor() {
     for (const m of Object.values(mocks)) m.reset();
+    s3.reset();
     this.wire();
   }
 
@@ -430,11 +430,6 @@ export class FakeAws {
         this.published.push({ subject: input.Subject, message: input.Message, topic: input.TopicArn });
         return { MessageId: `msg-${this.published.length}` };
       });
-    mocks.s3.on(PutObjectCommand).resolves({});
-    // No shared version count yet (lib/aws/version-count-store.ts): each deploy counts.
-    mocks.s3
-      .on(GetObjectCommand)
-      .rejects(new NoSuchKey({ message: 'The specified key does not exist.', $metadata: {} }));
     mocks.sfn.on(DescribeExecutionCommand).callsFake(() => ({ status: this.otherExecutionStatus }));
     mocks.sfn.on(StartExecutionCommand).resolves({
       executionArn: 'arn:aws:states:us-east-1:123456789012:execution:ebship:child',

@@ -1,11 +1,10 @@
 // The harness must load first: it points the DynamoDB client at the in-process dynalite.
 
 import { readFileSync } from 'node:fs';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { listZip } from '../../lib/bundle/zip.js';
 import { logger } from '../../lib/logger.js';
-import { behaviours, digest, FakeAws, mocks, runDeploy, startDynamo } from './harness.js';
+import { behaviours, digest, FakeAws, runDeploy, s3, startDynamo } from './harness.js';
 
 /**
  * A canary planted in every secret value must never appear in what people and AWS keep:
@@ -67,14 +66,11 @@ function plantCanary(aws: FakeAws, broken: boolean): void {
  * never find the canary, whatever the bundle held.
  */
 function everythingKept(aws: FakeAws, run: Awaited<ReturnType<typeof runDeploy>>): string {
-  // Every object written: bundles unzipped, anything else (the shared version count) as it is.
-  const bundles = mocks.s3
-    .commandCalls(PutObjectCommand)
-    .map((c) =>
-      c.args[0].input.Key?.endsWith('.zip')
-        ? Object.values(listZip(c.args[0].input.Body as Uint8Array)).join('\n')
-        : String(c.args[0].input.Body),
-    );
+  // Every object written: bundles unzipped, anything else as it is.
+  const bundles = s3.keys().map((key) => {
+    const body = s3.object(key)?.body ?? Buffer.alloc(0);
+    return key.endsWith('.zip') ? Object.values(listZip(body)).join('\n') : body.toString('utf8');
+  });
   return [JSON.stringify(run.events), JSON.stringify(aws.published), logged.join(''), ...bundles].join('\n');
 }
 
@@ -89,9 +85,7 @@ describe('secret values', () => {
     expect(first.status).toBe('SUCCEEDED');
     expect(second.error).toBe('DeploymentRolledBack');
     expect(logged.length).toBeGreaterThan(0);
-    expect(
-      mocks.s3.commandCalls(PutObjectCommand).filter((c) => c.args[0].input.Key?.endsWith('.zip')),
-    ).toHaveLength(2);
+    expect(s3.keys().filter((key) => key.endsWith('.zip'))).toHaveLength(2);
     expect(everythingKept(aws, first) + everythingKept(aws, second)).not.toContain(CANARY);
   });
 
@@ -140,8 +134,7 @@ describe('the canary search', () => {
     const aws = new FakeAws();
     plantCanary(aws, false);
     const run = await runDeploy(push('v10', 10));
-    const zipped = mocks.s3.commandCalls(PutObjectCommand).find((c) => c.args[0].input.Key?.endsWith('.zip'))
-      ?.args[0].input.Body as Uint8Array;
+    const zipped = s3.object(s3.keys().find((key) => key.endsWith('.zip')) ?? '')?.body ?? Buffer.alloc(0);
 
     expect(everythingKept(aws, run)).toContain('AWSEBDockerrunVersion');
     expect(Buffer.from(zipped).toString('latin1')).not.toContain('AWSEBDockerrunVersion');

@@ -10,6 +10,3 @@ export const requestHandler = {
   requestTimeout: 10_000,
   throwOnRequestTimeout: true,
 };
-
-/** S3 uploads carry the bundle (up to EB's 512 MB): they get longer. */
-export const uploadRequestHandler = { ...requestHandler, requestTimeout: 60_000 };

@@ -5,11 +5,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listZip } from '../../../lib/bundle/zip.js';
 import { PreflightFailed } from '../../../lib/errors.js';
 import { buildBundle } from '../../../lib/steps/build-bundle.js';
+import { s3 } from '../../support/aws-env.js';
 import { mocks, release, secrets, useConfigVariant } from '../functions/fixtures.js';
 
 const INCLUDE = 'eb/antenna';
@@ -22,8 +22,7 @@ let savedTaskRoot: string | undefined;
 beforeEach(() => {
   savedTaskRoot = process.env.LAMBDA_TASK_ROOT;
   mocks.eb.reset();
-  mocks.s3.reset();
-  mocks.s3.on(PutObjectCommand).resolves({});
+  s3.reset();
 });
 
 afterEach(() => {
@@ -50,11 +49,9 @@ function configWithInclude(files: Record<string, string>): string {
 
 /** The zip put under bundles/, as path → text. */
 function uploadedBundle(): Record<string, string> | undefined {
-  const put = mocks.s3
-    .commandCalls(PutObjectCommand)
-    .find((c) => c.args[0].input.Key?.startsWith('bundles/'));
-  const body = put?.args[0].input.Body;
-  return body instanceof Uint8Array ? listZip(body) : undefined;
+  const key = s3.keys().find((k) => k.startsWith('bundles/'));
+  const body = key ? s3.object(key)?.body : undefined;
+  return body ? listZip(body) : undefined;
 }
 
 const APP_CONFIG = [
