@@ -131,16 +131,13 @@ export function answerAlarms(
  * resetting the mocks; a test changes one answer by mocking that command again.
  */
 export function environmentPassesPreflight(
-  solutionStack = '64bit Amazon Linux 2023 v4.4.0 running ECS',
+  platform: { SolutionStackName: string } | { PlatformArn: string } = {
+    SolutionStackName: '64bit Amazon Linux 2023 v4.4.0 running ECS',
+  },
 ): void {
   mocks.eb.on(DescribeEnvironmentsCommand).resolves({
     Environments: [
-      {
-        ApplicationName: 'antenna',
-        EnvironmentName: 'antenna-prod',
-        Status: 'Ready',
-        SolutionStackName: solutionStack,
-      },
+      { ApplicationName: 'antenna', EnvironmentName: 'antenna-prod', Status: 'Ready', ...platform },
     ],
   });
   mocks.eb.on(DescribeConfigurationSettingsCommand).resolves({

@@ -14,6 +14,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  CreateApplicationVersionCommand,
+  DescribeApplicationVersionsCommand,
+  DescribeEventsCommand,
+} from '@aws-sdk/client-elastic-beanstalk';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterEach, beforeEach } from 'vitest';
@@ -28,7 +33,14 @@ import type {
   SecretsResult,
   VersionResult,
 } from '../../../lib/workflow-state.js';
-import { BUCKET, dynamoClient, REGION, startDynamo } from '../../support/aws-env.js';
+import {
+  mocks as awsMocks,
+  BUCKET,
+  dynamoClient,
+  environmentPassesPreflight,
+  REGION,
+  startDynamo,
+} from '../../support/aws-env.js';
 
 export {
   BUCKET,
@@ -207,4 +219,18 @@ export function useConfigVariant(
     else process.env.EBSHIP_CONFIG = previous;
     rmSync(dir, { recursive: true, force: true });
   };
+}
+
+/**
+ * EB as CreateAppVersion first meets it: the environment passes preflight, the region holds no
+ * version, and CreateApplicationVersion answers Processing. Resets the EB mock first.
+ */
+export function ebReadyForVersion(): void {
+  awsMocks.eb.reset();
+  environmentPassesPreflight();
+  awsMocks.eb.on(DescribeApplicationVersionsCommand).resolves({ ApplicationVersions: [] });
+  awsMocks.eb.on(CreateApplicationVersionCommand).resolves({
+    ApplicationVersion: { ApplicationName: 'antenna', VersionLabel: LABEL, Status: 'Processing' },
+  });
+  awsMocks.eb.on(DescribeEventsCommand).resolves({ Events: [] });
 }

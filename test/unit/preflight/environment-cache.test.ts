@@ -16,7 +16,7 @@ import type { Target } from '../../../lib/config/schema.js';
 import { inspectEnvironment } from '../../../lib/preflight/environment.js';
 import { tableDescribeCache } from '../../../lib/store/describe-cache.js';
 import { putSnapshot } from '../../../lib/store/snapshot.js';
-import { db, mocks, TABLE, useFreshTable } from '../functions/fixtures.js';
+import { db, environmentPassesPreflight, mocks, TABLE, useFreshTable } from '../functions/fixtures.js';
 
 const client = new ElasticBeanstalkClient({});
 const seeds = loadConfig(new URL('../../fixtures/seeds/ebship.yml', import.meta.url).pathname);
@@ -27,27 +27,7 @@ useFreshTable();
 
 beforeEach(() => {
   mocks.eb.reset();
-  mocks.eb.on(DescribeEnvironmentsCommand).resolves({
-    Environments: [
-      { ApplicationName: 'antenna', EnvironmentName: 'antenna-prod', Status: 'Ready', PlatformArn: ECS_ARN },
-    ],
-  });
-  mocks.eb.on(DescribeConfigurationSettingsCommand).resolves({
-    ConfigurationSettings: [
-      {
-        OptionSettings: [
-          {
-            Namespace: 'aws:elasticbeanstalk:healthreporting:system',
-            OptionName: 'SystemType',
-            Value: 'enhanced',
-          },
-        ],
-      },
-    ],
-  });
-  mocks.eb
-    .on(DescribeAccountAttributesCommand)
-    .resolves({ ResourceQuotas: { ApplicationVersionQuota: { Maximum: 1000 } } });
+  environmentPassesPreflight({ PlatformArn: ECS_ARN });
   mocks.eb.on(DescribeApplicationVersionsCommand).resolves({ ApplicationVersions: [] });
 });
 

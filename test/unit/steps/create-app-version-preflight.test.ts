@@ -8,7 +8,6 @@ import {
   CreateApplicationVersionCommand,
   DescribeApplicationVersionsCommand,
   DescribeEnvironmentsCommand,
-  DescribeEventsCommand,
 } from '@aws-sdk/client-elastic-beanstalk';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { VERSION_COUNT_KEY } from '../../../lib/store/version-count.js';
 import {
   bundle,
   db,
+  ebReadyForVersion,
   environmentPassesPreflight,
   LABEL,
   mocks,
@@ -28,15 +28,7 @@ import {
 
 useFreshTable();
 
-beforeEach(() => {
-  mocks.eb.reset();
-  environmentPassesPreflight();
-  mocks.eb.on(DescribeApplicationVersionsCommand).resolves({ ApplicationVersions: [] });
-  mocks.eb.on(CreateApplicationVersionCommand).resolves({
-    ApplicationVersion: { ApplicationName: 'antenna', VersionLabel: LABEL, Status: 'Processing' },
-  });
-  mocks.eb.on(DescribeEventsCommand).resolves({ Events: [] });
-});
+beforeEach(ebReadyForVersion);
 
 /** The region holds `count` versions, counted `ageSeconds` ago by another deploy. */
 const keptCount = (count: number, ageSeconds: number) =>
@@ -56,7 +48,7 @@ const counted = () =>
 describe('CreateAppVersion preflight', () => {
   it('stops with PreflightFailed before the version exists when the environment runs the wrong platform', async () => {
     // Arrange: antenna-prod is an ECS target; this environment runs the Docker (compose) platform.
-    environmentPassesPreflight('64bit Amazon Linux 2023 v4.3.0 running Docker');
+    environmentPassesPreflight({ SolutionStackName: '64bit Amazon Linux 2023 v4.3.0 running Docker' });
 
     // Act
     const run = createOrCheckVersion(release(), bundle);

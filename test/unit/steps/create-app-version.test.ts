@@ -9,7 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { VersionProcessingFailed } from '../../../lib/errors.js';
 import { createOrCheckVersion, versionPollSeconds } from '../../../lib/steps/create-app-version.js';
 import type { VersionResult } from '../../../lib/workflow-state.js';
-import { bundle, environmentPassesPreflight, LABEL, mocks, release } from '../functions/fixtures.js';
+import { bundle, ebReadyForVersion, LABEL, mocks, release } from '../functions/fixtures.js';
 
 // EB API model, ApplicationVersionStatus: Processed | Unprocessed | Failed | Processing | Building.
 const versionIs = (s: string) => ({
@@ -31,15 +31,7 @@ const stateAfterLook = (polls: number): VersionResult => {
   };
 };
 
-beforeEach(() => {
-  mocks.eb.reset();
-  environmentPassesPreflight();
-  mocks.eb.on(DescribeApplicationVersionsCommand).resolves({ ApplicationVersions: [] });
-  mocks.eb.on(CreateApplicationVersionCommand).resolves({
-    ApplicationVersion: { ApplicationName: 'antenna', VersionLabel: LABEL, Status: 'Processing' },
-  });
-  mocks.eb.on(DescribeEventsCommand).resolves({ Events: [] });
-});
+beforeEach(ebReadyForVersion);
 
 describe('CreateAppVersion', () => {
   it('waits through look 64 (595 s) and gives up at look 65 (10 minutes), saying nothing was deployed', async () => {
