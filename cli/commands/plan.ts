@@ -160,7 +160,7 @@ function checksFor(target: Target): { local: string[]; aws: string[] } {
     secrets.length > 0
       ? `ValidateSecrets: ${secrets.length} secret(s) exist, are readable and match their format (${secrets.sort().join(', ')})`
       : 'ValidateSecrets: no secrets configured',
-    'BuildBundle preflight: environment settings, platform, instance profile and the application version quota',
+    'CreateAppVersion preflight: environment settings, platform, instance profile and the application version quota',
     'CreateAppVersion: EB processes the bundle (.ebextensions validated, Process=true)',
     ...(target.release
       ? [
