@@ -142,3 +142,18 @@ export class ApprovalSuperseded extends EbshipError {
 export class WatchEnded extends EbshipError {
   override readonly name = 'WatchEnded';
 }
+
+/** An alert could not be published to one or more topics (it was still sent to the others). */
+export class AlertNotDelivered extends EbshipError {
+  override readonly name: string = 'AlertNotDelivered';
+}
+
+/**
+ * Every topic that did not get the alert failed for a reason that says nothing about the topic
+ * (SNS 5xx or throttling, a timeout, a lost connection) once the SDK's own attempts were spent: the
+ * state machine publishes again a little later (NotifyOnCall's Retry), instead of ending without
+ * telling on-call.
+ */
+export class AlertDeliveryInterrupted extends AlertNotDelivered {
+  override readonly name = 'AlertDeliveryInterrupted';
+}

@@ -1,5 +1,9 @@
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { EbshipError } from '../errors.js';
+import { isTransient } from '../aws/transient.js';
+import { AlertDeliveryInterrupted, AlertNotDelivered } from '../errors.js';
+
+export { AlertDeliveryInterrupted, AlertNotDelivered };
+
 import { type Alert, asciiSubject } from './compose.js';
 
 /** SNS Publish: the whole Message (every protocol's rendering) and its attributes, at most 256 KiB. */
@@ -32,11 +36,6 @@ export function messageByProtocol(alert: Alert): string {
 /** Room for the message attributes and the subject within SNS_MESSAGE_MAX_BYTES. */
 const MESSAGE_BUDGET = SNS_MESSAGE_MAX_BYTES - 4_096;
 
-/** An alert could not be published to one or more topics (it was still sent to the others). */
-export class AlertNotDelivered extends EbshipError {
-  override readonly name = 'AlertNotDelivered';
-}
-
 /**
  * Publishes one alert to each topic (ebship's own and the target's, deduplicated) and returns the
  * SNS message ids. Every topic is tried even if one fails, so a broken per-target topic cannot
@@ -66,17 +65,20 @@ export async function publishAlert(client: SNSClient, topicArns: string[], alert
   );
   const failed: string[] = [];
   const ids: string[] = [];
+  let transient = true;
   results.forEach((result, i) => {
     if (result.status === 'fulfilled') {
       if (result.value.MessageId) ids.push(result.value.MessageId);
     } else {
       const err = result.reason instanceof Error ? result.reason : new Error(String(result.reason));
       failed.push(`${topics[i]} (${err.name}: ${err.message})`);
+      transient &&= isTransient(result.reason);
     }
   });
   if (failed.length > 0) {
     const sent = ids.length > 0 ? `; it was published to the other ${ids.length} topic(s)` : '';
-    throw new AlertNotDelivered(
+    const Failure = transient ? AlertDeliveryInterrupted : AlertNotDelivered;
+    throw new Failure(
       `alert "${alert.subject}" was not published to ${failed.join(', ')}${sent}. ` +
         'Check the topic exists and its policy lets ebship publish (sns:Publish)',
     );

@@ -3,7 +3,8 @@ import type { MigrationCheck } from '../config/schema.js';
 import { MigrationCheckFailed, MigrationsPending } from '../errors.js';
 import type { InstanceSnapshot } from '../health/verdict.js';
 import type { MigrationResult } from '../workflow-state.js';
-import { isTransient, readInvocation } from './run-command.js';
+import { readInvocation } from './run-command.js';
+import { isTransient } from './transient.js';
 
 export { isTransient };
 

@@ -8,6 +8,7 @@ import {
 import { EbshipError } from '../errors.js';
 import type { InstanceSnapshot } from '../health/verdict.js';
 import { maskAppText } from '../text/mask.js';
+import { isTransient } from './transient.js';
 
 /**
  * SSM Run Command for the release phase and the post-deploy checks: one of the stack's own documents
@@ -336,41 +337,4 @@ export function maxPollsFor(timeoutSeconds: number): number {
 /** Last lines only: enough for on-call, small enough for state (SSM already cuts stdout at 24,000 chars). */
 export function tailOf(text: string, lines = 15, chars = 1500): string {
   return text.split('\n').slice(-lines).join('\n').slice(-chars);
-}
-
-// Errors that say nothing about the command: throttling, AWS-side faults, timeouts, lost connections.
-const TRANSIENT_NAMES = new Set([
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'InternalFailure',
-  'ServiceUnavailable',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-]);
-const TRANSIENT_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-]);
-
-/** True for a failure that is no data about the command, so the next read may succeed. */
-export function isTransient(err: unknown): boolean {
-  const e = err as {
-    name?: string;
-    code?: string;
-    $metadata?: { httpStatusCode?: number };
-    $retryable?: unknown;
-  };
-  if (typeof e !== 'object' || e === null) return false;
-  if (e.name !== undefined && TRANSIENT_NAMES.has(e.name)) return true;
-  if (e.code !== undefined && TRANSIENT_CODES.has(e.code)) return true;
-  if (e.$retryable) return true;
-  const status = e.$metadata?.httpStatusCode;
-  return status === 429 || (status !== undefined && status >= 500);
 }

@@ -219,6 +219,25 @@ describe('the safety promise under injected faults (stand-in, real SDK clients)'
     assertPromiseKept(run, 'bad');
   });
 
+  it('SNS failing past the SDK attempts (three 5xx in a row): the state machine publishes again, and on-call gets the alert', async () => {
+    // Found by the generated schedules: NotifyOnCall ended without an alert, its Catch taking the
+    // error for a missing topic. A bad image, so the alert that must not be lost says ROLLED BACK.
+    const run = await runWith('bad', [
+      { fault: 'error-before', service: 'sns', operation: '*' },
+      { fault: 'error-before', service: 'sns', operation: '*' },
+      { fault: 'error-before', service: 'sns', operation: '*' },
+    ]);
+    assertPromiseKept(run, 'bad');
+    expect(run.push.faults.map((f) => `${f.fault} ${f.operation}`)).toEqual(
+      Array(3).fill('error-before Publish'),
+    );
+    expect(run.push.alerts[0]?.subject).toMatch(/ROLLED BACK/);
+    const retried = run.push.history.filter(
+      (h) => h.type === 'LambdaFunctionFailed' && JSON.stringify(h).includes('AlertDeliveryInterrupted'),
+    );
+    expect(retried).toHaveLength(1);
+  });
+
   it('NotifyOnCall run again after it published: on-call gets one alert, not two', async () => {
     const run = await runWith('bad', [
       { fault: 'error-after', service: 'lambda', operation: 'NotifyOnCall' },

@@ -2,7 +2,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type Alert, composeAlert } from '../../../lib/alerts/compose.js';
-import { AlertNotDelivered, publishAlert } from '../../../lib/alerts/publish.js';
+import { AlertDeliveryInterrupted, AlertNotDelivered, publishAlert } from '../../../lib/alerts/publish.js';
 import { NOW, rolledBack } from './deploy-states.js';
 
 const sns = mockClient(SNSClient);
@@ -60,6 +60,38 @@ describe('publishAlert', () => {
       `was not published to ${TEAM_TOPIC} (NotFoundException: Topic does not exist); it was published to the other 1 topic(s)`,
     );
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: EBSHIP_TOPIC });
+  });
+
+  it('says so when SNS failed for a passing reason (5xx, throttling, timeout), so the state machine publishes again; a refusing topic is final', async () => {
+    // Arrange: the SDK's attempts spent on a 5xx and on SNS's throttling answer
+    const internal = Object.assign(new Error('Internal error'), {
+      name: 'InternalError',
+      $metadata: { httpStatusCode: 500 },
+    });
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'Throttled',
+      $retryable: { throttling: true },
+      $metadata: { httpStatusCode: 400 },
+    });
+    sns.on(PublishCommand, { TopicArn: EBSHIP_TOPIC }).rejects(internal);
+    sns.on(PublishCommand, { TopicArn: TEAM_TOPIC }).rejects(throttled);
+
+    // Act
+    const passing = publishAlert(client, [EBSHIP_TOPIC, TEAM_TOPIC], alert);
+
+    // Assert
+    await expect(passing).rejects.toThrow(AlertDeliveryInterrupted);
+    await expect(passing).rejects.toMatchObject({ name: 'AlertDeliveryInterrupted' });
+
+    // Arrange: one of the two topics refuses ebship: retrying would not help it
+    sns
+      .on(PublishCommand, { TopicArn: TEAM_TOPIC })
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AuthorizationErrorException' }));
+
+    // Act / Assert
+    await expect(publishAlert(client, [EBSHIP_TOPIC, TEAM_TOPIC], alert)).rejects.toMatchObject({
+      name: 'AlertNotDelivered',
+    });
   });
 
   // SNS Publish: "Subject ... must be ASCII text that begins with a letter, number, or punctuation
