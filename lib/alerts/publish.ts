@@ -80,7 +80,9 @@ export async function publishAlert(client: SNSClient, topicArns: string[], alert
     const Failure = transient ? AlertDeliveryInterrupted : AlertNotDelivered;
     throw new Failure(
       `alert "${alert.subject}" was not published to ${failed.join(', ')}${sent}. ` +
-        'Check the topic exists and its policy lets ebship publish (sns:Publish)',
+        (transient
+          ? 'SNS failed for a passing reason; ebship publishes it again'
+          : 'Check the topic exists and its policy lets ebship publish (sns:Publish)'),
     );
   }
   return ids;
