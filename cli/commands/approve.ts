@@ -172,10 +172,10 @@ async function deliver(
   const recorded = await withTable(ctx, () => recordAnswer(db, table, target, first.executionId, mine));
   if (!recorded?.answer) {
     // Another request replaced it, or somebody answered the other way in between.
-    const now = await withTable(ctx, () =>
+    const current = await withTable(ctx, () =>
       getApproval(db, table, target, new Date(), { includeExpired: true, includeAnswered: true }),
     );
-    if (now?.executionId === first.executionId) throw answeredAlready(ctx, targetName, now);
+    if (current?.executionId === first.executionId) throw answeredAlready(ctx, targetName, current);
     throw usage(
       'nothing-pending',
       `the approval of ${first.versionLabel} for ${targetName} is no longer pending: another promotion replaced it`,

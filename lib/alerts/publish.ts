@@ -2,8 +2,6 @@ import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws
 import { isTransient } from '../aws/transient.js';
 import { AlertDeliveryInterrupted, AlertNotDelivered } from '../errors.js';
 
-export { AlertDeliveryInterrupted, AlertNotDelivered };
-
 import { type Alert, asciiSubject } from './compose.js';
 
 /** SNS Publish: the whole Message (every protocol's rendering) and its attributes, at most 256 KiB. */

@@ -1,6 +1,13 @@
 // Errors that say nothing about the call's own request: throttling, AWS-side faults, timeouts,
 // lost connections.
 const TRANSIENT_NAMES = new Set([
+  // Throttling as each service names it (SNS: ThrottledException, answered 400 with no retryable
+  // mark; S3: SlowDown), as the SDK's own retry strategy lists them.
+  'Throttling',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
   'ThrottlingException',
   'TooManyRequestsException',
   'RequestLimitExceeded',

@@ -95,9 +95,8 @@ s3.reset();
 const s3Server = createServer((req, res) => {
   s3.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers });
   const failure = s3.failures.shift();
-  const reply = failure
-    ? req.resume() && Promise.resolve(s3ErrorReply(failure, req.method ?? 'GET'))
-    : s3.store.handle(req);
+  if (failure) req.resume();
+  const reply = failure ? Promise.resolve(s3ErrorReply(failure, req.method ?? 'GET')) : s3.store.handle(req);
   void reply.then((r) => {
     res.writeHead(r.status, r.headers);
     res.end(r.body);

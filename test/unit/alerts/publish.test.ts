@@ -2,7 +2,8 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type Alert, composeAlert } from '../../../lib/alerts/compose.js';
-import { AlertDeliveryInterrupted, AlertNotDelivered, publishAlert } from '../../../lib/alerts/publish.js';
+import { publishAlert } from '../../../lib/alerts/publish.js';
+import { AlertDeliveryInterrupted, AlertNotDelivered } from '../../../lib/errors.js';
 import { NOW, rolledBack } from './deploy-states.js';
 
 const sns = mockClient(SNSClient);
@@ -68,9 +69,10 @@ describe('publishAlert', () => {
       name: 'InternalError',
       $metadata: { httpStatusCode: 500 },
     });
+    // SNS's throttling as the SDK raises it: ThrottledException, a client fault, 400, no retryable mark.
     const throttled = Object.assign(new Error('Rate exceeded'), {
-      name: 'Throttled',
-      $retryable: { throttling: true },
+      name: 'ThrottledException',
+      $fault: 'client',
       $metadata: { httpStatusCode: 400 },
     });
     sns.on(PublishCommand, { TopicArn: EBSHIP_TOPIC }).rejects(internal);
