@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BuildOptions } from 'esbuild';
@@ -109,16 +110,27 @@ const FLOOR_PROBES: { name: string; source: string }[] = [
 ];
 
 /**
- * serverless.yml's esbuild options that shape a bundle (`custom.esbuild`), read from the file so the
- * probes cannot drift from the Lambdas. Left out: the plugin and the embedded config, which only
- * decide what of ebship's own code a function keeps, and serverless-esbuild's own keys.
+ * serverless.yml's esbuild options that shape a bundle (`custom.esbuild`) and its plugins, read from
+ * the files so the probes cannot drift from the Lambdas. Left out: the embedded config, which only
+ * decides what of ebship's own code a function keeps, and serverless-esbuild's own keys.
  */
-function lambdaBuildSettings() {
+function lambdaBuildSettings(): BuildOptions {
   const doc = parse(readFileSync('serverless.yml', 'utf8'), { logLevel: 'error' }) as {
-    custom: { esbuild: Record<string, unknown> };
+    custom: { esbuild: Record<string, unknown> & { plugins: string } };
   };
-  const { bundle, minify, keepNames, format, platform, target, mainFields, alias } = doc.custom.esbuild;
-  return { bundle, minify, keepNames, format, platform, target, mainFields, alias } as BuildOptions;
+  const { bundle, minify, keepNames, format, platform, target, mainFields, alias, plugins } =
+    doc.custom.esbuild;
+  return {
+    bundle,
+    minify,
+    keepNames,
+    format,
+    platform,
+    target,
+    mainFields,
+    alias,
+    plugins: createRequire(import.meta.url)(resolve(plugins)),
+  } as BuildOptions;
 }
 
 /** The floor rows: each probe's bundle bytes and import CPU, fresh and after the runtime's modules. */
@@ -233,14 +245,14 @@ function leftAbove100(rows: Measured[]): string {
 }
 
 const LEFT_ABOVE_100 =
-  "BuildBundle is no longer among them (43–47 ms, from 137–160). What is left at the line are the functions that build three to five SDK clients, ResolveRelease (ECR, EB, DynamoDB, Step Functions: the image, the last good version, the history, the promotion it starts), Reconcile (five, on its schedule, outside any deploy) and ExecutionEnded (three): each sits on the floor above, at least one SDK client and the Powertools logger, about 85 ms after the runtime before its own modules run, and each further client adds its endpoint rules and serde, compiled and run at import (constructing it is 1–2 % of a function's instructions under callgrind), so they land on either side of 100 ms from run to run. Each client they build is one a path of theirs calls; what would take them under for good is fewer SDK clients per function, which means moving calls between steps (as BuildBundle's preflight moved) or sending them without the SDK (as its upload now is), neither done for these three.";
+  "Closest to the line are the functions with the most SDK clients: Reconcile (five, on its schedule, outside any deploy), ExecutionEnded (three) and ResolveRelease (four: the image, the last good version, the history, the promotion it starts), at 80–99 ms after the runtime in the runs of 2026-12-02, where they were 101–111 ms before the event-stream code was left out and the SDK's names minified. Each further client adds its endpoint rules, schemas and error classes, compiled and run at import (the SDK registers every error class of a client when it loads); each client they build is one a path of theirs calls. Their margin under 100 ms (5–20 ms) is about what this machine moves a function by from one run to the next.";
 
 /**
  * Written by hand from profiles (`node --cpu-prof` on the bundles, Node 24, 2026-12-01) and A/B
  * runs of the same bundles before and after each change, interleaved on the same machine.
  */
 export const WHAT_DOMINATES = [
-  "**What dominates** the import of a function now: the floor above. In CreateAppVersion (one client), the Node built-ins the SDK loads (https with tls, crypto) and the Elastic Beanstalk client, imported and constructed, are about 70 of its 75–90 ms after the runtime; V8 compiling the bundle follows its bytes (about 6 ms per 100 KB here); the Powertools logger costs about 15 ms, of which its share of crypto and the console; the state contract's schemas 3–4 ms; garbage collection 5–10 %.",
+  "**What dominates** the import of a function now: the floor above. The Node built-ins the SDK loads (https with tls, crypto) are about 25 ms after the runtime; the first client, imported and constructed, 20–30 ms more, and each further one 4–6 ms (callgrind, 10–16 M instructions each: its schemas, endpoint rules and error classes); V8 compiling the bundle follows its bytes (about 6 ms per 100 KB here); the Powertools logger about 10–15 ms, of which its share of crypto and the console; the state contract's schemas 3–4 ms; garbage collection 5 %.",
   '',
   '**What was cut** (the same bundles before and after, interleaved, median of 9):',
   "- Issue 16's first pass (CreateAppVersion 169 → 96 ms, CheckHealth 216 → 117, RecordOutcome 175 → 97, Reconcile 245 → 111, BuildBundle 307 → 175; zips 176–348 KB → 92–236 KB):",
@@ -250,11 +262,12 @@ export const WHAT_DOMINATES = [
   '- valibot instead of zod/mini for every schema a Lambda builds (the state contract, EB, alarm and execution events, diagnostics, the chat notification, the manual request): the state contract alone imports in 3.5 ms instead of 14.6 (29 KB → 12 KB), and no bundle carries zod. Three interleaved rounds: CreateAppVersion 114 → 99, 94 → 89, 100 → 91 ms; CheckHealth 144 → 124, 129 → 121, 129 → 113; ResolveRelease 158 → 136, 138 → 123, 143 → 126; every zip 6–7 KB smaller.',
   "- BuildBundle takes yaml's ES module build (infra/esbuild-plugins.cjs): esbuild wrapped the CommonJS build whole and ran it at import, 20 ms CPU alone against 8.",
   "- BuildBundle keeps no SDK client (2026-12-02): 137–160 → 43–47 ms after the runtime (two runs), 223 → 81 KB zipped. Its preflight on the environment (the EB and DynamoDB reads) moved to CreateAppVersion, which already held the EB client, before CreateApplicationVersion (72–84 → 84–91 ms there, two runs), and the region's version count moved from an S3 object to the table; its one S3 call, the bundle's PutObject, is a signed HTTP PUT (aws4fetch, lib/aws/s3-put.ts) instead of the S3 client, whose XML protocol, checksum and S3 Express layers were about 95 ms of its import alone (a probe bundle of BuildBundle's other modules with the S3 client: 510 KB, 138 ms; with aws4fetch: 203 KB, 42 ms). Either change alone left it over 100 ms (the upload change alone, 109 ms; the move alone, 138).",
+  "- The SDK's event-stream code left out, and names kept in ebship's own code only (2026-12-02, infra/esbuild-plugins.cjs). The SDK's protocol layer loads `@smithy/core/event-streams` with `import()`, for operations that stream events, which no ebship Lambda sends; a dynamically imported module makes esbuild wrap it and every module it imports in lazy initialisers that it cannot tree-shake, which here was 125 modules of @smithy/core in every function. That import now resolves to lib/aws/no-event-streams.ts, which fails with a message if an operation ever streams. And `keepNames`, which for the SDK meant a defineProperty call per function and class at import, is off; the plugin bundles each handler's own modules with it on first, so a CloudWatch trace still names ebship's functions. Instructions after the runtime under callgrind (one run each, about ±3 %), before → names in own code only → both: CheckHealth 240 → 233 → 208 M, ExecutionEnded 246 → 238 → 207, RecordOutcome 238 → 228 → 198, ResolveRelease 265 → 246 → 218, Reconcile 278 → 257 → 229. CPU, two interleaved rounds of the packaged bundles, median of 9 each, after the runtime: ResolveRelease 102, 111 → 90, 92 ms; Reconcile 119, 110 → 99, 82; ExecutionEnded 102, 85 → 85, 72; RecordOutcome 100, 97 → 81, 84; RequestApproval 106, 90 → 78, 82; CheckHealth 84, 94 → 76, 81; every other function 5–25 ms lower but BuildBundle (no SDK client: unchanged). Every zip is 3–16 KB smaller.",
   "- CommonJS bundles (`format: cjs`, `.cjs` handlers, which Lambda's runtime loads with require()): an ES module bundle imports each Node built-in through an ESM facade that reads every export of the built-in, and so loads its lazy parts too (fs streams, crypto's key classes). Interleaved, median of 15, after the runtime: ValidateSecrets 91 → 78 ms, CheckHealth 112 → 104, RecordOutcome 110 → 102, ResolveRelease 123 → 117 (an earlier comparison had found no difference; these interleaved runs, with the runtime's modules loaded first, do).",
   '',
   "**Measured in Lambda's environment** (2026-12-01): the bench used to start each Node with this shell's environment, in which NODE_EXTRA_CA_CERTS names the system's whole CA bundle; Node parses it when the SDK first loads `tls`, which Lambda's Node.js 20 and later runtimes do not do (LAMBDA_ENV above). Under callgrind that was 18 % of RecordOutcome's instructions; interleaved, median of 15, CheckHealth went 104 → 93 ms. Every row dropped by about 10 ms with it; no bundle changed.",
   '',
-  "**Considered and not done**: building the clients or schemas inside the handler with a dynamic `import()` moves the same work to the first invocation, and esbuild then keeps the whole client (RecordOutcome 332 → 415 KB, slower to import), so it was not done; building the clients a function calls only on some paths (Step Functions, SNS, CloudWatch) at their first use saved 1–2 % of the instructions of RecordOutcome and Reconcile under callgrind, within the noise of the timings, so the indirection was not kept; a V8 code cache shipped in the zip (Node's portable compile cache) took 30–40 ms off BuildBundle here, but it is 1 MB against the 300 KB budget and Node uses it only when Lambda's V8 is the very version that built it; `keepNames: false` saves 5–7 ms but CloudWatch stack traces would lose their function names (README, \"Stack traces\"); a larger V8 young generation (`--max-semi-space-size`, which copies of Lambda's Node bootstrap set from the memory size) cut garbage collection by about 10 ms in one trial, but no AWS document we hold states the flag, so the bench does not assume it.",
+  "**Considered and not done**: building the clients or schemas inside the handler with a dynamic `import()` moves the same work to the first invocation, and esbuild then keeps the whole client (RecordOutcome 332 → 415 KB, slower to import), so it was not done; the same holds for a module of only the rarely taken paths (ResolveRelease's fan-out to Step Functions and its rollback lookup in EB, 2026-12-02: 390 → 548 KB, 100 → 141 ms), since everything such a module imports is wrapped and kept whole (the reason the event-stream import above is stubbed); building the clients a function calls only on some paths (Step Functions, SNS, CloudWatch) at their first use saved 1–2 % of the instructions of RecordOutcome and Reconcile under callgrind, within the noise of the timings, so the indirection was not kept; a V8 code cache shipped in the zip (Node's portable compile cache) took 30–40 ms off BuildBundle here, but it is 1 MB against the 300 KB budget and Node uses it only when Lambda's V8 is the very version that built it; a larger V8 young generation (`--max-semi-space-size`, which copies of Lambda's Node bootstrap set from the memory size) cut garbage collection by about 10 ms in one trial, but no AWS document we hold states the flag, so the bench does not assume it.",
 ];
 
 /** `doc` with its "Lambda artifacts" section replaced by `section`. */

@@ -1,18 +1,37 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { type BuildOptions, build, type Plugin } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { REPO } from '../support/package-service.js';
 import { cli } from './harness.js';
 
-// A function built the way serverless.yml builds the Lambdas (minified CommonJS, external source map,
-// names kept), thrown from for real, its stack rewritten to the /var/task paths Lambda prints.
-const SOURCE = `export async function handler(event: { depth: number }) {
+// A function built the way serverless.yml builds the Lambdas (its esbuild settings and plugins:
+// minified CommonJS, external source map, names kept in ebship's own code only), thrown from for
+// real, its stack rewritten to the /var/task paths Lambda prints.
+const SOURCE = `import { findVersionOrFail } from '../lib/versions.js';
+export async function handler(event: { depth: number }) {
   if (event.depth > 0) return handler({ depth: event.depth - 1 });
+  return findVersionOrFail();
+}
+`;
+const LIB = `export function findVersionOrFail(): never {
   throw new Error('environment e-123 has no version');
 }
 `;
+
+/** serverless.yml's `custom.esbuild` options and its plugins, as serverless-esbuild passes them. */
+function lambdaBuildOptions() {
+  const doc = parse(readFileSync(join(REPO, 'serverless.yml'), 'utf8'), { logLevel: 'error' }) as {
+    custom: { esbuild: Record<string, unknown> };
+  };
+  const { bundle, minify, keepNames, format, platform, target, mainFields } = doc.custom.esbuild;
+  const plugins = createRequire(import.meta.url)(join(REPO, 'infra', 'esbuild-plugins.cjs')) as Plugin[];
+  return { bundle, minify, keepNames, format, platform, target, mainFields, plugins } as BuildOptions;
+}
 
 let dir: string;
 let lambdaTrace: string;
@@ -20,17 +39,15 @@ let lambdaTrace: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ebship-trace-'));
   mkdirSync(join(dir, 'functions'));
+  mkdirSync(join(dir, 'lib'));
   writeFileSync(join(dir, 'functions', 'boom.ts'), SOURCE);
+  writeFileSync(join(dir, 'lib', 'versions.ts'), LIB);
   const out = join(dir, '.esbuild', '.build', 'functions', 'boom.cjs');
   await build({
+    ...lambdaBuildOptions(),
     entryPoints: [join(dir, 'functions', 'boom.ts')],
     outfile: out,
-    bundle: true,
-    minify: true,
-    keepNames: true,
     sourcemap: 'external',
-    format: 'cjs',
-    platform: 'node',
     logLevel: 'silent',
   });
   const { handler } = await import(pathToFileURL(out).href);
@@ -45,6 +62,13 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('ebship trace', () => {
+  it("names ebship's own functions in the trace CloudWatch shows, before any mapping", () => {
+    expect(lambdaTrace).toMatch(
+      /at findVersionOrFail \((file:\/\/)?\/var\/task\/functions\/boom\.cjs:1:\d+\)/,
+    );
+    expect(lambdaTrace).toMatch(/at handler \((file:\/\/)?\/var\/task\/functions\/boom\.cjs:1:\d+\)/);
+  });
+
   it('maps every frame of a minified Lambda stack trace back to the TypeScript line it came from', async () => {
     expect(lambdaTrace).toMatch(/\/var\/task\/functions\/boom\.cjs:1:\d+/);
     writeFileSync(join(dir, 'error.txt'), lambdaTrace);
@@ -53,8 +77,9 @@ describe('ebship trace', () => {
 
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Error: environment e-123 has no version');
+    expect(run.stdout).toMatch(/at findVersionOrFail \(lib\/versions\.ts:2:\d+\)/);
+    expect(run.stdout).toMatch(/at handler \(functions\/boom\.ts:4:\d+\)/);
     expect(run.stdout).toMatch(/at handler \(functions\/boom\.ts:3:\d+\)/);
-    expect(run.stdout).toMatch(/at handler \(functions\/boom\.ts:2:\d+\)/);
     expect(run.stdout).not.toContain('/var/task');
   });
 
