@@ -48,6 +48,8 @@ export interface FleetResult {
   falseRollbacks: number;
   /** Seconds from EB's first report of Red (its health transition event) to the rollback's UpdateEnvironment, per environment that went Red. */
   redToRollback: number[];
+  /** Seconds from the deploy's UpdateEnvironment to AbortEnvironmentUpdate and to the environment being back on its previous version (EB's revert, or the rollback's UpdateEnvironment), per environment ebship aborted. */
+  aborted: { abortSeconds: number; rollbackSeconds: number }[];
 }
 
 export interface WatchCalls {
@@ -112,6 +114,10 @@ export async function runFleet(
     healthRead?: 'shared' | 'direct';
     /** How the watch wakes: on EB's EventBridge events with a fallback read (default), or every poll. */
     watch?: 'events' | 'poll';
+    /** The release crash-loops: Severe while EB keeps Updating until its 600 s command timeout (standin/scenarios/crash-loop.yml). */
+    crashLoop?: boolean;
+    /** EventBridge loses every event EB sends (a drop-events fault): only the fallback read finds a change. */
+    dropEbEvents?: boolean;
   } = {},
 ): Promise<FleetResult> {
   process.env.EBSHIP_HEALTH_READ = options.healthRead ?? 'shared';
@@ -136,7 +142,14 @@ export async function runFleet(
   const { world } = standin;
   const started = performance.now();
   try {
-    const base = loadScenario(options.redAfterSeconds === undefined ? 'healthy' : 'red-after-deploy');
+    if (options.dropEbEvents) world.faults.add({ fault: 'drop-events', source: 'aws.elasticbeanstalk' });
+    const base = loadScenario(
+      options.crashLoop
+        ? 'crash-loop'
+        : options.redAfterSeconds === undefined
+          ? 'healthy'
+          : 'red-after-deploy',
+    );
     const red = options.redAfterSeconds;
     const healthy = {
       ...base,
@@ -232,8 +245,30 @@ export async function runFleet(
     const updates = (env: string) =>
       calls.filter((c) => c.action === 'UpdateEnvironment' && c.input.EnvironmentName === env && !c.error);
     const redToRollback: number[] = [];
+    const aborted: FleetResult['aborted'] = [];
     let falseRollbacks = 0;
     for (const t of Object.values(config.targets)) {
+      const [deploy, rolledBack] = updates(t.environment);
+      const abort = calls.find(
+        (c) => c.action === 'AbortEnvironmentUpdate' && c.input.EnvironmentName === t.environment && !c.error,
+      );
+      // Aborting reverts the environment to its previous version itself (EB's event says so); a
+      // rollback that still has to deploy the last good version sends UpdateEnvironment.
+      const reverted = world.eb.events
+        .find(
+          (e) =>
+            e.environment === t.environment &&
+            abort !== undefined &&
+            e.date.getTime() >= abort.at &&
+            /reverted to the previous/.test(e.message),
+        )
+        ?.date.getTime();
+      const back = rolledBack?.at ?? reverted;
+      if (deploy && abort && back !== undefined)
+        aborted.push({
+          abortSeconds: (abort.at - deploy.at) / 1000,
+          rollbackSeconds: (back - deploy.at) / 1000,
+        });
       const wentRed = world.eb.events.find(
         (e) =>
           e.environment === t.environment && /transitioned from \w+ to (Severe|Degraded)/.test(e.message),
@@ -260,6 +295,7 @@ export async function runFleet(
       watch: watched,
       falseRollbacks,
       redToRollback,
+      aborted,
     };
   } finally {
     await standin.close();

@@ -15,13 +15,14 @@ import { renderBundle } from '../lib/bundle/render.js';
 import { zipBundle } from '../lib/bundle/zip.js';
 import { loadConfig } from '../lib/config/load.js';
 import { healthVerdict } from '../lib/health/verdict.js';
+import { DEFAULT_FALLBACK_SECONDS } from '../lib/health/wake-interval.js';
 import { behaviours, digest, FakeAws, mocks, runDeploy, startDynamo } from '../test/workflow/harness.js';
 import { artifactSection } from './artifacts.js';
 import type { FleetResult } from './fleet.js';
 import { judgeTimelines } from './peers.js';
 
 /** One fleet run in its own process (bench/fleet.ts): the handlers keep their first SDK clients. */
-function runFleet(n: number, options: Record<string, number | string> = {}): FleetResult {
+function runFleet(n: number, options: Record<string, number | string | boolean> = {}): FleetResult {
   const text = execFileSync('npx', ['tsx', 'bench/fleet.ts', String(n), JSON.stringify(options)], {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
@@ -220,6 +221,8 @@ const WATCHES = [
   { label: 'events, shared', options: { watch: 'events', healthRead: 'shared' } },
 ] as const;
 const POLL_UP_TO = 50;
+/** Seconds after the update completed at which EB reports Red, one run each. */
+const RED_MOMENTS = [31, 37, 43, 48, 53];
 
 out("## A fleet pushed at once (stand-in, EB's throttle of 2 calls/s, burst 15)");
 out();
@@ -258,13 +261,33 @@ out(
 out('| --- | --- | --- | --- | --- |');
 for (const mode of WATCHES) {
   const long = runFleet(1, { ...mode.options, updateSeconds: 540 });
-  const reds = [31, 37, 43, 48, 53].flatMap(
+  const reds = RED_MOMENTS.flatMap(
     (redAfterSeconds) => runFleet(1, { ...mode.options, redAfterSeconds }).redToRollback,
   );
   const sorted = [...reds].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
   out(
     `| ${mode.label} | ${long.transitionsPerExecution.toFixed(0)} | ${long.watch.updatingPerEnvMinute.toFixed(2)} / ${long.watch.bakePerEnvMinute.toFixed(2)} | ${median.toFixed(1)} s (${(sorted[0] ?? Number.NaN).toFixed(1)}–${(sorted.at(-1) ?? Number.NaN).toFixed(1)}) | ${sorted.filter((x) => x <= 10).length} of ${sorted.length} |`,
+  );
+}
+out();
+out(
+  `A crash-looping release (its instances Severe while EB keeps Updating until its command timeout, 600 s by default: standin/scenarios/crash-loop.yml), and Red with every EB event lost (EventBridge drops all of them, so only the fallback read finds the change; health.fallbackSeconds defaults to ${DEFAULT_FALLBACK_SECONDS} s): the same 5 Red moments as above.`,
+);
+out();
+out(
+  "| watch | crash-looping release: AbortEnvironmentUpdate / back on the previous version, s after the deploy's UpdateEnvironment | every EB event lost: Red to rollback, median (min–max) of 5 | within one fallback interval |",
+);
+out('| --- | --- | --- | --- |');
+for (const mode of WATCHES) {
+  const crash = runFleet(1, { ...mode.options, crashLoop: true });
+  const abort = crash.aborted[0];
+  const lost = RED_MOMENTS.flatMap(
+    (redAfterSeconds) => runFleet(1, { ...mode.options, redAfterSeconds, dropEbEvents: true }).redToRollback,
+  ).sort((a, b) => a - b);
+  const median = lost[Math.floor(lost.length / 2)] ?? Number.NaN;
+  out(
+    `| ${mode.label} | ${abort ? `${abort.abortSeconds.toFixed(0)} / ${abort.rollbackSeconds.toFixed(0)} s` : `not aborted (${Object.keys(crash.outcomes).join(', ')})`} | ${median.toFixed(1)} s (${(lost[0] ?? Number.NaN).toFixed(1)}–${(lost.at(-1) ?? Number.NaN).toFixed(1)}) | ${lost.filter((x) => x <= DEFAULT_FALLBACK_SECONDS).length} of ${lost.length} |`,
   );
 }
 out();

@@ -9,8 +9,10 @@ import type { HealthProgress } from '../workflow-state.js';
  *
  * - `health.fallbackSeconds` (60 s), jittered down by up to 20 % so a fleet whose events are all
  *   lost does not read EB in step;
- * - never past a deadline the verdict acts on without any event: the bake's end (healthy) and the
- *   grace period's end for Grey after convergence (rollback), so neither is late;
+ * - never past a deadline the verdict acts on without any event: the bake's end (healthy), the
+ *   grace period's end for Grey after convergence (rollback) and the early abort's, once the
+ *   instances on the new version are red while EB updates (`redSince` + health.abortAfterSeconds),
+ *   so none of them is late;
  * - after a read that failed (no fresh `lastReadAt`), the poll interval, as the poll-only watch
  *   would: the unread-poll budget (`health.unread`) keeps its meaning.
  *
@@ -23,7 +25,8 @@ export const DEFAULT_FALLBACK_SECONDS = 60;
 export function withFallback(
   progress: HealthProgress,
   previous: Pick<HealthProgress, 'lastReadAt'> | undefined,
-  policy: Pick<HealthPolicy, 'watch' | 'fallbackSeconds' | 'bakeSeconds' | 'graceSeconds'>,
+  policy: Pick<HealthPolicy, 'watch' | 'fallbackSeconds' | 'bakeSeconds' | 'graceSeconds'> &
+    Partial<Pick<HealthPolicy, 'abortAfterSeconds'>>,
   random: () => number = Math.random,
 ): HealthProgress {
   const { fallbackSeconds: _dropped, ...rest } = progress;
@@ -36,13 +39,18 @@ export function withFallback(
   // A deadline within one fallback interval is waited for exactly, not jittered: the look before it
   // would only find the bake unfinished, and cost a read and a wake cycle. Deadlines are spread
   // across a fleet already (each bake starts when its own update completes).
+  let due: number | undefined;
   const deadline = (since: string | undefined, limit: number) => {
     if (!since) return;
     const left = Math.ceil(limit - (now - Date.parse(since)) / 1000);
-    if (Number.isFinite(left) && left <= base) seconds = Math.max(1, left);
+    if (Number.isFinite(left) && left <= base) due = Math.min(due ?? left, left);
   };
   if (progress.healthySince) deadline(progress.healthySince, policy.bakeSeconds);
   else if (progress.convergedAt && progress.color === 'Grey')
     deadline(progress.convergedAt, policy.graceSeconds);
+  // A crash-looping release: EB sends no event when the clock runs out, and it keeps Updating.
+  if (progress.redSince && (policy.abortAfterSeconds ?? 0) > 0)
+    deadline(progress.redSince, policy.abortAfterSeconds ?? 0);
+  if (due !== undefined) seconds = Math.max(1, due);
   return { ...rest, fallbackSeconds: seconds };
 }

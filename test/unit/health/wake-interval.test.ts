@@ -42,6 +42,18 @@ describe('the event-driven watch fallback interval', () => {
     expect(withFallback(grey, { lastReadAt: at(50) }, policy, () => 1).fallbackSeconds).toBe(20);
   });
 
+  it('looks when the early abort is due, not up to a fallback interval later (a crash loop sends no event then)', () => {
+    const gated = { ...policy, abortAfterSeconds: 180 };
+    // Red on the new version since 0 s, EB still Updating: the abort is due at 180 s.
+    const red = (now: number) => read(at(now), { status: 'Updating', redSince: at(0) });
+    expect(withFallback(red(150), { lastReadAt: at(100) }, gated, () => 1).fallbackSeconds).toBe(30);
+    expect(withFallback(red(150), { lastReadAt: at(100) }, gated, () => 0).fallbackSeconds).toBe(30);
+    // Further off than one interval: the usual jittered fallback.
+    expect(withFallback(red(60), { lastReadAt: at(0) }, gated, () => 0).fallbackSeconds).toBe(48);
+    // No early abort configured (or the rollback's watch, which is never aborted): no such deadline.
+    expect(withFallback(red(150), { lastReadAt: at(100) }, policy, () => 1).fallbackSeconds).toBe(60);
+  });
+
   it('after a read that failed, polls at the poll interval: the unread-poll budget keeps its meaning', () => {
     const unread = read(at(0), { nextPollSeconds: 13 });
     expect(withFallback(unread, { lastReadAt: at(0) }, policy).fallbackSeconds).toBe(13);
