@@ -231,8 +231,29 @@ export async function runFleet(
           const input = JSON.parse(
             String((rollback?.stateEnteredEventDetails as { input?: string })?.input ?? '{}'),
           );
-          console.error(e.status, e.error, JSON.stringify(input.failure ?? input.health ?? {}).slice(0, 600));
+          // The states it went through and the last error a task raised, for a failure before any rollback.
+          const states = entered.map((h) => (h.stateEnteredEventDetails as { name?: string })?.name);
+          const failed = e.history.findLast(
+            (h) => /Failed|TimedOut/.test(h.type) && h.type !== 'ExecutionFailed',
+          );
+          console.error(
+            e.status,
+            e.error,
+            JSON.stringify(input.failure ?? input.health ?? {}).slice(0, 600),
+            states.slice(-4).join(' > '),
+            JSON.stringify(failed ?? {}).slice(0, Number(process.env.EBSHIP_FLEET_DEBUG_CHARS ?? 600)),
+            e.history.filter((h) => h.type === 'LambdaFunctionFailed').length,
+          );
         }
+    if (process.env.EBSHIP_FLEET_ACTIONS) {
+      const by: Record<string, [number, number]> = {};
+      for (const c of calls) {
+        const row = (by[c.action] ??= [0, 0]);
+        row[0] += 1;
+        if (c.error === 'Throttling') row[1] += 1;
+      }
+      console.error(JSON.stringify(by));
+    }
     if (process.env.EBSHIP_FLEET_TRACE) trace(calls, world.eb.events, executions[0]?.history ?? []);
     const watched = watchCalls(
       calls,

@@ -2,6 +2,7 @@ import { DescribeEventsCommand } from '@aws-sdk/client-elastic-beanstalk';
 import { dynamo } from '../aws/clients/dynamo.js';
 import { eb } from '../aws/clients/eb.js';
 import { createVersion, findVersion } from '../aws/eb.js';
+import { isTransient } from '../aws/transient.js';
 import { getTarget } from '../config/load.js';
 import { VersionProcessingFailed } from '../errors.js';
 import { inspectEnvironment } from '../preflight/environment.js';
@@ -33,6 +34,17 @@ export function versionPollSeconds(polls: number): number {
 const USABLE = ['processed', 'unprocessed'];
 
 /**
+ * A look EB did not answer (throttled, a 5xx, no reply) is no data: the version keeps the status it
+ * had, and the next look comes 10-20 s later (jittered), not at the next second of the schedule. A
+ * fleet pushed at once polls dozens of versions against EB's ~2 Describe calls a second; failing
+ * the step on a throttled look made each retry add to the storm (docs/benchmarks.md, N = 200).
+ * The 10-minute limit still counts: a version EB never answers for fails like one it never processes.
+ */
+export function unreadPollSeconds(random: () => number = Math.random): number {
+  return MAX_POLL_SECONDS + Math.round(MAX_POLL_SECONDS * random());
+}
+
+/**
  * Creates the version (or reuses it) on the first call, once the environment passed preflight; on
  * later calls, reads its processing status.
  */
@@ -40,14 +52,24 @@ export async function createOrCheckVersion(
   release: Release,
   bundle: BundleResult,
   previous?: VersionResult,
+  random: () => number = Math.random,
 ): Promise<VersionResult> {
   const polls = (previous?.polls ?? -1) + 1;
   const waitedSeconds = previous ? (previous.waitedSeconds ?? 0) + previous.nextPollSeconds : 0;
   let status: string;
   let reused = previous?.reused ?? false;
   let warnings = previous?.warnings ?? [];
+  let unread = false;
   if (previous) {
-    status = (await findVersion(eb, release.application, release.versionLabel))?.status ?? 'missing';
+    const found = await findVersion(eb, release.application, release.versionLabel).then(
+      (version) => ({ version }),
+      (err: unknown) => {
+        if (!isTransient(err)) throw err;
+        return undefined;
+      },
+    );
+    unread = found === undefined;
+    status = found ? (found.version?.status ?? 'missing') : previous.status;
   } else {
     warnings = await preflightEnvironment(release);
     const created = await createVersion(eb, {
@@ -72,7 +94,7 @@ export async function createOrCheckVersion(
   }
   if (!USABLE.includes(status) && waitedSeconds >= MAX_WAIT_SECONDS) {
     throw new VersionProcessingFailed(
-      `version ${release.versionLabel} still ${status} after ${formatDuration(waitedSeconds)}; nothing was deployed`,
+      `version ${release.versionLabel} still ${status} after ${formatDuration(waitedSeconds)}${unread ? ' (EB did not answer the last look: throttled or unavailable)' : ''}; nothing was deployed`,
     );
   }
   return {
@@ -80,7 +102,7 @@ export async function createOrCheckVersion(
     reused,
     status: USABLE.includes(status) ? 'processed' : status,
     polls,
-    nextPollSeconds: versionPollSeconds(polls),
+    nextPollSeconds: unread ? unreadPollSeconds(random) : versionPollSeconds(polls),
     waitedSeconds,
     ...(warnings.length > 0 ? { warnings } : {}),
   };

@@ -61,6 +61,59 @@ describe('CreateAppVersion', () => {
     expect(result).toMatchObject({ status: 'processed', polls: 65 });
   });
 
+  it('takes a throttled or failed look as no data: same status, the next look 10-20 s later, no error', async () => {
+    // Arrange: EB's throttling as the SDK raises it once its attempts are spent, then a 503.
+    mocks.eb
+      .on(DescribeApplicationVersionsCommand)
+      .rejectsOnce(
+        Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } }),
+      )
+      .rejectsOnce(
+        Object.assign(new Error('unavailable'), {
+          name: 'ServiceUnavailable',
+          $metadata: { httpStatusCode: 503 },
+        }),
+      )
+      .resolves(versionIs('Processed'));
+
+    // Act
+    const throttled = await createOrCheckVersion(release(), bundle, stateAfterLook(2), () => 0.5);
+    const unavailable = await createOrCheckVersion(release(), bundle, throttled, () => 1);
+    const answered = await createOrCheckVersion(release(), bundle, unavailable);
+
+    // Assert
+    expect(throttled).toMatchObject({ status: 'processing', polls: 3, nextPollSeconds: 15 });
+    expect(unavailable).toMatchObject({ status: 'processing', polls: 4, nextPollSeconds: 20 });
+    expect(answered).toMatchObject({ status: 'processed', polls: 5 });
+  });
+
+  it('still fails a look EB refuses for good (access denied is no passing failure)', async () => {
+    mocks.eb
+      .on(DescribeApplicationVersionsCommand)
+      .rejects(
+        Object.assign(new Error('not authorized'), {
+          name: 'AccessDenied',
+          $metadata: { httpStatusCode: 403 },
+        }),
+      );
+
+    await expect(createOrCheckVersion(release(), bundle, stateAfterLook(2))).rejects.toThrow(
+      'not authorized',
+    );
+  });
+
+  it('says the last look went unanswered when the 10 minutes run out on one', async () => {
+    mocks.eb
+      .on(DescribeApplicationVersionsCommand)
+      .rejects(
+        Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } }),
+      );
+
+    await expect(createOrCheckVersion(release(), bundle, stateAfterLook(64))).rejects.toThrow(
+      `version ${LABEL} still processing after 10m 5s (EB did not answer the last look: throttled or unavailable); nothing was deployed`,
+    );
+  });
+
   it('stops when the version vanished while EB processed it, without the failed-version advice', async () => {
     // Arrange: someone deleted it in the console.
     mocks.eb.on(DescribeApplicationVersionsCommand).resolves({ ApplicationVersions: [] });
