@@ -245,7 +245,7 @@ function leftAbove100(rows: Measured[]): string {
 }
 
 const LEFT_ABOVE_100 =
-  "Closest to the line are the functions with the most SDK clients: Reconcile (five, on its schedule, outside any deploy), ExecutionEnded (three) and ResolveRelease (four: the image, the last good version, the history, the promotion it starts), at 80–99 ms after the runtime in the runs of 2026-12-02, where they were 101–111 ms before the event-stream code was left out and the SDK's names minified. Each further client adds its endpoint rules, schemas and error classes, compiled and run at import (the SDK registers every error class of a client when it loads); each client they build is one a path of theirs calls. Their margin under 100 ms (5–20 ms) is about what this machine moves a function by from one run to the next.";
+  "Closest to the line are the functions with the most SDK clients: Reconcile (five, on its schedule, outside any deploy), ExecutionEnded (three) and ResolveRelease (four: the image, the last good version, the history, the promotion it starts), at 78–99 ms after the runtime in the other runs of 2026-12-02 on this machine (where the floor's built-ins took 26–31 ms, against 17 in a run as fast as the one above), and 101–111 ms before the event-stream code was left out and the SDK's names minified. Each further client adds its endpoint rules, schemas and error classes, compiled and run at import (the SDK registers every error class of a client when it loads); each client they build is one a path of theirs calls. Their margin under 100 ms (5–20 ms) is about what this machine moves a function by from one run to the next.";
 
 /**
  * Written by hand from profiles (`node --cpu-prof` on the bundles, Node 24, 2026-12-01) and A/B
