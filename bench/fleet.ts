@@ -248,9 +248,8 @@ export async function runFleet(
     if (process.env.EBSHIP_FLEET_ACTIONS) {
       const by: Record<string, [number, number]> = {};
       for (const c of calls) {
-        const row = (by[c.action] ??= [0, 0]);
-        row[0] += 1;
-        if (c.error === 'Throttling') row[1] += 1;
+        const [made, throttled] = by[c.action] ?? [0, 0];
+        by[c.action] = [made + 1, throttled + (c.error === 'Throttling' ? 1 : 0)];
       }
       console.error(JSON.stringify(by));
     }

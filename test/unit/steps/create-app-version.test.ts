@@ -88,14 +88,12 @@ describe('CreateAppVersion', () => {
   });
 
   it('still fails a look EB refuses for good (access denied is no passing failure)', async () => {
-    mocks.eb
-      .on(DescribeApplicationVersionsCommand)
-      .rejects(
-        Object.assign(new Error('not authorized'), {
-          name: 'AccessDenied',
-          $metadata: { httpStatusCode: 403 },
-        }),
-      );
+    mocks.eb.on(DescribeApplicationVersionsCommand).rejects(
+      Object.assign(new Error('not authorized'), {
+        name: 'AccessDenied',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
 
     await expect(createOrCheckVersion(release(), bundle, stateAfterLook(2))).rejects.toThrow(
       'not authorized',
