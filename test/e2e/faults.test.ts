@@ -211,6 +211,45 @@ describe('the safety promise under injected faults (stand-in, real SDK clients)'
     expect(run.push.status).toBe('SUCCEEDED');
   });
 
+  it('EB throttling the preflight through 7 CreateAppVersion attempts (21 calls): the deploy waits it out', async () => {
+    // A fleet of 200 pushed at once lost 41 deploys here: the step's Retry gave up after 5 retries
+    // (docs/benchmarks.md). DescribeConfigurationSettings is the preflight's alone; each attempt's
+    // EB client tries it 3 times.
+    const run = await runWith('good', [
+      {
+        fault: 'throttle',
+        service: 'elasticbeanstalk',
+        operation: 'DescribeConfigurationSettings',
+        times: 21,
+      },
+    ]);
+    assertPromiseKept(run, 'good');
+    expect(run.push.status).toBe('SUCCEEDED');
+    expect(run.push.faults).toHaveLength(21);
+    const failed = run.push.history.filter(
+      (h) => h.type === 'LambdaFunctionFailed' && JSON.stringify(h).includes('Throttling'),
+    );
+    expect(failed).toHaveLength(7);
+  });
+
+  it("a version look EB throttles past the SDK's attempts is no data: looked at again, the step never fails", async () => {
+    // CreateAppVersion's first call reads the region's version count and the label (two
+    // DescribeApplicationVersions) before creating it; the next one is the first processing look.
+    const run = await runWith('good', [
+      {
+        fault: 'throttle',
+        service: 'elasticbeanstalk',
+        operation: 'DescribeApplicationVersions',
+        skip: 2,
+        times: 3,
+      },
+    ]);
+    assertPromiseKept(run, 'good');
+    expect(run.push.status).toBe('SUCCEEDED');
+    expect(run.push.faults).toHaveLength(3);
+    expect(run.push.history.filter((h) => h.type === 'LambdaFunctionFailed')).toEqual([]);
+  });
+
   it('the alert claim written, then a 5xx (the SDK writes it again): on-call still gets the alert', async () => {
     const run = await runWith('bad', [
       // Notify's PutItem is the table's only PutItem after RecordOutcome's history write.
