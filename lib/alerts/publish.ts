@@ -1,7 +1,6 @@
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { isTransient } from '../aws/transient.js';
 import { AlertDeliveryInterrupted, AlertNotDelivered } from '../errors.js';
-
 import { type Alert, asciiSubject } from './compose.js';
 
 /** SNS Publish: the whole Message (every protocol's rendering) and its attributes, at most 256 KiB. */

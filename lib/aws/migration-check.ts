@@ -4,9 +4,6 @@ import { MigrationCheckFailed, MigrationsPending } from '../errors.js';
 import type { InstanceSnapshot } from '../health/verdict.js';
 import type { MigrationResult } from '../workflow-state.js';
 import { readInvocation } from './run-command.js';
-import { isTransient } from './transient.js';
-
-export { isTransient };
 
 /**
  * The check runs through its target's own SSM document (generated from ebship.yml at package time by

@@ -49,8 +49,8 @@ export function withFallback(
   else if (progress.convergedAt && progress.color === 'Grey')
     deadline(progress.convergedAt, policy.graceSeconds);
   // A crash-looping release: EB sends no event when the clock runs out, and it keeps Updating.
-  if (progress.redSince && (policy.abortAfterSeconds ?? 0) > 0)
-    deadline(progress.redSince, policy.abortAfterSeconds ?? 0);
+  const abortAfter = policy.abortAfterSeconds ?? 0;
+  if (progress.redSince && abortAfter > 0) deadline(progress.redSince, abortAfter);
   if (due !== undefined) seconds = Math.max(1, due);
   return { ...rest, fallbackSeconds: seconds };
 }

@@ -6,12 +6,8 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  isTransient,
-  pickInstance,
-  pollMigrationCheck,
-  startMigrationCheck,
-} from '../../../lib/aws/migration-check.js';
+import { pickInstance, pollMigrationCheck, startMigrationCheck } from '../../../lib/aws/migration-check.js';
+import { isTransient } from '../../../lib/aws/transient.js';
 import { MigrationCheckFailed, MigrationsPending } from '../../../lib/errors.js';
 import type { MigrationResult } from '../../../lib/workflow-state.js';
 
