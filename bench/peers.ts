@@ -11,8 +11,8 @@
  * - beanstalk-deploy (GitHub action): polls after 10, 20, then every 30 s; success when Ready and
  *   Green at a poll;
  * - the AWS deploy action: polls every 15 s; success when Ready and Green at a poll.
- * ebship: its real verdict function (lib/health/verdict.ts) at its default policy (15 s ±20 %
- * polls, Green held 60 s after every instance runs the new version).
+ * ebship: its real verdict function (lib/health/verdict.ts), 15 s ±20 % polls, Green held for the
+ * bake (60 s, the default before; 300 s, the default now) after every instance runs the new version.
  */
 import { type HealthSnapshot, healthVerdict } from '../lib/health/verdict.js';
 import type { HealthProgress } from '../lib/workflow-state.js';
@@ -87,7 +87,7 @@ const peers: Record<string, (t: Timeline) => boolean> = {
 };
 
 /** ebship's verdict, poll after poll: true when it calls the deploy healthy. */
-function ebshipCallsHealthy(t: Timeline, seed: number): boolean {
+function ebshipCallsHealthy(t: Timeline, seed: number, bakeSeconds: number): boolean {
   let at = 15;
   let progress: HealthProgress | undefined;
   let random = seed;
@@ -106,7 +106,7 @@ function ebshipCallsHealthy(t: Timeline, seed: number): boolean {
         policy: {
           path: '/',
           allowedColors: ['Green'],
-          bakeSeconds: 60,
+          bakeSeconds,
           graceSeconds: 120,
           timeoutSeconds: 1200,
           pollSeconds: 15,
@@ -130,21 +130,23 @@ export interface PeerRow {
   timelines: number;
 }
 
-/** 40 timelines: update 60–240 s, Red 0–55 s after Ready. */
-export function judgeTimelines(count = 40): PeerRow[] {
+/** `count` timelines: update 60–240 s, Red `redFrom`–`redTo` s after Ready. */
+export function judgeTimelines(count = 40, redFrom = 0, redTo = 55): PeerRow[] {
   const timelines: Timeline[] = Array.from({ length: count }, (_, i) => ({
     updateSeconds: 60 + ((i * 37) % 181),
-    redAfter: Math.round((55 * i) / (count - 1)),
+    redAfter: redFrom + Math.round(((redTo - redFrom) * i) / (count - 1)),
   }));
   const rows: PeerRow[] = Object.entries(peers).map(([tool, judge]) => ({
     tool,
     calledSuccess: timelines.filter(judge).length,
     timelines: count,
   }));
-  rows.push({
-    tool: 'ebship (15 s ±20 %, Green held 60 s)',
-    calledSuccess: timelines.filter((t, i) => ebshipCallsHealthy(t, i + 1)).length,
-    timelines: count,
-  });
+  for (const bake of [60, 300]) {
+    rows.push({
+      tool: `ebship (15 s ±20 %, Green held ${bake} s${bake === 60 ? ', the default before' : ''})`,
+      calledSuccess: timelines.filter((t, i) => ebshipCallsHealthy(t, i + 1, bake)).length,
+      timelines: count,
+    });
+  }
   return rows;
 }

@@ -129,8 +129,18 @@ const healthPolicy = z
       .array(z.enum(['Green', 'Yellow']))
       .min(1)
       .default(['Green']),
-    /** Seconds an allowed colour must hold, once every instance runs the new version. */
-    bakeSeconds: z.number().int().min(0).max(3600).default(60),
+    /**
+     * Seconds an allowed colour must hold, once every instance runs the new version. 300 by default:
+     * long enough to see a release that fails its health check from the start on an environment
+     * with no traffic, under EB's default health checks. The load balancer calls a target unhealthy
+     * after UnhealthyThresholdCount (5) failed checks, HealthCheckInterval apart: 75 s with an
+     * application or classic load balancer, 150 s with a network one (EB developer guide, "General
+     * options for all environments", aws:elasticbeanstalk:environment:process:default); enhanced
+     * health then reports it only once it persists across several 10 s checks ("Enhanced health
+     * events"), and with every EB event lost the watch reads it within one fallback interval (60 s).
+     * EB itself calls an instance healthy after 12 consecutive checks over two minutes.
+     */
+    bakeSeconds: z.number().int().min(0).max(3600).default(300),
     /** Seconds Grey / Unknown / NoData is tolerated after the environment is Ready again. */
     graceSeconds: z.number().int().min(0).max(3600).default(120),
     /** Seconds from UpdateEnvironment to a verdict; past it the update is aborted and rolled back. */

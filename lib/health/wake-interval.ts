@@ -8,7 +8,8 @@ import type { HealthProgress } from '../workflow-state.js';
  * costs at most this long.
  *
  * - `health.fallbackSeconds` (60 s), jittered down by up to 20 % so a fleet whose events are all
- *   lost does not read EB in step;
+ *   lost does not read EB in step (while EB updates: each bake starts when its own update
+ *   completes, so the bake's looks are spread already, and are spaced evenly to its end instead);
  * - never past a deadline the verdict acts on without any event: the bake's end (healthy), the
  *   grace period's end for Grey after convergence (rollback) and the early abort's, once the
  *   instances on the new version are red while EB updates (`redSince` + health.abortAfterSeconds),
@@ -45,8 +46,14 @@ export function withFallback(
     const left = Math.ceil(limit - (now - Date.parse(since)) / 1000);
     if (Number.isFinite(left) && left <= base) due = Math.min(due ?? left, left);
   };
-  if (progress.healthySince) deadline(progress.healthySince, policy.bakeSeconds);
-  else if (progress.convergedAt && progress.color === 'Grey')
+  if (progress.healthySince) {
+    deadline(progress.healthySince, policy.bakeSeconds);
+    const left = Math.ceil(policy.bakeSeconds - (now - Date.parse(progress.healthySince)) / 1000);
+    // A bake longer than one interval: its looks evenly spaced to its end, none further apart than
+    // the interval, so it takes the fewest looks that still find Red within one interval (a jittered
+    // 48-60 s step would leave a look of a few seconds before the end, one read more).
+    if (left > base) seconds = Math.ceil(left / Math.ceil(left / base));
+  } else if (progress.convergedAt && progress.color === 'Grey')
     deadline(progress.convergedAt, policy.graceSeconds);
   // A crash-looping release: EB sends no event when the clock runs out, and it keeps Updating.
   const abortAfter = policy.abortAfterSeconds ?? 0;

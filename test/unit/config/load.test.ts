@@ -51,7 +51,7 @@ describe('parseConfig errors', () => {
     const err = problemsOf(
       example
         .replace('environment: antenna-prod', 'environment: a')
-        .replace('bakeSeconds: 60', 'bakeSeconds: -1'),
+        .replace('bakeSeconds: 300', 'bakeSeconds: -1'),
     );
     expect(err.problems.map((p) => p.path)).toEqual([
       'targets.antenna-prod.environment',

@@ -20,7 +20,7 @@ const context = lambdaContext('CheckHealth');
 const operational = (status: string) => status as EnvironmentHealth;
 const ALARMS = ['antenna-prod-5xx', 'antenna-prod-p95-latency'];
 
-/** Green on the new version since 10:02:00, 40 s into the 60 s bake at 10:02:40. */
+/** Green on the new version since 10:02:00, 40 s into ebship.yml's 300 s bake at 10:02:40. */
 const baking: HealthProgress = {
   verdict: 'wait',
   polls: 6,
@@ -128,7 +128,8 @@ describe('alarm gates in CheckHealth', () => {
   });
 
   it('keeps watching when DescribeAlarms fails (throttled): no data, never a rollback, and no healthy verdict', async () => {
-    readyOn(LABEL, '2026-11-23T10:03:05.000Z');
+    // Past the end of ebship.yml's 300 s bake: only the unread alarms keep it from being healthy.
+    readyOn(LABEL, '2026-11-23T10:07:05.000Z');
     mocks.cloudwatch.on(DescribeAlarmsCommand).rejects(awsError('Throttling', 'Rate exceeded'));
 
     const h = await handler({ phase: 'deploy', release: release(), deploy, health: baking }, context);

@@ -56,7 +56,7 @@ function environmentReadyOn(versionLabel: string, refreshedAt: string, color = '
   });
 }
 
-/** Green on the new version since 10:02:00: the bake of 60 s is over at 10:03:00. */
+/** Green on the new version since 10:02:00: the bake of ebship.yml's 300 s is over at 10:07:00. */
 const bakedHealth: HealthProgress = {
   verdict: 'wait',
   polls: 7,
@@ -104,7 +104,7 @@ describe('check-health handler, deploy phase', () => {
 
   it('calls the deploy healthy once Green has held on the new version for the bake time', async () => {
     // Arrange
-    environmentReadyOn(LABEL, '2026-11-23T10:03:05.000Z');
+    environmentReadyOn(LABEL, '2026-11-23T10:07:05.000Z');
 
     // Act
     const result = await handler(
@@ -114,12 +114,12 @@ describe('check-health handler, deploy phase', () => {
 
     // Assert
     expect(result).toMatchObject({ verdict: 'healthy', polls: 8, color: 'Green' });
-    expect(result.causes).toEqual([`Green for 65s on ${LABEL}`]);
+    expect(result.causes).toEqual([`Green for 305s on ${LABEL}`]);
   });
 
   it('after a wait for an EB event, always names a positive wait for the next state, even at a verdict that ends the watch', async () => {
     // Arrange: CheckHealthAfterWait's next state is the wait again, whose TimeoutSecondsPath must resolve.
-    environmentReadyOn(LABEL, '2026-11-23T10:03:05.000Z');
+    environmentReadyOn(LABEL, '2026-11-23T10:07:05.000Z');
 
     // Act
     const result = await handler(
@@ -234,7 +234,7 @@ describe('check-health handler, rollback phase', () => {
 
     // Assert: polls continue the rollback watch (2 → 3), not the deploy watch (12).
     expect(result).toMatchObject({ verdict: 'wait', polls: 3, color: 'Green' });
-    expect(result.causes).toEqual(['Green for 0s of the 60s bake time']);
+    expect(result.causes).toEqual(['Green for 0s of the 300s bake time']);
     expect(mocks.eb).toHaveReceivedCommandWith(DescribeEventsCommand, {
       StartTime: new Date(rollback.startedAt),
     });

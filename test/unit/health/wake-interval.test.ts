@@ -33,8 +33,28 @@ describe('the event-driven watch fallback interval', () => {
     const converged = read(at(0), { healthySince: at(0), color: 'Green', convergedAt: at(0) });
     // Jittered down to 48 s, the look would come 12 s before the 60 s bake ends and cost another.
     expect(withFallback(converged, undefined, policy, () => 0).fallbackSeconds).toBe(60);
+  });
+
+  it('spaces the looks of a longer bake evenly to its end, none further apart than one interval', () => {
     const longBake = { ...policy, bakeSeconds: 300 };
-    expect(withFallback(converged, undefined, longBake, () => 0).fallbackSeconds).toBe(48);
+    // Looks every 60 s from the first one that saw it converged: 60, 120, 180, 240, 300. Jittered
+    // 48-60 s steps would need a sixth, a few seconds before the end, that only finds it unfinished.
+    const looks: number[] = [];
+    let now = 0;
+    let last: string | undefined;
+    while (now < 300) {
+      const progress = read(at(now), { healthySince: at(0), color: 'Green', convergedAt: at(0) });
+      const seconds = withFallback(progress, last ? { lastReadAt: last } : undefined, longBake, () => 0)
+        .fallbackSeconds as number;
+      expect(seconds).toBeLessThanOrEqual(60);
+      last = at(now);
+      now += seconds;
+      looks.push(now);
+    }
+    expect(looks).toEqual([60, 120, 180, 240, 300]);
+    // A bake that does not divide into whole intervals: equal steps, each under one interval.
+    const odd = read(at(0), { healthySince: at(0), color: 'Green', convergedAt: at(0) });
+    expect(withFallback(odd, undefined, { ...policy, bakeSeconds: 130 }, () => 1).fallbackSeconds).toBe(44);
   });
 
   it('never waits past the grace period for Grey after convergence', () => {

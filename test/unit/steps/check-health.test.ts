@@ -339,8 +339,9 @@ describe('CheckHealth: the timeout bounds the update, not the bake', () => {
   });
 
   it('ends the bake of a late convergence once its own deadline passes (Yellow, not accepted, never becomes healthy)', async () => {
-    // Arrange: converged at 1,300 s, still Yellow 1,300 + 60 + 120 + 4 × 15 + 1 s after the update.
-    readyOn(LABEL, late(1300 + 60 + 120 + 60 + 1), 'Yellow', 'Warning');
+    // Arrange: converged at 1,300 s, still Yellow 1,300 + 300 (bake) + 120 (grace) + 4 × 15 + 1 s
+    // after the update.
+    readyOn(LABEL, late(1300 + 300 + 120 + 60 + 1), 'Yellow', 'Warning');
 
     // Act
     const h = await checkHealth(release(), watch, { ...slowWatch, convergedAt: late(1300).toISOString() });
