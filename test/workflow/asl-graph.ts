@@ -86,7 +86,7 @@ export type Phase = 'before-deploy' | 'deploy' | 'after-deploy' | 'rollback' | '
 
 /**
  * Each Task's phase:
- * - report: the Tasks every outcome passes through (history, alert);
+ * - report: the Tasks after an outcome is set (the log tail of a rollback, history, alert);
  * - rollback: reached from a RollBack Task;
  * - deploy: runs DeployVersion;
  * - after-deploy: reached from a DeployVersion Task's normal Next (the new version may be live);
@@ -95,7 +95,7 @@ export type Phase = 'before-deploy' | 'deploy' | 'after-deploy' | 'rollback' | '
 export function taskPhases(): Record<string, Phase> {
   const marks = Object.keys(states).filter((n) => outcomeSetBy(states[n]));
   const fromMarks = marks.map((m) => reachableFrom(m));
-  const report = new Set(Object.keys(states).filter((n) => fromMarks.every((r) => r.has(n))));
+  const report = new Set(Object.keys(states).filter((n) => fromMarks.some((r) => r.has(n))));
   const rollback = new Set(tasksRunning('RollBack').flatMap((n) => [...reachableFrom(n)]));
   const deploys = tasksRunning('DeployVersion');
   const afterDeploy = new Set(

@@ -5,7 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeEventsCommand, ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
 import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../lib/config/load.js';
 import { createClock } from '../../standin/clock.js';
@@ -310,13 +310,9 @@ describe('the event-driven health watch', () => {
       delete t.checks;
       t.migrations = { appliedBy: 'image' };
     });
-    // The fallback reads while EB updates are jittered (48-60 s), so whether one lands a few seconds
-    // before EB's completion event moves the count by a look (2 transitions) from run to run: 57-61
-    // in runs of this deploy. Pinned at the jitter's midpoint, the typical deploy is counted.
-    vi.spyOn(Math, 'random').mockReturnValue(0.5);
-    const run = await deploy([{ durationSeconds: 300, result: 'deployed' }], { configPath: plain }).finally(
-      () => vi.restoreAllMocks(),
-    );
+    // The fallback reads while EB updates are jittered (48-60 s): whether one lands a few seconds
+    // before EB's completion event moves the count by a look (2 transitions) from run to run, 56-58.
+    const run = await deploy([{ durationSeconds: 300, result: 'deployed' }], { configPath: plain });
 
     expect(run.push.status).toBe('SUCCEEDED');
     // Step Functions bills every state entered and every retry ($0.025 per 1,000: eb-facts.md).
