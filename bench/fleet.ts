@@ -362,6 +362,24 @@ function watchCalls(
     );
     return [{ environment, start, completed: Math.min(end, completed?.date.getTime() ?? end), end }];
   });
+  if (process.env.EBSHIP_FLEET_PHASES) {
+    // Quartiles of each phase across the fleet (simulated s): first call → UpdateEnvironment,
+    // Updating (→ EB's completion event), and the bake (→ the watch's last look).
+    const t0 = calls[0]?.at ?? 0;
+    const q = (xs: number[]) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return [0.25, 0.5, 0.75, 1].map((p) =>
+        Math.round(s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0),
+      );
+    };
+    console.error(
+      JSON.stringify({
+        toUpdate: q(windows.map((w) => (w.start - t0) / 1000)),
+        updating: q(windows.map((w) => (w.completed - w.start) / 1000)),
+        bake: q(windows.map((w) => (w.end - w.completed) / 1000)),
+      }),
+    );
+  }
   let updating = 0;
   let bake = 0;
   for (const c of calls) {
