@@ -213,12 +213,15 @@ describe('the event-driven health watch', () => {
     expect(count(run.push.history, 'TaskTimedOut')).toBeGreaterThan(0);
   });
 
-  it('rolls back a release whose health check fails from the start, which the load balancer reports 100 s after the update; the 60 s bake of before called it healthy', async () => {
-    // EB's default application load balancer process calls a target unhealthy after 5 failed checks
-    // 15 s apart (EB developer guide, "General options for all environments",
-    // aws:elasticbeanstalk:environment:process:default: HealthCheckInterval 15, UnhealthyThresholdCount
-    // 5), and enhanced health reports it once it persists across several checks: Red 100 s after
-    // the update completed, on an environment without traffic to show failing requests sooner.
+  it('rolls back a release whose health check fails from the start, which the load balancer reports 150 s after the update; the 60 s bake of before called it healthy', async () => {
+    // EB's default network load balancer process calls a target unhealthy after 5 failed checks
+    // 30 s apart (EB developer guide, "General options for all environments",
+    // aws:elasticbeanstalk:environment:process:default: HealthCheckInterval 30 with a network load
+    // balancer, UnhealthyThresholdCount 5; 15 s, 75 s in all, with an application one), and enhanced
+    // health reports it once it persists across several checks: Red 150 s after the update
+    // completed, on an environment without traffic to show failing requests sooner. (Far enough
+    // past a 60 s bake that the second deploy's verdict never comes after it, however slow the
+    // looks of a loaded machine.)
     const late = [
       {
         durationSeconds: 240,
@@ -226,7 +229,7 @@ describe('the event-driven health watch', () => {
         health: [
           { afterSeconds: 0, color: 'Green' },
           {
-            afterSeconds: 100,
+            afterSeconds: 150,
             color: 'Red',
             causes: ['ELB health is failing or not available for all instances.'],
           },
