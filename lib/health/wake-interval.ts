@@ -41,14 +41,15 @@ export function withFallback(
   // would only find the bake unfinished, and cost a read and a wake cycle. Deadlines are spread
   // across a fleet already (each bake starts when its own update completes).
   let due: number | undefined;
-  const deadline = (since: string | undefined, limit: number) => {
-    if (!since) return;
+  /** Seconds left until `limit` after `since`; waited for exactly when within one interval. */
+  const deadline = (since: string | undefined, limit: number): number | undefined => {
+    if (!since) return undefined;
     const left = Math.ceil(limit - (now - Date.parse(since)) / 1000);
     if (Number.isFinite(left) && left <= base) due = Math.min(due ?? left, left);
+    return left;
   };
   if (progress.healthySince) {
-    deadline(progress.healthySince, policy.bakeSeconds);
-    const left = Math.ceil(policy.bakeSeconds - (now - Date.parse(progress.healthySince)) / 1000);
+    const left = deadline(progress.healthySince, policy.bakeSeconds) ?? 0;
     // A bake longer than one interval: its looks evenly spaced to its end, none further apart than
     // the interval, so it takes the fewest looks that still find Red within one interval (a jittered
     // 48-60 s step would leave a look of a few seconds before the end, one read more).
